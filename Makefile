@@ -1,0 +1,39 @@
+# ZARISH SPHERE — build, run and test.
+GO        ?= go
+BIN       := bin/zarish
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/zarish-sphere/zarish/config.Version=$(VERSION)
+# The end-to-end tests compile the embedded Temporal server; give them room.
+TEST_TIMEOUT ?= 45m
+
+.PHONY: run build test unit vet bench load clean services
+
+## run: build and start the whole engine on embedded defaults (zarish dev)
+run: build services
+	./$(BIN) dev
+
+## build: compile the zarish binary into bin/
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/zarish
+
+services:
+	@./scripts/ensure-services.sh
+
+## test: every test — unit, store, workflow and end-to-end — on the real components
+test: vet
+	@./scripts/ensure-services.sh --with-kcat
+	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
+
+vet:
+	$(GO) vet ./...
+
+## unit: the tests that need nothing running
+unit:
+	$(GO) test -count=1 ./domain/... ./config/...
+
+## bench: the benchmarks, printing their figures
+bench: services
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./integrations/postgres/ ./integrations/kafka/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// Error codes of the error envelope. Clients switch on these, never on messages.
+const (
+	CodeValidationFailed     = "VALIDATION_FAILED"
+	CodeInvalidJSON          = "INVALID_JSON"
+	CodeUnauthorized         = "UNAUTHORIZED"
+	CodeForbidden            = "FORBIDDEN"
+	CodeNotFound             = "NOT_FOUND"
+	CodeConflict             = "CONFLICT"
+	CodePreconditionFailed   = "PRECONDITION_FAILED"
+	CodePreconditionRequired = "PRECONDITION_REQUIRED"
+	CodeIdempotencyMismatch  = "IDEMPOTENCY_KEY_REUSED"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeUnsupportedMedia     = "UNSUPPORTED_MEDIA_TYPE"
+	CodeRateLimitExceeded    = "RATE_LIMIT_EXCEEDED"
+	CodeUnavailable          = "SERVICE_UNAVAILABLE"
+	CodeInternal             = "INTERNAL_ERROR"
+)
+
+// ErrorBody is the one error envelope every route answers with.
+type ErrorBody struct {
+	Error     string              `json:"error"`
+	Message   string              `json:"message"`
+	Details   []domain.FieldError `json:"details,omitempty"`
+	RequestID string              `json:"requestId"`
+}
+
+// abort writes the envelope and stops the handler chain.
+func abort(c *gin.Context, status int, code, message string, details ...domain.FieldError) {
+	c.AbortWithStatusJSON(status, ErrorBody{
+		Error:     code,
+		Message:   message,
+		Details:   details,
+		RequestID: requestID(c),
+	})
+}
+
+// fieldError answers 400 naming one field.
+func fieldError(c *gin.Context, field, message string) {
+	abort(c, http.StatusBadRequest, CodeValidationFailed, "The request has invalid fields.",
+		domain.FieldError{Field: field, Message: message})
+}
+
+// fail maps an error from the layers below to a status and code, once, here.
+// Unexpected errors are logged with the request id and answered without detail.
+func (s *server) fail(c *gin.Context, err error) {
+	var verr *domain.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		abort(c, http.StatusBadRequest, CodeValidationFailed, "The request has invalid fields.", verr.Fields...)
+	case errors.Is(err, domain.ErrNotFound):
+		abort(c, http.StatusNotFound, CodeNotFound, "No such resource.")
+	case errors.Is(err, domain.ErrVersionMismatch):
+		abort(c, http.StatusPreconditionFailed, CodePreconditionFailed,
+			"The resource changed since you read it; fetch it again and retry with its current ETag.")
+	case errors.Is(err, domain.ErrConflict):
+		abort(c, http.StatusConflict, CodeConflict, "The request conflicts with the resource's current state.")
+	case errors.Is(err, postgres.ErrIdempotencyMismatch):
+		abort(c, http.StatusUnprocessableEntity, CodeIdempotencyMismatch,
+			"This Idempotency-Key was already used with a different request body.")
+	case errors.Is(err, postgres.ErrBadCursor):
+		fieldError(c, "cursor", "is not a cursor this API issued")
+	case errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil:
+		abort(c, 499, CodeUnavailable, "The request was cancelled.")
+	default:
+		s.log.ErrorContext(c.Request.Context(), "request failed",
+			"requestId", requestID(c), "route", c.FullPath(), "error", err)
+		abort(c, http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; the request id identifies it in our logs.")
+	}
+}

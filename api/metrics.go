@@ -1,0 +1,75 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the process's Prometheus registry and the HTTP series.
+type Metrics struct {
+	Registry *prometheus.Registry
+	duration *prometheus.HistogramVec
+	requests *prometheus.CounterVec
+	conns    prometheus.Gauge
+}
+
+// NewMetrics creates a registry with the Go and process collectors and the
+// HTTP series: http_request_duration_seconds, http_requests_total,
+// active_connections.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by method, route template and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route", "status"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total",
+			Help: "HTTP requests served, by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "active_connections",
+			Help: "Open client connections to the API.",
+		}),
+	}
+	m.Registry.MustRegister(m.duration, m.requests, m.conns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// ConnState counts open connections; set it as http.Server.ConnState.
+func (m *Metrics) ConnState(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		m.conns.Inc()
+	case http.StateClosed, http.StateHijacked:
+		m.conns.Dec()
+	}
+}
+
+func (m *Metrics) middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := strconv.Itoa(c.Writer.Status())
+		m.duration.WithLabelValues(c.Request.Method, route, status).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(c.Request.Method, route, status).Inc()
+	}
+}

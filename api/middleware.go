@@ -1,0 +1,108 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/integrations/auth"
+)
+
+const (
+	headerRequestID = "X-Request-Id"
+	ctxRequestID    = "zarish.requestId"
+	ctxPrincipal    = "zarish.principal"
+)
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// withRequestID keeps a caller's X-Request-Id when it is sane, otherwise makes
+// one, and echoes it on every response.
+func withRequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(headerRequestID)
+		if !validRequestID.MatchString(id) {
+			if u, err := uuid.NewV7(); err == nil {
+				id = u.String()
+			} else {
+				id = uuid.NewString()
+			}
+		}
+		c.Set(ctxRequestID, id)
+		c.Header(headerRequestID, id)
+		c.Next()
+	}
+}
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// recovery turns a panic into the error envelope and a logged stack.
+func (s *server) recovery() gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		s.log.Error("panic in handler", "requestId", requestID(c), "route", c.FullPath(), "panic", err)
+		abort(c, http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; the request id identifies it in our logs.")
+	})
+}
+
+// accessLog logs one line per request. It logs the route template, never the
+// path or query, which may carry patient identifiers.
+func (s *server) accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+			"duration", time.Since(start), "requestId", requestID(c)}
+		if p, ok := principal(c); ok {
+			attrs = append(attrs, "client", p.ClientID)
+		}
+		s.log.InfoContext(c.Request.Context(), "request", attrs...)
+	}
+}
+
+// authorize demands a valid bearer token carrying scope.
+func (s *server) authorize(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		header := c.GetHeader("Authorization")
+		kind, token, found := strings.Cut(header, " ")
+		if !found || !strings.EqualFold(kind, "Bearer") || strings.TrimSpace(token) == "" {
+			c.Header("WWW-Authenticate", `Bearer realm="zarish"`)
+			abort(c, http.StatusUnauthorized, CodeUnauthorized, "A bearer access token is required.")
+			return
+		}
+		p, err := s.Verifier.Verify(c.Request.Context(), strings.TrimSpace(token))
+		if err != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="zarish", error="invalid_token"`)
+			msg := "The access token is invalid or expired."
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				s.log.Error("token verification failed", "requestId", requestID(c), "error", err)
+			}
+			abort(c, http.StatusUnauthorized, CodeUnauthorized, msg)
+			return
+		}
+		c.Set(ctxPrincipal, p)
+		if !p.Allows(scope) {
+			c.Header("WWW-Authenticate", `Bearer realm="zarish", error="insufficient_scope", scope="`+scope+`"`)
+			abort(c, http.StatusForbidden, CodeForbidden, "The access token lacks the scope "+scope+".")
+			return
+		}
+		c.Next()
+	}
+}
+
+func principal(c *gin.Context) (auth.Principal, bool) {
+	v, ok := c.Get(ctxPrincipal)
+	if !ok {
+		return auth.Principal{}, false
+	}
+	p, ok := v.(auth.Principal)
+	return p, ok
+}

@@ -1,0 +1,321 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/patient"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// PatientStore is what the patient routes need from storage.
+type PatientStore interface {
+	Register(ctx context.Context, idem *postgres.Idempotency, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
+	Get(ctx context.Context, id uuid.UUID) (patient.Patient, error)
+	GetByMRN(ctx context.Context, mrn string) (patient.Patient, error)
+	Update(ctx context.Context, id uuid.UUID, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
+	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
+}
+
+// PatientPage is one page of search results.
+type PatientPage struct {
+	Data []patient.Patient `json:"data"`
+	Next *string           `json:"next"`
+}
+
+// replaceBody is a PUT body: the editable details, plus the read-only fields a
+// client echoes back from a GET, which must then match.
+type replaceBody struct {
+	patient.Details
+	ID        *uuid.UUID `json:"id,omitempty"`
+	MRN       *string    `json:"mrn,omitempty"`
+	Version   *int       `json:"version,omitempty"`
+	Active    *bool      `json:"active,omitempty"`
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+}
+
+func (s *server) registerPatient(c *gin.Context) {
+	var d patient.Details
+	body := readJSON(c, &d)
+	if body == nil {
+		return
+	}
+	d = d.Normalized()
+	now := s.Now()
+	if err := d.Validate(now); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var idem *postgres.Idempotency
+	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" {
+		if len(key) > 255 {
+			fieldError(c, "Idempotency-Key", "must be at most 255 characters")
+			return
+		}
+		p, _ := principal(c)
+		idem = &postgres.Idempotency{Scope: p.ClientID + " POST /v1/patients", Key: key, RequestBody: body}
+	}
+	p, created, err := s.Patients.Register(c.Request.Context(), idem, func(mrn string) (patient.Patient, error) {
+		id, err := s.NewID()
+		if err != nil {
+			return patient.Patient{}, err
+		}
+		return patient.NewPatient(id, mrn, d, now)
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !created {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Header("Location", "/v1/patients/"+p.ID.String())
+	writePatient(c, http.StatusCreated, p)
+}
+
+// getPatient answers by id, or by MRN when the path holds only digits; a
+// mistyped MRN is a 400 naming the check digit, not a 404.
+func (s *server) getPatient(c *gin.Context) {
+	ref := c.Param("id")
+	var (
+		p   patient.Patient
+		err error
+	)
+	if isDigits(ref) {
+		if verr := patient.ValidateMRN(ref); verr != nil {
+			fieldError(c, "id", mrnMessage(verr))
+			return
+		}
+		p, err = s.Patients.GetByMRN(c.Request.Context(), ref)
+	} else {
+		id, ok := pathID(c)
+		if !ok {
+			return
+		}
+		p, err = s.Patients.Get(c.Request.Context(), id)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if match := c.GetHeader("If-None-Match"); match != "" && etagMatches(match, p.Version) {
+		c.Header("ETag", etag(p.Version))
+		c.Status(http.StatusNotModified)
+		return
+	}
+	writePatient(c, http.StatusOK, p)
+}
+
+func (s *server) updatePatient(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	version, ok := requireIfMatch(c)
+	if !ok {
+		return
+	}
+	var rb replaceBody
+	if readJSON(c, &rb) == nil {
+		return
+	}
+	d := rb.Details.Normalized()
+	now := s.Now()
+	if err := d.Validate(now); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := s.Patients.Update(c.Request.Context(), id, func(cur patient.Patient) (patient.Patient, error) {
+		if cur.Version != version {
+			return cur, domain.ErrVersionMismatch
+		}
+		verr := &domain.ValidationError{}
+		if rb.ID != nil && *rb.ID != cur.ID {
+			verr.Add("id", "does not match the patient in the path")
+		}
+		if rb.MRN != nil && *rb.MRN != cur.MRN {
+			verr.Add("mrn", "is assigned at registration and cannot change")
+		}
+		if rb.Active != nil && *rb.Active != cur.Active {
+			verr.Add("active", "cannot be changed by PUT; DELETE deactivates a patient")
+		}
+		if err := verr.OrNil(); err != nil {
+			return cur, err
+		}
+		return cur.Replace(d, now)
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	writePatient(c, http.StatusOK, p)
+}
+
+// deactivatePatient marks the patient inactive; records are never erased.
+// If-Match is honoured when sent.
+func (s *server) deactivatePatient(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	version := -1
+	if c.GetHeader("If-Match") != "" {
+		if version, ok = requireIfMatch(c); !ok {
+			return
+		}
+	}
+	now := s.Now()
+	p, err := s.Patients.Update(c.Request.Context(), id, func(cur patient.Patient) (patient.Patient, error) {
+		if version >= 0 && cur.Version != version {
+			return cur, domain.ErrVersionMismatch
+		}
+		next, _ := cur.Deactivate(now)
+		return next, nil
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	writePatient(c, http.StatusOK, p)
+}
+
+var searchParams = map[string]bool{
+	"name": true, "birthDate": true, "mrn": true, "identifier": true, "phone": true,
+	"active": true, "limit": true, "cursor": true,
+}
+
+func (s *server) searchPatients(c *gin.Context) {
+	q := c.Request.URL.Query()
+	verr := &domain.ValidationError{}
+	for k := range q {
+		if !searchParams[k] {
+			verr.Add(k, "is not a search parameter (name, birthDate, mrn, identifier, phone, active, limit, cursor)")
+		}
+	}
+	crit := patient.Criteria{
+		Name: q.Get("name"), BirthDate: q.Get("birthDate"), MRN: q.Get("mrn"),
+		Identifier: q.Get("identifier"), Phone: q.Get("phone"), Cursor: q.Get("cursor"),
+	}
+	if v := q.Get("active"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			verr.Add("active", "must be true or false")
+		} else {
+			crit.Active = &b
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			verr.Add("limit", "must be a whole number")
+		} else {
+			crit.Limit = n
+		}
+	}
+	if err := crit.Validate(); err != nil {
+		var cerr *domain.ValidationError
+		if errors.As(err, &cerr) {
+			verr.Fields = append(verr.Fields, cerr.Fields...)
+		}
+	}
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, next, err := s.Patients.Search(c.Request.Context(), crit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := PatientPage{Data: page}
+	if out.Data == nil {
+		out.Data = []patient.Patient{}
+	}
+	if next != "" {
+		out.Next = &next
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func writePatient(c *gin.Context, status int, p patient.Patient) {
+	c.Header("ETag", etag(p.Version))
+	c.JSON(status, p)
+}
+
+func pathID(c *gin.Context) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fieldError(c, "id", "is neither a patient id (UUID) nor an MRN")
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func mrnMessage(err error) string {
+	if errors.Is(err, patient.ErrMRNCheckDigit) {
+		return "MRN check digit is wrong — the MRN was probably mistyped"
+	}
+	return "is not a valid MRN (digits with a trailing check digit)"
+}
+
+// etag renders a version as a strong entity tag.
+func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
+
+// parseETag reads `"3"` or `W/"3"`.
+func parseETag(tag string) (int, bool) {
+	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(tag[1 : len(tag)-1])
+	return n, err == nil && n > 0
+}
+
+func etagMatches(header string, version int) bool {
+	for _, part := range strings.Split(header, ",") {
+		if strings.TrimSpace(part) == "*" {
+			return true
+		}
+		if v, ok := parseETag(part); ok && v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// requireIfMatch reads the If-Match version: missing is 428, malformed 400.
+func requireIfMatch(c *gin.Context) (int, bool) {
+	h := c.GetHeader("If-Match")
+	if h == "" {
+		abort(c, http.StatusPreconditionRequired, CodePreconditionRequired,
+			"Send If-Match with the ETag from your last read, so a concurrent change is never overwritten.")
+		return 0, false
+	}
+	v, ok := parseETag(h)
+	if !ok {
+		fieldError(c, "If-Match", `must be one entity tag such as "3"`)
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,253 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+)
+
+// stubVerifier maps fixed tokens to principals; the real verifier is tested in
+// integrations/auth and end to end in cmd/zarish.
+type stubVerifier map[string]auth.Principal
+
+func (s stubVerifier) Verify(_ context.Context, bearer string) (auth.Principal, error) {
+	p, ok := s[bearer]
+	if !ok {
+		return auth.Principal{}, auth.ErrInvalidToken
+	}
+	return p, nil
+}
+
+const (
+	adminToken  = "admin"
+	readerToken = "reader"
+)
+
+func newTestAPI(t *testing.T) *httptest.Server {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	h := NewRouter(Deps{
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version:  "test",
+		Patients: postgres.NewPatientStore(pool),
+		Verifier: stubVerifier{
+			adminToken:  {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
+			readerToken: {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},
+		},
+		Token:   http.NotFoundHandler(),
+		JWKS:    http.NotFoundHandler(),
+		Health:  NewHealth(map[string]Check{"database": func(ctx context.Context) error { return pool.Ping(ctx) }}, time.Second),
+		Metrics: NewMetrics(),
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, token, body string, headers ...string) result {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return result{res.StatusCode, res.Header, string(raw)}
+}
+
+func patientBody(given, family string) string {
+	return fmt.Sprintf(`{"name":{"given":[%q],"family":%q},"birthDate":"1990-05-17","sex":"male",
+		"telecom":[{"system":"phone","value":"+880 1700-000001"}]}`, given, family)
+}
+
+func decodeErr(t *testing.T, r result) ErrorBody {
+	t.Helper()
+	var e ErrorBody
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+		t.Fatalf("not an error envelope: %s", r.body)
+	}
+	if e.RequestID == "" || e.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("envelope request id %q vs header %q", e.RequestID, r.header.Get("X-Request-Id"))
+	}
+	return e
+}
+
+func TestErrorEnvelopeEverywhere(t *testing.T) {
+	srv := newTestAPI(t)
+	cases := []struct {
+		name, method, path, token, body string
+		headers                          []string
+		status                           int
+		code                             string
+	}{
+		{"unknown route", "GET", "/v1/nothing", adminToken, "", nil, 404, CodeNotFound},
+		{"wrong method", "PATCH", "/v1/patients", adminToken, "", nil, 405, CodeMethodNotAllowed},
+		{"no token", "GET", "/v1/patients", "", "", nil, 401, CodeUnauthorized},
+		{"bad token", "GET", "/v1/patients", "forged", "", nil, 401, CodeUnauthorized},
+		{"missing scope", "POST", "/v1/patients", readerToken, patientBody("A", "B"), nil, 403, CodeForbidden},
+		{"bad id", "GET", "/v1/patients/not-a-uuid", adminToken, "", nil, 400, CodeValidationFailed},
+		{"mistyped MRN", "GET", "/v1/patients/10000025", adminToken, "", nil, 400, CodeValidationFailed},
+		{"unknown patient", "GET", "/v1/patients/0190f3c4-0000-7000-8000-000000000000", adminToken, "", nil, 404, CodeNotFound},
+		{"unknown query", "GET", "/v1/patients?colour=blue", adminToken, "", nil, 400, CodeValidationFailed},
+		{"bad limit", "GET", "/v1/patients?limit=1000", adminToken, "", nil, 400, CodeValidationFailed},
+		{"bad cursor", "GET", "/v1/patients?cursor=%21%21", adminToken, "", nil, 400, CodeValidationFailed},
+		{"not json", "POST", "/v1/patients", adminToken, "{", nil, 400, CodeInvalidJSON},
+		{"wrong type", "POST", "/v1/patients", adminToken, `{"name":"x"}`, nil, 400, CodeValidationFailed},
+		{"no If-Match", "PUT", "/v1/patients/0190f3c4-0000-7000-8000-000000000000", adminToken, patientBody("A", "B"), nil, 428, CodePreconditionRequired},
+		{"bad If-Match", "PUT", "/v1/patients/0190f3c4-0000-7000-8000-000000000000", adminToken, patientBody("A", "B"), []string{"If-Match", "3"}, 400, CodeValidationFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, srv, tc.method, tc.path, tc.token, tc.body, tc.headers...)
+			e := decodeErr(t, r)
+			if r.status != tc.status || e.Error != tc.code {
+				t.Fatalf("got %d %s, want %d %s: %s", r.status, e.Error, tc.status, tc.code, r.body)
+			}
+		})
+	}
+	t.Run("wrong media type", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/patients", strings.NewReader(patientBody("A", "B")))
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "text/plain")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("got %d", res.StatusCode)
+		}
+	})
+}
+
+func TestRequestIDEchoed(t *testing.T) {
+	srv := newTestAPI(t)
+	r := call(t, srv, "GET", "/health", "", "", "X-Request-Id", "trace-abc-123")
+	if r.header.Get("X-Request-Id") != "trace-abc-123" {
+		t.Fatalf("request id not kept: %v", r.header)
+	}
+	r = call(t, srv, "GET", "/health", "", "", "X-Request-Id", "bad id with spaces")
+	if id := r.header.Get("X-Request-Id"); id == "" || strings.Contains(id, " ") {
+		t.Fatalf("unsafe request id echoed: %q", id)
+	}
+}
+
+func TestInvalidRegistrationStoresNothing(t *testing.T) {
+	srv := newTestAPI(t)
+	r := call(t, srv, "POST", "/v1/patients", adminToken,
+		`{"name":{"given":[""],"family":""},"birthDate":"2999-01-01","sex":"x","telecom":[{"system":"fax","value":"1"}]}`)
+	e := decodeErr(t, r)
+	if r.status != 400 || len(e.Details) < 5 {
+		t.Fatalf("want every field reported: %d %s", r.status, r.body)
+	}
+	r = call(t, srv, "GET", "/v1/patients", adminToken, "")
+	if !strings.Contains(r.body, `"data":[]`) {
+		t.Fatalf("something was stored: %s", r.body)
+	}
+}
+
+func TestIdempotencyKeyReusedWithOtherBody(t *testing.T) {
+	srv := newTestAPI(t)
+	if r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Rafi", "Ahmed"), "Idempotency-Key", "k1"); r.status != 201 {
+		t.Fatalf("first: %d %s", r.status, r.body)
+	}
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Other", "Person"), "Idempotency-Key", "k1")
+	if e := decodeErr(t, r); r.status != 422 || e.Error != CodeIdempotencyMismatch {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+}
+
+func TestSearchPaginationIsStable(t *testing.T) {
+	srv := newTestAPI(t)
+	for i := range 25 {
+		if r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody(fmt.Sprintf("Nasrin%02d", i), "Begum")); r.status != 201 {
+			t.Fatalf("register: %d %s", r.status, r.body)
+		}
+	}
+	for _, query := range []string{"", "name=begum&"} {
+		seen := map[string]bool{}
+		cursor := ""
+		pages := 0
+		for {
+			path := "/v1/patients?" + query + "limit=10"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			r := call(t, srv, "GET", path, adminToken, "")
+			var page struct {
+				Data []struct {
+					ID string `json:"id"`
+				} `json:"data"`
+				Next *string `json:"next"`
+			}
+			if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 {
+				t.Fatalf("page: %d %s", r.status, r.body)
+			}
+			for _, p := range page.Data {
+				if seen[p.ID] {
+					t.Fatalf("%q: patient %s on two pages", query, p.ID)
+				}
+				seen[p.ID] = true
+			}
+			pages++
+			if page.Next == nil {
+				break
+			}
+			cursor = *page.Next
+		}
+		if len(seen) != 25 || pages != 3 {
+			t.Fatalf("%q: saw %d patients over %d pages, want 25 over 3", query, len(seen), pages)
+		}
+	}
+}
+
+func TestUpdateKeepsReadOnlyFields(t *testing.T) {
+	srv := newTestAPI(t)
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Salma", "Khatun"))
+	var p struct {
+		ID  string `json:"id"`
+		MRN string `json:"mrn"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	// Echoing the read-only fields back is fine; changing them is not.
+	body := strings.Replace(patientBody("Salma", "Khatun"), "{", `{"id":"`+p.ID+`","mrn":"999","version":1,`, 1)
+	r = call(t, srv, "PUT", "/v1/patients/"+p.ID, adminToken, body, "If-Match", `"1"`)
+	if e := decodeErr(t, r); r.status != 400 || e.Details[0].Field != "mrn" {
+		t.Fatalf("changing mrn: %d %s", r.status, r.body)
+	}
+	body = strings.Replace(patientBody("Salma", "Khatun-Ali"), "{", `{"id":"`+p.ID+`","mrn":"`+p.MRN+`",`, 1)
+	r = call(t, srv, "PUT", "/v1/patients/"+p.ID, adminToken, body, "If-Match", `"1"`)
+	if r.status != 200 || r.header.Get("ETag") != `"2"` || !strings.Contains(r.body, "Khatun-Ali") {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if r := call(t, srv, "GET", "/v1/patients/"+p.ID, adminToken, "", "If-None-Match", `"2"`); r.status != 304 {
+		t.Fatalf("conditional get: %d", r.status)
+	}
+}

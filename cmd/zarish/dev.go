@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/zarish-sphere/zarish/api"
+	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/temporal"
+	"github.com/zarish-sphere/zarish/workers"
+)
+
+// devClientID is the OAuth2 client `zarish dev` creates for a newcomer.
+const devClientID = "dev-admin"
+
+func runDev(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the embedded servers keep their files (ZARISH_DATA_DIR)")
+	listen := fs.String("listen", cfg.Service.Addr(), "API listen address (SERVICE_HOST:SERVICE_PORT)")
+	fs.StringVar(&cfg.Dev.TemporalAddress, "temporal-listen", cfg.Dev.TemporalAddress, "embedded Temporal frontend (ZARISH_TEMPORAL_LISTEN)")
+	fs.StringVar(&cfg.Dev.UIAddress, "ui-listen", cfg.Dev.UIAddress, "Temporal Web UI; empty disables it (ZARISH_TEMPORAL_UI_LISTEN)")
+	fs.StringVar(&cfg.Dev.KafkaAddress, "kafka-listen", cfg.Dev.KafkaAddress, "embedded Kafka broker, used when KAFKA_BROKERS is unset (ZARISH_KAFKA_LISTEN)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	host, port, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen %q: %w", *listen, err)}
+	}
+	cfg.Service.Host = host
+	if _, err := fmt.Sscan(port, &cfg.Service.Port); err != nil {
+		return usageError{fmt.Errorf("--listen port %q is not a number", port)}
+	}
+	stack, err := startDev(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	stack.printBanner(stdout, cfg)
+	return stack.wait()
+}
+
+// devStack is the whole engine in one process.
+type devStack struct {
+	APIURL          string
+	TemporalAddress string
+	UIURL           string
+	KafkaAddress    string
+	DatabaseURL     string
+
+	group *errgroup.Group
+	stop  []func()
+}
+
+// startDev starts the embedded servers, the database, the API, every worker
+// queue and the relay, and returns once the API listens. Cancelling ctx drains
+// the API, workers and relay, then stops the embedded servers; wait reports
+// how that went.
+func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *devStack, err error) {
+	s := &devStack{}
+	defer func() {
+		if err != nil {
+			s.shutdown()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, pool.Close)
+	s.DatabaseURL = postgres.Redact(cfg.Database.URL.Reveal())
+	if err := postgres.Migrate(ctx, pool, logger.With("component", "migrate")); err != nil {
+		return nil, err
+	}
+
+	tsrv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{
+		FrontendAddress: cfg.Dev.TemporalAddress,
+		UIAddress:       cfg.Dev.UIAddress,
+		DatabaseFile:    filepath.Join(cfg.DataDir, "temporal.db"),
+		Namespace:       cfg.Temporal.Namespace,
+	}, logger.With("component", "temporal-server"))
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, tsrv.Stop)
+	s.TemporalAddress = tsrv.FrontendAddress()
+	if cfg.Dev.UIAddress != "" {
+		s.UIURL = "http://" + cfg.Dev.UIAddress
+	}
+
+	brokers := cfg.Kafka.Brokers
+	if len(brokers) == 0 {
+		broker, err := kafka.StartBroker(cfg.Dev.KafkaAddress, logger.With("component", "kafka-broker"))
+		if err != nil {
+			return nil, err
+		}
+		s.stop = append(s.stop, broker.Close)
+		brokers = []string{broker.Addr()}
+	}
+	s.KafkaAddress = strings.Join(brokers, ",")
+
+	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: tsrv.FrontendAddress(), Namespace: tsrv.Namespace()}, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, tc.Close)
+
+	publisher := kafka.NewPublisher(brokers, logger.With("component", "kafka-publisher"))
+	s.stop = append(s.stop, func() { _ = publisher.Close() })
+
+	ac, err := authConfig(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	oauthStore := postgres.NewOAuthStore(pool)
+	oauth, err := auth.NewServer(ac, oauthStore, logger.With("component", "auth"))
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureDevClient(ctx, oauthStore, cfg.Dev.ClientSecret.Reveal(), logger); err != nil {
+		return nil, err
+	}
+
+	metrics := api.NewMetrics()
+	relay := kafka.NewRelay(postgres.NewOutboxReader(pool), publisher, logger.With("component", "relay"),
+		kafka.WithRegistry(metrics.Registry))
+	l, err := net.Listen("tcp", cfg.Service.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("api listen: %w", err)
+	}
+	s.APIURL = "http://" + l.Addr().String()
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics}.
+		router(cfg, logger)
+
+	// Everything below runs until ctx ends; the first failure stops the rest.
+	g, gctx := errgroup.WithContext(ctx)
+	s.group = g
+	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
+	g.Go(func() error {
+		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, logger), logger.With("component", "workers"))
+	})
+	g.Go(func() error { return relay.Run(gctx) })
+	return s, nil
+}
+
+// wait blocks until every part has stopped, then stops the embedded servers.
+func (s *devStack) wait() error {
+	err := s.group.Wait()
+	s.shutdown()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (s *devStack) shutdown() {
+	for i := len(s.stop) - 1; i >= 0; i-- {
+		s.stop[i]()
+	}
+	s.stop = nil
+}
+
+func ensureDevClient(ctx context.Context, store *postgres.OAuthStore, secret string, logger *slog.Logger) error {
+	c, err := auth.NewClient(devClientID, secret, "Development administrator", []string{"system/*.*"})
+	if err != nil {
+		return fmt.Errorf("dev client: %w", err)
+	}
+	created, err := store.EnsureClient(ctx, c)
+	if err != nil {
+		return fmt.Errorf("dev client: %w", err)
+	}
+	if created {
+		logger.Info("created OAuth2 client", "client", devClientID, "scopes", "system/*.*")
+	}
+	return nil
+}
+
+func (s *devStack) printBanner(w io.Writer, cfg config.Config) {
+	fmt.Fprintf(w, `
+ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
+
+  API           %s        OpenAPI: %s/v1/openapi.json
+  Temporal      %s (namespace %s)
+  Temporal UI   %s
+  Kafka         %s        kcat -b %s -t zarish.clinical.v1 -C -e
+  PostgreSQL    %s
+
+  Get a token:
+    curl -s -u %s:%s -d grant_type=client_credentials %s/v1/auth/oauth2/token
+
+Ctrl-C stops everything.
+`, cfg.Service.Version, cfg.DataDir, s.APIURL, s.APIURL, s.TemporalAddress, cfg.Temporal.Namespace,
+		orOff(s.UIURL), s.KafkaAddress, strings.Split(s.KafkaAddress, ",")[0], s.DatabaseURL,
+		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
+}

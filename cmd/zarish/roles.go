@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/zarish-sphere/zarish/api"
+	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/temporal"
+	"github.com/zarish-sphere/zarish/workers"
+)
+
+// runAPI serves the REST API against external PostgreSQL, Temporal and Kafka.
+func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	listen := fs.String("listen", cfg.Service.Addr(), "listen address (SERVICE_HOST:SERVICE_PORT)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return usageError{errors.New("KAFKA_BROKERS is required (the API's readiness checks the broker)")}
+	}
+	ac, err := authConfig(cfg, false)
+	if err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger.With("component", "kafka-publisher"))
+	defer publisher.Close()
+	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger.With("component", "auth"))
+	if err != nil {
+		return err
+	}
+	metrics := api.NewMetrics()
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics}.router(cfg, logger)
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("api listening", "addr", l.Addr().String())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
+	if cfg.Metrics.Port != 0 {
+		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	}
+	return g.Wait()
+}
+
+// runWorker runs Temporal workers for the chosen task queues.
+func runWorker(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	queuesFlag := fs.String("queues", "all", "task queues to serve: "+strings.Join(workers.Queues, ",")+" or all")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	queues, err := workers.ParseQueues(*queuesFlag)
+	if err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return workers.Run(ctx, tc, queues, workerSet(pool, logger), logger.With("component", "workers"))
+}
+
+// runRelay publishes outbox rows to Kafka. Several may run; one leads.
+func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return usageError{errors.New("KAFKA_BROKERS is required")}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger.With("component", "kafka-publisher"))
+	defer publisher.Close()
+	metrics := api.NewMetrics()
+	relay := kafka.NewRelay(postgres.NewOutboxReader(pool), publisher, logger.With("component", "relay"),
+		kafka.WithRegistry(metrics.Registry))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return relay.Run(gctx) })
+	if cfg.Metrics.Port != 0 {
+		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	}
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// runMigrate applies pending migrations and exits.
+func runMigrate(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return postgres.Migrate(ctx, pool, logger.With("component", "migrate"))
+}
+
+// runAdmin holds administrative commands.
+func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create-client" {
+		return usageError{errors.New("usage: zarish admin create-client --id ID --secret SECRET --scopes 'system/Patient.read system/Patient.write' [--name NAME]")}
+	}
+	fs := flag.NewFlagSet("admin create-client", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	id := fs.String("id", "", "client id")
+	secret := fs.String("secret", "", "client secret (at least 8 characters)")
+	scopes := fs.String("scopes", "", "space- or comma-separated SMART scopes, e.g. 'system/Patient.read'")
+	name := fs.String("name", "", "human-readable name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err}
+	}
+	list := strings.FieldsFunc(*scopes, func(r rune) bool { return r == ' ' || r == ',' })
+	c, err := auth.NewClient(*id, *secret, *name, list)
+	if err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.NewOAuthStore(pool).CreateClient(ctx, c); err != nil {
+		return fmt.Errorf("create client %q: %w", *id, err)
+	}
+	fmt.Fprintf(stdout, "created client %s with scopes %s\n", *id, strings.Join(list, " "))
+	return nil
+}

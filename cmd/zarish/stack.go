@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/zarish-sphere/zarish/api"
+	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/workers"
+)
+
+// shutdownGrace bounds how long the API waits for in-flight requests on stop.
+const shutdownGrace = 15 * time.Second
+
+func openDatabase(ctx context.Context, cfg config.Database, logger *slog.Logger) (*pgxpool.Pool, error) {
+	return postgres.Connect(ctx, postgres.PoolConfig{
+		URL:      cfg.URL.Reveal(),
+		MaxConns: cfg.PoolSize,
+		Timeout:  cfg.Timeout,
+	}, logger.With("component", "postgres"))
+}
+
+// authConfig turns the configuration into the OAuth2 server's. With dev set, a
+// missing signing key and HMAC secret are generated into the data dir; in
+// production both must be configured, so every replica signs alike.
+func authConfig(cfg config.Config, dev bool) (auth.Config, error) {
+	ac := auth.Config{
+		Issuer:         cfg.Auth.Issuer,
+		SigningKeyFile: cfg.Auth.SigningKeyFile,
+		GlobalSecret:   []byte(cfg.Auth.Secret.Reveal()),
+		TokenTTL:       cfg.Auth.ExpiresIn,
+	}
+	if ac.Issuer == "" {
+		ac.Issuer = "http://" + cfg.Service.Addr()
+	}
+	if !dev {
+		var errs []error
+		if ac.SigningKeyFile == "" {
+			errs = append(errs, errors.New("JWT_SIGNING_KEY_FILE is required"))
+		}
+		if len(ac.GlobalSecret) == 0 {
+			errs = append(errs, errors.New("JWT_SECRET is required"))
+		}
+		return ac, errors.Join(errs...)
+	}
+	if ac.SigningKeyFile == "" {
+		ac.SigningKeyFile = filepath.Join(cfg.DataDir, "jwt-signing-key.pem")
+		ac.GenerateKey = true
+	}
+	if len(ac.GlobalSecret) == 0 {
+		secret, err := devSecret(filepath.Join(cfg.DataDir, "jwt-secret"))
+		if err != nil {
+			return ac, err
+		}
+		ac.GlobalSecret = secret
+	}
+	return ac, nil
+}
+
+// devSecret reads, or creates once, a random secret file in the data dir.
+func devSecret(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 64 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	secret := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return []byte(secret), nil
+}
+
+// apiParts are what the API process talks to.
+type apiParts struct {
+	pool      *pgxpool.Pool
+	temporal  client.Client
+	publisher *kafka.Publisher
+	oauth     *auth.Server
+	metrics   *api.Metrics
+}
+
+func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
+	health := api.NewHealth(map[string]api.Check{
+		"database": func(ctx context.Context) error { return p.pool.Ping(ctx) },
+		"temporal": func(ctx context.Context) error {
+			_, err := p.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
+		"kafka": p.publisher.Ping,
+	}, 2*time.Second)
+	return api.NewRouter(api.Deps{
+		Logger:   logger,
+		Version:  cfg.Service.Version,
+		Patients: postgres.NewPatientStore(p.pool),
+		Verifier: p.oauth,
+		Token:    p.oauth.TokenHandler(),
+		JWKS:     p.oauth.JWKSHandler(),
+		Health:   health,
+		Metrics:  p.metrics,
+	})
+}
+
+// serveHTTP serves handler on l until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metrics *api.Metrics, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if metrics != nil {
+		srv.ConnState = metrics.ConnState
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server on %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	logger.Info("http server draining", "addr", l.Addr().String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain http server: %w", err)
+	}
+	return nil
+}
+
+// workerSet is what each task queue runs; the processes register here as they
+// are built.
+func workerSet(_ *pgxpool.Pool, _ *slog.Logger) workers.Set {
+	return workers.Set{}
+}

@@ -1,0 +1,292 @@
+// Package config reads the process configuration from the environment once,
+// into typed values, reporting every problem together.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole process configuration. Each component receives only its
+// own section.
+type Config struct {
+	Service  Service
+	Log      Log
+	Database Database
+	Temporal Temporal
+	Kafka    Kafka
+	Auth     Auth
+	Metrics  Metrics
+	Health   Health
+	Redis    Redis
+	Dev      Dev
+	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
+	DataDir string
+}
+
+// Service identifies the process and where the API listens.
+type Service struct {
+	Name    string // SERVICE_NAME
+	Version string // SERVICE_VERSION
+	Host    string // SERVICE_HOST
+	Port    int    // SERVICE_PORT
+}
+
+// Addr is the API listen address.
+func (s Service) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// Log selects the logger's level and format.
+type Log struct {
+	Level  slog.Level // LOG_LEVEL: debug|info|warn|error
+	Format string     // LOG_FORMAT: json|text
+}
+
+// Database is the PostgreSQL connection.
+type Database struct {
+	URL      Secret        // DATABASE_URL (may carry a password)
+	PoolSize int32         // DATABASE_POOL_SIZE
+	Timeout  time.Duration // DATABASE_TIMEOUT
+}
+
+// Temporal is the workflow service connection.
+type Temporal struct {
+	Address   string // TEMPORAL_ADDRESS
+	Namespace string // TEMPORAL_NAMESPACE
+}
+
+// Kafka is the event broker connection; no brokers means `zarish dev` embeds one.
+type Kafka struct {
+	Brokers []string // KAFKA_BROKERS, comma-separated
+}
+
+// Auth configures the OAuth2 server.
+type Auth struct {
+	Issuer         string        // JWT_ISSUER
+	Secret         Secret        // JWT_SECRET: the HMAC secret (≥32 bytes)
+	ExpiresIn      time.Duration // JWT_EXPIRES_IN
+	SigningKeyFile string        // JWT_SIGNING_KEY_FILE: PEM private key
+}
+
+// Metrics configures the optional second listener for /metrics.
+type Metrics struct {
+	Port int // METRICS_PORT; 0 serves /metrics on the API port only
+}
+
+// Health configures dependency checks.
+type Health struct {
+	Interval time.Duration // HEALTH_CHECK_INTERVAL
+}
+
+// Redis is the shared cache (used for cross-replica rate limits).
+type Redis struct {
+	URL Secret // REDIS_URL
+}
+
+// Dev configures the embedded servers `zarish dev` starts.
+type Dev struct {
+	TemporalAddress string // ZARISH_TEMPORAL_LISTEN
+	UIAddress       string // ZARISH_TEMPORAL_UI_LISTEN
+	KafkaAddress    string // ZARISH_KAFKA_LISTEN
+	ClientSecret    Secret // ZARISH_DEV_CLIENT_SECRET
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the value for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in
+// tests). Every invalid variable is reported in one joined error.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		Service: Service{
+			Name:    r.str("SERVICE_NAME", "zarish"),
+			Version: r.str("SERVICE_VERSION", Version),
+			Host:    r.str("SERVICE_HOST", "127.0.0.1"),
+			Port:    r.port("SERVICE_PORT", 8080),
+		},
+		Log: Log{
+			Level:  r.level("LOG_LEVEL", slog.LevelInfo),
+			Format: r.oneOf("LOG_FORMAT", "text", "json", "text"),
+		},
+		Database: Database{
+			URL:      Secret(r.url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/zarish?sslmode=disable", "postgres", "postgresql")),
+			PoolSize: int32(r.intRange("DATABASE_POOL_SIZE", 20, 1, 1000)),
+			Timeout:  r.duration("DATABASE_TIMEOUT", 5*time.Second),
+		},
+		Temporal: Temporal{
+			Address:   r.hostPort("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+			Namespace: r.str("TEMPORAL_NAMESPACE", "default"),
+		},
+		Kafka: Kafka{Brokers: r.list("KAFKA_BROKERS")},
+		Auth: Auth{
+			Issuer:         r.str("JWT_ISSUER", ""),
+			Secret:         Secret(r.str("JWT_SECRET", "")),
+			ExpiresIn:      r.duration("JWT_EXPIRES_IN", time.Hour),
+			SigningKeyFile: r.str("JWT_SIGNING_KEY_FILE", ""),
+		},
+		Metrics: Metrics{Port: r.optionalPort("METRICS_PORT")},
+		Health:  Health{Interval: r.duration("HEALTH_CHECK_INTERVAL", 10*time.Second)},
+		Redis:   Redis{URL: Secret(r.optionalURL("REDIS_URL", "redis", "rediss"))},
+		Dev: Dev{
+			TemporalAddress: r.hostPort("ZARISH_TEMPORAL_LISTEN", "127.0.0.1:7233"),
+			UIAddress:       r.optionalHostPort("ZARISH_TEMPORAL_UI_LISTEN", "127.0.0.1:8233"),
+			KafkaAddress:    r.hostPort("ZARISH_KAFKA_LISTEN", "127.0.0.1:9092"),
+			ClientSecret:    Secret(r.str("ZARISH_DEV_CLIENT_SECRET", "dev-secret")),
+		},
+		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
+	}
+	if s := c.Auth.Secret.Reveal(); s != "" && len(s) < 32 {
+		r.fail("JWT_SECRET", "must be at least 32 bytes")
+	}
+	if len(c.Dev.ClientSecret.Reveal()) < 8 {
+		r.fail("ZARISH_DEV_CLIENT_SECRET", "must be at least 8 characters")
+	}
+	return c, errors.Join(r.errs...)
+}
+
+// Version is the build's version, set with -ldflags "-X …/config.Version=…".
+var Version = "0.1.0-dev"
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(name, msg string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", name, msg))
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
+	return def
+}
+
+func (r *reader) level(name string, def slog.Level) slog.Level {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(name, fmt.Sprintf("%q is not a log level (debug, info, warn, error)", v))
+		return def
+	}
+	return l
+}
+
+func (r *reader) intRange(name string, def, lo, hi int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) port(name string, def int) int { return r.intRange(name, def, 0, 65535) }
+
+func (r *reader) optionalPort(name string) int { return r.intRange(name, 0, 0, 65535) }
+
+// duration accepts Go durations ("90s", "1h") and, as the seed's examples do,
+// bare seconds ("3600").
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, fmt.Sprintf("%q is not a positive duration (e.g. 30s, 1h, or seconds)", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) url(name, def string, schemes ...string) string {
+	v := r.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" && u.Scheme != "" && u.Opaque != "" {
+		r.fail(name, "is not a URL")
+		return v
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return v
+		}
+	}
+	r.fail(name, fmt.Sprintf("scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", ")))
+	return v
+}
+
+func (r *reader) optionalURL(name string, schemes ...string) string {
+	if r.str(name, "") == "" {
+		return ""
+	}
+	return r.url(name, "", schemes...)
+}
+
+func (r *reader) hostPort(name, def string) string {
+	v := r.str(name, def)
+	if _, p, err := net.SplitHostPort(v); err != nil || p == "" {
+		r.fail(name, fmt.Sprintf("%q is not host:port", v))
+	}
+	return v
+}
+
+func (r *reader) optionalHostPort(name, def string) string {
+	v := r.getenv(name)
+	if strings.TrimSpace(v) == "off" {
+		return ""
+	}
+	return r.hostPort(name, def)
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, part := range strings.Split(r.str(name, ""), ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

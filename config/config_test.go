@@ -1,0 +1,86 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("defaults must load: %v", err)
+	}
+	if c.Service.Port != 8080 || c.Temporal.Address != "127.0.0.1:7233" || c.Dev.KafkaAddress != "127.0.0.1:9092" ||
+		c.Dev.UIAddress != "127.0.0.1:8233" || c.DataDir != ".zarish" || len(c.Kafka.Brokers) != 0 {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.Auth.ExpiresIn != time.Hour || c.Log.Level != slog.LevelInfo {
+		t.Fatalf("unexpected auth/log defaults: %+v %+v", c.Auth, c.Log)
+	}
+}
+
+func TestLoadParses(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"SERVICE_PORT":              "9000",
+		"DATABASE_URL":              "postgres://app:hunter2@db:5432/zarish",
+		"DATABASE_POOL_SIZE":        "50",
+		"JWT_EXPIRES_IN":            "900",
+		"KAFKA_BROKERS":             "k1:9092, k2:9092",
+		"LOG_LEVEL":                 "debug",
+		"LOG_FORMAT":                "JSON",
+		"ZARISH_TEMPORAL_UI_LISTEN": "off",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Service.Port != 9000 || c.Database.PoolSize != 50 || c.Auth.ExpiresIn != 15*time.Minute ||
+		strings.Join(c.Kafka.Brokers, ";") != "k1:9092;k2:9092" || c.Log.Level != slog.LevelDebug ||
+		c.Log.Format != "json" || c.Dev.UIAddress != "" {
+		t.Fatalf("not parsed: %+v", c)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"SERVICE_PORT":       "eighty",
+		"DATABASE_URL":       "mysql://x",
+		"DATABASE_POOL_SIZE": "0",
+		"JWT_SECRET":         "short",
+		"JWT_EXPIRES_IN":     "-5m",
+		"LOG_LEVEL":          "loud",
+		"LOG_FORMAT":         "xml",
+		"TEMPORAL_ADDRESS":   "nohostport",
+	}))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, name := range []string{"SERVICE_PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "JWT_SECRET",
+		"JWT_EXPIRES_IN", "LOG_LEVEL", "LOG_FORMAT", "TEMPORAL_ADDRESS"} {
+		if !strings.Contains(err.Error(), name+":") {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL": "postgres://app:hunter2@db/zarish",
+		"JWT_SECRET":   strings.Repeat("s3cr3t", 8),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "db", c.Database.URL, "jwt", c.Auth.Secret)
+	out := b.String() + fmt.Sprintf("%v %+v", c.Database, c.Auth)
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "s3cr3t") {
+		t.Fatalf("secret leaked: %s", out)
+	}
+}

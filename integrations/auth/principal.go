@@ -1,0 +1,24 @@
+package auth
+
+// Principal is the caller a verified access token speaks for.
+type Principal struct {
+	Subject  string   // sub: the client id for client_credentials tokens
+	ClientID string   // client_id: the OAuth2 client the token was issued to
+	Scopes   []string // the granted scopes
+}
+
+// Allows reports whether one of the granted scopes covers required, a SMART v1
+// scope such as system/Patient.read (see Scope.Covers for the rule). A required
+// scope that is not a valid SMART scope is never allowed.
+func (p Principal) Allows(required string) bool {
+	want, err := ParseScope(required)
+	if err != nil {
+		return false
+	}
+	for _, g := range p.Scopes {
+		if have, err := ParseScope(g); err == nil && have.Covers(want) {
+			return true
+		}
+	}
+	return false
+}

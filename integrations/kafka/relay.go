@@ -1,0 +1,266 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// Outbox is the store side of the relay; *postgres.OutboxReader implements it.
+type Outbox interface {
+	// Lead calls run while this process is the one relay allowed to
+	// publish, waiting for that first.
+	Lead(ctx context.Context, run func(ctx context.Context) error) error
+	// Unsent returns up to limit unsent events, oldest first.
+	Unsent(ctx context.Context, limit int) ([]postgres.OutboxEvent, error)
+	// MarkSent records that the events reached Kafka.
+	MarkSent(ctx context.Context, ids []uuid.UUID) error
+	// WaitForNotify returns when new events commit or timeout passes.
+	WaitForNotify(ctx context.Context, timeout time.Duration) error
+	// Backlog counts unsent events and dates the oldest.
+	Backlog(ctx context.Context) (count int64, oldest time.Time, err error)
+}
+
+// EventPublisher sends a batch of events, all or an error; *Publisher
+// implements it.
+type EventPublisher interface {
+	Publish(ctx context.Context, events []postgres.OutboxEvent) error
+}
+
+// Relay publishes the outbox to Kafka: it reads unsent events in order,
+// publishes them in batches and marks them sent, as the only relay of its
+// database. When Kafka is unreachable it retries the same events with
+// exponential backoff; nothing is marked sent until Kafka acknowledged it, so
+// nothing is lost, and events may be published more than once.
+type Relay struct {
+	outbox    Outbox
+	publisher EventPublisher
+	logger    *slog.Logger
+	metrics   *relayMetrics
+
+	batchSize       int
+	pollInterval    time.Duration
+	maxBackoff      time.Duration
+	backlogInterval time.Duration
+}
+
+// RelayOption configures NewRelay.
+type RelayOption func(*Relay)
+
+// WithBatchSize sets how many events the relay reads and publishes at once;
+// default DefaultBatchSize.
+func WithBatchSize(n int) RelayOption {
+	return func(r *Relay) {
+		if n > 0 {
+			r.batchSize = n
+		}
+	}
+}
+
+// WithPollInterval sets how long the relay waits for a commit notification
+// before looking for unsent events anyway; default 500 ms.
+func WithPollInterval(d time.Duration) RelayOption {
+	return func(r *Relay) {
+		if d > 0 {
+			r.pollInterval = d
+		}
+	}
+}
+
+// WithMaxBackoff caps the wait between retries of a failed publish; default
+// 5 s.
+func WithMaxBackoff(d time.Duration) RelayOption {
+	return func(r *Relay) {
+		if d > 0 {
+			r.maxBackoff = d
+		}
+	}
+}
+
+// WithBacklogInterval sets how often the backlog metrics are refreshed;
+// default 5 s.
+func WithBacklogInterval(d time.Duration) RelayOption {
+	return func(r *Relay) {
+		if d > 0 {
+			r.backlogInterval = d
+		}
+	}
+}
+
+// NewRelay returns a relay from outbox to publisher.
+func NewRelay(outbox Outbox, publisher EventPublisher, logger *slog.Logger, opts ...RelayOption) *Relay {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Relay{
+		outbox:          outbox,
+		publisher:       publisher,
+		logger:          logger.With("component", "outbox-relay"),
+		metrics:         newRelayMetrics(),
+		batchSize:       DefaultBatchSize,
+		pollInterval:    500 * time.Millisecond,
+		maxBackoff:      5 * time.Second,
+		backlogInterval: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Collectors returns the relay's metrics for the caller to register:
+// published events and publish errors (counters), the backlog and the age of
+// its oldest event (gauges), and whether this process is the leader.
+func (r *Relay) Collectors() []prometheus.Collector {
+	return r.metrics.collectors()
+}
+
+// Run relays until ctx is cancelled, then returns nil. It waits to become the
+// leader, and if it loses the lock it steps down and waits again.
+func (r *Relay) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { r.watchBacklog(ctx) })
+
+	for {
+		err := r.outbox.Lead(ctx, r.lead)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.logger.Warn("outbox relay stepped down; waiting to lead again", "err", err)
+		if !sleep(ctx, time.Second) {
+			return nil
+		}
+	}
+}
+
+// lead publishes while this relay holds the lock, until ctx ends.
+func (r *Relay) lead(ctx context.Context) error {
+	r.logger.Info("outbox relay leading", "batchSize", r.batchSize, "pollInterval", r.pollInterval)
+	r.metrics.leader.Set(1)
+	defer r.metrics.leader.Set(0)
+
+	failures := 0
+	for {
+		n, err := r.relayBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			failures++
+			wait := backoff(failures, r.maxBackoff)
+			// Every failure counts in the metrics; the log gets the first
+			// and then one in ten, not a line every few seconds of an outage.
+			if failures == 1 || failures%10 == 0 {
+				r.logger.Warn("outbox relay failed; retrying the same events", "err", err, "failures", failures, "retryIn", wait)
+			}
+			if !sleep(ctx, wait) {
+				return nil
+			}
+			continue
+		}
+		if failures > 0 {
+			r.logger.Info("outbox relay recovered", "failures", failures)
+			failures = 0
+		}
+		if n == r.batchSize {
+			continue // a full batch: more are probably waiting
+		}
+		if err := r.outbox.WaitForNotify(ctx, r.pollInterval); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.logger.Debug("outbox notifications unavailable; polling", "err", err)
+			if !sleep(ctx, r.pollInterval) {
+				return nil
+			}
+		}
+	}
+}
+
+// relayBatch publishes the oldest unsent events and marks them sent,
+// returning how many it read.
+func (r *Relay) relayBatch(ctx context.Context) (int, error) {
+	events, err := r.outbox.Unsent(ctx, r.batchSize)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	if err := r.publisher.Publish(ctx, events); err != nil {
+		r.metrics.errors.Inc()
+		return 0, err
+	}
+
+	// Kafka has the events: record that even if ctx is ending now, or they
+	// go out again.
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ids := make([]uuid.UUID, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	if err := r.outbox.MarkSent(markCtx, ids); err != nil {
+		return 0, fmt.Errorf("published %d events but could not mark them sent, so they will be published again: %w", len(ids), err)
+	}
+
+	topic, run := events[0].Topic, 0
+	for _, e := range events {
+		if e.Topic != topic {
+			r.metrics.published.WithLabelValues(topic).Add(float64(run))
+			topic, run = e.Topic, 0
+		}
+		run++
+	}
+	r.metrics.published.WithLabelValues(topic).Add(float64(run))
+	r.logger.Debug("outbox events published", "count", len(events))
+	return len(events), nil
+}
+
+// watchBacklog refreshes the backlog metrics until ctx ends, on every
+// replica, leader or not.
+func (r *Relay) watchBacklog(ctx context.Context) {
+	for {
+		count, oldest, err := r.outbox.Backlog(ctx)
+		if err == nil {
+			r.metrics.setBacklog(count, oldest)
+		} else if ctx.Err() == nil {
+			r.logger.Debug("outbox backlog unavailable", "err", err)
+		}
+		if !sleep(ctx, r.backlogInterval) {
+			return
+		}
+	}
+}
+
+// backoff is the wait before retry number failures: 100 ms doubling, capped
+// at limit.
+func backoff(failures int, limit time.Duration) time.Duration {
+	d := 100 * time.Millisecond
+	for i := 1; i < failures && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// sleep waits for d, reporting false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+var (
+	_ Outbox         = (*postgres.OutboxReader)(nil)
+	_ EventPublisher = (*Publisher)(nil)
+)

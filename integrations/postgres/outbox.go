@@ -1,0 +1,43 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// OutboxEvent is one event waiting to be published: the CloudEvent attributes
+// and the Kafka topic and key it goes to.
+type OutboxEvent struct {
+	ID      uuid.UUID       // CloudEvent id, stable across retries
+	Topic   string          // Kafka topic
+	Key     string          // partition key: the patient id
+	Type    string          // CloudEvent type, e.g. patient.created
+	Source  string          // CloudEvent source, e.g. /v1/patients
+	Subject string          // CloudEvent subject, e.g. the resource id
+	Time    time.Time       // when the change happened
+	Data    json.RawMessage // the event payload
+}
+
+// appendOutbox writes events inside tx, so they commit (or roll back) with the
+// change they describe.
+func appendOutbox(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
+	for _, e := range events {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO outbox (id, topic, key, type, source, subject, time, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.ID, e.Topic, e.Key, e.Type, e.Source, e.Subject, e.Time, e.Data)
+		if err != nil {
+			return fmt.Errorf("append outbox %s: %w", e.Type, err)
+		}
+	}
+	// Wake the relay now rather than at its next poll; delivered at commit.
+	if _, err := tx.Exec(ctx, `SELECT pg_notify('outbox', '')`); err != nil {
+		return fmt.Errorf("notify outbox: %w", err)
+	}
+	return nil
+}

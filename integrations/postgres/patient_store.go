@@ -1,0 +1,433 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/patient"
+)
+
+// Patient event types published on the clinical topic.
+const (
+	EventPatientCreated     = "patient.created"
+	EventPatientUpdated     = "patient.updated"
+	EventPatientDeactivated = "patient.deactivated"
+)
+
+// ClinicalTopic is where patient events are published.
+const ClinicalTopic = "zarish.clinical.v1"
+
+// nameSearchThresholds loosen pg_trgm's defaults (0.3 / 0.6) so a single
+// transposed or mistyped letter in a short name still matches; results are
+// ranked, so the extra candidates sort below exact matches.
+const (
+	similarityThreshold     = "0.25"
+	wordSimilarityThreshold = "0.45"
+)
+
+// PatientStore keeps patients in PostgreSQL and writes their events to the
+// outbox in the same transaction.
+type PatientStore struct {
+	pool *pgxpool.Pool
+	// newEventID makes outbox event ids; UUIDv7 by default.
+	newEventID func() (uuid.UUID, error)
+}
+
+// NewPatientStore returns a store on pool.
+func NewPatientStore(pool *pgxpool.Pool) *PatientStore {
+	return &PatientStore{pool: pool, newEventID: uuid.NewV7}
+}
+
+// Idempotency names a client's Idempotency-Key and the request it came with.
+type Idempotency struct {
+	Scope       string // who and where: client id and route
+	Key         string
+	RequestBody []byte
+}
+
+// ErrIdempotencyMismatch means an Idempotency-Key was reused with a different request.
+var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+
+// Register allocates an MRN, builds the patient with create and stores it with
+// its patient.created event. With a non-nil idem, a repeated key returns the
+// patient the first request created and created=false.
+func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		p, created = patient.Patient{}, false
+		var hash [32]byte
+		if idem != nil {
+			hash = sha256.Sum256(idem.RequestBody)
+			existing, found, err := lookupIdempotency(ctx, tx, idem, hash[:])
+			if err != nil {
+				return err
+			}
+			if found {
+				p, err = getPatient(ctx, tx, existing, false)
+				return err
+			}
+		}
+		var seq int64
+		if err := tx.QueryRow(ctx, `SELECT nextval('patient_mrn_seq')`).Scan(&seq); err != nil {
+			return fmt.Errorf("next mrn: %w", err)
+		}
+		np, err := create(patient.FormatMRN(seq))
+		if err != nil {
+			return err
+		}
+		if err := insertPatient(ctx, tx, np); err != nil {
+			return err
+		}
+		if idem != nil {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO idempotency_keys (scope, key, request_hash, resource_id)
+				VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+				idem.Scope, idem.Key, hash[:], np.ID)
+			if err != nil {
+				return fmt.Errorf("record idempotency key: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				// A concurrent request with the same key won the race; retry
+				// reads its result.
+				return errIdempotencyRace
+			}
+		}
+		if err := s.appendPatientEvent(ctx, tx, EventPatientCreated, np); err != nil {
+			return err
+		}
+		p, created = np, true
+		return nil
+	})
+	if errors.Is(err, errIdempotencyRace) {
+		return s.Register(ctx, idem, create)
+	}
+	return p, created, err
+}
+
+var errIdempotencyRace = errors.New("idempotency race")
+
+func lookupIdempotency(ctx context.Context, tx pgx.Tx, idem *Idempotency, hash []byte) (uuid.UUID, bool, error) {
+	var (
+		id     uuid.UUID
+		stored []byte
+	)
+	err := tx.QueryRow(ctx, `SELECT resource_id, request_hash FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+		idem.Scope, idem.Key).Scan(&id, &stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("idempotency lookup: %w", err)
+	}
+	if !bytes.Equal(stored, hash) {
+		return uuid.Nil, false, ErrIdempotencyMismatch
+	}
+	return id, true, nil
+}
+
+// Get returns the patient with id, or domain.ErrNotFound.
+func (s *PatientStore) Get(ctx context.Context, id uuid.UUID) (patient.Patient, error) {
+	return getPatient(ctx, s.pool, id, false)
+}
+
+// GetByMRN returns the patient with the MRN, or domain.ErrNotFound.
+func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patient, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT resource FROM patients WHERE mrn = $1`, mrn).Scan(&raw)
+	return decodePatient(raw, err)
+}
+
+// Update loads the patient under a row lock, applies change and stores the
+// result with its event: patient.deactivated when change deactivated the
+// patient, patient.updated otherwise. An error from change aborts the write.
+func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
+	var updated patient.Patient
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := getPatient(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		if next.Version == current.Version {
+			updated = current // nothing changed
+			return nil
+		}
+		if next.ID != current.ID || next.MRN != current.MRN || next.Version != current.Version+1 {
+			return fmt.Errorf("patient %s: change must keep id and MRN and bump the version by one", id)
+		}
+		if err := savePatient(ctx, tx, next); err != nil {
+			return err
+		}
+		event := EventPatientUpdated
+		if current.Active && !next.Active {
+			event = EventPatientDeactivated
+		}
+		if err := s.appendPatientEvent(ctx, tx, event, next); err != nil {
+			return err
+		}
+		updated = next
+		return nil
+	})
+	return updated, err
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func getPatient(ctx context.Context, q querier, id uuid.UUID, forUpdate bool) (patient.Patient, error) {
+	sql := `SELECT resource FROM patients WHERE id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var raw []byte
+	err := q.QueryRow(ctx, sql, id).Scan(&raw)
+	return decodePatient(raw, err)
+}
+
+func decodePatient(raw []byte, err error) (patient.Patient, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return patient.Patient{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return patient.Patient{}, fmt.Errorf("load patient: %w", err)
+	}
+	var p patient.Patient
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return patient.Patient{}, fmt.Errorf("decode patient: %w", err)
+	}
+	return p, nil
+}
+
+// patientColumns are the searchable columns derived from a patient.
+func patientColumns(p patient.Patient) (resource []byte, phones, identifiers []string, err error) {
+	resource, err = json.Marshal(p)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encode patient: %w", err)
+	}
+	phones = []string{}
+	for _, t := range p.Telecom {
+		if t.System == "phone" {
+			phones = append(phones, patient.PhoneDigits(t.Value))
+		}
+	}
+	for _, c := range p.EmergencyContacts {
+		phones = append(phones, patient.PhoneDigits(c.Phone))
+	}
+	identifiers = []string{}
+	for _, id := range p.Identifiers {
+		identifiers = append(identifiers, patient.IdentifierKey(id.System, id.Value))
+	}
+	return resource, phones, identifiers, nil
+}
+
+func insertPatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
+	resource, phones, identifiers, err := patientColumns(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO patients (id, mrn, version, active, family, given, name_search, birth_date, sex,
+		                      phones, identifier_keys, resource, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		p.ID, p.MRN, p.Version, p.Active, p.Name.Family, p.Name.Given, patient.NameKey(p.Name),
+		p.BirthDate, p.Sex, phones, identifiers, resource, p.CreatedAt, p.UpdatedAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("patient %s: %w", p.ID, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert patient: %w", err)
+	}
+	return nil
+}
+
+func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
+	resource, phones, identifiers, err := patientColumns(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE patients SET version = $2, active = $3, family = $4, given = $5, name_search = $6,
+		       birth_date = $7, sex = $8, phones = $9, identifier_keys = $10, resource = $11, updated_at = $12
+		WHERE id = $1`,
+		p.ID, p.Version, p.Active, p.Name.Family, p.Name.Given, patient.NameKey(p.Name),
+		p.BirthDate, p.Sex, phones, identifiers, resource, p.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("update patient: %w", err)
+	}
+	return nil
+}
+
+func (s *PatientStore) appendPatientEvent(ctx context.Context, tx pgx.Tx, eventType string, p patient.Patient) error {
+	id, err := s.newEventID()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return appendOutbox(ctx, tx, OutboxEvent{
+		ID:      id,
+		Topic:   ClinicalTopic,
+		Key:     p.ID.String(),
+		Type:    eventType,
+		Source:  "/v1/patients",
+		Subject: "Patient/" + p.ID.String(),
+		Time:    p.UpdatedAt,
+		Data:    data,
+	})
+}
+
+// Search returns one page of patients matching c and the cursor of the next
+// page ("" on the last). With a name, results are ranked by trigram similarity
+// (best first); without, they are in registration order.
+func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error) {
+	limit := c.PageSize()
+	cur, err := decodeCursor(c.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if c.BirthDate != "" {
+		where = append(where, "birth_date = "+arg(c.BirthDate)+"::date")
+	}
+	if c.MRN != "" {
+		where = append(where, "mrn = "+arg(c.MRN))
+	}
+	if c.Identifier != "" {
+		system, value, ok := strings.Cut(c.Identifier, "|")
+		if !ok {
+			system, value = "", c.Identifier
+		}
+		where = append(where, "identifier_keys @> ARRAY["+arg(patient.IdentifierKey(system, value))+"]")
+	}
+	if c.Phone != "" {
+		where = append(where, "phones @> ARRAY["+arg(patient.PhoneDigits(c.Phone))+"]")
+	}
+	if c.Active != nil {
+		where = append(where, "active = "+arg(*c.Active))
+	}
+	score := "1::real"
+	order := "id"
+	if q := patient.NormalizeQuery(c.Name); q != "" {
+		p := arg(q)
+		score = "GREATEST(similarity(" + p + ", name_search), word_similarity(" + p + ", name_search))"
+		where = append(where, "(name_search % "+p+" OR "+p+" <% name_search OR name_search LIKE "+
+			arg(likePrefix(q))+" OR name_search LIKE "+arg("% "+likePrefix(q))+")")
+		order = "score DESC, id"
+	}
+	if cur != nil {
+		if order == "id" {
+			where = append(where, "id > "+arg(cur.ID))
+		} else {
+			s, id := arg(cur.Score), arg(cur.ID)
+			where = append(where, "("+score+" < "+s+" OR ("+score+" = "+s+" AND id > "+id+"))")
+		}
+	}
+	sql := "SELECT resource, " + score + " AS score FROM patients"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY " + order + " LIMIT " + strconv.Itoa(limit+1)
+
+	var (
+		page    []patient.Patient
+		score32 []float32
+	)
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true),
+		                                  set_config('pg_trgm.word_similarity_threshold', $2, true)`,
+			similarityThreshold, wordSimilarityThreshold); err != nil {
+			return fmt.Errorf("search thresholds: %w", err)
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("search patients: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				raw []byte
+				sc  float32
+			)
+			if err := rows.Scan(&raw, &sc); err != nil {
+				return fmt.Errorf("search patients: %w", err)
+			}
+			p, err := decodePatient(raw, nil)
+			if err != nil {
+				return err
+			}
+			page = append(page, p)
+			score32 = append(score32, sc)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(page) > limit {
+		page, score32 = page[:limit], score32[:limit]
+		last := len(page) - 1
+		next = encodeCursor(cursor{Score: score32[last], ID: page[last].ID})
+	}
+	return page, next, nil
+}
+
+func likePrefix(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(q) + "%"
+}
+
+// cursor is the keyset position after the last row of a page.
+type cursor struct {
+	Score float32   `json:"s"`
+	ID    uuid.UUID `json:"i"`
+}
+
+// ErrBadCursor means a pagination cursor was not one this store issued.
+var ErrBadCursor = errors.New("invalid cursor")
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, ErrBadCursor
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == uuid.Nil {
+		return nil, ErrBadCursor
+	}
+	return &c, nil
+}

