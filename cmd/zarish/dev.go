@@ -107,7 +107,8 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 
 	brokers := cfg.Kafka.Brokers
 	if len(brokers) == 0 {
-		broker, err := kafka.StartBroker(cfg.Dev.KafkaAddress, logger.With("component", "kafka-broker"))
+		broker, err := kafka.StartBroker(cfg.Dev.KafkaAddress, logger.With("component", "kafka-broker"),
+			kafka.WithDataDir(filepath.Join(cfg.DataDir, "kafka")))
 		if err != nil {
 			return nil, err
 		}
@@ -139,8 +140,10 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	}
 
 	metrics := api.NewMetrics()
-	relay := kafka.NewRelay(postgres.NewOutboxReader(pool), publisher, logger.With("component", "relay"),
-		kafka.WithRegistry(metrics.Registry))
+	outbox := postgres.NewOutboxReader(pool)
+	s.stop = append(s.stop, outbox.Close)
+	relay := kafka.NewRelay(outbox, publisher, logger.With("component", "relay"))
+	metrics.Registry.MustRegister(relay.Collectors()...)
 	l, err := net.Listen("tcp", cfg.Service.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("api listen: %w", err)

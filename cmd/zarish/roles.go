@@ -114,8 +114,10 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger.With("component", "kafka-publisher"))
 	defer publisher.Close()
 	metrics := api.NewMetrics()
-	relay := kafka.NewRelay(postgres.NewOutboxReader(pool), publisher, logger.With("component", "relay"),
-		kafka.WithRegistry(metrics.Registry))
+	outbox := postgres.NewOutboxReader(pool)
+	defer outbox.Close()
+	relay := kafka.NewRelay(outbox, publisher, logger.With("component", "relay"))
+	metrics.Registry.MustRegister(relay.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
 	if cfg.Metrics.Port != 0 {

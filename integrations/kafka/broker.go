@@ -17,7 +17,13 @@ const BrokerPartitions = 3
 // Broker is a single-node Kafka-protocol broker running in the process, for
 // `zarish dev` and tests. Real Kafka clients (kafka-go, franz-go, librdkafka
 // tools such as kcat) can produce to and consume from it, consumer groups
-// included. Unless WithDataDir is given, it keeps everything in memory.
+// included, e.g.
+//
+//	kcat -b 127.0.0.1:9092 -L
+//	kcat -b 127.0.0.1:9092 -C -t zarish.clinical.v1 -o beginning -f '%k %h %s\n'
+//	kcat -b 127.0.0.1:9092 -G my-group zarish.clinical.v1
+//
+// Unless WithDataDir is given, it keeps everything in memory.
 type Broker struct {
 	cluster *kfake.Cluster
 	addr    string

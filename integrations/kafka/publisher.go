@@ -13,8 +13,9 @@ import (
 )
 
 // DefaultBatchSize is how many events the relay reads per batch and the
-// publisher sends per write: about 100k messages/s against the embedded
-// broker, where single-message writes manage a few hundred.
+// publisher sends per write. Writes of a thousand messages reach about 100k
+// messages/s against the embedded broker; a synchronous single-message write
+// pays the Writer's batch timeout every time.
 const DefaultBatchSize = 1000
 
 // maxBatchBytes keeps each write's record batch for a partition under Kafka's

@@ -1,10 +1,10 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -75,11 +75,14 @@ func TestRelayPublishesCommittedEventsInOrder(t *testing.T) {
 			ce.DataContentType != "application/json" || !ce.Time.Equal(e.Time.Truncate(time.Microsecond)) {
 			t.Errorf("event %s: envelope %+v does not match the outbox row %+v", ce.ID, ce, e)
 		}
-		var gotData, wantData bytes.Buffer
-		_ = json.Compact(&gotData, ce.Data)
-		_ = json.Compact(&wantData, e.Data)
-		if gotData.String() != wantData.String() {
-			t.Errorf("event %s: data %s, want %s", ce.ID, gotData.String(), wantData.String())
+		// jsonb keeps the document, not its bytes: compare the values.
+		var gotData, wantData any
+		if err := json.Unmarshal(ce.Data, &gotData); err != nil {
+			t.Fatalf("event %s: data: %v", ce.ID, err)
+		}
+		_ = json.Unmarshal(e.Data, &wantData)
+		if !reflect.DeepEqual(gotData, wantData) {
+			t.Errorf("event %s: data %s, want %s", ce.ID, ce.Data, e.Data)
 		}
 		if m.Headers[HeaderID] != ce.ID || m.Headers[HeaderType] != e.Type || m.Headers[HeaderContentType] != ContentType {
 			t.Errorf("event %s: headers %v", ce.ID, m.Headers)

@@ -55,6 +55,7 @@ type runningRelay struct {
 	registry *prometheus.Registry
 	cancel   context.CancelFunc
 	done     chan error
+	stopOnce sync.Once
 }
 
 // startRelay runs a relay from pool to the broker at addr until stop or the
@@ -77,19 +78,21 @@ func startRelay(tb testing.TB, pool *pgxpool.Pool, addr string, opts ...RelayOpt
 	return rr
 }
 
-// stop cancels the relay and waits for Run to return nil.
+// stop cancels the relay and waits for Run to return nil; safe to call more
+// than once.
 func (rr *runningRelay) stop(tb testing.TB) {
 	tb.Helper()
 	rr.cancel()
-	select {
-	case err, ok := <-rr.done:
-		if ok && err != nil {
-			tb.Errorf("relay Run: %v", err)
+	rr.stopOnce.Do(func() {
+		select {
+		case err := <-rr.done:
+			if err != nil {
+				tb.Errorf("relay Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			tb.Error("relay did not stop within 15s of cancel")
 		}
-		close(rr.done)
-	case <-time.After(15 * time.Second):
-		tb.Fatal("relay did not stop within 15s of cancel")
-	}
+	})
 }
 
 // metric sums the samples of the named metric.
@@ -158,7 +161,7 @@ func collect(tb testing.TB, addr, topic string) *collector {
 			Partition: p,
 			MinBytes:  1,
 			MaxBytes:  10 << 20,
-			MaxWait:   50 * time.Millisecond,
+			MaxWait:   time.Second, // also the read deadline: room for a slow -race run
 		})
 		c.wg.Go(func() {
 			defer r.Close()

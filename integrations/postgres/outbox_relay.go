@@ -43,8 +43,8 @@ type OutboxReader struct {
 	listen *pgxpool.Conn // dedicated LISTEN outbox connection, opened on first wait
 }
 
-// NewOutboxReader returns a reader on pool. Close releases its LISTEN
-// connection.
+// NewOutboxReader returns a reader on pool. Close it before the pool: it may
+// hold a LISTEN connection.
 func NewOutboxReader(pool *pgxpool.Pool) *OutboxReader {
 	return &OutboxReader{pool: pool}
 }
@@ -57,6 +57,9 @@ func NewOutboxReader(pool *pgxpool.Pool) *OutboxReader {
 func AppendOutbox(ctx context.Context, db interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }, events ...OutboxEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		return appendOutbox(ctx, tx, events...)
 	})
@@ -237,7 +240,8 @@ func (r *OutboxReader) closeListen() {
 	r.listen = nil
 }
 
-// Close releases the LISTEN connection, if one is open.
+// Close releases the LISTEN connection, if one is open, once any
+// WaitForNotify in progress returns.
 func (r *OutboxReader) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

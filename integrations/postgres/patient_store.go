@@ -30,13 +30,10 @@ const (
 // ClinicalTopic is where patient events are published.
 const ClinicalTopic = "zarish.clinical.v1"
 
-// nameSearchThresholds loosen pg_trgm's defaults (0.3 / 0.6) so a single
+// wordSimilarityThreshold loosens pg_trgm's default (0.6) so a single
 // transposed or mistyped letter in a short name still matches; results are
 // ranked, so the extra candidates sort below exact matches.
-const (
-	similarityThreshold     = "0.25"
-	wordSimilarityThreshold = "0.45"
-)
+const wordSimilarityThreshold = "0.45"
 
 // PatientStore keeps patients in PostgreSQL and writes their events to the
 // outbox in the same transaction.
@@ -296,8 +293,8 @@ func (s *PatientStore) appendPatientEvent(ctx context.Context, tx pgx.Tx, eventT
 }
 
 // Search returns one page of patients matching c and the cursor of the next
-// page ("" on the last). With a name, results are ranked by trigram similarity
-// (best first); without, they are in registration order.
+// page ("" on the last). With a name, results are ranked by how well the name
+// matches (best first); without, they are in registration order.
 func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error) {
 	limit := c.PageSize()
 	cur, err := decodeCursor(c.Cursor)
@@ -305,64 +302,71 @@ func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patien
 		return nil, "", err
 	}
 	var (
-		where []string
-		args  []any
+		filters, outer []string
+		args           []any
 	)
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
 	if c.BirthDate != "" {
-		where = append(where, "birth_date = "+arg(c.BirthDate)+"::date")
+		filters = append(filters, "birth_date = "+arg(c.BirthDate)+"::date")
 	}
 	if c.MRN != "" {
-		where = append(where, "mrn = "+arg(c.MRN))
+		filters = append(filters, "mrn = "+arg(c.MRN))
 	}
 	if c.Identifier != "" {
-		system, value, ok := strings.Cut(c.Identifier, "|")
-		if !ok {
-			system, value = "", c.Identifier
-		}
-		where = append(where, "identifier_keys @> ARRAY["+arg(patient.IdentifierKey(system, value))+"]")
+		system, value, _ := strings.Cut(c.Identifier, "|")
+		filters = append(filters, "identifier_keys @> ARRAY["+arg(patient.IdentifierKey(system, value))+"]")
 	}
 	if c.Phone != "" {
-		where = append(where, "phones @> ARRAY["+arg(patient.PhoneDigits(c.Phone))+"]")
+		filters = append(filters, "phones @> ARRAY["+arg(patient.PhoneDigits(c.Phone))+"]")
 	}
 	if c.Active != nil {
-		where = append(where, "active = "+arg(*c.Active))
+		filters = append(filters, "active = "+arg(*c.Active))
+	}
+	from := "patients"
+	if (c.Phone != "" || c.Identifier != "") && len(filters) > 0 {
+		// The planner cannot estimate array containment and would rather walk
+		// the primary key in id order than use the GIN index; fence the
+		// selective filters so they run first.
+		from = "(WITH m AS MATERIALIZED (SELECT * FROM patients WHERE " + strings.Join(filters, " AND ") + ") SELECT * FROM m) AS p"
+		filters = nil
 	}
 	score := "1::real"
 	order := "id"
 	if q := patient.NormalizeQuery(c.Name); q != "" {
+		// word_similarity finds the query inside the name: whole names, the
+		// start of one ("amin" → "amina"), or a near miss ("rahmen"). The GIN
+		// trigram index answers the <% operator.
 		p := arg(q)
-		score = "GREATEST(similarity(" + p + ", name_search), word_similarity(" + p + ", name_search))"
-		where = append(where, "(name_search % "+p+" OR "+p+" <% name_search OR name_search LIKE "+
-			arg(likePrefix(q))+" OR name_search LIKE "+arg("% "+likePrefix(q))+")")
+		score = "word_similarity(" + p + ", name_search)"
+		outer = append(outer, p+" <% name_search")
 		order = "score DESC, id"
 	}
 	if cur != nil {
 		if order == "id" {
-			where = append(where, "id > "+arg(cur.ID))
+			outer = append(outer, "id > "+arg(cur.ID))
 		} else {
-			s, id := arg(cur.Score), arg(cur.ID)
-			where = append(where, "("+score+" < "+s+" OR ("+score+" = "+s+" AND id > "+id+"))")
+			sc, id := arg(cur.Score), arg(cur.ID)
+			outer = append(outer, "("+score+" < "+sc+" OR ("+score+" = "+sc+" AND id > "+id+"))")
 		}
 	}
-	sql := "SELECT resource, " + score + " AS score FROM patients"
+	where := append(filters, outer...)
+	sql := "SELECT resource, " + score + " AS score FROM " + from
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	sql += " ORDER BY " + order + " LIMIT " + strconv.Itoa(limit+1)
 
 	var (
-		page    []patient.Patient
-		score32 []float32
+		page   []patient.Patient
+		scores []float32
 	)
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true),
-		                                  set_config('pg_trgm.word_similarity_threshold', $2, true)`,
-			similarityThreshold, wordSimilarityThreshold); err != nil {
-			return fmt.Errorf("search thresholds: %w", err)
+		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`,
+			wordSimilarityThreshold); err != nil {
+			return fmt.Errorf("search threshold: %w", err)
 		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
@@ -382,7 +386,7 @@ func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patien
 				return err
 			}
 			page = append(page, p)
-			score32 = append(score32, sc)
+			scores = append(scores, sc)
 		}
 		return rows.Err()
 	})
@@ -391,16 +395,11 @@ func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patien
 	}
 	next := ""
 	if len(page) > limit {
-		page, score32 = page[:limit], score32[:limit]
+		page, scores = page[:limit], scores[:limit]
 		last := len(page) - 1
-		next = encodeCursor(cursor{Score: score32[last], ID: page[last].ID})
+		next = encodeCursor(cursor{Score: scores[last], ID: page[last].ID})
 	}
 	return page, next, nil
-}
-
-func likePrefix(q string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(q) + "%"
 }
 
 // cursor is the keyset position after the last row of a page.

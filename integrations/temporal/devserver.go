@@ -182,9 +182,9 @@ func sqliteConfig(cfg DevServerConfig) (*config.SQL, error) {
 			"synchronous":  "1",
 			"busy_timeout": "10000",
 		}
+		// One connection: SQLite has a single writer, and a second connection
+		// turns read-to-write upgrades into SQLITE_BUSY_SNAPSHOT errors.
 		sqlCfg.DatabaseName = cfg.DatabaseFile
-		sqlCfg.MaxConns = 4
-		sqlCfg.MaxIdleConns = 4
 		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o750); err != nil {
 			return nil, fmt.Errorf("temporal data dir: %w", err)
 		}
