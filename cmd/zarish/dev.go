@@ -123,7 +123,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	}
 	s.stop = append(s.stop, tc.Close)
 
-	publisher := kafka.NewPublisher(brokers, logger.With("component", "kafka-publisher"))
+	publisher := kafka.NewPublisher(brokers, logger)
 	s.stop = append(s.stop, func() { _ = publisher.Close() })
 
 	ac, err := authConfig(cfg, true)
@@ -131,7 +131,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 	oauthStore := postgres.NewOAuthStore(pool)
-	oauth, err := auth.NewServer(ac, oauthStore, logger.With("component", "auth"))
+	oauth, err := auth.NewServer(ac, oauthStore, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	metrics := api.NewMetrics()
 	outbox := postgres.NewOutboxReader(pool)
 	s.stop = append(s.stop, outbox.Close)
-	relay := kafka.NewRelay(outbox, publisher, logger.With("component", "relay"))
+	relay := kafka.NewRelay(outbox, publisher, logger)
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	l, err := net.Listen("tcp", cfg.Service.Addr())
 	if err != nil {

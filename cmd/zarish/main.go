@@ -69,6 +69,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		usage(stderr)
 		return 2
 	}
+	if args[0] == "version" {
+		fmt.Fprintln(stdout, "zarish", config.Version)
+		return 0
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "zarish: invalid configuration:\n%v\n", err)
@@ -103,7 +107,8 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func runVersion(_ context.Context, cfg config.Config, _ []string, _ *slog.Logger, stdout io.Writer) error {
+// runVersion is answered before configuration is read (see run).
+func runVersion(_ context.Context, _ config.Config, _ []string, _ *slog.Logger, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "zarish", config.Version)
 	return nil
 }

@@ -46,9 +46,9 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return err
 	}
 	defer tc.Close()
-	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger.With("component", "kafka-publisher"))
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger)
 	defer publisher.Close()
-	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger.With("component", "auth"))
+	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger)
 	if err != nil {
 		return err
 	}
@@ -111,12 +111,12 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 		return err
 	}
 	defer pool.Close()
-	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger.With("component", "kafka-publisher"))
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger)
 	defer publisher.Close()
 	metrics := api.NewMetrics()
 	outbox := postgres.NewOutboxReader(pool)
 	defer outbox.Close()
-	relay := kafka.NewRelay(outbox, publisher, logger.With("component", "relay"))
+	relay := kafka.NewRelay(outbox, publisher, logger)
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
