@@ -35,7 +35,7 @@ func NewClient(id, secret, name string, scopes []string) (postgres.OAuthClient, 
 	}
 	var granted []string
 	for _, s := range scopes {
-		if _, err := ParseScope(s); err != nil {
+		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) {
 			errs = append(errs, err)
 			continue
 		}

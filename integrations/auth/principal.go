@@ -1,5 +1,15 @@
 package auth
 
+import "slices"
+
+// ScopeEmergency lets a caller break the glass: reach patient data its
+// clinical scopes do not cover by stating a reason (X-Break-Glass), every such
+// access flagged in the audit trail.
+const ScopeEmergency = "emergency"
+
+// SpecialScopes are the scopes beyond SMART clinical scopes a client may hold.
+var SpecialScopes = []string{ScopeEmergency}
+
 // Principal is the caller a verified access token speaks for.
 type Principal struct {
 	Subject  string   // sub: the client id for client_credentials tokens
@@ -22,3 +32,7 @@ func (p Principal) Allows(required string) bool {
 	}
 	return false
 }
+
+// Has reports whether scope was granted verbatim; for special scopes such as
+// ScopeEmergency, which no clinical scope covers.
+func (p Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }

@@ -1,0 +1,154 @@
+// Package audit describes one audit record — who did what to which patient's
+// data, when, from where, why, and how it ended — and the hash chain that
+// makes tampering with stored records detectable (HIPAA §164.312(b) audit
+// controls; §164.528 accounting of disclosures).
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+)
+
+// Action is what the actor did.
+type Action string
+
+// The actions an audit record can name.
+const (
+	ActionRead     Action = "read"
+	ActionCreate   Action = "create"
+	ActionUpdate   Action = "update"
+	ActionDelete   Action = "delete"
+	ActionSearch   Action = "search"
+	ActionExport   Action = "export"
+	ActionLogin    Action = "login"
+	ActionDenied   Action = "denied"
+	ActionAdmin    Action = "admin"
+	ActionSecurity Action = "security"
+)
+
+// Actions lists every action, for validation.
+var Actions = []Action{ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionSearch,
+	ActionExport, ActionLogin, ActionDenied, ActionAdmin, ActionSecurity}
+
+// Outcome is how the request ended.
+type Outcome string
+
+// The outcomes: the request succeeded, was refused by an access rule, or failed.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeDenied  Outcome = "denied"
+	OutcomeFailure Outcome = "failure"
+)
+
+// Outcomes lists every outcome, for validation.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeDenied, OutcomeFailure}
+
+// DefaultPurpose is the purpose of use when the caller names none (HL7 v3
+// PurposeOfUse TREAT).
+const DefaultPurpose = "treatment"
+
+// Actor is who acted.
+type Actor struct {
+	Subject  string   `json:"subject"`
+	ClientID string   `json:"clientId"`
+	Roles    []string `json:"roles,omitempty"`
+}
+
+// Record is one audit record. Records are append-only: once stored they are
+// never changed, and each is sealed into the hash chain.
+type Record struct {
+	ID          uuid.UUID   `json:"id"`
+	Time        time.Time   `json:"time"`
+	Actor       Actor       `json:"actor"`
+	Action      Action      `json:"action"`
+	EntityType  string      `json:"entityType"`
+	EntityID    string      `json:"entityId,omitempty"`
+	PatientID   *uuid.UUID  `json:"patientId,omitempty"`
+	PatientIDs  []uuid.UUID `json:"patientIds,omitempty"` // patients a search returned
+	SourceIP    string      `json:"sourceIp,omitempty"`
+	UserAgent   string      `json:"userAgent,omitempty"`
+	RequestID   string      `json:"requestId,omitempty"`
+	Method      string      `json:"method,omitempty"`
+	Route       string      `json:"route,omitempty"`
+	Status      int         `json:"status,omitempty"`
+	Purpose     string      `json:"purpose"`
+	Outcome     Outcome     `json:"outcome"`
+	BreakGlass  string      `json:"breakGlass,omitempty"` // the stated reason, when access was by break-the-glass
+	Description string      `json:"description,omitempty"`
+}
+
+// Validate reports every invalid field of a record submitted from outside.
+func (r Record) Validate() error {
+	verr := &domain.ValidationError{}
+	if !slices.Contains(Actions, r.Action) {
+		verr.Add("action", "must be one of "+joinActions())
+	}
+	if !slices.Contains(Outcomes, r.Outcome) {
+		verr.Add("outcome", "must be success, denied or failure")
+	}
+	if strings.TrimSpace(r.EntityType) == "" || len(r.EntityType) > 64 {
+		verr.Add("entityType", "is required (at most 64 characters)")
+	}
+	if len(r.EntityID) > 200 {
+		verr.Add("entityId", "must be at most 200 characters")
+	}
+	if r.SourceIP != "" {
+		if _, err := netip.ParseAddr(r.SourceIP); err != nil {
+			verr.Add("sourceIp", "is not an IP address")
+		}
+	}
+	if len(r.Purpose) > 64 {
+		verr.Add("purpose", "must be at most 64 characters")
+	}
+	if len(r.Description) > 2000 {
+		verr.Add("description", "must be at most 2000 characters")
+	}
+	if len(r.UserAgent) > 512 {
+		verr.Add("userAgent", "must be at most 512 characters")
+	}
+	return verr.OrNil()
+}
+
+func joinActions() string {
+	s := make([]string, len(Actions))
+	for i, a := range Actions {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Canonical is the byte form a record is hashed over: its JSON encoding with
+// the time in UTC at microsecond precision (what PostgreSQL stores), so the
+// same record always yields the same bytes.
+func (r Record) Canonical() []byte {
+	r.Time = r.Time.UTC().Truncate(time.Microsecond)
+	if r.Actor.Roles == nil {
+		r.Actor.Roles = []string{}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		// A Record holds only strings, numbers, times and ids: it always encodes.
+		panic("audit: encode record: " + err.Error())
+	}
+	return b
+}
+
+// ChainHash links a record into the chain: SHA-256 over the previous link's
+// hash followed by the record's canonical bytes.
+func ChainHash(prev []byte, r Record) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(r.Canonical())
+	return h.Sum(nil)
+}
+
+// Genesis is the "previous hash" of the first link.
+var Genesis = make([]byte, sha256.Size)
