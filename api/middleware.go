@@ -90,6 +90,15 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 		}
 		c.Set(ctxPrincipal, p)
 		if !p.Allows(scope) {
+			// Break the glass: an emergency-scoped caller states why it needs
+			// patient data it may not normally see; access is granted and the
+			// audit record is flagged for review.
+			reason := strings.TrimSpace(c.GetHeader(headerBreakGlass))
+			if reason != "" && p.Has(auth.ScopeEmergency) && !strings.Contains(scope, "AuditEvent") {
+				auditOf(c).rec.BreakGlass = truncate(reason, maxBreakGlassText)
+				c.Next()
+				return
+			}
 			c.Header("WWW-Authenticate", `Bearer realm="zarish", error="insufficient_scope", scope="`+scope+`"`)
 			abort(c, http.StatusForbidden, CodeForbidden, "The access token lacks the scope "+scope+".")
 			return

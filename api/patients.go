@@ -12,16 +12,17 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 // PatientStore is what the patient routes need from storage.
 type PatientStore interface {
-	Register(ctx context.Context, idem *postgres.Idempotency, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
+	Register(ctx context.Context, idem *postgres.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
 	Get(ctx context.Context, id uuid.UUID) (patient.Patient, error)
 	GetByMRN(ctx context.Context, mrn string) (patient.Patient, error)
-	Update(ctx context.Context, id uuid.UUID, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
+	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
 	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
 }
 
@@ -64,7 +65,8 @@ func (s *server) registerPatient(c *gin.Context) {
 		p, _ := principal(c)
 		idem = &postgres.Idempotency{Scope: p.ClientID + " POST /v1/patients", Key: key, RequestBody: body}
 	}
-	p, created, err := s.Patients.Register(c.Request.Context(), idem, func(mrn string) (patient.Patient, error) {
+	a := auditOf(c)
+	p, created, err := s.Patients.Register(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(mrn string) (patient.Patient, error) {
 		id, err := s.NewID()
 		if err != nil {
 			return patient.Patient{}, err
@@ -75,6 +77,7 @@ func (s *server) registerPatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	if !created {
 		c.Header("Idempotent-Replayed", "true")
 	}
@@ -102,6 +105,10 @@ func (s *server) getPatient(c *gin.Context) {
 			return
 		}
 		p, err = s.Patients.Get(c.Request.Context(), id)
+		auditOf(c).about(audit.ActionRead, "Patient", id.String(), &id)
+	}
+	if err == nil {
+		auditOf(c).about(audit.ActionRead, "Patient", p.ID.String(), &p.ID)
 	}
 	if err != nil {
 		s.fail(c, err)
@@ -134,7 +141,9 @@ func (s *server) updatePatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p, err := s.Patients.Update(c.Request.Context(), id, func(cur patient.Patient) (patient.Patient, error) {
+	a := auditOf(c)
+	a.about(audit.ActionUpdate, "Patient", id.String(), &id)
+	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
 		if cur.Version != version {
 			return cur, domain.ErrVersionMismatch
 		}
@@ -157,6 +166,7 @@ func (s *server) updatePatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	writePatient(c, http.StatusOK, p)
 }
 
@@ -174,7 +184,9 @@ func (s *server) deactivatePatient(c *gin.Context) {
 		}
 	}
 	now := s.Now()
-	p, err := s.Patients.Update(c.Request.Context(), id, func(cur patient.Patient) (patient.Patient, error) {
+	a := auditOf(c)
+	a.about(audit.ActionDelete, "Patient", id.String(), &id)
+	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionDelete, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
 		if version >= 0 && cur.Version != version {
 			return cur, domain.ErrVersionMismatch
 		}
@@ -185,6 +197,7 @@ func (s *server) deactivatePatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	writePatient(c, http.StatusOK, p)
 }
 
@@ -231,10 +244,16 @@ func (s *server) searchPatients(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	a := auditOf(c)
+	a.about(audit.ActionSearch, "Patient", "", nil)
 	page, next, err := s.Patients.Search(c.Request.Context(), crit)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	// A search discloses every patient it returns.
+	for _, p := range page {
+		a.rec.PatientIDs = append(a.rec.PatientIDs, p.ID)
 	}
 	out := PatientPage{Data: page}
 	if out.Data == nil {

@@ -30,20 +30,36 @@ func (s stubVerifier) Verify(_ context.Context, bearer string) (auth.Principal, 
 }
 
 const (
-	adminToken  = "admin"
-	readerToken = "reader"
+	adminToken     = "admin"
+	readerToken    = "reader"
+	emergencyToken = "emergency"
 )
 
 func newTestAPI(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _ := newAuditedAPI(t, nil)
+	return srv
+}
+
+// newAuditedAPI serves the router on a fresh database; wrap, when given,
+// wraps the audit store (to make it fail, say).
+func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Server, *postgres.AuditStore) {
+	t.Helper()
 	pool := pgtest.NewPool(t)
+	store := postgres.NewAuditStore(pool)
+	var auditStore AuditStore = store
+	if wrap != nil {
+		auditStore = wrap(store)
+	}
 	h := NewRouter(Deps{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:  "test",
 		Patients: postgres.NewPatientStore(pool),
+		Audit:    auditStore,
 		Verifier: stubVerifier{
-			adminToken:  {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
-			readerToken: {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},
+			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
+			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},
+			emergencyToken: {Subject: "er-doctor", ClientID: "er-app", Scopes: []string{"emergency"}},
 		},
 		Token:   http.NotFoundHandler(),
 		JWKS:    http.NotFoundHandler(),
@@ -52,7 +68,7 @@ func newTestAPI(t *testing.T) *httptest.Server {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, store
 }
 
 type result struct {
@@ -103,9 +119,9 @@ func TestErrorEnvelopeEverywhere(t *testing.T) {
 	srv := newTestAPI(t)
 	cases := []struct {
 		name, method, path, token, body string
-		headers                          []string
-		status                           int
-		code                             string
+		headers                         []string
+		status                          int
+		code                            string
 	}{
 		{"unknown route", "GET", "/v1/nothing", adminToken, "", nil, 404, CodeNotFound},
 		{"wrong method", "PATCH", "/v1/patients", adminToken, "", nil, 405, CodeMethodNotAllowed},

@@ -24,6 +24,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Version  string
 	Patients PatientStore
+	Audit    AuditStore
 	Verifier TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
@@ -39,10 +40,11 @@ type server struct {
 	log *slog.Logger
 }
 
-// Route is one API operation and the SMART scope it needs ("" = public).
+// Route is one API operation, the SMART scope it needs ("" = public) and the
+// kind of resource its audit records name.
 type Route struct {
-	Method, Path, Scope string
-	handler             gin.HandlerFunc
+	Method, Path, Scope, Entity string
+	handler                     gin.HandlerFunc
 }
 
 // NewRouter builds the HTTP handler for every route.
@@ -59,13 +61,18 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(withRequestID(), s.recovery(), d.Metrics.middleware(), s.accessLog())
+	routes := s.routes()
+	entities := map[string]string{}
+	for _, rt := range routes {
+		entities[rt.Method+" "+rt.Path] = rt.Entity
+	}
+	r.Use(withRequestID(), s.recovery(), d.Metrics.middleware(), s.accessLog(), s.audited(entities))
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, CodeNotFound, "No such route.") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This route does not accept "+c.Request.Method+".")
 	})
 
-	for _, rt := range s.routes() {
+	for _, rt := range routes {
 		handlers := []gin.HandlerFunc{}
 		if rt.Scope != "" {
 			handlers = append(handlers, s.authorize(rt.Scope))
@@ -80,18 +87,26 @@ func NewRouter(d Deps) *gin.Engine {
 // OpenAPI completeness test all read it.
 func (s *server) routes() []Route {
 	return []Route{
-		{http.MethodGet, "/health", "", s.health},
-		{http.MethodGet, "/ready", "", s.ready},
-		{http.MethodGet, "/metrics", "", gin.WrapH(s.Metrics.Handler())},
-		{http.MethodGet, "/v1/openapi.json", "", serveOpenAPI},
-		{http.MethodPost, "/v1/auth/oauth2/token", "", gin.WrapH(s.Token)},
-		{http.MethodGet, "/v1/auth/jwks.json", "", gin.WrapH(s.JWKS)},
+		{http.MethodGet, "/health", "", "", s.health},
+		{http.MethodGet, "/ready", "", "", s.ready},
+		{http.MethodGet, "/metrics", "", "", gin.WrapH(s.Metrics.Handler())},
+		{http.MethodGet, "/v1/openapi.json", "", "OpenAPI", serveOpenAPI},
+		{http.MethodPost, "/v1/auth/oauth2/token", "", "Client", s.token},
+		{http.MethodGet, "/v1/auth/jwks.json", "", "JWKS", gin.WrapH(s.JWKS)},
 
-		{http.MethodPost, "/v1/patients", "system/Patient.write", s.registerPatient},
-		{http.MethodGet, "/v1/patients", "system/Patient.read", s.searchPatients},
-		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", s.getPatient},
-		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", s.updatePatient},
-		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", s.deactivatePatient},
+		{http.MethodPost, "/v1/patients", "system/Patient.write", "Patient", s.registerPatient},
+		{http.MethodGet, "/v1/patients", "system/Patient.read", "Patient", s.searchPatients},
+		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
+		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
+		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
+
+		{http.MethodGet, "/v1/audit/events", "system/AuditEvent.read", "AuditEvent", s.searchAudit},
+		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", "AuditEvent", s.submitAudit},
+		{http.MethodGet, "/v1/audit/events/:id", "system/AuditEvent.read", "AuditEvent", s.getAudit},
+		{http.MethodGet, "/v1/audit/verify", "system/AuditEvent.read", "AuditEvent", s.verifyAudit},
+		{http.MethodGet, "/v1/audit/reports/disclosures", "system/AuditEvent.read", "AuditEvent", s.disclosuresReport},
+		{http.MethodGet, "/v1/audit/reports/user-activity", "system/AuditEvent.read", "AuditEvent", s.userActivityReport},
+		{http.MethodGet, "/v1/audit/reports/break-glass", "system/AuditEvent.read", "AuditEvent", s.breakGlassReport},
 	}
 }
 

@@ -144,6 +144,8 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	s.stop = append(s.stop, outbox.Close)
 	relay := kafka.NewRelay(outbox, publisher, logger)
 	metrics.Registry.MustRegister(relay.Collectors()...)
+	sealer := postgres.NewAuditSealer(pool, logger)
+	metrics.Registry.MustRegister(sealer.Collectors()...)
 	l, err := net.Listen("tcp", cfg.Service.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("api listen: %w", err)
@@ -160,6 +162,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, logger), logger.With("component", "workers"))
 	})
 	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return sealer.Run(gctx) })
 	return s, nil
 }
 

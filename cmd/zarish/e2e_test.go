@@ -374,6 +374,49 @@ func TestEndToEndPatientLifecycle(t *testing.T) {
 		}
 	}
 
+	// Every access is in the audit trail, sealed into an intact chain and
+	// streamed to the audit topic.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r = e.do(http.MethodGet, "/v1/audit/verify", token, nil)
+		var v struct {
+			Intact   bool `json:"intact"`
+			Checked  int  `json:"checked"`
+			Unsealed int  `json:"unsealed"`
+		}
+		r.json(t, &v)
+		if r.status != http.StatusOK || !v.Intact {
+			t.Fatalf("audit verify: %d %s", r.status, r.body)
+		}
+		if v.Unsealed == 0 && v.Checked > 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit chain not sealed: %s", r.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r = e.do(http.MethodGet, "/v1/audit/reports/disclosures?patientId="+p.ID, token, nil)
+	var report struct {
+		Count   int `json:"count"`
+		Records []struct {
+			Action string `json:"action"`
+			Actor  struct {
+				ClientID string `json:"clientId"`
+			} `json:"actor"`
+		} `json:"records"`
+	}
+	r.json(t, &report)
+	if report.Count < 6 {
+		t.Fatalf("disclosures for %s: %s", p.ID, r.body)
+	}
+	auditEvents := readTopic(t, e.stack.KafkaAddress, "zarish.audit.v1", p.ID, 3)
+	for _, ev := range auditEvents {
+		if !strings.HasPrefix(ev.Type, "audit.") {
+			t.Errorf("audit topic carries %s", ev.Type)
+		}
+	}
+
 	// Operations endpoints.
 	r = e.do(http.MethodGet, "/health", "", nil)
 	var health struct {
@@ -447,13 +490,20 @@ type cloudEvent struct {
 // the first n events keyed by key.
 func readEvents(t *testing.T, broker, key string, n int) []cloudEvent {
 	t.Helper()
+	return readTopic(t, broker, "zarish.clinical.v1", key, n)
+}
+
+// readTopic reads a topic from the start and returns the first n distinct
+// events keyed by key.
+func readTopic(t *testing.T, broker, topic, key string, n int) []cloudEvent {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := kafkago.DialContext(ctx, "tcp", broker)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := conn.ReadPartitions("zarish.clinical.v1")
+	parts, err := conn.ReadPartitions(topic)
 	conn.Close()
 	if err != nil {
 		t.Fatal(err)

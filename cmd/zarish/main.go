@@ -4,7 +4,7 @@
 //	zarish dev                       everything in one process on embedded Temporal and Kafka
 //	zarish api                       the REST API
 //	zarish worker --queues a,b|all   Temporal workers for the named task queues
-//	zarish relay                     the outbox relay (publishes events to Kafka)
+//	zarish relay                     the outbox relay and the audit chain sealer
 //	zarish migrate                   apply database migrations
 //	zarish admin create-client …     register an OAuth2 client
 //	zarish version                   print the version
@@ -37,7 +37,7 @@ var commands = map[string]command{
 	"dev":     {"run the whole engine in one process on embedded Temporal and Kafka", runDev},
 	"api":     {"serve the REST API", runAPI},
 	"worker":  {"run Temporal workers (--queues encounters,prescriptions,…|all)", runWorker},
-	"relay":   {"publish outbox events to Kafka", runRelay},
+	"relay":   {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
 	"migrate": {"apply database migrations", runMigrate},
 	"admin":   {"administration: create-client", runAdmin},
 	"version": {"print the version", runVersion},

@@ -96,7 +96,8 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	return workers.Run(ctx, tc, queues, workerSet(pool, logger), logger.With("component", "workers"))
 }
 
-// runRelay publishes outbox rows to Kafka. Several may run; one leads.
+// runRelay publishes outbox rows to Kafka and seals audit records into the
+// hash chain. Several may run; for each job one instance leads.
 func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -118,8 +119,11 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	defer outbox.Close()
 	relay := kafka.NewRelay(outbox, publisher, logger)
 	metrics.Registry.MustRegister(relay.Collectors()...)
+	sealer := postgres.NewAuditSealer(pool, logger)
+	metrics.Registry.MustRegister(sealer.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return sealer.Run(gctx) })
 	if cfg.Metrics.Port != 0 {
 		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
 		if err != nil {

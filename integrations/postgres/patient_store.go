@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/patient"
 )
 
@@ -61,7 +62,10 @@ var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different
 // Register allocates an MRN, builds the patient with create and stores it with
 // its patient.created event. With a non-nil idem, a repeated key returns the
 // patient the first request created and created=false.
-func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
+//
+// rec, when not nil, is the request's audit record: it is completed with the
+// patient's id and stored in the same transaction, replay or not.
+func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		p, created = patient.Patient{}, false
 		var hash [32]byte
@@ -72,8 +76,10 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, create f
 				return err
 			}
 			if found {
-				p, err = getPatient(ctx, tx, existing, false)
-				return err
+				if p, err = getPatient(ctx, tx, existing, false); err != nil {
+					return err
+				}
+				return auditPatient(ctx, tx, rec, p)
 			}
 		}
 		var seq int64
@@ -105,10 +111,10 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, create f
 			return err
 		}
 		p, created = np, true
-		return nil
+		return auditPatient(ctx, tx, rec, np)
 	})
 	if errors.Is(err, errIdempotencyRace) {
-		return s.Register(ctx, idem, create)
+		return s.Register(ctx, idem, rec, create)
 	}
 	return p, created, err
 }
@@ -149,7 +155,9 @@ func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patien
 // Update loads the patient under a row lock, applies change and stores the
 // result with its event: patient.deactivated when change deactivated the
 // patient, patient.updated otherwise. An error from change aborts the write.
-func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
+// rec, when not nil, is the request's audit record, stored in the same
+// transaction.
+func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
 	var updated patient.Patient
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		current, err := getPatient(ctx, tx, id, true)
@@ -162,7 +170,7 @@ func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, change func(pat
 		}
 		if next.Version == current.Version {
 			updated = current // nothing changed
-			return nil
+			return auditPatient(ctx, tx, rec, current)
 		}
 		if next.ID != current.ID || next.MRN != current.MRN || next.Version != current.Version+1 {
 			return fmt.Errorf("patient %s: change must keep id and MRN and bump the version by one", id)
@@ -178,9 +186,21 @@ func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, change func(pat
 			return err
 		}
 		updated = next
-		return nil
+		return auditPatient(ctx, tx, rec, next)
 	})
 	return updated, err
+}
+
+// auditPatient completes rec with the patient it concerns and stores it in tx.
+func auditPatient(ctx context.Context, tx pgx.Tx, rec *audit.Record, p patient.Patient) error {
+	if rec == nil {
+		return nil
+	}
+	id := p.ID
+	rec.PatientID = &id
+	rec.EntityType = "Patient"
+	rec.EntityID = id.String()
+	return AppendAudit(ctx, tx, *rec)
 }
 
 type querier interface {

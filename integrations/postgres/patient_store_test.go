@@ -33,7 +33,7 @@ func details(given, family, birth string) patient.Details {
 
 func register(t testing.TB, s *postgres.PatientStore, d patient.Details) patient.Patient {
 	t.Helper()
-	p, created, err := s.Register(context.Background(), nil, func(mrn string) (patient.Patient, error) {
+	p, created, err := s.Register(context.Background(), nil, nil, func(mrn string) (patient.Patient, error) {
 		return patient.NewPatient(uuid.Must(uuid.NewV7()), mrn, d, now)
 	})
 	if err != nil || !created {
@@ -88,7 +88,7 @@ func TestRegisterAssignsCheckedMRNsAndWritesEvent(t *testing.T) {
 func TestFailedRegistrationLeavesNoTrace(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.NewPatientStore(pool)
-	_, _, err := s.Register(context.Background(), nil, func(mrn string) (patient.Patient, error) {
+	_, _, err := s.Register(context.Background(), nil, nil, func(mrn string) (patient.Patient, error) {
 		return patient.NewPatient(uuid.Must(uuid.NewV7()), mrn, patient.Details{}, now)
 	})
 	if err == nil {
@@ -118,7 +118,7 @@ func TestIdempotentRegistration(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, _, err := s.Register(context.Background(), idem, create)
+			p, _, err := s.Register(context.Background(), idem, nil, create)
 			if err != nil {
 				t.Error(err)
 				return
@@ -133,7 +133,7 @@ func TestIdempotentRegistration(t *testing.T) {
 		t.Fatalf("one key made %d patients", len(ids))
 	}
 	other := &postgres.Idempotency{Scope: idem.Scope, Key: idem.Key, RequestBody: []byte(`{"a":2}`)}
-	if _, _, err := s.Register(context.Background(), other, create); !errors.Is(err, postgres.ErrIdempotencyMismatch) {
+	if _, _, err := s.Register(context.Background(), other, nil, create); !errors.Is(err, postgres.ErrIdempotencyMismatch) {
 		t.Fatalf("reused key with another body: %v", err)
 	}
 }
@@ -144,19 +144,19 @@ func TestUpdateEventsAndAbort(t *testing.T) {
 	p := register(t, s, details("Salma", "Khatun", "1990-06-01"))
 	ctx := context.Background()
 
-	_, err := s.Update(ctx, p.ID, func(cur patient.Patient) (patient.Patient, error) {
+	_, err := s.Update(ctx, p.ID, nil, func(cur patient.Patient) (patient.Patient, error) {
 		return cur, domain.ErrVersionMismatch
 	})
 	if !errors.Is(err, domain.ErrVersionMismatch) {
 		t.Fatalf("abort: %v", err)
 	}
-	u, err := s.Update(ctx, p.ID, func(cur patient.Patient) (patient.Patient, error) {
+	u, err := s.Update(ctx, p.ID, nil, func(cur patient.Patient) (patient.Patient, error) {
 		return cur.Replace(details("Salma", "Khatun-Ali", "1990-06-01"), now.Add(time.Hour))
 	})
 	if err != nil || u.Version != 2 || u.Name.Family != "Khatun-Ali" {
 		t.Fatalf("update: %+v %v", u, err)
 	}
-	d, err := s.Update(ctx, p.ID, func(cur patient.Patient) (patient.Patient, error) {
+	d, err := s.Update(ctx, p.ID, nil, func(cur patient.Patient) (patient.Patient, error) {
 		next, _ := cur.Deactivate(now.Add(2 * time.Hour))
 		return next, nil
 	})
@@ -188,7 +188,7 @@ func TestConcurrentUpdatesNeverOverwrite(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Update(context.Background(), p.ID, func(cur patient.Patient) (patient.Patient, error) {
+			_, err := s.Update(context.Background(), p.ID, nil, func(cur patient.Patient) (patient.Patient, error) {
 				if cur.Version != 1 {
 					return cur, domain.ErrVersionMismatch
 				}
@@ -219,7 +219,7 @@ func TestSearch(t *testing.T) {
 	aminul := register(t, s, details("Aminul", "Haque", "1970-09-09"))
 	jose := register(t, s, details("José", "Muñoz", "1962-12-24"))
 	other := register(t, s, details("Farida", "Yasmin", "1987-04-12"))
-	_, _ = s.Update(context.Background(), other.ID, func(cur patient.Patient) (patient.Patient, error) {
+	_, _ = s.Update(context.Background(), other.ID, nil, func(cur patient.Patient) (patient.Patient, error) {
 		next, _ := cur.Deactivate(now)
 		return next, nil
 	})

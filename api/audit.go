@@ -1,0 +1,197 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/audit"
+)
+
+const (
+	ctxAudit             = "zarish.audit"
+	headerPurpose        = "X-Purpose-Of-Use"
+	headerBreakGlass     = "X-Break-Glass"
+	CodeAuditUnavailable = "AUDIT_UNAVAILABLE"
+	maxBreakGlassText    = 500
+)
+
+// AuditLog stores audit records.
+type AuditLog interface {
+	Append(ctx context.Context, records ...audit.Record) error
+}
+
+// auditing is one request's audit record as it is being built.
+type auditing struct {
+	rec audit.Record
+	// recorded is set when the handler's own transaction stored the record
+	// together with the write it describes.
+	recorded bool
+	// entity is the route's resource type, used when the handler names none.
+	entity string
+}
+
+func auditOf(c *gin.Context) *auditing {
+	if v, ok := c.Get(ctxAudit); ok {
+		return v.(*auditing)
+	}
+	return &auditing{} // routes outside /v1 are not audited; writes go nowhere
+}
+
+// audited records exactly one audit record for every /v1 request — reads,
+// writes, searches, denials, token requests — and holds the response until
+// the record is stored: if it cannot be stored, the caller gets 503 instead of
+// unaudited data (fail closed).
+func (s *server) audited(entities map[string]string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !strings.HasPrefix(c.Request.URL.Path, "/v1/") || s.Audit == nil {
+			c.Next()
+			return
+		}
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		id, err := s.NewID()
+		if err != nil {
+			id = uuid.New()
+		}
+		purpose := strings.TrimSpace(c.GetHeader(headerPurpose))
+		if purpose == "" || len(purpose) > 64 {
+			purpose = audit.DefaultPurpose
+		}
+		a := &auditing{
+			entity: entities[c.Request.Method+" "+route],
+			rec: audit.Record{
+				ID:        id,
+				Time:      s.Now().UTC(),
+				SourceIP:  c.ClientIP(),
+				UserAgent: truncate(c.Request.UserAgent(), 512),
+				RequestID: requestID(c),
+				Method:    c.Request.Method,
+				Route:     route,
+				Purpose:   purpose,
+			},
+		}
+		c.Set(ctxAudit, a)
+		bw := newBufferedWriter(c.Writer)
+		c.Writer = bw
+		c.Next()
+		c.Writer = bw.ResponseWriter
+		if a.recorded {
+			bw.release()
+			return
+		}
+		a.finish(c, bw.status)
+		// The record is written even when the caller has gone away.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+		defer cancel()
+		if err := s.Audit.Append(ctx, a.rec); err != nil {
+			s.log.Error("audit record not stored; response withheld", "requestId", requestID(c), "route", route, "error", err)
+			bw.discard()
+			c.Writer.Header().Set("Retry-After", "5")
+			c.JSON(http.StatusServiceUnavailable, ErrorBody{
+				Error:     CodeAuditUnavailable,
+				Message:   "The access could not be recorded in the audit trail, so it was not served; retry shortly.",
+				RequestID: requestID(c),
+			})
+			return
+		}
+		bw.release()
+	}
+}
+
+// finish fills in what only the end of the request knows.
+func (a *auditing) finish(c *gin.Context, status int) {
+	r := &a.rec
+	r.Status = status
+	if r.Actor.ClientID == "" {
+		r.Actor = actorOf(c)
+	}
+	if r.EntityType == "" {
+		r.EntityType = a.entity
+		if r.EntityType == "" {
+			r.EntityType = "Unknown"
+		}
+	}
+	if r.Action == "" {
+		r.Action = actionFor(c.Request.Method)
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		r.Outcome = audit.OutcomeDenied
+		if r.Action != audit.ActionLogin {
+			r.Description = strings.TrimSpace(string(r.Action) + " refused: " + http.StatusText(status))
+			r.Action = audit.ActionDenied
+		}
+	case status < 400:
+		r.Outcome = audit.OutcomeSuccess
+	default:
+		r.Outcome = audit.OutcomeFailure
+	}
+}
+
+// forWrite prepares the request's audit record for a store that writes it in
+// the same transaction as the change it describes; the handler calls stored
+// once that commits. Nil when the request is not audited.
+func (a *auditing) forWrite(c *gin.Context, action audit.Action, status int) *audit.Record {
+	if a.rec.ID == uuid.Nil {
+		return nil
+	}
+	a.rec.Action = action
+	a.finish(c, status)
+	return &a.rec
+}
+
+// stored marks the record as written by the handler's transaction.
+func (a *auditing) stored() {
+	if a.rec.ID != uuid.Nil {
+		a.recorded = true
+	}
+}
+
+// about names what the request touched.
+func (a *auditing) about(action audit.Action, entityType, entityID string, patient *uuid.UUID) {
+	a.rec.Action = action
+	a.rec.EntityType = entityType
+	a.rec.EntityID = entityID
+	a.rec.PatientID = patient
+}
+
+func actorOf(c *gin.Context) audit.Actor {
+	if p, ok := principal(c); ok {
+		return audit.Actor{Subject: p.Subject, ClientID: p.ClientID}
+	}
+	// The token endpoint: the client that asked, authenticated or not.
+	if id, _, ok := c.Request.BasicAuth(); ok && id != "" {
+		return audit.Actor{Subject: truncate(id, 100), ClientID: truncate(id, 100)}
+	}
+	if id := c.Request.PostFormValue("client_id"); id != "" {
+		return audit.Actor{Subject: truncate(id, 100), ClientID: truncate(id, 100)}
+	}
+	return audit.Actor{Subject: "anonymous", ClientID: "anonymous"}
+}
+
+func actionFor(method string) audit.Action {
+	switch method {
+	case http.MethodPost:
+		return audit.ActionCreate
+	case http.MethodPut, http.MethodPatch:
+		return audit.ActionUpdate
+	case http.MethodDelete:
+		return audit.ActionDelete
+	default:
+		return audit.ActionRead
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,246 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// recordsFor returns the stored audit records of one request.
+func recordsFor(t *testing.T, store *postgres.AuditStore, requestID string) []audit.Record {
+	t.Helper()
+	var out []audit.Record
+	cursor := ""
+	for {
+		page, next, err := store.Query(context.Background(), postgres.AuditFilter{
+			From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 500, Cursor: cursor,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			if r.RequestID == requestID {
+				out = append(out, r)
+			}
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
+	}
+}
+
+
+// TestEveryV1RouteIsAuditedOnce walks the router's table: each /v1 route,
+// called once, leaves exactly one audit record.
+func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
+	srv, store := newAuditedAPI(t, nil)
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Walk", "Routes"))
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	seed := recordsFor(t, store, r.header.Get("X-Request-Id"))
+	if len(seed) != 1 {
+		t.Fatalf("registration left %d audit records", len(seed))
+	}
+	bodies := map[string]string{
+		"POST /v1/patients":     patientBody("Another", "Patient"),
+		"PUT /v1/patients/:id":  patientBody("Walk", "Routes-Renamed"),
+		"POST /v1/audit/events": `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
+	}
+	params := map[string]string{
+		"/v1/patients/:id":     p.ID,
+		"/v1/audit/events/:id": seed[0].ID.String(),
+	}
+	queries := map[string]string{
+		"/v1/audit/reports/disclosures":   "?patientId=" + p.ID,
+		"/v1/audit/reports/user-activity": "?actor=admin",
+	}
+	n := 0
+	for _, rt := range Routes() {
+		if !strings.HasPrefix(rt.Path, "/v1/") {
+			continue
+		}
+		key := rt.Method + " " + rt.Path
+		t.Run(key, func(t *testing.T) {
+			path := rt.Path
+			if id, ok := params[rt.Path]; ok {
+				path = strings.Replace(path, ":id", id, 1)
+			}
+			path += queries[rt.Path]
+			reqID := fmt.Sprintf("walk-%d-%d", time.Now().UnixNano(), n)
+			n++
+			headers := []string{"X-Request-Id", reqID}
+			if rt.Method == http.MethodPut {
+				headers = append(headers, "If-Match", `"1"`)
+			}
+			res := call(t, srv, rt.Method, path, adminToken, bodies[key], headers...)
+			if res.status >= 500 {
+				t.Fatalf("%s: %d %s", key, res.status, res.body)
+			}
+			got := recordsFor(t, store, reqID)
+			if len(got) != 1 {
+				t.Fatalf("%s (status %d) left %d audit records, want 1", key, res.status, len(got))
+			}
+			if got[0].Route != rt.Path || got[0].Method != rt.Method {
+				t.Fatalf("record names %s %s", got[0].Method, got[0].Route)
+			}
+		})
+	}
+}
+
+type failingAppend struct{ AuditStore }
+
+func (failingAppend) Append(context.Context, ...audit.Record) error {
+	return errors.New("audit database unreachable")
+}
+
+// TestReadFailsClosed: when the audit record of a read cannot be stored, the
+// caller gets 503, not the patient's data.
+func TestReadFailsClosed(t *testing.T) {
+	srv, _ := newAuditedAPI(t, func(s AuditStore) AuditStore { return failingAppend{s} })
+	// Writes store their record in their own transaction, so this works.
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Hidden", "Person"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	r = call(t, srv, "GET", "/v1/patients/"+p.ID, adminToken, "")
+	if r.status != http.StatusServiceUnavailable || strings.Contains(r.body, "Hidden") || r.header.Get("ETag") != "" {
+		t.Fatalf("unaudited read served: %d %s", r.status, r.body)
+	}
+	if e := decodeErr(t, r); e.Error != CodeAuditUnavailable {
+		t.Fatalf("code %s", e.Error)
+	}
+}
+
+func TestAuditRecordsWhoWhatWhy(t *testing.T) {
+	srv, store := newAuditedAPI(t, nil)
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Rina", "Das"), "X-Request-Id", "reg-1")
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	rec := recordsFor(t, store, "reg-1")[0]
+	if rec.Action != audit.ActionCreate || rec.Outcome != audit.OutcomeSuccess || rec.PatientID == nil ||
+		rec.PatientID.String() != p.ID || rec.Actor.ClientID != "admin" || rec.Purpose != audit.DefaultPurpose || rec.Status != 201 {
+		t.Fatalf("create record: %+v", rec)
+	}
+
+	call(t, srv, "GET", "/v1/patients?name=rina", readerToken, "", "X-Request-Id", "search-1", "X-Purpose-Of-Use", "payment")
+	rec = recordsFor(t, store, "search-1")[0]
+	if rec.Action != audit.ActionSearch || len(rec.PatientIDs) != 1 || rec.PatientIDs[0].String() != p.ID || rec.Purpose != "payment" {
+		t.Fatalf("search record: %+v", rec)
+	}
+
+	call(t, srv, "GET", "/v1/patients/"+p.ID, "", "", "X-Request-Id", "anon-1")
+	rec = recordsFor(t, store, "anon-1")[0]
+	if rec.Action != audit.ActionDenied || rec.Outcome != audit.OutcomeDenied || rec.Status != 401 {
+		t.Fatalf("denied record: %+v", rec)
+	}
+
+	call(t, srv, "PUT", "/v1/patients/"+p.ID, adminToken, patientBody("Rina", "Das"), "X-Request-Id", "stale-1", "If-Match", `"7"`)
+	rec = recordsFor(t, store, "stale-1")[0]
+	if rec.Action != audit.ActionUpdate || rec.Outcome != audit.OutcomeFailure || rec.Status != 412 {
+		t.Fatalf("stale update record: %+v", rec)
+	}
+}
+
+func TestBreakTheGlass(t *testing.T) {
+	srv, store := newAuditedAPI(t, nil)
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Unconscious", "Arrival"))
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+
+	if r := call(t, srv, "GET", "/v1/patients/"+p.ID, emergencyToken, ""); r.status != http.StatusForbidden {
+		t.Fatalf("emergency scope without a reason: %d", r.status)
+	}
+	r = call(t, srv, "GET", "/v1/patients/"+p.ID, emergencyToken, "", "X-Break-Glass", "unconscious patient in resus", "X-Request-Id", "bg-1")
+	if r.status != http.StatusOK {
+		t.Fatalf("break glass: %d %s", r.status, r.body)
+	}
+	rec := recordsFor(t, store, "bg-1")[0]
+	if rec.BreakGlass != "unconscious patient in resus" || rec.Outcome != audit.OutcomeSuccess {
+		t.Fatalf("break-glass record: %+v", rec)
+	}
+	// The audit trail itself cannot be reached by breaking the glass.
+	if r := call(t, srv, "GET", "/v1/audit/events", emergencyToken, "", "X-Break-Glass", "curious"); r.status != http.StatusForbidden {
+		t.Fatalf("audit via break glass: %d", r.status)
+	}
+	r = call(t, srv, "GET", "/v1/audit/reports/break-glass", adminToken, "")
+	var rep ReportBody
+	if err := json.Unmarshal([]byte(r.body), &rep); err != nil || rep.Count != 1 || rep.Records[0].ID != rec.ID {
+		t.Fatalf("break-glass report: %d %s", r.status, r.body)
+	}
+}
+
+func TestReports(t *testing.T) {
+	srv, _ := newAuditedAPI(t, nil)
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Report", "Subject"))
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	for range 3 {
+		call(t, srv, "GET", "/v1/patients/"+p.ID, readerToken, "")
+	}
+	call(t, srv, "GET", "/v1/patients?name=report", readerToken, "")
+
+	r = call(t, srv, "GET", "/v1/audit/reports/disclosures?patientId="+p.ID, adminToken, "")
+	var rep ReportBody
+	if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	// the registration, three reads and the search that returned the patient
+	if rep.Count != 5 {
+		t.Fatalf("disclosures: %d records: %s", rep.Count, r.body)
+	}
+	byActor := map[string]int{}
+	for _, rec := range rep.Records {
+		byActor[rec.Actor.ClientID]++
+	}
+	if byActor["reader"] != 4 || byActor["admin"] != 1 {
+		t.Fatalf("disclosures by actor: %v", byActor)
+	}
+
+	r = call(t, srv, "GET", "/v1/audit/reports/user-activity?actor=reader", adminToken, "", "Accept", "text/csv")
+	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil || r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %v %s", r.status, err, r.body)
+	}
+	if len(rows) != 1+4 {
+		t.Fatalf("user-activity csv has %d rows, want header + 4", len(rows))
+	}
+
+	r = call(t, srv, "GET", "/v1/audit/events?patientId="+p.ID+"&limit=2", adminToken, "", "Accept", "application/fhir+json")
+	var bundle struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource map[string]any `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &bundle); err != nil || bundle.ResourceType != "Bundle" || len(bundle.Entry) != 2 ||
+		bundle.Entry[0].Resource["resourceType"] != "AuditEvent" {
+		t.Fatalf("fhir bundle: %d %s", r.status, r.body)
+	}
+	if _, err := uuid.Parse(fmt.Sprint(bundle.Entry[0].Resource["id"])); err != nil {
+		t.Fatalf("AuditEvent id: %v", bundle.Entry[0].Resource["id"])
+	}
+}
