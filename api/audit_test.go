@@ -41,7 +41,6 @@ func recordsFor(t *testing.T, store *postgres.AuditStore, requestID string) []au
 	}
 }
 
-
 // TestEveryV1RouteIsAuditedOnce walks the router's table: each /v1 route,
 // called once, leaves exactly one audit record.
 func TestEveryV1RouteIsAuditedOnce(t *testing.T) {

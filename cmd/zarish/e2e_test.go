@@ -224,11 +224,11 @@ type errorJSON struct {
 
 func amina() map[string]any {
 	return map[string]any{
-		"name":      map[string]any{"given": []string{"Amina"}, "family": "Rahmán"},
-		"birthDate": "1987-04-12",
-		"sex":       "female",
-		"telecom":   []map[string]any{{"system": "phone", "value": "+880 1711-223344"}, {"system": "email", "value": "amina@example.org"}},
-		"address":   []map[string]any{{"line": []string{"House 12, Road 5"}, "city": "Cox's Bazar", "country": "BD"}},
+		"name":              map[string]any{"given": []string{"Amina"}, "family": "Rahmán"},
+		"birthDate":         "1987-04-12",
+		"sex":               "female",
+		"telecom":           []map[string]any{{"system": "phone", "value": "+880 1711-223344"}, {"system": "email", "value": "amina@example.org"}},
+		"address":           []map[string]any{{"line": []string{"House 12, Road 5"}, "city": "Cox's Bazar", "country": "BD"}},
 		"emergencyContacts": []map[string]any{{"name": "Karim Rahman", "relationship": "brother", "phone": "+8801811000111"}},
 		"identifiers":       []map[string]any{{"system": "urn:bd:nid", "value": "19871234567890"}},
 	}
