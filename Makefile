@@ -33,7 +33,7 @@ unit:
 
 ## bench: the benchmarks, printing their figures
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./integrations/postgres/ ./integrations/kafka/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/
 
 clean:
 	rm -rf bin
