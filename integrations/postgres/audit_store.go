@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,25 +369,6 @@ type auditCursor struct {
 	ID   uuid.UUID `json:"i"`
 }
 
-func encodeAuditCursor(c auditCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeAuditCursor(s string) (*auditCursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBadCursor
-	}
-	var c auditCursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == uuid.Nil || c.Time.IsZero() {
-		return nil, ErrBadCursor
-	}
-	return &c, nil
-}
 
 // auditWhere builds SQL conditions on audit_events (alias e) and their
 // arguments.
@@ -429,7 +409,7 @@ func (w *auditWhere) sql() string {
 // cursor of the next page ("" on the last). A cursor this store did not issue
 // is ErrBadCursor.
 func (s *AuditStore) Query(ctx context.Context, f AuditFilter) ([]audit.Record, string, error) {
-	cur, err := decodeAuditCursor(f.Cursor)
+	cur, err := decodeCursor(f.Cursor, func(p auditCursor) bool { return p.ID != uuid.Nil && !p.Time.IsZero() })
 	if err != nil {
 		return nil, "", err
 	}
@@ -473,7 +453,7 @@ func (s *AuditStore) Query(ctx context.Context, f AuditFilter) ([]audit.Record, 
 	if len(page) > limit {
 		page = page[:limit]
 		last := page[limit-1]
-		next = encodeAuditCursor(auditCursor{Time: last.Time, ID: last.ID})
+		next = encodeCursor(auditCursor{Time: last.Time, ID: last.ID})
 	}
 	return page, next, nil
 }

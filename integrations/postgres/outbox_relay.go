@@ -96,27 +96,7 @@ func (r *OutboxReader) Lead(ctx context.Context, run func(ctx context.Context) e
 
 // acquireLock returns a pooled connection holding OutboxRelayLockKey.
 func (r *OutboxReader) acquireLock(ctx context.Context) (*pgxpool.Conn, error) {
-	for {
-		conn, err := r.pool.Acquire(ctx)
-		if err == nil {
-			var locked bool
-			err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, OutboxRelayLockKey).Scan(&locked)
-			if err == nil && locked {
-				return conn, nil
-			}
-			conn.Release()
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("wait for outbox relay lock: %w", ctx.Err())
-		}
-		t := time.NewTimer(leadRetryInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("wait for outbox relay lock: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
+	return acquireAdvisoryLock(ctx, r.pool, OutboxRelayLockKey)
 }
 
 // watchLock pings the lock connection until ctx ends; a failed ping means the

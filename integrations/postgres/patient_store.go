@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,7 +316,7 @@ func (s *PatientStore) appendPatientEvent(ctx context.Context, tx pgx.Tx, eventT
 // matches (best first); without, they are in registration order.
 func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error) {
 	limit := c.PageSize()
-	cur, err := decodeCursor(c.Cursor)
+	cur, err := decodeCursor(c.Cursor, func(p cursor) bool { return p.ID != uuid.Nil })
 	if err != nil {
 		return nil, "", err
 	}
@@ -428,25 +427,3 @@ type cursor struct {
 	ID    uuid.UUID `json:"i"`
 }
 
-// ErrBadCursor means a pagination cursor was not one this store issued.
-var ErrBadCursor = errors.New("invalid cursor")
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBadCursor
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == uuid.Nil {
-		return nil, ErrBadCursor
-	}
-	return &c, nil
-}
