@@ -154,6 +154,27 @@ func (a *auditing) stored() {
 	}
 }
 
+// beginStream stores the request's audit record now, before a streaming
+// response starts, and lets the stream's writes through. It reports false,
+// having answered 503, when the record cannot be stored.
+func (s *server) beginStream(c *gin.Context) bool {
+	a := auditOf(c)
+	bw, ok := c.Writer.(*bufferedWriter)
+	if !ok || a.rec.ID == uuid.Nil {
+		return true // not an audited request
+	}
+	a.finish(c, http.StatusOK)
+	if err := s.Audit.Append(c.Request.Context(), a.rec); err != nil {
+		s.log.Error("audit record not stored; stream refused", "requestId", requestID(c), "error", err)
+		abort(c, http.StatusServiceUnavailable, CodeAuditUnavailable,
+			"The access could not be recorded in the audit trail, so it was not served; retry shortly.")
+		return false
+	}
+	a.recorded = true
+	bw.direct = true
+	return true
+}
+
 // about names what the request touched.
 func (a *auditing) about(action audit.Action, entityType, entityID string, patient *uuid.UUID) {
 	a.rec.Action = action

@@ -13,6 +13,9 @@ type bufferedWriter struct {
 	gin.ResponseWriter
 	status int
 	body   bytes.Buffer
+	// direct is set for a streaming response whose audit record was stored
+	// before the stream began; writes then go straight to the client.
+	direct bool
 }
 
 func newBufferedWriter(w gin.ResponseWriter) *bufferedWriter {
@@ -20,28 +23,68 @@ func newBufferedWriter(w gin.ResponseWriter) *bufferedWriter {
 }
 
 func (w *bufferedWriter) WriteHeader(code int) {
+	if w.direct {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
 	if code > 0 {
 		w.status = code
 	}
 }
 
-func (w *bufferedWriter) WriteHeaderNow() {}
+func (w *bufferedWriter) WriteHeaderNow() {
+	if w.direct {
+		w.ResponseWriter.WriteHeaderNow()
+	}
+}
 
-func (w *bufferedWriter) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *bufferedWriter) Write(b []byte) (int, error) {
+	if w.direct {
+		return w.ResponseWriter.Write(b)
+	}
+	return w.body.Write(b)
+}
 
-func (w *bufferedWriter) WriteString(s string) (int, error) { return w.body.WriteString(s) }
+func (w *bufferedWriter) WriteString(s string) (int, error) {
+	if w.direct {
+		return w.ResponseWriter.WriteString(s)
+	}
+	return w.body.WriteString(s)
+}
 
-func (w *bufferedWriter) Status() int { return w.status }
+func (w *bufferedWriter) Status() int {
+	if w.direct {
+		return w.ResponseWriter.Status()
+	}
+	return w.status
+}
 
-func (w *bufferedWriter) Size() int { return w.body.Len() }
+func (w *bufferedWriter) Size() int {
+	if w.direct {
+		return w.ResponseWriter.Size()
+	}
+	return w.body.Len()
+}
 
-func (w *bufferedWriter) Written() bool { return w.body.Len() > 0 }
+func (w *bufferedWriter) Written() bool {
+	if w.direct {
+		return w.ResponseWriter.Written()
+	}
+	return w.body.Len() > 0
+}
 
-// Flush is a no-op until release: streaming responses are not audited routes.
-func (w *bufferedWriter) Flush() {}
+// Flush pushes a streaming response to the client; a held response waits.
+func (w *bufferedWriter) Flush() {
+	if w.direct {
+		w.ResponseWriter.Flush()
+	}
+}
 
 // release sends the held response.
 func (w *bufferedWriter) release() {
+	if w.direct {
+		return
+	}
 	w.ResponseWriter.WriteHeader(w.status)
 	_, _ = w.ResponseWriter.Write(w.body.Bytes())
 }
