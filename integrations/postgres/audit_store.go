@@ -369,7 +369,6 @@ type auditCursor struct {
 	ID   uuid.UUID `json:"i"`
 }
 
-
 // auditWhere builds SQL conditions on audit_events (alias e) and their
 // arguments.
 type auditWhere struct {

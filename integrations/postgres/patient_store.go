@@ -426,4 +426,3 @@ type cursor struct {
 	Score float32   `json:"s"`
 	ID    uuid.UUID `json:"i"`
 }
-
