@@ -60,12 +60,15 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 		"POST /v1/audit/events": `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
 	}
 	params := map[string]string{
-		"/v1/patients/:id":     p.ID,
-		"/v1/audit/events/:id": seed[0].ID.String(),
+		"/v1/patients/:id":                 p.ID,
+		"/v1/audit/events/:id":             seed[0].ID.String(),
+		"/v1/notifications/inbox/:id/read": uuid.NewString(),
 	}
 	queries := map[string]string{
-		"/v1/audit/reports/disclosures":   "?patientId=" + p.ID,
-		"/v1/audit/reports/user-activity": "?actor=admin",
+		"/v1/notifications/inbox":          "?practitionerId=nurse-1",
+		"/v1/notifications/inbox/:id/read": "?practitionerId=nurse-1",
+		"/v1/audit/reports/disclosures":    "?patientId=" + p.ID,
+		"/v1/audit/reports/user-activity":  "?actor=admin",
 	}
 	n := 0
 	for _, rt := range Routes() {
@@ -84,6 +87,23 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 			headers := []string{"X-Request-Id", reqID}
 			if rt.Method == http.MethodPut {
 				headers = append(headers, "If-Match", `"1"`)
+			}
+			if strings.Contains(rt.Path, "stream") {
+				// A stream stays open: read its first bytes, then hang up.
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, rt.Method, srv.URL+path+"?practitionerId=nurse-1", nil)
+				req.Header.Set("Authorization", "Bearer "+adminToken)
+				req.Header.Set("X-Request-Id", reqID)
+				res, err := srv.Client().Do(req)
+				if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+					t.Fatalf("stream: %v %v", err, res)
+				}
+				res.Body.Close()
+				if got := recordsFor(t, store, reqID); len(got) != 1 {
+					t.Fatalf("%s left %d audit records, want 1", key, len(got))
+				}
+				return
 			}
 			res := call(t, srv, rt.Method, path, adminToken, bodies[key], headers...)
 			if res.status >= 500 {

@@ -56,6 +56,7 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 		Version:  "test",
 		Patients: postgres.NewPatientStore(pool),
 		Audit:    auditStore,
+		Inbox:    postgres.NewNotificationStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -25,6 +25,7 @@ type Deps struct {
 	Version  string
 	Patients PatientStore
 	Audit    AuditStore
+	Inbox    Inbox
 	Verifier TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
@@ -99,6 +100,10 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
 		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
 		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
+
+		{http.MethodGet, "/v1/notifications/inbox", "system/Communication.read", "Communication", s.listInbox},
+		{http.MethodPost, "/v1/notifications/inbox/:id/read", "system/Communication.write", "Communication", s.markInboxRead},
+		{http.MethodGet, "/v1/notifications/stream", "system/Communication.read", "Communication", s.streamInbox},
 
 		{http.MethodGet, "/v1/audit/events", "system/AuditEvent.read", "AuditEvent", s.searchAudit},
 		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", "AuditEvent", s.submitAudit},

@@ -25,6 +25,7 @@ type Config struct {
 	Metrics  Metrics
 	Health   Health
 	Redis    Redis
+	Notify   Notify
 	Dev      Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
@@ -88,12 +89,26 @@ type Redis struct {
 	URL Secret // REDIS_URL
 }
 
+// Notify configures notification delivery.
+type Notify struct {
+	SMTPHost       string // SMTP_HOST; unset under `zarish dev` starts a local mail sink
+	SMTPPort       int    // SMTP_PORT
+	SMTPUsername   string // SMTP_USERNAME
+	SMTPPassword   Secret // SMTP_PASSWORD
+	SMTPFrom       string // SMTP_FROM
+	SMTPTLS        string // SMTP_TLS: none|starttls|tls
+	SMSWebhookURL  string // SMS_WEBHOOK_URL
+	PushWebhookURL string // PUSH_WEBHOOK_URL
+	WebhookSecret  Secret // NOTIFY_WEBHOOK_SECRET: HMAC key of webhook bodies
+}
+
 // Dev configures the embedded servers `zarish dev` starts.
 type Dev struct {
 	TemporalAddress string // ZARISH_TEMPORAL_LISTEN
 	UIAddress       string // ZARISH_TEMPORAL_UI_LISTEN
 	KafkaAddress    string // ZARISH_KAFKA_LISTEN
 	ClientSecret    Secret // ZARISH_DEV_CLIENT_SECRET
+	MailAddress     string // ZARISH_MAIL_LISTEN: the local mail sink
 }
 
 // Secret is a string that never prints.
@@ -147,16 +162,31 @@ func Load(getenv func(string) string) (Config, error) {
 		Metrics: Metrics{Port: r.optionalPort("METRICS_PORT")},
 		Health:  Health{Interval: r.duration("HEALTH_CHECK_INTERVAL", 10*time.Second)},
 		Redis:   Redis{URL: Secret(r.optionalURL("REDIS_URL", "redis", "rediss"))},
+		Notify: Notify{
+			SMTPHost:       r.str("SMTP_HOST", ""),
+			SMTPPort:       r.port("SMTP_PORT", 0),
+			SMTPUsername:   r.str("SMTP_USERNAME", ""),
+			SMTPPassword:   Secret(r.str("SMTP_PASSWORD", "")),
+			SMTPFrom:       r.str("SMTP_FROM", "ZARISH SPHERE <alerts@zarish.invalid>"),
+			SMTPTLS:        r.oneOf("SMTP_TLS", "starttls", "none", "starttls", "tls"),
+			SMSWebhookURL:  r.optionalURL("SMS_WEBHOOK_URL", "http", "https"),
+			PushWebhookURL: r.optionalURL("PUSH_WEBHOOK_URL", "http", "https"),
+			WebhookSecret:  Secret(r.str("NOTIFY_WEBHOOK_SECRET", "")),
+		},
 		Dev: Dev{
 			TemporalAddress: r.hostPort("ZARISH_TEMPORAL_LISTEN", "127.0.0.1:7233"),
 			UIAddress:       r.optionalHostPort("ZARISH_TEMPORAL_UI_LISTEN", "127.0.0.1:8233"),
 			KafkaAddress:    r.hostPort("ZARISH_KAFKA_LISTEN", "127.0.0.1:9092"),
 			ClientSecret:    Secret(r.str("ZARISH_DEV_CLIENT_SECRET", "dev-secret")),
+			MailAddress:     r.hostPort("ZARISH_MAIL_LISTEN", "127.0.0.1:2525"),
 		},
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
 	}
 	if s := c.Auth.Secret.Reveal(); s != "" && len(s) < 32 {
 		r.fail("JWT_SECRET", "must be at least 32 bytes")
+	}
+	if (c.Notify.SMSWebhookURL != "" || c.Notify.PushWebhookURL != "") && len(c.Notify.WebhookSecret) < 16 {
+		r.fail("NOTIFY_WEBHOOK_SECRET", "must be at least 16 bytes when a webhook URL is set")
 	}
 	if len(c.Dev.ClientSecret.Reveal()) < 8 {
 		r.fail("ZARISH_DEV_CLIENT_SECRET", "must be at least 8 characters")

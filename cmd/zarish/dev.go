@@ -18,6 +18,7 @@ import (
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/temporal"
 	"github.com/zarish-sphere/zarish/workers"
@@ -60,6 +61,8 @@ type devStack struct {
 	UIURL           string
 	KafkaAddress    string
 	DatabaseURL     string
+	MailAddress     string
+	MailDir         string
 
 	group *errgroup.Group
 	stop  []func()
@@ -146,6 +149,25 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	sealer := postgres.NewAuditSealer(pool, logger)
 	metrics.Registry.MustRegister(sealer.Collectors()...)
+
+	sinkAddr := ""
+	if cfg.Notify.SMTPHost == "" {
+		sink, err := notify.StartMailSink(cfg.Dev.MailAddress, filepath.Join(cfg.DataDir, "mail"), logger.With("component", "mail-sink"))
+		if err != nil {
+			return nil, err
+		}
+		s.stop = append(s.stop, sink.Close)
+		sinkAddr, s.MailAddress, s.MailDir = sink.Addr(), sink.Addr(), sink.Dir()
+	}
+	nc, err := notifyConfig(cfg.Notify, sinkAddr)
+	if err != nil {
+		return nil, err
+	}
+	dispatcher, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), brokers, logger.With("component", "notify"))
+	if err != nil {
+		return nil, err
+	}
+	metrics.Registry.MustRegister(dispatcher.Collectors()...)
 	l, err := net.Listen("tcp", cfg.Service.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("api listen: %w", err)
@@ -163,6 +185,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	})
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
+	g.Go(func() error { return dispatcher.Run(gctx) })
 	return s, nil
 }
 
@@ -207,6 +230,7 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
   Temporal UI   %s
   Kafka         %s        kcat -b %s -t zarish.clinical.v1 -C -e
   PostgreSQL    %s
+  Mail sink     %s        messages land in %s
 
   Get a token:
     curl -s -u %s:%s -d grant_type=client_credentials %s/v1/auth/oauth2/token
@@ -214,6 +238,7 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
 Ctrl-C stops everything.
 `, cfg.Service.Version, cfg.DataDir, s.APIURL, s.APIURL, s.TemporalAddress, cfg.Temporal.Namespace,
 		orOff(s.UIURL), s.KafkaAddress, strings.Split(s.KafkaAddress, ",")[0], s.DatabaseURL,
+		orOff(s.MailAddress), orOff(s.MailDir),
 		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
 }
 

@@ -52,6 +52,7 @@ func devConfig(t *testing.T) config.Config {
 		"ZARISH_TEMPORAL_LISTEN":    freeAddr(t),
 		"ZARISH_TEMPORAL_UI_LISTEN": freeAddr(t),
 		"ZARISH_KAFKA_LISTEN":       freeAddr(t),
+		"ZARISH_MAIL_LISTEN":        freeAddr(t),
 		"LOG_LEVEL":                 "warn",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })

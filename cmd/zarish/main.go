@@ -5,6 +5,7 @@
 //	zarish api                       the REST API
 //	zarish worker --queues a,b|all   Temporal workers for the named task queues
 //	zarish relay                     the outbox relay and the audit chain sealer
+//	zarish notify                    the notification dispatcher
 //	zarish migrate                   apply database migrations
 //	zarish admin create-client …     register an OAuth2 client
 //	zarish version                   print the version
@@ -38,12 +39,13 @@ var commands = map[string]command{
 	"api":     {"serve the REST API", runAPI},
 	"worker":  {"run Temporal workers (--queues encounters,prescriptions,…|all)", runWorker},
 	"relay":   {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
+	"notify":  {"deliver notifications: in-app, email, SMS, push", runNotify},
 	"migrate": {"apply database migrations", runMigrate},
 	"admin":   {"administration: create-client", runAdmin},
 	"version": {"print the version", runVersion},
 }
 
-var order = []string{"dev", "api", "worker", "relay", "migrate", "admin", "version"}
+var order = []string{"dev", "api", "worker", "relay", "notify", "migrate", "admin", "version"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: zarish <command> [flags]")

@@ -115,6 +115,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		Version:  cfg.Service.Version,
 		Patients: postgres.NewPatientStore(p.pool),
 		Audit:    postgres.NewAuditStore(p.pool),
+		Inbox:    postgres.NewNotificationStore(p.pool),
 		Verifier: p.oauth,
 		Token:    p.oauth.TokenHandler(),
 		JWKS:     p.oauth.JWKSHandler(),

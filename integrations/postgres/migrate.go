@@ -28,7 +28,11 @@ func migrate(ctx context.Context, db *sql.DB, files fs.FS, logger *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker))
+	// Out-of-order migrations are applied rather than refused: changes built
+	// side by side may land in either order, and each is written to apply on
+	// its own.
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, files,
+		goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -1,0 +1,175 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// Inbox is what the in-app notification routes need.
+type Inbox interface {
+	ListInbox(ctx context.Context, practitionerID string, unreadOnly bool, limit int, cursor string) ([]postgres.InboxItem, string, error)
+	MarkRead(ctx context.Context, practitionerID string, itemID uuid.UUID) (postgres.InboxItem, error)
+	ListenInbox(ctx context.Context) (<-chan postgres.InboxEvent, error)
+}
+
+// InboxPage is one page of a practitioner's in-app notifications.
+type InboxPage struct {
+	Data []postgres.InboxItem `json:"data"`
+	Next *string              `json:"next"`
+}
+
+// sseKeepAlive is how often an idle stream sends a comment, so proxies keep it open.
+const sseKeepAlive = 15 * time.Second
+
+func practitionerParam(c *gin.Context, verr *domain.ValidationError) string {
+	id := c.Query("practitionerId")
+	if id == "" || len(id) > 100 {
+		verr.Add("practitionerId", "is required (at most 100 characters)")
+	}
+	return id
+}
+
+func (s *server) listInbox(c *gin.Context) {
+	verr := &domain.ValidationError{}
+	onlyParams(c, verr, "practitionerId", "unread", "limit", "cursor")
+	who := practitionerParam(c, verr)
+	unread := false
+	if v := c.Query("unread"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			verr.Add("unread", "must be true or false")
+		}
+		unread = b
+	}
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			verr.Add("limit", "must be a whole number from 1 to 500")
+		}
+		limit = n
+	}
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	auditOf(c).about(audit.ActionSearch, "Communication", who, nil)
+	items, next, err := s.Inbox.ListInbox(c.Request.Context(), who, unread, limit, c.Query("cursor"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page := InboxPage{Data: items}
+	if page.Data == nil {
+		page.Data = []postgres.InboxItem{}
+	}
+	if next != "" {
+		page.Next = &next
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *server) markInboxRead(c *gin.Context) {
+	verr := &domain.ValidationError{}
+	onlyParams(c, verr, "practitionerId")
+	who := practitionerParam(c, verr)
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		verr.Add("id", "must be a UUID")
+	}
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	auditOf(c).about(audit.ActionUpdate, "Communication", id.String(), nil)
+	item, err := s.Inbox.MarkRead(c.Request.Context(), who, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	auditOf(c).rec.PatientID = &item.PatientID
+	c.JSON(http.StatusOK, item)
+}
+
+// streamInbox sends a practitioner's unread in-app notifications as
+// Server-Sent Events, then each new one as it arrives.
+func (s *server) streamInbox(c *gin.Context) {
+	verr := &domain.ValidationError{}
+	onlyParams(c, verr, "practitionerId")
+	who := practitionerParam(c, verr)
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	events, err := s.Inbox.ListenInbox(ctx)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	auditOf(c).about(audit.ActionRead, "Communication", who, nil)
+	if !s.beginStream(c) {
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+
+	sent := map[uuid.UUID]bool{}
+	sendUnread := func() bool {
+		items, _, err := s.Inbox.ListInbox(ctx, who, true, 100, "")
+		if err != nil {
+			s.log.Warn("inbox stream read failed", "requestId", requestID(c), "error", err)
+			return false
+		}
+		for i := len(items) - 1; i >= 0; i-- { // oldest first
+			it := items[i]
+			if sent[it.ID] {
+				continue
+			}
+			sent[it.ID] = true
+			b, _ := json.Marshal(it)
+			if _, err := fmt.Fprintf(c.Writer, "id: %s\nevent: notification\ndata: %s\n\n", it.ID, b); err != nil {
+				return false
+			}
+		}
+		c.Writer.Flush()
+		return true
+	}
+	if !sendUnread() {
+		return
+	}
+	keepAlive := time.NewTicker(sseKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.PractitionerID == who && !sendUnread() {
+				return
+			}
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(c.Writer, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			c.Writer.Flush()
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/zarish-sphere/zarish/api"
+	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/notify"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// notifyConfig turns the configuration into the dispatcher's. mailSink, when
+// not empty, is the address of the local mail sink `zarish dev` runs in place
+// of an SMTP server.
+func notifyConfig(c config.Notify, mailSink string) (notify.Config, error) {
+	nc := notify.Config{
+		SMTP: notify.SMTPConfig{
+			Host:     c.SMTPHost,
+			Port:     c.SMTPPort,
+			Username: c.SMTPUsername,
+			Password: c.SMTPPassword.Reveal(),
+			From:     c.SMTPFrom,
+			TLS:      c.SMTPTLS,
+		},
+		SMSWebhookURL:  c.SMSWebhookURL,
+		PushWebhookURL: c.PushWebhookURL,
+		WebhookSecret:  []byte(c.WebhookSecret.Reveal()),
+	}
+	if mailSink != "" {
+		host, port, err := net.SplitHostPort(mailSink)
+		if err != nil {
+			return nc, err
+		}
+		nc.SMTP.Host = host
+		nc.SMTP.Port, _ = strconv.Atoi(port)
+		nc.SMTP.TLS = notify.TLSNone
+		nc.SMTP.Username, nc.SMTP.Password = "", ""
+	}
+	return nc, nil
+}
+
+// runNotify delivers the notifications requested on Kafka.
+func runNotify(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("notify", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return usageError{errors.New("KAFKA_BROKERS is required")}
+	}
+	nc, err := notifyConfig(cfg.Notify, "")
+	if err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	d, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), cfg.Kafka.Brokers, logger.With("component", "notify"))
+	if err != nil {
+		return usageError{err}
+	}
+	metrics := api.NewMetrics()
+	metrics.Registry.MustRegister(d.Collectors()...)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.Run(gctx) })
+	if cfg.Metrics.Port != 0 {
+		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// EventNotificationRequested is the CloudEvent type of a request to deliver
+// a notification; other types on the topic are skipped.
+const EventNotificationRequested = "notification.requested"
+
+// Requested is the data of a notification.requested event.
+type Requested struct {
+	NotificationID uuid.UUID `json:"notificationId"`
+	AlertID        uuid.UUID `json:"alertId"`
+	PatientID      uuid.UUID `json:"patientId"`
+	Severity       string    `json:"severity"`
+	Category       string    `json:"category"`
+	Level          int       `json:"level"`
+	Channel        string    `json:"channel"`
+	Recipient      Recipient `json:"recipient"`
+	Address        string    `json:"address"`
+	Subject        string    `json:"subject"`
+	Body           string    `json:"body"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// Recipient is who a notification is for.
+type Recipient struct {
+	PractitionerID string `json:"practitionerId"`
+	Name           string `json:"name"`
+}
+
+// parseRequested decodes and checks a notification.requested payload.
+func parseRequested(data []byte) (Requested, error) {
+	var r Requested
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Requested{}, fmt.Errorf("decode notification request: %w", err)
+	}
+	var v domain.ValidationError
+	if r.NotificationID == uuid.Nil {
+		v.Add("notificationId", "required")
+	}
+	if r.AlertID == uuid.Nil {
+		v.Add("alertId", "required")
+	}
+	if r.PatientID == uuid.Nil {
+		v.Add("patientId", "required")
+	}
+	switch r.Severity {
+	case "info", "warning", "urgent", "critical":
+	default:
+		v.Add("severity", "must be info, warning, urgent or critical")
+	}
+	// A missing address is not refused here: the notification is stored and
+	// its first attempt fails permanently, so the alert's timeline shows it.
+	switch r.Channel {
+	case postgres.ChannelInApp, postgres.ChannelEmail, postgres.ChannelSMS, postgres.ChannelPush:
+	default:
+		v.Add("channel", "must be inapp, email, sms or push")
+	}
+	if r.Recipient.PractitionerID == "" {
+		v.Add("recipient.practitionerId", "required")
+	}
+	if err := v.OrNil(); err != nil {
+		return Requested{}, err
+	}
+	return r, nil
+}
+
+func (r Requested) notification() Notification {
+	return Notification{
+		ID:             r.NotificationID,
+		AlertID:        r.AlertID,
+		PatientID:      r.PatientID,
+		PractitionerID: r.Recipient.PractitionerID,
+		RecipientName:  r.Recipient.Name,
+		Channel:        r.Channel,
+		Address:        r.Address,
+		Subject:        r.Subject,
+		Body:           r.Body,
+		Severity:       r.Severity,
+		Category:       r.Category,
+		Level:          r.Level,
+		CreatedAt:      r.CreatedAt,
+	}
+}
