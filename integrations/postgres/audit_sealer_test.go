@@ -484,7 +484,8 @@ func TestAuditSealerLeadsAgainAfterItsSessionDies(t *testing.T) {
 	var killed bool
 	err := pool.QueryRow(ctx, `
 		SELECT pg_terminate_backend(pid) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2 AND objsubid = 1`,
+		WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2 AND objsubid = 1
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
 		uint32(key>>32), uint32(key)).Scan(&killed)
 	if err != nil || !killed {
 		t.Fatalf("terminate the sealer's session: %v %v", killed, err)

@@ -280,6 +280,7 @@ func TestLeadNoticesLostLockConnection(t *testing.T) {
 	err := pool.QueryRow(ctx, `
 		SELECT pid FROM pg_locks
 		WHERE locktype = 'advisory' AND granted
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND ((classid::bigint << 32) | objid::bigint) = $1`, postgres.OutboxRelayLockKey).Scan(&pid)
 	if err != nil {
 		t.Fatalf("find the lock holder: %v", err)
