@@ -55,14 +55,26 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 		t.Fatalf("registration left %d audit records", len(seed))
 	}
 	bodies := map[string]string{
-		"POST /v1/patients":     patientBody("Another", "Patient"),
-		"PUT /v1/patients/:id":  patientBody("Walk", "Routes-Renamed"),
-		"POST /v1/audit/events": `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
+		"POST /v1/patients":                             patientBody("Another", "Patient"),
+		"PUT /v1/patients/:id":                          patientBody("Walk", "Routes-Renamed"),
+		"POST /v1/notifications/alerts":                 `{}`,
+		"POST /v1/notifications/alerts/:id/acknowledge": `{}`,
+		"POST /v1/notifications/alerts/:id/resolve":     `{}`,
+		"POST /v1/clinical/practitioners":               `{"name":"Nurse Joy","roles":["nurse"],"units":["ward-3"],"contacts":[{"system":"email","value":"joy@example.org"}]}`,
+		"POST /v1/clinical/on-call":                     `{}`,
+		"POST /v1/notifications/policies":               `{}`,
+		"POST /v1/notifications/routing-rules":          `{}`,
+		"POST /v1/audit/events":                         `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
 	}
 	params := map[string]string{
-		"/v1/patients/:id":                 p.ID,
-		"/v1/audit/events/:id":             seed[0].ID.String(),
-		"/v1/notifications/inbox/:id/read": uuid.NewString(),
+		"/v1/patients/:id":                         p.ID,
+		"/v1/audit/events/:id":                     seed[0].ID.String(),
+		"/v1/notifications/inbox/:id/read":         uuid.NewString(),
+		"/v1/notifications/alerts/:id":             uuid.NewString(),
+		"/v1/notifications/alerts/:id/acknowledge": uuid.NewString(),
+		"/v1/notifications/alerts/:id/resolve":     uuid.NewString(),
+		"/v1/clinical/practitioners/:id":           uuid.NewString(),
+		"/v1/notifications/policies/:id":           "critical",
 	}
 	queries := map[string]string{
 		"/v1/notifications/inbox":          "?practitionerId=nurse-1",

@@ -52,11 +52,14 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 		auditStore = wrap(store)
 	}
 	h := NewRouter(Deps{
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Version:  "test",
-		Patients: postgres.NewPatientStore(pool),
-		Audit:    auditStore,
-		Inbox:    postgres.NewNotificationStore(pool),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version:    "test",
+		Patients:   postgres.NewPatientStore(pool),
+		Audit:      auditStore,
+		Inbox:      postgres.NewNotificationStore(pool),
+		Alerts:     postgres.NewAlertStore(pool),
+		CareTeam:   postgres.NewCareTeamStore(pool),
+		Deliveries: postgres.NewNotificationStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/integrations/auth"
 )
@@ -26,7 +27,13 @@ type Deps struct {
 	Patients PatientStore
 	Audit    AuditStore
 	Inbox    Inbox
-	Verifier TokenVerifier
+	// Temporal starts and drives the workflows; Alerts, CareTeam and
+	// Deliveries are the alerts' read model, directory and delivery log.
+	Temporal   client.Client
+	Alerts     AlertStore
+	CareTeam   CareTeam
+	Deliveries Deliveries
+	Verifier   TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
 	Health      *Health
@@ -100,6 +107,23 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
 		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
 		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
+
+		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
+		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},
+		{http.MethodGet, "/v1/clinical/practitioners/:id", "system/Practitioner.read", "Practitioner", s.getPractitioner},
+		{http.MethodPost, "/v1/clinical/on-call", "system/PractitionerRole.write", "PractitionerRole", s.setOnCall},
+		{http.MethodGet, "/v1/clinical/on-call", "system/PractitionerRole.read", "PractitionerRole", s.listOnCall},
+
+		{http.MethodGet, "/v1/notifications/policies", "system/PlanDefinition.read", "PlanDefinition", s.listPolicies},
+		{http.MethodPost, "/v1/notifications/policies", "system/PlanDefinition.write", "PlanDefinition", s.createPolicy},
+		{http.MethodGet, "/v1/notifications/policies/:id", "system/PlanDefinition.read", "PlanDefinition", s.getPolicy},
+		{http.MethodPost, "/v1/notifications/routing-rules", "system/PlanDefinition.write", "PlanDefinition", s.createRoutingRule},
+
+		{http.MethodPost, "/v1/notifications/alerts", "system/Flag.write", "Flag", s.raiseAlert},
+		{http.MethodGet, "/v1/notifications/alerts", "system/Flag.read", "Flag", s.listAlerts},
+		{http.MethodGet, "/v1/notifications/alerts/:id", "system/Flag.read", "Flag", s.getAlert},
+		{http.MethodPost, "/v1/notifications/alerts/:id/acknowledge", "system/Flag.write", "Flag", s.acknowledgeAlert},
+		{http.MethodPost, "/v1/notifications/alerts/:id/resolve", "system/Flag.write", "Flag", s.resolveAlert},
 
 		{http.MethodGet, "/v1/notifications/inbox", "system/Communication.read", "Communication", s.listInbox},
 		{http.MethodPost, "/v1/notifications/inbox/:id/read", "system/Communication.write", "Communication", s.markInboxRead},

@@ -16,13 +16,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
+	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/workers"
+	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 )
 
 // shutdownGrace bounds how long the API waits for in-flight requests on stop.
@@ -111,16 +114,20 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		"kafka": p.publisher.Ping,
 	}, 2*time.Second)
 	return api.NewRouter(api.Deps{
-		Logger:   logger,
-		Version:  cfg.Service.Version,
-		Patients: postgres.NewPatientStore(p.pool),
-		Audit:    postgres.NewAuditStore(p.pool),
-		Inbox:    postgres.NewNotificationStore(p.pool),
-		Verifier: p.oauth,
-		Token:    p.oauth.TokenHandler(),
-		JWKS:     p.oauth.JWKSHandler(),
-		Health:   health,
-		Metrics:  p.metrics,
+		Logger:     logger,
+		Version:    cfg.Service.Version,
+		Patients:   postgres.NewPatientStore(p.pool),
+		Audit:      postgres.NewAuditStore(p.pool),
+		Inbox:      postgres.NewNotificationStore(p.pool),
+		Temporal:   p.temporal,
+		Alerts:     postgres.NewAlertStore(p.pool),
+		CareTeam:   postgres.NewCareTeamStore(p.pool),
+		Deliveries: postgres.NewNotificationStore(p.pool),
+		Verifier:   p.oauth,
+		Token:      p.oauth.TokenHandler(),
+		JWKS:       p.oauth.JWKSHandler(),
+		Health:     health,
+		Metrics:    p.metrics,
 	})
 }
 
@@ -155,6 +162,9 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 
 // workerSet is what each task queue runs; the processes register here as they
 // are built.
-func workerSet(_ *pgxpool.Pool, _ *slog.Logger) workers.Set {
-	return workers.Set{}
+func workerSet(pool *pgxpool.Pool, _ *slog.Logger) workers.Set {
+	alerts := alertactivities.New(postgres.NewAlertStore(pool))
+	return workers.Set{
+		workers.QueueAlerts: {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+	}
 }

@@ -1,0 +1,102 @@
+package alert_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	activities "github.com/zarish-sphere/zarish/activities/alert"
+	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/careteam"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+)
+
+var now = time.Date(2026, 11, 25, 2, 30, 0, 0, time.UTC)
+
+func env(t *testing.T, a *activities.Activities) *testsuite.TestActivityEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	e := suite.NewTestActivityEnvironment()
+	e.RegisterActivity(a)
+	return e
+}
+
+func nonRetryable(t *testing.T, err error) {
+	t.Helper()
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != activities.ErrInvalidInput {
+		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+	}
+}
+
+func TestNotifyOnPostgresIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := postgres.NewAlertStore(pool)
+	a := activities.New(store)
+	e := env(t, a)
+
+	nurse, err := careteam.NewPractitioner(uuid.Must(uuid.NewV7()), "Amina Rahman", []careteam.Role{careteam.RoleNurse}, []string{"ward-3"},
+		[]careteam.ContactPoint{{System: careteam.ContactPush, Value: "tok-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreatePractitioner(ctx, nurse); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.ExecuteActivity(a.PreparePolicy, activities.PolicyRequest{PolicyID: "no-such-policy", Category: "news2-high", Severity: alert.SeverityCritical})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy alert.Policy
+	if err := v.Get(&policy); err != nil || policy.ID != "critical-default" {
+		t.Fatalf("policy %q, %v: an unknown named policy falls back to routing", policy.ID, err)
+	}
+	r := alert.Raise{AlertID: uuid.Must(uuid.NewV7()), PatientID: uuid.Must(uuid.NewV7()), Unit: "ward-3",
+		Severity: alert.SeverityCritical, Category: "news2-high", Message: "NEWS2 9", Source: "encounter/1"}
+	if _, err := e.ExecuteActivity(a.RecordRaised, activities.RaisedRequest{Raise: r, PolicyID: policy.ID, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	req := activities.NotifyRequest{Raise: r, Step: alert.Step{}, Level: policy.Levels[0], At: now}
+	var first []alert.Notification
+	for i := range 2 { // the second call is a retry
+		v, err := e.ExecuteActivity(a.Notify, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ns []alert.Notification
+		if err := v.Get(&ns); err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) != 2 { // inapp and push, the critical level 1 channels
+			t.Fatalf("notifications %+v", ns)
+		}
+		if i == 0 {
+			first = ns
+		} else if ns[0].ID != first[0].ID || ns[1].ID != first[1].ID {
+			t.Fatal("a retry made new notification ids")
+		}
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE key = $1`, r.PatientID.String()).Scan(&rows); err != nil || rows != 2 {
+		t.Fatalf("outbox rows %d, %v", rows, err)
+	}
+}
+
+func TestInvalidInputIsNotRetried(t *testing.T) {
+	a := activities.New(postgres.NewAlertStore(pgtest.NewPool(t)))
+	e := env(t, a)
+	_, err := e.ExecuteActivity(a.PreparePolicy, activities.PolicyRequest{Category: "x", Severity: "catastrophic"})
+	nonRetryable(t, err)
+	_, err = e.ExecuteActivity(a.RecordRaised, activities.RaisedRequest{Raise: alert.Raise{}, At: now})
+	nonRetryable(t, err)
+	_, err = e.ExecuteActivity(a.RecordAcknowledged, activities.TransitionRequest{AlertID: uuid.New(), PractitionerID: uuid.New(), At: now})
+	nonRetryable(t, err) // unknown alert
+	_, err = e.ExecuteActivity(a.Notify, activities.NotifyRequest{})
+	nonRetryable(t, err)
+}

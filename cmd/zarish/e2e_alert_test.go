@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// eventually polls check until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestEndToEndAlertEscalation raises an alert through the API and follows it
+// on the real stack: level 1 is notified in-app and by email (a real SMTP
+// conversation with the dev mail sink), nobody answers, it escalates to level
+// 2, a stranger's acknowledgement is refused, the charge nurse's accepted,
+// and resolving ends the workflow.
+func TestEndToEndAlertEscalation(t *testing.T) {
+	e := startE2E(t, devConfig(t))
+	token := e.token(devClientID, "dev-secret", "")
+
+	r := e.do(http.MethodPost, "/v1/patients", token, amina())
+	var p patientJSON
+	r.json(t, &p)
+
+	newPractitioner := func(name, role, email string) string {
+		r := e.do(http.MethodPost, "/v1/clinical/practitioners", token, map[string]any{
+			"name": name, "roles": []string{role}, "units": []string{"ward-7"},
+			"contacts": []map[string]string{{"system": "email", "value": email}},
+		})
+		var out struct {
+			ID string `json:"id"`
+		}
+		r.json(t, &out)
+		if r.status != http.StatusCreated || out.ID == "" {
+			t.Fatalf("practitioner: %d %s", r.status, r.body)
+		}
+		return out.ID
+	}
+	nurse := newPractitioner("Nurse Rokeya", "nurse", "rokeya@hospital.example")
+	charge := newPractitioner("Charge Nurse Hasan", "charge-nurse", "hasan@hospital.example")
+
+	r = e.do(http.MethodPost, "/v1/notifications/policies", token, map[string]any{
+		"id": "ward-7-fast", "name": "Ward 7 test policy",
+		"levels": []map[string]any{
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"inapp", "email"}, "ackTimeout": int64(3 * time.Second)},
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "charge-nurse"}}, "channels": []string{"inapp"}, "ackTimeout": int64(time.Minute)},
+		},
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+
+	raise := map[string]any{"patientId": p.ID, "unit": "ward-7", "severity": "critical", "category": "news2-high",
+		"message": "NEWS2 score 8", "source": "e2e/observation", "policyId": "ward-7-fast"}
+	r = e.do(http.MethodPost, "/v1/notifications/alerts", token, raise)
+	var raised struct {
+		ID         string `json:"id"`
+		WorkflowID string `json:"workflowId"`
+	}
+	r.json(t, &raised)
+	if r.status != http.StatusAccepted || raised.WorkflowID != "alert/"+raised.ID {
+		t.Fatalf("raise: %d %s", r.status, r.body)
+	}
+	// The same open alert is not raised twice.
+	r = e.do(http.MethodPost, "/v1/notifications/alerts", token, raise)
+	var again struct {
+		ID string `json:"id"`
+	}
+	r.json(t, &again)
+	if again.ID != raised.ID {
+		t.Fatalf("raised twice: %s then %s", raised.ID, again.ID)
+	}
+
+	inbox := func(who string) int {
+		r := e.do(http.MethodGet, "/v1/notifications/inbox?practitionerId="+who, token, nil)
+		var page struct {
+			Data []struct {
+				AlertID string `json:"alertId"`
+			} `json:"data"`
+		}
+		r.json(t, &page)
+		n := 0
+		for _, it := range page.Data {
+			if it.AlertID == raised.ID {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 30*time.Second, "level 1 in-app notification", func() bool { return inbox(nurse) == 1 })
+	eventually(t, 30*time.Second, "level 1 email through SMTP", func() bool {
+		entries, _ := os.ReadDir(e.stack.MailDir)
+		for _, f := range entries {
+			b, _ := os.ReadFile(e.stack.MailDir + "/" + f.Name())
+			if strings.Contains(string(b), "rokeya@hospital.example") {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 30*time.Second, "escalation to the charge nurse", func() bool { return inbox(charge) == 1 })
+
+	// Someone who was never notified cannot acknowledge it.
+	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/acknowledge", token,
+		map[string]string{"practitionerId": "0193c0de-0000-7000-8000-000000000001"})
+	var env errorJSON
+	r.json(t, &env)
+	if r.status != http.StatusForbidden || env.Error != "NOT_A_RECIPIENT" {
+		t.Fatalf("stranger's acknowledgement: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/acknowledge", token, map[string]string{"practitionerId": charge})
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"acknowledged"`) {
+		t.Fatalf("acknowledge: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/resolve", token,
+		map[string]string{"practitionerId": charge, "note": "reviewed, observations repeated"})
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"resolved"`) {
+		t.Fatalf("resolve: %d %s", r.status, r.body)
+	}
+	eventually(t, 20*time.Second, "read model shows the resolved alert with its deliveries", func() bool {
+		r := e.do(http.MethodGet, "/v1/notifications/alerts/"+raised.ID, token, nil)
+		body := string(r.body)
+		return r.status == http.StatusOK && strings.Contains(body, `"status":"resolved"`) &&
+			strings.Count(body, `"status":"delivered"`) >= 3
+	})
+	r = e.do(http.MethodGet, fmt.Sprintf("/v1/notifications/alerts?patientId=%s", p.ID), token, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), raised.ID) {
+		t.Fatalf("list alerts: %d %s", r.status, r.body)
+	}
+}

@@ -1,0 +1,152 @@
+// Package careteam is the care-team directory: practitioners, their roles,
+// units and contact points, and who is on call for which role on which unit.
+package careteam
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+)
+
+// Role is what a practitioner does on a unit.
+type Role string
+
+// The roles the directory knows.
+const (
+	RolePhysician     Role = "physician"
+	RoleNurse         Role = "nurse"
+	RoleChargeNurse   Role = "charge-nurse"
+	RolePharmacist    Role = "pharmacist"
+	RoleLab           Role = "lab"
+	RoleScheduler     Role = "scheduler"
+	RoleRapidResponse Role = "rapid-response"
+)
+
+// Roles lists every known role.
+var Roles = []Role{RolePhysician, RoleNurse, RoleChargeNurse, RolePharmacist, RoleLab, RoleScheduler, RoleRapidResponse}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// ContactSystem is how a practitioner is reached.
+type ContactSystem string
+
+// The contact systems a practitioner may have.
+const (
+	ContactEmail ContactSystem = "email"
+	ContactPhone ContactSystem = "phone"
+	ContactPush  ContactSystem = "push" // a device push token
+)
+
+// ContactPoint is one address of a practitioner.
+type ContactPoint struct {
+	System ContactSystem `json:"system"`
+	Value  string        `json:"value"`
+}
+
+// Practitioner is a member of the care team.
+type Practitioner struct {
+	ID       uuid.UUID      `json:"id"`
+	Name     string         `json:"name"`
+	Roles    []Role         `json:"roles"`
+	Units    []string       `json:"units"` // wards the practitioner works on
+	Contacts []ContactPoint `json:"contacts"`
+	Active   bool           `json:"active"`
+}
+
+// NewPractitioner validates the fields and returns an active practitioner.
+func NewPractitioner(id uuid.UUID, name string, roles []Role, units []string, contacts []ContactPoint) (Practitioner, error) {
+	var v domain.ValidationError
+	if id == uuid.Nil {
+		v.Add("id", "required")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		v.Add("name", "required")
+	}
+	if len(roles) == 0 {
+		v.Add("roles", "at least one role is required")
+	}
+	for _, r := range roles {
+		if !r.Valid() {
+			v.Add("roles", "unknown role "+string(r))
+		}
+	}
+	for _, u := range units {
+		if strings.TrimSpace(u) == "" {
+			v.Add("units", "unit names must not be empty")
+		}
+	}
+	for _, c := range contacts {
+		switch c.System {
+		case ContactEmail, ContactPhone, ContactPush:
+		default:
+			v.Add("contacts", "unknown contact system "+string(c.System))
+		}
+		if strings.TrimSpace(c.Value) == "" {
+			v.Add("contacts", "contact value must not be empty")
+		}
+	}
+	if err := v.OrNil(); err != nil {
+		return Practitioner{}, err
+	}
+	return Practitioner{ID: id, Name: name, Roles: slices.Clone(roles), Units: slices.Clone(units),
+		Contacts: slices.Clone(contacts), Active: true}, nil
+}
+
+// HasRole reports whether the practitioner holds role.
+func (p Practitioner) HasRole(r Role) bool { return slices.Contains(p.Roles, r) }
+
+// WorksOn reports whether the practitioner is assigned to unit.
+func (p Practitioner) WorksOn(unit string) bool { return slices.Contains(p.Units, unit) }
+
+// Contact returns the practitioner's first address of system, or "".
+func (p Practitioner) Contact(system ContactSystem) string {
+	for _, c := range p.Contacts {
+		if c.System == system {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// OnCall says who covers a role on a unit over [From, To). An empty Unit
+// covers the whole hospital.
+type OnCall struct {
+	ID             uuid.UUID `json:"id"`
+	PractitionerID uuid.UUID `json:"practitionerId"`
+	Role           Role      `json:"role"`
+	Unit           string    `json:"unit"`
+	From           time.Time `json:"from"`
+	To             time.Time `json:"to"`
+}
+
+// NewOnCall validates a shift.
+func NewOnCall(id, practitionerID uuid.UUID, role Role, unit string, from, to time.Time) (OnCall, error) {
+	var v domain.ValidationError
+	if id == uuid.Nil {
+		v.Add("id", "required")
+	}
+	if practitionerID == uuid.Nil {
+		v.Add("practitionerId", "required")
+	}
+	if !role.Valid() {
+		v.Add("role", "unknown role "+string(role))
+	}
+	if !to.After(from) {
+		v.Add("to", "must be after from")
+	}
+	if err := v.OrNil(); err != nil {
+		return OnCall{}, err
+	}
+	return OnCall{ID: id, PractitionerID: practitionerID, Role: role, Unit: strings.TrimSpace(unit), From: from, To: to}, nil
+}
+
+// Covers reports whether the shift covers role on unit at the instant at.
+func (o OnCall) Covers(role Role, unit string, at time.Time) bool {
+	return o.Role == role && o.Unit == unit && !at.Before(o.From) && at.Before(o.To)
+}

@@ -1,0 +1,51 @@
+package careteam_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/careteam"
+)
+
+func TestNewPractitionerValidates(t *testing.T) {
+	_, err := careteam.NewPractitioner(uuid.Nil, " ", []careteam.Role{"surgeon"}, []string{""},
+		[]careteam.ContactPoint{{System: "fax", Value: ""}})
+	var v *domain.ValidationError
+	if !errors.As(err, &v) || len(v.Fields) != 6 {
+		t.Fatalf("err = %v, want 6 invalid fields", err)
+	}
+	p, err := careteam.NewPractitioner(uuid.New(), "Nurse Amina", []careteam.Role{careteam.RoleNurse}, []string{"ward-3"},
+		[]careteam.ContactPoint{{System: careteam.ContactEmail, Value: "amina@example.org"}})
+	if err != nil || !p.Active || p.Contact(careteam.ContactEmail) != "amina@example.org" || p.Contact(careteam.ContactPush) != "" {
+		t.Fatalf("practitioner = %+v, %v", p, err)
+	}
+}
+
+func TestOnCallCoversHalfOpenInterval(t *testing.T) {
+	from := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	o, err := careteam.NewOnCall(uuid.New(), uuid.New(), careteam.RolePhysician, "ward-3", from, from.Add(12*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		unit string
+		want bool
+	}{
+		{from, "ward-3", true},
+		{from.Add(-time.Nanosecond), "ward-3", false},
+		{from.Add(12 * time.Hour), "ward-3", false},
+		{from.Add(time.Hour), "ward-5", false},
+	} {
+		if got := o.Covers(careteam.RolePhysician, tt.unit, tt.at); got != tt.want {
+			t.Errorf("Covers(%s, %s) = %v, want %v", tt.unit, tt.at, got, tt.want)
+		}
+	}
+	if _, err := careteam.NewOnCall(uuid.New(), uuid.New(), careteam.RolePhysician, "", from, from); err == nil {
+		t.Fatal("empty shift accepted")
+	}
+}

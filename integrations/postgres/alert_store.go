@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/zarish-sphere/zarish/domain/alert"
+)
+
+// RecordAlertRaised adds the alert to the read model with its "raised" entry.
+// Repeating it changes nothing.
+func (s *AlertStore) RecordAlertRaised(ctx context.Context, r alert.Raise, policyID string, at time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO alerts (id, patient_id, encounter_id, unit, severity, category, source, message,
+				status, policy_id, raised_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $10)
+			ON CONFLICT (id) DO NOTHING`,
+			r.AlertID, r.PatientID, r.EncounterID, r.Unit, string(r.Severity), r.Category, r.Source, r.Message, policyID, at)
+		if err != nil {
+			return translateAlertErr(err, "record alert raised")
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		return insertTimeline(ctx, tx, r.AlertID, "raised", alert.Event{Kind: alert.EventRaised, At: at, Note: r.Source})
+	})
+}
+
+// RecordNotifications records, in one transaction, that the alert reached
+// step: the escalation entry when escalated is not nil, an entry per
+// notification, and each notification's notification.requested event in the
+// outbox. Notification ids are stable, so a retry writes nothing twice.
+func (s *AlertStore) RecordNotifications(ctx context.Context, alertID uuid.UUID, step alert.Step, escalated *alert.Event, ns []alert.Notification, at time.Time) error {
+	events := make([]OutboxEvent, 0, len(ns))
+	for _, n := range ns {
+		e, err := notificationEvent(n)
+		if err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockAlert(ctx, tx, alertID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET level = $2, round = $3, updated_at = $4
+			WHERE id = $1 AND (round, level) < ($3, $2)`, alertID, step.Level+1, step.Round, at); err != nil {
+			return translateAlertErr(err, "record notifications")
+		}
+		if escalated != nil {
+			key := "escalated/" + strconv.Itoa(escalated.Level) + "/" + strconv.Itoa(escalated.Round)
+			if err := insertTimeline(ctx, tx, alertID, key, *escalated); err != nil {
+				return err
+			}
+		}
+		for _, e := range alert.NotifiedEvents(ns) {
+			if err := insertTimeline(ctx, tx, alertID, e.NotificationID.String(), e); err != nil {
+				return err
+			}
+		}
+		return AppendOutboxOnce(ctx, tx, events...)
+	})
+}
+
+// RecordAcknowledged marks an open alert acknowledged by practitioner.
+// Repeating it changes nothing; domain.ErrNotFound for an unknown alert.
+func (s *AlertStore) RecordAcknowledged(ctx context.Context, alertID, practitioner uuid.UUID, name string, at time.Time) error {
+	return s.transition(ctx, alertID, "acknowledged", alert.Event{Kind: alert.EventAcknowledged, At: at, PractitionerID: practitioner, Name: name},
+		`UPDATE alerts SET status = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3, updated_at = $3
+		 WHERE id = $1 AND status = 'open'`, practitioner, at)
+}
+
+// RecordResolved closes the alert as resolved by practitioner with a note.
+// Repeating it changes nothing; domain.ErrNotFound for an unknown alert.
+func (s *AlertStore) RecordResolved(ctx context.Context, alertID, practitioner uuid.UUID, name, note string, at time.Time) error {
+	return s.transition(ctx, alertID, "resolved", alert.Event{Kind: alert.EventResolved, At: at, PractitionerID: practitioner, Name: name, Note: note},
+		`UPDATE alerts SET status = 'resolved', resolved_by = $2, resolved_at = $3, resolve_note = $4,
+			closed_at = $3, updated_at = $3
+		 WHERE id = $1 AND status IN ('open', 'acknowledged')`, practitioner, at, note)
+}
+
+// RecordExhausted closes an alert nobody acknowledged after its policy ran out.
+func (s *AlertStore) RecordExhausted(ctx context.Context, alertID uuid.UUID, at time.Time) error {
+	return s.transition(ctx, alertID, "exhausted", alert.Event{Kind: alert.EventExhausted, At: at},
+		`UPDATE alerts SET status = 'exhausted', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = 'open'`, at)
+}
+
+// transition applies update (whose $1 is the alert id) and, when it changed
+// the row, appends the timeline entry under key.
+func (s *AlertStore) transition(ctx context.Context, alertID uuid.UUID, key string, e alert.Event, update string, args ...any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockAlert(ctx, tx, alertID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, update, append([]any{alertID}, args...)...)
+		if err != nil {
+			return translateAlertErr(err, "record "+key)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		return insertTimeline(ctx, tx, alertID, key, e)
+	})
+}
+
+func lockAlert(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM alerts WHERE id = $1 FOR UPDATE`, id).Scan(&one)
+	return translateAlertErr(err, "alert "+id.String())
+}
+
+func insertTimeline(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, key string, e alert.Event) error {
+	var practitioner, notification *uuid.UUID
+	if e.PractitionerID != uuid.Nil {
+		practitioner = &e.PractitionerID
+	}
+	if e.NotificationID != uuid.Nil {
+		notification = &e.NotificationID
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO alert_timeline (alert_id, key, kind, at, level, round, practitioner_id, name, channel, notification_id, note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (alert_id, key) DO NOTHING`,
+		alertID, key, string(e.Kind), e.At, e.Level, e.Round, practitioner, e.Name, string(e.Channel), notification, e.Note)
+	return translateAlertErr(err, "append alert timeline")
+}
+
+// AlertFilter narrows ListAlerts. Zero fields match everything; Limit
+// defaults to 50 and is capped at 200.
+type AlertFilter struct {
+	Status    alert.Status
+	PatientID uuid.UUID
+	Limit     int
+	Cursor    string // Next of the previous page
+}
+
+// AlertPage is one page of alerts, newest first; Next is empty on the last page.
+type AlertPage struct {
+	Alerts []alert.Record
+	Next   string
+}
+
+const alertColumns = `id, patient_id, encounter_id, unit, severity, category, source, message, status, level, round,
+	policy_id, raised_at, acknowledged_by, acknowledged_at, resolved_by, resolved_at, resolve_note`
+
+// ListAlerts returns alerts newest first, one page at a time.
+func (s *AlertStore) ListAlerts(ctx context.Context, f AlertFilter) (AlertPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 200)
+	where := []string{"true"}
+	args := []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.PatientID != uuid.Nil {
+		where = append(where, "patient_id = "+arg(f.PatientID))
+	}
+	if f.Cursor != "" {
+		pos, err := decodeCursor(f.Cursor, func(p alertCursor) bool { return p.ID != uuid.Nil })
+		if err != nil {
+			return AlertPage{}, err
+		}
+		where = append(where, "(raised_at, id) < ("+arg(pos.RaisedAt)+", "+arg(pos.ID)+")")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY raised_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return AlertPage{}, translateAlertErr(err, "list alerts")
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return AlertPage{}, translateAlertErr(err, "list alerts")
+	}
+	page := AlertPage{Alerts: list}
+	if len(list) > limit {
+		page.Alerts = list[:limit]
+		last := page.Alerts[limit-1]
+		page.Next = encodeCursor(alertCursor{RaisedAt: last.RaisedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// GetAlert returns the alert with its timeline in order, or domain.ErrNotFound.
+func (s *AlertStore) GetAlert(ctx context.Context, id uuid.UUID) (alert.Record, error) {
+	var rec alert.Record
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if rec, err = pgx.CollectExactlyOneRow(rows, scanAlert); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT kind, at, level, round, practitioner_id, name, channel, notification_id, note
+			FROM alert_timeline WHERE alert_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		rec.Timeline, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (alert.Event, error) {
+			var (
+				e                          alert.Event
+				kind, channel              string
+				practitioner, notification *uuid.UUID
+			)
+			err := r.Scan(&kind, &e.At, &e.Level, &e.Round, &practitioner, &e.Name, &channel, &notification, &e.Note)
+			e.Kind, e.Channel = alert.EventKind(kind), alert.Channel(channel)
+			if practitioner != nil {
+				e.PractitionerID = *practitioner
+			}
+			if notification != nil {
+				e.NotificationID = *notification
+			}
+			return e, err
+		})
+		return err
+	})
+	return rec, translateAlertErr(err, "alert "+id.String())
+}
+
+// FindOpenAlert returns the open or acknowledged alert raised for the patient
+// in category by source, or domain.ErrNotFound.
+func (s *AlertStore) FindOpenAlert(ctx context.Context, patientID uuid.UUID, category, source string) (alert.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+		WHERE patient_id = $1 AND category = $2 AND source = $3 AND status IN ('open', 'acknowledged')
+		ORDER BY raised_at DESC, id DESC LIMIT 1`, patientID, category, source)
+	if err != nil {
+		return alert.Record{}, translateAlertErr(err, "find open alert")
+	}
+	rec, err := pgx.CollectExactlyOneRow(rows, scanAlert)
+	return rec, translateAlertErr(err, "open alert")
+}
+
+// CountClosedAlerts counts the resolved and exhausted alerts raised for the
+// patient in category by source: the starter derives the next alert's id from it.
+func (s *AlertStore) CountClosedAlerts(ctx context.Context, patientID uuid.UUID, category, source string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM alerts
+		WHERE patient_id = $1 AND category = $2 AND source = $3 AND status IN ('resolved', 'exhausted')`,
+		patientID, category, source).Scan(&n)
+	return n, translateAlertErr(err, "count closed alerts")
+}
+
+func scanAlert(r pgx.CollectableRow) (alert.Record, error) {
+	var (
+		a                alert.Record
+		severity, status string
+	)
+	err := r.Scan(&a.ID, &a.PatientID, &a.EncounterID, &a.Unit, &severity, &a.Category, &a.Source, &a.Message,
+		&status, &a.Level, &a.Round, &a.PolicyID, &a.RaisedAt, &a.AcknowledgedBy, &a.AcknowledgedAt,
+		&a.ResolvedBy, &a.ResolvedAt, &a.ResolveNote)
+	a.Severity, a.Status = alert.Severity(severity), alert.Status(status)
+	return a, err
+}
+
+// alertCursor is the keyset position of ListAlerts: the last alert returned.
+type alertCursor struct {
+	RaisedAt time.Time `json:"r"`
+	ID       uuid.UUID `json:"i"`
+}
