@@ -34,6 +34,7 @@ unit:
 ## bench: the benchmarks, printing their figures
 bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/
+	$(GO) test -run '^$$' -bench . -benchtime 30x ./cmd/zarish/
 
 clean:
 	rm -rf bin

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -62,6 +64,9 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		t.Fatalf("policy: %d %s", r.status, r.body)
 	}
 
+	// The nurse's live stream is open before the alert is raised.
+	stream := openStream(t, e, token, nurse)
+
 	raise := map[string]any{"patientId": p.ID, "unit": "ward-7", "severity": "critical", "category": "news2-high",
 		"message": "NEWS2 score 8", "source": "e2e/observation", "policyId": "ward-7-fast"}
 	r = e.do(http.MethodPost, "/v1/notifications/alerts", token, raise)
@@ -100,6 +105,14 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		return n
 	}
 	eventually(t, 30*time.Second, "level 1 in-app notification", func() bool { return inbox(nurse) == 1 })
+	select {
+	case data := <-stream:
+		if !strings.Contains(data, raised.ID) || !strings.Contains(data, `"severity":"critical"`) {
+			t.Fatalf("stream event: %s", data)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the live stream showed no notification")
+	}
 	eventually(t, 30*time.Second, "level 1 email through SMTP", func() bool {
 		entries, _ := os.ReadDir(e.stack.MailDir)
 		for _, f := range entries {
@@ -139,4 +152,32 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), raised.ID) {
 		t.Fatalf("list alerts: %d %s", r.status, r.body)
 	}
+}
+
+// openStream subscribes to a practitioner's Server-Sent Events and returns
+// the data of each notification event as it arrives.
+func openStream(t testing.TB, e *e2e, token, practitioner string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.stack.APIURL+"/v1/notifications/stream?practitionerId="+practitioner, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				out <- data
+			}
+		}
+	}()
+	return out
 }

@@ -26,14 +26,14 @@ import (
 // Kafka, as a client app and a downstream consumer would.
 
 type e2e struct {
-	t      *testing.T
+	t      testing.TB
 	cfg    config.Config
 	stack  *devStack
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func devConfig(t *testing.T) config.Config {
+func devConfig(t testing.TB) config.Config {
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL":              pgtest.NewDatabase(t),
@@ -62,7 +62,7 @@ func devConfig(t *testing.T) config.Config {
 	return cfg
 }
 
-func startE2E(t *testing.T, cfg config.Config) *e2e {
+func startE2E(t testing.TB, cfg config.Config) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -115,7 +115,7 @@ func (e *e2e) waitReady() {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -128,7 +128,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
