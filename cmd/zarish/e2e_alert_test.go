@@ -3,10 +3,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -29,7 +35,10 @@ func eventually(t *testing.T, within time.Duration, what string, check func() bo
 // 2, a stranger's acknowledgement is refused, the charge nurse's accepted,
 // and resolving ends the workflow.
 func TestEndToEndAlertEscalation(t *testing.T) {
-	e := startE2E(t, devConfig(t))
+	// The SMS provider fails twice, then accepts; every call must be signed.
+	const secret = "e2e-webhook-secret-0123456789"
+	sms := newSMSProvider(t, secret, 2)
+	e := startE2E(t, devConfig(t, "SMS_WEBHOOK_URL", sms.URL, "NOTIFY_WEBHOOK_SECRET", secret))
 	token := e.token(devClientID, "dev-secret", "")
 
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
@@ -39,7 +48,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	newPractitioner := func(name, role, email string) string {
 		r := e.do(http.MethodPost, "/v1/clinical/practitioners", token, map[string]any{
 			"name": name, "roles": []string{role}, "units": []string{"ward-7"},
-			"contacts": []map[string]string{{"system": "email", "value": email}},
+			"contacts": []map[string]string{{"system": "email", "value": email}, {"system": "phone", "value": "+8801700000007"}},
 		})
 		var out struct {
 			ID string `json:"id"`
@@ -57,7 +66,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		"id": "ward-7-fast", "name": "Ward 7 test policy",
 		"levels": []map[string]any{
 			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"inapp", "email"}, "ackTimeout": int64(3 * time.Second)},
-			{"recipients": []map[string]any{{"kind": "unit-role", "role": "charge-nurse"}}, "channels": []string{"inapp"}, "ackTimeout": int64(time.Minute)},
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "charge-nurse"}}, "channels": []string{"inapp", "sms"}, "ackTimeout": int64(time.Minute)},
 		},
 	})
 	if r.status != http.StatusCreated {
@@ -124,6 +133,12 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		return false
 	})
 	eventually(t, 30*time.Second, "escalation to the charge nurse", func() bool { return inbox(charge) == 1 })
+	// The SMS to the charge nurse is retried through the provider's outage
+	// and delivered once it recovers.
+	eventually(t, 60*time.Second, "SMS delivered after the provider recovered", func() bool { return sms.delivered() == 1 })
+	if sms.calls() < 3 || sms.badSignatures() != 0 {
+		t.Fatalf("SMS provider saw %d calls, %d badly signed", sms.calls(), sms.badSignatures())
+	}
 
 	// Someone who was never notified cannot acknowledge it.
 	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/acknowledge", token,
@@ -146,7 +161,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		r := e.do(http.MethodGet, "/v1/notifications/alerts/"+raised.ID, token, nil)
 		body := string(r.body)
 		return r.status == http.StatusOK && strings.Contains(body, `"status":"resolved"`) &&
-			strings.Count(body, `"status":"delivered"`) >= 3
+			strings.Count(body, `"status":"delivered"`) >= 4
 	})
 	r = e.do(http.MethodGet, fmt.Sprintf("/v1/notifications/alerts?patientId=%s", p.ID), token, nil)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), raised.ID) {
@@ -181,3 +196,42 @@ func openStream(t testing.TB, e *e2e, token, practitioner string) <-chan string 
 	}()
 	return out
 }
+
+// smsProvider is an SMS gateway that fails its first calls with 500, then
+// accepts, checking each body's HMAC signature.
+type smsProvider struct {
+	*httptest.Server
+	mu                  sync.Mutex
+	failFirst           int
+	n, ok, badSignature int
+}
+
+func newSMSProvider(t *testing.T, secret string, failFirst int) *smsProvider {
+	p := &smsProvider{failFirst: failFirst}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.n++
+		if !hmac.Equal([]byte(r.Header.Get("X-Zarish-Signature")), []byte(want)) {
+			p.badSignature++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		if p.n <= p.failFirst {
+			http.Error(w, "gateway down", http.StatusInternalServerError)
+			return
+		}
+		p.ok++
+		fmt.Fprintf(w, `{"id":"sms-%d"}`, p.n)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *smsProvider) calls() int         { p.mu.Lock(); defer p.mu.Unlock(); return p.n }
+func (p *smsProvider) delivered() int     { p.mu.Lock(); defer p.mu.Unlock(); return p.ok }
+func (p *smsProvider) badSignatures() int { p.mu.Lock(); defer p.mu.Unlock(); return p.badSignature }

@@ -43,7 +43,9 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-func devConfig(t testing.TB) config.Config {
+// devConfig is the configuration of a dev stack on free ports, a fresh data
+// dir and a fresh database; extra adds environment variables, name then value.
+func devConfig(t testing.TB, extra ...string) config.Config {
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL":              pgtest.NewDatabase(t),
@@ -54,6 +56,9 @@ func devConfig(t testing.TB) config.Config {
 		"ZARISH_KAFKA_LISTEN":       freeAddr(t),
 		"ZARISH_MAIL_LISTEN":        freeAddr(t),
 		"LOG_LEVEL":                 "warn",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
