@@ -29,7 +29,7 @@ func BenchmarkAlertFirstNotification(b *testing.B) {
 	r = e.do(http.MethodPost, "/v1/notifications/policies", token, map[string]any{
 		"id": "bench", "name": "in-app only",
 		"levels": []map[string]any{{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}},
-			"channels": []string{"inapp"}, "ackTimeout": int64(time.Hour)}},
+			"channels": []string{"inapp"}, "ackTimeoutSeconds": 3600}},
 	})
 	if r.status != http.StatusCreated {
 		b.Fatalf("policy: %d %s", r.status, r.body)

@@ -65,8 +65,8 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	r = e.do(http.MethodPost, "/v1/notifications/policies", token, map[string]any{
 		"id": "ward-7-fast", "name": "Ward 7 test policy",
 		"levels": []map[string]any{
-			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"inapp", "email"}, "ackTimeout": int64(3 * time.Second)},
-			{"recipients": []map[string]any{{"kind": "unit-role", "role": "charge-nurse"}}, "channels": []string{"inapp", "sms"}, "ackTimeout": int64(time.Minute)},
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"inapp", "email"}, "ackTimeoutSeconds": 3},
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "charge-nurse"}}, "channels": []string{"inapp", "sms"}, "ackTimeoutSeconds": 60},
 		},
 	})
 	if r.status != http.StatusCreated {

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,7 +54,37 @@ type RecipientRule struct {
 type Level struct {
 	Recipients []RecipientRule `json:"recipients"`
 	Channels   []Channel       `json:"channels"`
-	AckTimeout time.Duration   `json:"ackTimeout"` // how long to wait before escalating
+	AckTimeout time.Duration   `json:"-"` // how long to wait before escalating
+}
+
+// levelJSON is Level on the wire: the timeout in seconds
+// (ackTimeoutSeconds). Earlier encodings carried it in nanoseconds
+// (ackTimeout); those still decode, so recorded workflow histories replay.
+type levelJSON struct {
+	Recipients        []RecipientRule `json:"recipients"`
+	Channels          []Channel       `json:"channels"`
+	AckTimeoutSeconds float64         `json:"ackTimeoutSeconds"`
+	AckTimeoutNanos   *int64          `json:"ackTimeout,omitempty"`
+}
+
+// MarshalJSON writes the timeout in seconds.
+func (l Level) MarshalJSON() ([]byte, error) {
+	return json.Marshal(levelJSON{Recipients: l.Recipients, Channels: l.Channels,
+		AckTimeoutSeconds: l.AckTimeout.Seconds()})
+}
+
+// UnmarshalJSON reads ackTimeoutSeconds, or the older ackTimeout in nanoseconds.
+func (l *Level) UnmarshalJSON(b []byte) error {
+	var w levelJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	l.Recipients, l.Channels = w.Recipients, w.Channels
+	l.AckTimeout = time.Duration(w.AckTimeoutSeconds * float64(time.Second))
+	if w.AckTimeoutSeconds == 0 && w.AckTimeoutNanos != nil {
+		l.AckTimeout = time.Duration(*w.AckTimeoutNanos)
+	}
+	return nil
 }
 
 // Policy is an ordered list of levels, walked Repeat+1 times before the
