@@ -92,6 +92,8 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 			path := rt.Path
 			if id, ok := params[rt.Path]; ok {
 				path = strings.Replace(path, ":id", id, 1)
+			} else {
+				path = strings.Replace(path, ":id", uuid.NewString(), 1)
 			}
 			path += queries[rt.Path]
 			reqID := fmt.Sprintf("walk-%d-%d", time.Now().UnixNano(), n)

@@ -60,6 +60,7 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 		Alerts:     postgres.NewAlertStore(pool),
 		CareTeam:   postgres.NewCareTeamStore(pool),
 		Deliveries: postgres.NewNotificationStore(pool),
+		Encounters: postgres.NewEncounterStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -33,6 +33,7 @@ type Deps struct {
 	Alerts     AlertStore
 	CareTeam   CareTeam
 	Deliveries Deliveries
+	Encounters EncounterStore
 	Verifier   TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
@@ -107,6 +108,16 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
 		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
 		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
+
+		{http.MethodPost, "/v1/clinical/encounters", "system/Encounter.write", "Encounter", s.startEncounter},
+		{http.MethodGet, "/v1/clinical/encounters", "system/Encounter.read", "Encounter", s.listEncounters},
+		{http.MethodGet, "/v1/clinical/encounters/:id", "system/Encounter.read", "Encounter", s.getEncounter},
+		{http.MethodPost, "/v1/clinical/encounters/:id/arrive", "system/Encounter.write", "Encounter", s.transitionEncounter("arrive")},
+		{http.MethodPost, "/v1/clinical/encounters/:id/triage", "system/Encounter.write", "Encounter", s.transitionEncounter("triage")},
+		{http.MethodPost, "/v1/clinical/encounters/:id/start", "system/Encounter.write", "Encounter", s.transitionEncounter("start")},
+		{http.MethodPost, "/v1/clinical/encounters/:id/transfer", "system/Encounter.write", "Encounter", s.transitionEncounter("transfer")},
+		{http.MethodPost, "/v1/clinical/encounters/:id/discharge", "system/Encounter.write", "Encounter", s.transitionEncounter("discharge")},
+		{http.MethodPost, "/v1/clinical/encounters/:id/cancel", "system/Encounter.write", "Encounter", s.transitionEncounter("cancel")},
 
 		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
 		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
+	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
@@ -26,6 +27,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
+	encounterworkflow "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
 // shutdownGrace bounds how long the API waits for in-flight requests on stop.
@@ -123,6 +125,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		Alerts:     postgres.NewAlertStore(p.pool),
 		CareTeam:   postgres.NewCareTeamStore(p.pool),
 		Deliveries: postgres.NewNotificationStore(p.pool),
+		Encounters: postgres.NewEncounterStore(p.pool),
 		Verifier:   p.oauth,
 		Token:      p.oauth.TokenHandler(),
 		JWKS:       p.oauth.JWKSHandler(),
@@ -164,7 +167,9 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 // are built.
 func workerSet(pool *pgxpool.Pool, _ *slog.Logger) workers.Set {
 	alerts := alertactivities.New(postgres.NewAlertStore(pool))
+	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
 	return workers.Set{
-		workers.QueueAlerts: {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+		workers.QueueAlerts:     {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+		workers.QueueEncounters: {func(r worker.Registry) { encounterworkflow.Register(r, encounters) }},
 	}
 }

@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain/encounter"
+)
+
+// EncounterStore keeps the encounters read model (with each encounter's
+// timeline, locations and orders) and writes encounter events to the outbox
+// in the same transaction.
+type EncounterStore struct {
+	pool *pgxpool.Pool
+}
+
+// NewEncounterStore returns a store on pool.
+func NewEncounterStore(pool *pgxpool.Pool) *EncounterStore { return &EncounterStore{pool: pool} }
+
+// translateEncounterErr maps pgx errors to domain errors, once, at the store boundary.
+func translateEncounterErr(err error, what string) error { return translateAlertErr(err, what) }
+
+// RecordCreated adds a new encounter to the read model with its timeline so
+// far, and writes encounter.created. Repeating it changes nothing.
+func (s *EncounterStore) RecordCreated(ctx context.Context, st encounter.State) error {
+	if len(st.Timeline) == 0 || st.Timeline[0].Kind != encounter.EventCreated {
+		return errors.New("record created: the timeline must start with the created entry")
+	}
+	event, err := encounterEvent(st, st.Timeline[0])
+	if err != nil {
+		return err
+	}
+	d := st.Details
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO encounters (id, patient_id, class, status, reason, location, priority, created_at, version, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8)
+			ON CONFLICT (id) DO NOTHING`,
+			d.EncounterID, d.PatientID, string(d.Class), string(encounter.StatusPlanned), d.Reason, d.Location, d.Priority, st.CreatedAt)
+		if err != nil {
+			return translateEncounterErr(err, "record encounter created")
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		for _, e := range st.Timeline {
+			if _, err := insertEncounterEntry(ctx, tx, d.EncounterID, e); err != nil {
+				return err
+			}
+		}
+		if err := saveEncounter(ctx, tx, st); err != nil {
+			return err
+		}
+		return AppendOutboxOnce(ctx, tx, event)
+	})
+}
+
+// RecordTransition records timeline entry e of the encounter and, unless a
+// newer state was recorded already, the encounter as st after it; a
+// transition (not an order change) also writes its encounter.<kind> event.
+// The entry's seq is the transition key: repeating it changes nothing.
+// domain.ErrNotFound when the encounter was never recorded.
+func (s *EncounterStore) RecordTransition(ctx context.Context, st encounter.State, e encounter.Entry) error {
+	if e.Seq < 1 || e.Seq > len(st.Timeline) || st.Timeline[e.Seq-1].Kind != e.Kind {
+		return fmt.Errorf("record transition: entry %d is not in the encounter's timeline", e.Seq)
+	}
+	id := st.Details.EncounterID
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM encounters WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+			return translateEncounterErr(err, "encounter "+id.String())
+		}
+		added, err := insertEncounterEntry(ctx, tx, id, e)
+		if err != nil || !added {
+			return err
+		}
+		if err := saveEncounter(ctx, tx, st); err != nil {
+			return err
+		}
+		if !e.Kind.Transition() {
+			return nil
+		}
+		event, err := encounterEvent(st, e)
+		if err != nil {
+			return err
+		}
+		return AppendOutboxOnce(ctx, tx, event)
+	})
+}
+
+// saveEncounter writes st over the row, its locations and orders, unless the
+// row already holds a newer version.
+func saveEncounter(ctx context.Context, tx pgx.Tx, st encounter.State) error {
+	var attending *uuid.UUID
+	if st.Attending != uuid.Nil {
+		attending = &st.Attending
+	}
+	var acuity *int
+	if st.Acuity.Valid() {
+		a := int(st.Acuity)
+		acuity = &a
+	}
+	version := len(st.Timeline)
+	tag, err := tx.Exec(ctx, `
+		UPDATE encounters SET status = $2, location = $3, acuity = $4, chief_complaint = $5, attending = $6,
+			disposition = $7, arrived_at = $8, triaged_at = $9, started_at = $10, ended_at = $11,
+			version = $12, updated_at = $13
+		WHERE id = $1 AND version < $12`,
+		st.Details.EncounterID, string(st.Status), st.Location, acuity, st.ChiefComplaint, attending,
+		string(st.Disposition), st.ArrivedAt, st.TriagedAt, st.StartedAt, st.EndedAt, version, st.Last().At)
+	if err != nil {
+		return translateEncounterErr(err, "save encounter")
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	for i, l := range st.Locations {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO encounter_locations (encounter_id, seq, location, from_at, until_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (encounter_id, seq) DO UPDATE SET until_at = EXCLUDED.until_at`,
+			st.Details.EncounterID, i+1, l.Location, l.From, l.Until)
+		if err != nil {
+			return translateEncounterErr(err, "save encounter location")
+		}
+	}
+	for _, o := range st.Orders {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO encounter_orders (encounter_id, order_id, kind, status, linked_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (encounter_id, order_id) DO UPDATE SET status = EXCLUDED.status, closed_at = EXCLUDED.closed_at`,
+			st.Details.EncounterID, o.ID, string(o.Kind), string(o.Status), o.LinkedAt, o.ClosedAt)
+		if err != nil {
+			return translateEncounterErr(err, "save encounter order")
+		}
+	}
+	return nil
+}
+
+// insertEncounterEntry appends e unless its seq is recorded; it reports
+// whether it was new.
+func insertEncounterEntry(ctx context.Context, tx pgx.Tx, id uuid.UUID, e encounter.Entry) (bool, error) {
+	var by *uuid.UUID
+	if e.By != uuid.Nil {
+		by = &e.By
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO encounter_timeline (encounter_id, seq, kind, at, by_id, note) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (encounter_id, seq) DO NOTHING`, id, e.Seq, string(e.Kind), e.At, by, e.Note)
+	if err != nil {
+		return false, translateEncounterErr(err, "append encounter timeline")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// EncounterFilter narrows ListEncounters. Zero fields match everything; From
+// and To bound the creation time as [From, To). Limit defaults to 50 and is
+// capped at 200.
+type EncounterFilter struct {
+	PatientID uuid.UUID
+	Status    encounter.Status
+	Class     encounter.Class
+	Location  string
+	From, To  time.Time
+	Limit     int
+	Cursor    string // Next of the previous page
+}
+
+// EncounterPage is one page of encounters, newest first; Next is empty on the last page.
+type EncounterPage struct {
+	Encounters []encounter.Record
+	Next       string
+}
+
+const encounterColumns = `id, patient_id, class, status, reason, location, priority, acuity, chief_complaint,
+	attending, disposition, created_at, arrived_at, triaged_at, started_at, ended_at, version`
+
+// ListEncounters returns encounters newest first, one page at a time;
+// ErrBadCursor for a cursor this store did not issue.
+func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) (EncounterPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 200)
+	where := []string{"true"}
+	args := []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.PatientID != uuid.Nil {
+		where = append(where, "patient_id = "+arg(f.PatientID))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.Class != "" {
+		where = append(where, "class = "+arg(string(f.Class)))
+	}
+	if f.Location != "" {
+		where = append(where, "location = "+arg(f.Location))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < "+arg(f.To))
+	}
+	if f.Cursor != "" {
+		pos, err := decodeCursor(f.Cursor, func(p encounterCursor) bool { return p.ID != uuid.Nil })
+		if err != nil {
+			return EncounterPage{}, err
+		}
+		where = append(where, "(created_at, id) < ("+arg(pos.CreatedAt)+", "+arg(pos.ID)+")")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+encounterColumns+` FROM encounters WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return EncounterPage{}, translateEncounterErr(err, "list encounters")
+	}
+	list, err := pgx.CollectRows(rows, scanEncounter)
+	if err != nil {
+		return EncounterPage{}, translateEncounterErr(err, "list encounters")
+	}
+	page := EncounterPage{Encounters: list}
+	if len(list) > limit {
+		page.Encounters = list[:limit]
+		last := page.Encounters[limit-1]
+		page.Next = encodeCursor(encounterCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// GetEncounter returns the encounter with its timeline, locations and orders
+// in order, or domain.ErrNotFound.
+func (s *EncounterStore) GetEncounter(ctx context.Context, id uuid.UUID) (encounter.Record, error) {
+	var rec encounter.Record
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+encounterColumns+` FROM encounters WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if rec, err = pgx.CollectExactlyOneRow(rows, scanEncounter); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT seq, kind, at, by_id, note FROM encounter_timeline WHERE encounter_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		rec.Timeline, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (encounter.Entry, error) {
+			var (
+				e    encounter.Entry
+				kind string
+				by   *uuid.UUID
+			)
+			err := r.Scan(&e.Seq, &kind, &e.At, &by, &e.Note)
+			e.Kind = encounter.EventKind(kind)
+			if by != nil {
+				e.By = *by
+			}
+			return e, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT location, from_at, until_at FROM encounter_locations WHERE encounter_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		rec.Locations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (encounter.Stay, error) {
+			var l encounter.Stay
+			return l, r.Scan(&l.Location, &l.From, &l.Until)
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT order_id, kind, status, linked_at, closed_at FROM encounter_orders
+			WHERE encounter_id = $1 ORDER BY linked_at, order_id`, id)
+		if err != nil {
+			return err
+		}
+		rec.Orders, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (encounter.Order, error) {
+			var (
+				o            encounter.Order
+				kind, status string
+			)
+			err := r.Scan(&o.ID, &kind, &status, &o.LinkedAt, &o.ClosedAt)
+			o.Kind, o.Status = encounter.OrderKind(kind), encounter.OrderStatus(status)
+			return o, err
+		})
+		return err
+	})
+	return rec, translateEncounterErr(err, "encounter "+id.String())
+}
+
+func scanEncounter(r pgx.CollectableRow) (encounter.Record, error) {
+	var (
+		e                          encounter.Record
+		class, status, disposition string
+		acuity                     *int
+	)
+	err := r.Scan(&e.ID, &e.PatientID, &class, &status, &e.Reason, &e.Location, &e.Priority, &acuity, &e.ChiefComplaint,
+		&e.Attending, &disposition, &e.CreatedAt, &e.ArrivedAt, &e.TriagedAt, &e.StartedAt, &e.EndedAt, &e.Version)
+	e.Class, e.Status, e.Disposition = encounter.Class(class), encounter.Status(status), encounter.Disposition(disposition)
+	if acuity != nil {
+		e.Acuity = encounter.Acuity(*acuity)
+	}
+	return e, err
+}
+
+// encounterCursor is the keyset position of ListEncounters: the last encounter returned.
+type encounterCursor struct {
+	CreatedAt time.Time `json:"c"`
+	ID        uuid.UUID `json:"i"`
+}

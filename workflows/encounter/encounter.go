@@ -1,0 +1,343 @@
+package encounter
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	activities "github.com/zarish-sphere/zarish/activities/encounter"
+	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/encounter"
+	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+)
+
+// maxHistoryEvents continues the workflow as new before its history grows
+// long, even when the server does not suggest it.
+const maxHistoryEvents = 2000
+
+// acts is only used to name activities; the worker holds the real ones.
+var acts *activities.Activities
+
+// Encounter is the Encounter workflow: it records the new encounter, then
+// answers transitions and order signals, raising the triage-overdue and
+// encounter-review alerts when their deadlines pass, until the encounter is
+// discharged or cancelled. A run started with in.Resume continues a previous
+// run's state.
+func Encounter(ctx workflow.Context, in Input) (State, error) {
+	if in.TriageDeadline <= 0 {
+		in.TriageDeadline = DefaultTriageDeadline
+	}
+	if in.ExpectedLength <= 0 {
+		in.ExpectedLength = DefaultExpectedLength
+	}
+	r := &run{in: in}
+	if in.Resume != nil {
+		r.s = *in.Resume
+		r.created = true
+	} else {
+		s, err := encounter.New(in.Details(), workflow.Now(ctx))
+		if err != nil {
+			return State{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+		}
+		r.s = s
+	}
+	ctx = withActivityOptions(ctx)
+	if err := r.register(ctx); err != nil {
+		return State{}, err
+	}
+	if in.Resume == nil {
+		if err := r.upsertSearch(ctx); err != nil {
+			return r.s, err
+		}
+		if err := workflow.ExecuteActivity(ctx, acts.RecordCreated, activities.CreatedRequest{State: r.s}).Get(ctx, nil); err != nil {
+			return r.s, err
+		}
+		r.created = true
+	}
+	return r.loop(ctx)
+}
+
+// withActivityOptions sets how the encounter's activities run. Update
+// handlers get the workflow's root context, so they call it too.
+func withActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// A database outage must delay the record, never drop it: retry
+		// without limit, backing off to a minute. Invalid input fails at once.
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}
+
+// run is one run's input, state, and the steps that change it.
+type run struct {
+	in Input
+	s  State
+	// recording counts entries whose activity has not finished; the run
+	// neither ends nor continues as new before they are recorded.
+	recording int
+	// created is set once the read-model row exists; entries wait for it,
+	// since an update may arrive while RecordCreated is still running.
+	created bool
+	linked  workflow.ReceiveChannel
+	closed  workflow.ReceiveChannel
+}
+
+// register installs the query, the updates and the order signals before
+// anything blocks.
+func (r *run) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.s, nil }); err != nil {
+		return fmt.Errorf("register query: %w", err)
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateArrive, func(ctx workflow.Context, req ArriveRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Arrive(req.By, at) })
+		}, func(_ workflow.Context, req ArriveRequest) error { return first(requireBy(req.By), r.s.CanArrive()) }},
+		{UpdateTriage, func(ctx workflow.Context, req TriageRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Triage(req.By, at, req.Acuity, req.ChiefComplaint) })
+		}, func(_ workflow.Context, req TriageRequest) error {
+			return first(requireBy(req.By), r.s.CanTriage(req.Acuity, req.ChiefComplaint))
+		}},
+		{UpdateStart, func(ctx workflow.Context, req StartRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Start(req.By, at, req.Attending) })
+		}, func(_ workflow.Context, req StartRequest) error {
+			return first(requireBy(req.By), r.s.CanStart(req.Attending))
+		}},
+		{UpdateTransfer, func(ctx workflow.Context, req TransferRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Transfer(req.By, at, req.Location) })
+		}, func(_ workflow.Context, req TransferRequest) error {
+			return first(requireBy(req.By), r.s.CanTransfer(req.Location))
+		}},
+		{UpdateDischarge, func(ctx workflow.Context, req DischargeRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) {
+				return r.s.Discharge(req.By, at, req.Disposition, req.Force, req.Reason)
+			})
+		}, func(_ workflow.Context, req DischargeRequest) error {
+			return first(requireBy(req.By), r.s.CanDischarge(req.Disposition, req.Force, req.Reason))
+		}},
+		{UpdateCancel, func(ctx workflow.Context, req CancelRequest) (State, error) {
+			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Cancel(req.By, at, req.Reason) })
+		}, func(_ workflow.Context, req CancelRequest) error {
+			return first(requireBy(req.By), r.s.CanCancel(req.Reason))
+		}},
+	}
+	for _, u := range updates {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
+			return fmt.Errorf("register %s: %w", u.name, err)
+		}
+	}
+	r.linked = workflow.GetSignalChannel(ctx, SignalOrderLinked)
+	r.closed = workflow.GetSignalChannel(ctx, SignalOrderClosed)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var o OrderSignal
+			r.linked.Receive(ctx, &o)
+			r.linkOrder(ctx, o)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var o OrderSignal
+			r.closed.Receive(ctx, &o)
+			r.closeOrder(ctx, o)
+		}
+	})
+	return nil
+}
+
+// errByRequired rejects a transition nobody is named as doing.
+var errByRequired = fmt.Errorf("%w: by (the practitioner) is required", encounter.ErrInvalidArgument)
+
+func requireBy(by uuid.UUID) error {
+	if by == uuid.Nil {
+		return errByRequired
+	}
+	return nil
+}
+
+func first(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply runs a transition the validator has accepted, publishes the new
+// status as a search attribute and records the entry.
+func (r *run) apply(ctx workflow.Context, transition func(at time.Time) (State, error)) (State, error) {
+	ctx = withActivityOptions(ctx)
+	next, err := transition(workflow.Now(ctx))
+	if err != nil {
+		return r.s, err
+	}
+	r.s = next
+	if err := r.upsertSearch(ctx); err != nil {
+		return r.s, err
+	}
+	return r.s, r.record(ctx, r.s.Last())
+}
+
+// record writes entry e of the current state to the read model.
+func (r *run) record(ctx workflow.Context, e encounter.Entry) error {
+	r.recording++
+	defer func() { r.recording-- }()
+	if err := workflow.Await(ctx, func() bool { return r.created }); err != nil {
+		return err
+	}
+	return workflow.ExecuteActivity(ctx, acts.RecordTransition, activities.TransitionRequest{State: r.s, Entry: e}).Get(ctx, nil)
+}
+
+// linkOrder handles the order-linked signal; a repeated or malformed
+// signal changes nothing.
+func (r *run) linkOrder(ctx workflow.Context, o OrderSignal) {
+	if r.s.Status.Closed() {
+		return
+	}
+	next, ok := r.s.LinkOrder(o.OrderID, o.Kind, workflow.Now(ctx))
+	if !ok {
+		workflow.GetLogger(ctx).Warn("order-linked ignored", "orderId", o.OrderID, "kind", o.Kind)
+		return
+	}
+	r.s = next
+	r.recordSignalled(ctx)
+}
+
+// closeOrder handles the order-closed signal.
+func (r *run) closeOrder(ctx workflow.Context, o OrderSignal) {
+	if r.s.Status.Closed() {
+		return
+	}
+	next, ok := r.s.CloseOrder(o.OrderID, workflow.Now(ctx))
+	if !ok {
+		workflow.GetLogger(ctx).Warn("order-closed ignored", "orderId", o.OrderID)
+		return
+	}
+	r.s = next
+	r.recordSignalled(ctx)
+}
+
+func (r *run) recordSignalled(ctx workflow.Context) {
+	if err := r.record(ctx, r.s.Last()); err != nil {
+		// Only invalid input fails without retry; the workflow's state stays right.
+		workflow.GetLogger(ctx).Error("record order change", "encounterId", r.s.Details.EncounterID, "error", err)
+	}
+}
+
+// drainSignals applies the order signals already delivered, so none is lost
+// when the run ends or continues as new.
+func (r *run) drainSignals(ctx workflow.Context) {
+	var o OrderSignal
+	for r.linked.ReceiveAsync(&o) {
+		r.linkOrder(ctx, o)
+	}
+	for r.closed.ReceiveAsync(&o) {
+		r.closeOrder(ctx, o)
+	}
+}
+
+// settle waits until no update handler is running and every entry is recorded.
+func (r *run) settle(ctx workflow.Context) error {
+	r.drainSignals(ctx)
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.recording == 0 })
+}
+
+// loop waits for transitions and deadlines until the encounter closes or
+// the history asks for a fresh run.
+func (r *run) loop(ctx workflow.Context) (State, error) {
+	for {
+		if r.s.Status.Closed() {
+			if err := r.settle(ctx); err != nil {
+				return r.s, err
+			}
+			return r.s, nil
+		}
+		if shouldContinueAsNew(ctx) {
+			if err := r.settle(ctx); err != nil {
+				return r.s, err
+			}
+			next := r.in
+			resume := r.s
+			next.Resume = &resume
+			return r.s, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+		}
+		n := len(r.s.Timeline)
+		changed := func() bool { return len(r.s.Timeline) != n }
+		due, category := r.deadline()
+		if due.IsZero() {
+			if err := workflow.Await(ctx, changed); err != nil {
+				return r.s, err
+			}
+			continue
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
+		if err != nil {
+			return r.s, err
+		}
+		if !ok {
+			r.raise(ctx, category)
+		}
+	}
+}
+
+// deadline is when the next alert falls due and its category; zero when none
+// is pending: triage is due TriageDeadline after arrival, the review
+// ExpectedLength after care started. Each is raised once per encounter.
+func (r *run) deadline() (time.Time, string) {
+	switch {
+	case r.s.Status == encounter.StatusArrived && !r.s.HasAlert(CategoryTriageOverdue):
+		return r.s.ArrivedAt.Add(r.in.TriageDeadline), CategoryTriageOverdue
+	case r.s.Status == encounter.StatusInProgress && !r.s.HasAlert(CategoryReview):
+		return r.s.StartedAt.Add(r.in.ExpectedLength), CategoryReview
+	}
+	return time.Time{}, ""
+}
+
+// raise starts the category's alert as an abandoned child of the encounter.
+// Its id is derived from the encounter, so a replayed or repeated raise is a
+// duplicate Temporal refuses rather than a second alert.
+func (r *run) raise(ctx workflow.Context, category string) {
+	d := r.s.Details
+	source := encounter.Source(d.EncounterID)
+	alertID := alert.OccurrenceID(d.PatientID, category, source, 0)
+	message := fmt.Sprintf("Triage not done %s after arrival", r.in.TriageDeadline)
+	if category == CategoryReview {
+		message = fmt.Sprintf("Encounter in progress longer than %s: review", r.in.ExpectedLength)
+	}
+	encounterID := d.EncounterID
+	at := workflow.Now(ctx)
+	r.s = r.s.AddAlert(encounter.RaisedAlert{AlertID: alertID, Category: category, At: at})
+	f, err := alertwf.StartChild(ctx, alertwf.Input{Raise: alert.Raise{
+		AlertID: alertID, PatientID: d.PatientID, EncounterID: &encounterID, Unit: r.s.Location,
+		Severity: alert.SeverityUrgent, Category: category, Message: message, Source: source,
+	}})
+	if err == nil {
+		err = f.GetChildWorkflowExecution().Get(ctx, nil)
+	}
+	var running *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if err != nil && !errors.As(err, &running) {
+		workflow.GetLogger(ctx).Error("raise alert", "encounterId", d.EncounterID, "category", category, "error", err)
+	}
+}
+
+func (r *run) upsertSearch(ctx workflow.Context) error {
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		SearchPatientID.ValueSet(r.s.Details.PatientID.String()), SearchStatus.ValueSet(string(r.s.Status)))
+}
+
+func shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxHistoryEvents
+}
