@@ -46,6 +46,9 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 		r.s = s
 	}
 	ctx = withActivityOptions(ctx)
+	// The read-model row starts from the state as created: an update handled
+	// before RecordCreated runs records its own entry (and event) afterwards.
+	initial := r.s
 	if err := r.register(ctx); err != nil {
 		return State{}, err
 	}
@@ -53,7 +56,7 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 		if err := r.upsertSearch(ctx); err != nil {
 			return r.s, err
 		}
-		if err := workflow.ExecuteActivity(ctx, acts.RecordCreated, activities.CreatedRequest{State: r.s}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(ctx, acts.RecordCreated, activities.CreatedRequest{State: initial}).Get(ctx, nil); err != nil {
 			return r.s, err
 		}
 		r.created = true

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// BenchmarkEncounterThroughput measures, on one embedded stack, encounters
+// started through the API and driven arrive → triage → start → discharge per
+// second, and the same server's ceiling: no-op workflows per second. Both
+// run with the same concurrency; the ratio is how much of the ceiling the
+// encounter process uses. Run it with -benchtime 1x.
+func BenchmarkEncounterThroughput(b *testing.B) {
+	const (
+		concurrency = 16
+		noops       = 200
+		encounters  = 100
+	)
+	e := startE2E(b, devConfig(b))
+	token := e.token(devClientID, "dev-secret", "")
+	r := e.do(http.MethodPost, "/v1/patients", token, amina())
+	var p patientJSON
+	r.json(b, &p)
+
+	c, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, "bench-noop", worker.Options{})
+	w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "NoOp"})
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+
+	parallel := func(n int, one func(i int)) float64 {
+		start := time.Now()
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range concurrency {
+			wg.Go(func() {
+				for i := range next {
+					one(i)
+				}
+			})
+		}
+		for i := range n {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		return float64(n) / time.Since(start).Seconds()
+	}
+
+	for b.Loop() {
+		ceiling := parallel(noops, func(int) {
+			run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{TaskQueue: "bench-noop"}, "NoOp")
+			if err == nil {
+				err = run.Get(context.Background(), nil)
+			}
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		by := "0193c0de-0000-7000-8000-0000000000aa"
+		rate := parallel(encounters, func(int) {
+			r := e.do(http.MethodPost, "/v1/clinical/encounters", token, map[string]any{
+				"patientId": p.ID, "class": "emergency", "location": "ed"})
+			var enc struct {
+				ID string `json:"id"`
+			}
+			r.json(b, &enc)
+			for _, s := range []struct {
+				name string
+				body map[string]any
+			}{
+				{"arrive", map[string]any{"by": by}},
+				{"triage", map[string]any{"by": by, "acuity": 3, "chiefComplaint": "abdominal pain"}},
+				{"start", map[string]any{"by": by, "attending": by}},
+				{"discharge", map[string]any{"by": by, "disposition": "home"}},
+			} {
+				if r := e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/"+s.name, token, s.body); r.status != http.StatusOK {
+					b.Errorf("%s: %d %s", s.name, r.status, r.body)
+					return
+				}
+			}
+		})
+		b.ReportMetric(ceiling, "noop-wf/s")
+		b.ReportMetric(rate, "encounters/s")
+		b.ReportMetric(rate/ceiling, "ratio")
+	}
+}
