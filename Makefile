@@ -34,7 +34,8 @@ unit:
 ## bench: the benchmarks, printing their figures
 bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/
-	$(GO) test -run '^$$' -bench . -benchtime 30x ./cmd/zarish/
+	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
+	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
 
 clean:
 	rm -rf bin
