@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -120,13 +119,7 @@ func (s *server) listAlerts(c *gin.Context) {
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			verr.Add("limit", "must be a whole number from 1 to 200")
-		}
-		f.Limit = n
-	}
+	f.Limit = limitParam(c, verr, 50, 200)
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return
@@ -141,14 +134,7 @@ func (s *server) listAlerts(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body := gin.H{"data": page.Alerts, "next": nil}
-	if page.Alerts == nil {
-		body["data"] = []alert.Record{}
-	}
-	if page.Next != "" {
-		body["next"] = page.Next
-	}
-	c.JSON(http.StatusOK, body)
+	c.JSON(http.StatusOK, pageBody(page.Alerts, page.Next))
 }
 
 func (s *server) getAlert(c *gin.Context) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -176,13 +175,7 @@ func (s *server) listEncounters(c *gin.Context) {
 	if c.Query("from") != "" || c.Query("to") != "" {
 		f.From, f.To = s.timeRange(c, verr)
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			verr.Add("limit", "must be a whole number from 1 to 200")
-		}
-		f.Limit = n
-	}
+	f.Limit = limitParam(c, verr, 50, 200)
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return
@@ -197,14 +190,7 @@ func (s *server) listEncounters(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body := gin.H{"data": page.Encounters, "next": nil}
-	if page.Encounters == nil {
-		body["data"] = []encounter.Record{}
-	}
-	if page.Next != "" {
-		body["next"] = page.Next
-	}
-	c.JSON(http.StatusOK, body)
+	c.JSON(http.StatusOK, pageBody(page.Encounters, page.Next))
 }
 
 func (s *server) getEncounter(c *gin.Context) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -75,12 +74,8 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	metrics.Registry.MustRegister(d.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(gctx) })
-	if cfg.Metrics.Port != 0 {
-		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
-		if err != nil {
-			return fmt.Errorf("metrics listen: %w", err)
-		}
-		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
+		return err
 	}
 	return g.Wait()
 }

@@ -61,12 +61,8 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	logger.Info("api listening", "addr", l.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
-	if cfg.Metrics.Port != 0 {
-		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
-		if err != nil {
-			return fmt.Errorf("metrics listen: %w", err)
-		}
-		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
+		return err
 	}
 	return g.Wait()
 }
@@ -124,12 +120,8 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
-	if cfg.Metrics.Port != 0 {
-		ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, fmt.Sprint(cfg.Metrics.Port)))
-		if err != nil {
-			return fmt.Errorf("metrics listen: %w", err)
-		}
-		g.Go(func() error { return serveHTTP(gctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
+		return err
 	}
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {

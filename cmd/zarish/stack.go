@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 	"go.temporal.io/sdk/worker"
 
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
@@ -172,4 +174,18 @@ func workerSet(pool *pgxpool.Pool, _ *slog.Logger) workers.Set {
 		workers.QueueAlerts:     {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		workers.QueueEncounters: {func(r worker.Registry) { encounterworkflow.Register(r, encounters) }},
 	}
+}
+
+// serveMetrics adds, when METRICS_PORT is set, a listener serving only
+// /metrics to g.
+func serveMetrics(ctx context.Context, g *errgroup.Group, cfg config.Config, metrics *api.Metrics, logger *slog.Logger) error {
+	if cfg.Metrics.Port == 0 {
+		return nil
+	}
+	ml, err := net.Listen("tcp", net.JoinHostPort(cfg.Service.Host, strconv.Itoa(cfg.Metrics.Port)))
+	if err != nil {
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	g.Go(func() error { return serveHTTP(ctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	return nil
 }
