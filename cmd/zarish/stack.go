@@ -17,8 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	"golang.org/x/sync/errgroup"
 	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
 
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
 	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
