@@ -80,6 +80,22 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 		c.Set(ctxAudit, a)
 		bw := newBufferedWriter(c.Writer)
 		c.Writer = bw
+		defer func() {
+			if p := recover(); p != nil {
+				// A handler panicked: record the failure, then let the
+				// recovery middleware answer 500 on the real writer.
+				c.Writer = bw.ResponseWriter
+				if !a.recorded {
+					a.finish(c, http.StatusInternalServerError)
+					ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+					defer cancel()
+					if err := s.Audit.Append(ctx, a.rec); err != nil {
+						s.log.Error("audit record of a failed request not stored", "requestId", requestID(c), "error", err)
+					}
+				}
+				panic(p)
+			}
+		}()
 		c.Next()
 		c.Writer = bw.ResponseWriter
 		if a.recorded {

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +278,31 @@ func TestReports(t *testing.T) {
 	}
 	if _, err := uuid.Parse(fmt.Sprint(bundle.Entry[0].Resource["id"])); err != nil {
 		t.Fatalf("AuditEvent id: %v", bundle.Entry[0].Resource["id"])
+	}
+}
+
+type panickingNotes struct{ NoteStore }
+
+// TestPanicAnswers500AndIsAudited: a handler that panics still gets a 500 in
+// the envelope, and the failed request its one audit record.
+func TestPanicAnswers500AndIsAudited(t *testing.T) {
+	srv, store := newAuditedAPI(t, nil)
+	_ = srv
+	h := NewRouter(Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(),
+		Health: NewHealth(nil, time.Second), Audit: store, Notes: panickingNotes{},
+		Verifier: stubVerifier{adminToken: {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}}},
+	})
+	req := httptest.NewRequest(http.MethodGet, "/v1/clinical/notes/"+uuid.NewString(), nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("X-Request-Id", "panic-1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), CodeInternal) {
+		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+	got := recordsFor(t, store, "panic-1")
+	if len(got) != 1 || got[0].Outcome != audit.OutcomeFailure || got[0].Status != 500 {
+		t.Fatalf("audit records of the panic: %+v", got)
 	}
 }

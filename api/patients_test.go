@@ -61,6 +61,7 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 		CareTeam:   postgres.NewCareTeamStore(pool),
 		Deliveries: postgres.NewNotificationStore(pool),
 		Encounters: postgres.NewEncounterStore(pool),
+		Notes:      postgres.NewNoteStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -34,6 +34,7 @@ type Deps struct {
 	CareTeam   CareTeam
 	Deliveries Deliveries
 	Encounters EncounterStore
+	Notes      NoteStore
 	Verifier   TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
@@ -118,6 +119,13 @@ func (s *server) routes() []Route {
 		{http.MethodPost, "/v1/clinical/encounters/:id/transfer", "system/Encounter.write", "Encounter", s.transitionEncounter("transfer")},
 		{http.MethodPost, "/v1/clinical/encounters/:id/discharge", "system/Encounter.write", "Encounter", s.transitionEncounter("discharge")},
 		{http.MethodPost, "/v1/clinical/encounters/:id/cancel", "system/Encounter.write", "Encounter", s.transitionEncounter("cancel")},
+
+		{http.MethodPost, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.write", "DocumentReference", s.createNote},
+		{http.MethodGet, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.read", "DocumentReference", s.listNotes},
+		{http.MethodGet, "/v1/clinical/notes/:id", "system/DocumentReference.read", "DocumentReference", s.getNote},
+		{http.MethodPut, "/v1/clinical/notes/:id", "system/DocumentReference.write", "DocumentReference", s.editNote},
+		{http.MethodPost, "/v1/clinical/notes/:id/sign", "system/DocumentReference.write", "DocumentReference", s.signNote},
+		{http.MethodPost, "/v1/clinical/notes/:id/amend", "system/DocumentReference.write", "DocumentReference", s.amendNote},
 
 		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
 		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},

@@ -128,6 +128,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		CareTeam:   postgres.NewCareTeamStore(p.pool),
 		Deliveries: postgres.NewNotificationStore(p.pool),
 		Encounters: postgres.NewEncounterStore(p.pool),
+		Notes:      postgres.NewNoteStore(p.pool),
 		Verifier:   p.oauth,
 		Token:      p.oauth.TokenHandler(),
 		JWKS:       p.oauth.JWKSHandler(),

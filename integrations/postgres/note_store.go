@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/note"
+)
+
+// Note event types published on the clinical topic, keyed by patient.
+const (
+	EventNoteCreated = "note.created"
+	EventNoteUpdated = "note.updated"
+	EventNoteSigned  = "note.signed"
+	// EventNoteAmended is published for a signed note when an amendment of it
+	// is signed and supersedes it.
+	EventNoteAmended = "note.amended"
+)
+
+// NoteStore keeps clinical notes in PostgreSQL and writes their events to the
+// outbox in the same transaction.
+type NoteStore struct {
+	pool       *pgxpool.Pool
+	newEventID func() (uuid.UUID, error)
+}
+
+// NewNoteStore returns a store on pool.
+func NewNoteStore(pool *pgxpool.Pool) *NoteStore {
+	return &NoteStore{pool: pool, newEventID: uuid.NewV7}
+}
+
+// Create stores a new note with its note.created event. rec, when not nil,
+// is the request's audit record, stored in the same transaction.
+func (s *NoteStore) Create(ctx context.Context, rec *audit.Record, n note.Note) (note.Note, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := insertNote(ctx, tx, n); err != nil {
+			return err
+		}
+		if err := s.appendNoteEvent(ctx, tx, EventNoteCreated, n); err != nil {
+			return err
+		}
+		return auditNote(ctx, tx, rec, n)
+	})
+	if err != nil {
+		return note.Note{}, err
+	}
+	return n, nil
+}
+
+// Get returns the note with id, or domain.ErrNotFound.
+func (s *NoteStore) Get(ctx context.Context, id uuid.UUID) (note.Note, error) {
+	return getNote(ctx, s.pool, id, false)
+}
+
+// ListForEncounter returns every note of the encounter, amendments and the
+// originals they supersede included, oldest first.
+func (s *NoteStore) ListForEncounter(ctx context.Context, encounterID uuid.UUID) ([]note.Note, error) {
+	rows, err := s.pool.Query(ctx, `SELECT resource FROM notes WHERE encounter_id = $1 ORDER BY created_at, id`, encounterID)
+	if err != nil {
+		return nil, fmt.Errorf("list notes: %w", err)
+	}
+	defer rows.Close()
+	notes := []note.Note{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("list notes: %w", err)
+		}
+		n, err := decodeNote(raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list notes: %w", err)
+	}
+	return notes, nil
+}
+
+// Update loads the note under a row lock, applies change (an edit or a
+// signature) and stores the result with its event: note.signed when change
+// signed the note, note.updated otherwise. Signing an amendment also marks
+// the note it amends as superseded, with a note.amended event, in the same
+// transaction. An error from change aborts the write. rec, when not nil, is
+// the request's audit record, stored in the same transaction.
+func (s *NoteStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(note.Note) (note.Note, error)) (note.Note, error) {
+	var updated note.Note
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := getNote(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		if next.Version == current.Version {
+			updated = current // nothing changed
+			return auditNote(ctx, tx, rec, current)
+		}
+		if next.ID != current.ID || next.EncounterID != current.EncounterID || next.PatientID != current.PatientID ||
+			next.Author != current.Author || next.Type != current.Type || next.Version != current.Version+1 {
+			return fmt.Errorf("note %s: change must keep id, encounter, patient, author and type and bump the version by one", id)
+		}
+		event := EventNoteUpdated
+		if current.Status == note.StatusDraft && next.Status == note.StatusSigned {
+			event = EventNoteSigned
+			if next.AmendsID != nil {
+				// The original first: a second signed amendment of it is
+				// refused as ErrSuperseded before it is written.
+				if err := s.supersede(ctx, tx, *next.AmendsID, next); err != nil {
+					return err
+				}
+			}
+		}
+		if err := saveNote(ctx, tx, next); err != nil {
+			return err
+		}
+		if err := s.appendNoteEvent(ctx, tx, event, next); err != nil {
+			return err
+		}
+		updated = next
+		return auditNote(ctx, tx, rec, next)
+	})
+	return updated, err
+}
+
+// supersede marks the original of a just-signed amendment.
+func (s *NoteStore) supersede(ctx context.Context, tx pgx.Tx, originalID uuid.UUID, amendment note.Note) error {
+	original, err := getNote(ctx, tx, originalID, true)
+	if err != nil {
+		return fmt.Errorf("amended note %s: %w", originalID, err)
+	}
+	superseded, err := original.Supersede(amendment, amendment.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	if err := saveNote(ctx, tx, superseded); err != nil {
+		return err
+	}
+	return s.appendNoteEvent(ctx, tx, EventNoteAmended, superseded)
+}
+
+// Amend loads the note originalID under a row lock, builds its amendment with
+// amend and stores the amendment, a new draft, with its note.created event.
+// The original is untouched until the amendment is signed. rec, when not nil,
+// is the request's audit record, naming the amendment.
+func (s *NoteStore) Amend(ctx context.Context, originalID uuid.UUID, rec *audit.Record, amend func(original note.Note) (note.Note, error)) (note.Note, error) {
+	var created note.Note
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		original, err := getNote(ctx, tx, originalID, true)
+		if err != nil {
+			return err
+		}
+		n, err := amend(original)
+		if err != nil {
+			return err
+		}
+		if n.AmendsID == nil || *n.AmendsID != original.ID || n.EncounterID != original.EncounterID || n.PatientID != original.PatientID {
+			return fmt.Errorf("note %s: an amendment must name the original and keep its encounter and patient", originalID)
+		}
+		if err := insertNote(ctx, tx, n); err != nil {
+			return err
+		}
+		if err := s.appendNoteEvent(ctx, tx, EventNoteCreated, n); err != nil {
+			return err
+		}
+		created = n
+		return auditNote(ctx, tx, rec, n)
+	})
+	return created, err
+}
+
+// auditNote completes rec with the note it concerns and stores it in tx.
+func auditNote(ctx context.Context, tx pgx.Tx, rec *audit.Record, n note.Note) error {
+	if rec == nil {
+		return nil
+	}
+	patientID := n.PatientID
+	rec.PatientID = &patientID
+	rec.EntityType = "DocumentReference"
+	rec.EntityID = n.ID.String()
+	return AppendAudit(ctx, tx, *rec)
+}
+
+func getNote(ctx context.Context, q querier, id uuid.UUID, forUpdate bool) (note.Note, error) {
+	sql := `SELECT resource FROM notes WHERE id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var raw []byte
+	err := q.QueryRow(ctx, sql, id).Scan(&raw)
+	return decodeNote(raw, err)
+}
+
+func decodeNote(raw []byte, err error) (note.Note, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return note.Note{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return note.Note{}, fmt.Errorf("load note: %w", err)
+	}
+	var n note.Note
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return note.Note{}, fmt.Errorf("decode note: %w", err)
+	}
+	return n, nil
+}
+
+func insertNote(ctx context.Context, tx pgx.Tx, n note.Note) error {
+	resource, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode note: %w", err)
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO notes (id, encounter_id, patient_id, type, author_id, status, amends_id, amended_by,
+		                   version, resource, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		n.ID, n.EncounterID, n.PatientID, n.Type, n.Author, n.Status, n.AmendsID, n.AmendedBy,
+		n.Version, resource, n.CreatedAt, n.UpdatedAt)
+	return noteWriteError("insert", n.ID, err)
+}
+
+func saveNote(ctx context.Context, tx pgx.Tx, n note.Note) error {
+	resource, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode note: %w", err)
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE notes SET status = $2, amended_by = $3, version = $4, resource = $5, updated_at = $6
+		WHERE id = $1`,
+		n.ID, n.Status, n.AmendedBy, n.Version, resource, n.UpdatedAt)
+	return noteWriteError("update", n.ID, err)
+}
+
+// noteWriteError translates a duplicate key (the same note id, or a second
+// signed amendment of one note) to domain.ErrConflict.
+func noteWriteError(op string, id uuid.UUID, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("note %s: %w", id, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("%s note: %w", op, err)
+	}
+	return nil
+}
+
+func (s *NoteStore) appendNoteEvent(ctx context.Context, tx pgx.Tx, eventType string, n note.Note) error {
+	id, err := s.newEventID()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	data, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return appendOutbox(ctx, tx, OutboxEvent{
+		ID:      id,
+		Topic:   ClinicalTopic,
+		Key:     n.PatientID.String(),
+		Type:    eventType,
+		Source:  "/v1/clinical/encounters/" + n.EncounterID.String() + "/notes",
+		Subject: "DocumentReference/" + n.ID.String(),
+		Time:    n.UpdatedAt,
+		Data:    data,
+	})
+}
