@@ -2,14 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
@@ -138,7 +136,7 @@ func (s *server) listAlerts(c *gin.Context) {
 }
 
 func (s *server) getAlert(c *gin.Context) {
-	id, ok := alertID(c)
+	id, ok := uuidParam(c, "must be an alert id (UUID)")
 	if !ok {
 		return
 	}
@@ -162,7 +160,7 @@ func (s *server) getAlert(c *gin.Context) {
 }
 
 func (s *server) acknowledgeAlert(c *gin.Context) {
-	id, ok := alertID(c)
+	id, ok := uuidParam(c, "must be an alert id (UUID)")
 	if !ok {
 		return
 	}
@@ -177,7 +175,10 @@ func (s *server) acknowledgeAlert(c *gin.Context) {
 	auditOf(c).about(audit.ActionUpdate, "Flag", id.String(), nil)
 	state, err := alertflow.Acknowledge(c.Request.Context(), s.Temporal, id, req)
 	if err != nil {
-		s.alertFailure(c, err)
+		s.workflowFailure(c, err, "No such alert.",
+			refusal{alert.ErrNotRecipient, http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
+			refusal{alert.ErrAlreadyAcked, http.StatusConflict, CodeConflict, "The alert is already acknowledged."},
+			refusal{alert.ErrAlreadyClosed, http.StatusConflict, CodeAlertClosed, "The alert is already closed."})
 		return
 	}
 	auditOf(c).rec.PatientID = &state.Raise.PatientID
@@ -191,7 +192,7 @@ type resolveBody struct {
 }
 
 func (s *server) resolveAlert(c *gin.Context) {
-	id, ok := alertID(c)
+	id, ok := uuidParam(c, "must be an alert id (UUID)")
 	if !ok {
 		return
 	}
@@ -210,39 +211,12 @@ func (s *server) resolveAlert(c *gin.Context) {
 	auditOf(c).about(audit.ActionUpdate, "Flag", id.String(), nil)
 	state, err := alertflow.Resolve(c.Request.Context(), s.Temporal, id, alertflow.ResolveRequest{PractitionerID: b.PractitionerID, Note: b.Note})
 	if err != nil {
-		s.alertFailure(c, err)
+		s.workflowFailure(c, err, "No such alert.",
+			refusal{alert.ErrNotRecipient, http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
+			refusal{alert.ErrAlreadyAcked, http.StatusConflict, CodeConflict, "The alert is already acknowledged."},
+			refusal{alert.ErrAlreadyClosed, http.StatusConflict, CodeAlertClosed, "The alert is already closed."})
 		return
 	}
 	auditOf(c).rec.PatientID = &state.Raise.PatientID
 	c.JSON(http.StatusOK, state)
-}
-
-// alertFailure maps a refused or failed update: the workflow's validator
-// speaks in the domain's errors, which arrive as their messages.
-func (s *server) alertFailure(c *gin.Context, err error) {
-	var notFound *serviceerror.NotFound
-	msg := err.Error()
-	switch {
-	case errors.As(err, &notFound):
-		abort(c, http.StatusNotFound, CodeNotFound, "No such alert.")
-	case strings.Contains(msg, alert.ErrNotRecipient.Error()):
-		abort(c, http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it.")
-	case strings.Contains(msg, alert.ErrAlreadyAcked.Error()):
-		abort(c, http.StatusConflict, CodeConflict, "The alert is already acknowledged.")
-	case strings.Contains(msg, alert.ErrAlreadyClosed.Error()):
-		abort(c, http.StatusConflict, CodeAlertClosed, "The alert is already closed.")
-	case strings.Contains(msg, alert.ErrPractitionerReq.Error()):
-		fieldError(c, "practitionerId", "is required")
-	default:
-		s.fail(c, err)
-	}
-}
-
-func alertID(c *gin.Context) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", "must be a UUID")
-		return uuid.Nil, false
-	}
-	return id, true
 }

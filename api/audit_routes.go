@@ -157,9 +157,8 @@ func validAction(a audit.Action) bool {
 }
 
 func (s *server) getAudit(c *gin.Context) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", "must be a UUID")
+	id, ok := uuidParam(c, "must be an audit record id (UUID)")
+	if !ok {
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "AuditEvent", id.String(), nil)

@@ -65,9 +65,8 @@ func (s *server) listPractitioners(c *gin.Context) {
 }
 
 func (s *server) getPractitioner(c *gin.Context) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", "must be a UUID")
+	id, ok := uuidParam(c, "must be a practitioner id (UUID)")
+	if !ok {
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "Practitioner", id.String(), nil)

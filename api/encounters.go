@@ -2,14 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -22,6 +20,13 @@ import (
 type EncounterStore interface {
 	ListEncounters(ctx context.Context, f postgres.EncounterFilter) (postgres.EncounterPage, error)
 	GetEncounter(ctx context.Context, id uuid.UUID) (encounter.Record, error)
+}
+
+// encounterRefusals are the validator's refusals of a transition.
+var encounterRefusals = []refusal{
+	{encounter.ErrOpenOrders, http.StatusConflict, CodeOpenOrders, ""},
+	{encounter.ErrInvalidTransition, http.StatusConflict, CodeInvalidTransition, ""},
+	{encounter.ErrInvalidArgument, http.StatusBadRequest, CodeValidationFailed, ""},
 }
 
 // Encounter error codes.
@@ -71,7 +76,7 @@ func (s *server) startEncounter(c *gin.Context) {
 	auditOf(c).about(audit.ActionCreate, "Encounter", id.String(), &b.PatientID)
 	run, err := encounterflow.Start(c.Request.Context(), s.Temporal, in)
 	if err != nil {
-		s.encounterFailure(c, err)
+		s.workflowFailure(c, err, "No such encounter.", encounterRefusals...)
 		return
 	}
 	c.Header("Location", "/v1/clinical/encounters/"+id.String())
@@ -103,9 +108,8 @@ func transitionFor(name string) (update string, req func() any) {
 func (s *server) transitionEncounter(name string) gin.HandlerFunc {
 	update, newReq := transitionFor(name)
 	return func(c *gin.Context) {
-		id, err := uuid.Parse(c.Param("id"))
-		if err != nil {
-			fieldError(c, "id", "must be a UUID")
+		id, ok := uuidParam(c, "must be an encounter id (UUID)")
+		if !ok {
 			return
 		}
 		req := newReq()
@@ -119,49 +123,12 @@ func (s *server) transitionEncounter(name string) gin.HandlerFunc {
 		auditOf(c).about(audit.ActionUpdate, "Encounter", id.String(), nil)
 		state, err := encounterflow.Transition(c.Request.Context(), s.Temporal, id, update, req)
 		if err != nil {
-			s.encounterFailure(c, err)
+			s.workflowFailure(c, err, "No such encounter.", encounterRefusals...)
 			return
 		}
 		auditOf(c).rec.PatientID = &state.Details.PatientID
 		c.JSON(http.StatusOK, state)
 	}
-}
-
-// encounterFailure maps the workflow's refusals, which arrive as messages of
-// the domain's errors, to statuses.
-func (s *server) encounterFailure(c *gin.Context, err error) {
-	var (
-		notFound *serviceerror.NotFound
-		verr     *domain.ValidationError
-	)
-	msg := err.Error()
-	switch {
-	case errors.As(err, &verr):
-		s.fail(c, err)
-	case errors.As(err, &notFound):
-		abort(c, http.StatusNotFound, CodeNotFound, "No such encounter.")
-	case strings.Contains(msg, encounter.ErrOpenOrders.Error()):
-		abort(c, http.StatusConflict, CodeOpenOrders, cleanMessage(msg)+". Discharge with force and a reason to proceed.")
-	case strings.Contains(msg, encounter.ErrInvalidTransition.Error()):
-		abort(c, http.StatusConflict, CodeInvalidTransition, cleanMessage(msg))
-	case strings.Contains(msg, encounter.ErrInvalidArgument.Error()):
-		abort(c, http.StatusBadRequest, CodeValidationFailed, cleanMessage(msg))
-	default:
-		s.fail(c, err)
-	}
-}
-
-// cleanMessage drops the SDK's wrapping around a validator's message.
-func cleanMessage(msg string) string {
-	if i := strings.Index(msg, "invalid transition"); i > 0 {
-		msg = msg[i:]
-	} else if i := strings.Index(msg, "encounter has open orders"); i > 0 {
-		msg = msg[i:]
-	}
-	if i := strings.Index(msg, " (type:"); i > 0 {
-		msg = msg[:i]
-	}
-	return msg
 }
 
 func (s *server) listEncounters(c *gin.Context) {
@@ -194,9 +161,8 @@ func (s *server) listEncounters(c *gin.Context) {
 }
 
 func (s *server) getEncounter(c *gin.Context) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", "must be a UUID")
+	id, ok := uuidParam(c, "must be an encounter id (UUID)")
+	if !ok {
 		return
 	}
 	a := auditOf(c)

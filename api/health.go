@@ -18,6 +18,20 @@ type Health struct {
 	checks  map[string]Check
 	started time.Time
 	timeout time.Duration
+
+	// reuse is how long an all-healthy result answers further probes
+	// (HEALTH_CHECK_INTERVAL), so frequent probes do not each hit every
+	// dependency; a failure is checked again on the next probe.
+	reuse time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	ok    map[string]error
+}
+
+// ReuseHealthy makes an all-healthy result answer probes for d.
+func (h *Health) ReuseHealthy(d time.Duration) *Health {
+	h.reuse = d
+	return h
 }
 
 // NewHealth returns a checker over named checks (database, temporal, kafka).
@@ -33,8 +47,31 @@ type checkResult struct {
 	err  error
 }
 
-// run checks every dependency in parallel.
+// run checks every dependency in parallel, or reuses a recent healthy result.
 func (h *Health) run(ctx context.Context) map[string]error {
+	h.mu.Lock()
+	if h.ok != nil && time.Since(h.at) < h.reuse {
+		defer h.mu.Unlock()
+		return h.ok
+	}
+	h.mu.Unlock()
+	out := h.check(ctx)
+	healthy := true
+	for _, err := range out {
+		healthy = healthy && err == nil
+	}
+	h.mu.Lock()
+	if healthy {
+		h.ok, h.at = out, time.Now()
+	} else {
+		h.ok = nil
+	}
+	h.mu.Unlock()
+	return out
+}
+
+// check runs every check in parallel under the timeout.
+func (h *Health) check(ctx context.Context) map[string]error {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	results := make(chan checkResult, len(h.checks))

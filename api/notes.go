@@ -173,8 +173,8 @@ func (s *server) editNote(c *gin.Context) {
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityNote, id.String(), nil)
 	n, err := s.Notes.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
-		if cur.Version != version {
-			return cur, domain.ErrVersionMismatch
+		if err := checkVersion(cur.Version, version); err != nil {
+			return cur, err
 		}
 		return cur.EditDraft(author, b.Text, b.Sections, now)
 	})
@@ -193,11 +193,9 @@ func (s *server) signNote(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version := -1
-	if c.GetHeader("If-Match") != "" {
-		if version, ok = requireIfMatch(c); !ok {
-			return
-		}
+	version, ok := optionalIfMatch(c)
+	if !ok {
+		return
 	}
 	var b signNoteBody
 	if readJSON(c, &b) == nil {
@@ -213,8 +211,8 @@ func (s *server) signNote(c *gin.Context) {
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityNote, id.String(), nil)
 	n, err := s.Notes.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
-		if version >= 0 && cur.Version != version {
-			return cur, domain.ErrVersionMismatch
+		if err := checkVersion(cur.Version, version); err != nil {
+			return cur, err
 		}
 		return cur.Sign(author, now)
 	})
@@ -285,17 +283,6 @@ func (s *server) noteFailure(c *gin.Context, err error) {
 func writeNote(c *gin.Context, status int, n note.Note) {
 	c.Header("ETag", etag(n.Version))
 	c.JSON(status, n)
-}
-
-// uuidParam reads the :id path parameter; a malformed one is answered 400
-// with message.
-func uuidParam(c *gin.Context, message string) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", message)
-		return uuid.Nil, false
-	}
-	return id, true
 }
 
 // bodyUUID parses an id from the body. A malformed one is recorded in verr;

@@ -3,6 +3,8 @@ package api
 import (
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -33,4 +35,15 @@ func limitParam(c *gin.Context, verr *domain.ValidationError, def, max int) int 
 		return def
 	}
 	return n
+}
+
+// uuidParam reads the :id path parameter; a malformed one is answered 400
+// with message.
+func uuidParam(c *gin.Context, message string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fieldError(c, "id", message)
+		return uuid.Nil, false
+	}
+	return id, true
 }

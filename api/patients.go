@@ -100,7 +100,7 @@ func (s *server) getPatient(c *gin.Context) {
 		}
 		p, err = s.Patients.GetByMRN(c.Request.Context(), ref)
 	} else {
-		id, ok := pathID(c)
+		id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 		if !ok {
 			return
 		}
@@ -123,7 +123,7 @@ func (s *server) getPatient(c *gin.Context) {
 }
 
 func (s *server) updatePatient(c *gin.Context) {
-	id, ok := pathID(c)
+	id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 	if !ok {
 		return
 	}
@@ -144,8 +144,8 @@ func (s *server) updatePatient(c *gin.Context) {
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, "Patient", id.String(), &id)
 	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
-		if cur.Version != version {
-			return cur, domain.ErrVersionMismatch
+		if err := checkVersion(cur.Version, version); err != nil {
+			return cur, err
 		}
 		verr := &domain.ValidationError{}
 		if rb.ID != nil && *rb.ID != cur.ID {
@@ -173,22 +173,20 @@ func (s *server) updatePatient(c *gin.Context) {
 // deactivatePatient marks the patient inactive; records are never erased.
 // If-Match is honoured when sent.
 func (s *server) deactivatePatient(c *gin.Context) {
-	id, ok := pathID(c)
+	id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 	if !ok {
 		return
 	}
-	version := -1
-	if c.GetHeader("If-Match") != "" {
-		if version, ok = requireIfMatch(c); !ok {
-			return
-		}
+	version, ok := optionalIfMatch(c)
+	if !ok {
+		return
 	}
 	now := s.Now()
 	a := auditOf(c)
 	a.about(audit.ActionDelete, "Patient", id.String(), &id)
 	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionDelete, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
-		if version >= 0 && cur.Version != version {
-			return cur, domain.ErrVersionMismatch
+		if err := checkVersion(cur.Version, version); err != nil {
+			return cur, err
 		}
 		next, _ := cur.Deactivate(now)
 		return next, nil
@@ -270,15 +268,6 @@ func writePatient(c *gin.Context, status int, p patient.Patient) {
 	c.JSON(status, p)
 }
 
-func pathID(c *gin.Context) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		fieldError(c, "id", "is neither a patient id (UUID) nor an MRN")
-		return uuid.Nil, false
-	}
-	return id, true
-}
-
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -321,6 +310,23 @@ func etagMatches(header string, version int) bool {
 		}
 	}
 	return false
+}
+
+// optionalIfMatch reads If-Match when sent: -1 when absent, 400 when malformed.
+func optionalIfMatch(c *gin.Context) (int, bool) {
+	if c.GetHeader("If-Match") == "" {
+		return -1, true
+	}
+	return requireIfMatch(c)
+}
+
+// checkVersion refuses a write whose precondition (want, -1 for none) no
+// longer holds for the stored version have.
+func checkVersion(have, want int) error {
+	if want >= 0 && have != want {
+		return domain.ErrVersionMismatch
+	}
+	return nil
 }
 
 // requireIfMatch reads the If-Match version: missing is 428, malformed 400.

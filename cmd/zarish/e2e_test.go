@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -561,5 +560,5 @@ func kcatConsume(t *testing.T, broker string) string {
 	if err != nil {
 		t.Fatalf("kcat: %v\n%s", err, out)
 	}
-	return fmt.Sprint(string(out))
+	return string(out)
 }

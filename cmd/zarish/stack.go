@@ -116,7 +116,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 			return err
 		},
 		"kafka": p.publisher.Ping,
-	}, 2*time.Second)
+	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
 	return api.NewRouter(api.Deps{
 		Logger:     logger,
 		Version:    cfg.Service.Version,

@@ -37,8 +37,10 @@ func TestRelayPublishesCommittedEventsInOrder(t *testing.T) {
 	}
 	// A transaction that fails after writing its first event rolls it back.
 	ghost := clinicalEvent("patient-a", 99)
-	if err := postgres.AppendOutbox(ctx, pool, ghost, ghost); err == nil {
-		t.Fatal("appending a duplicate event id succeeded")
+	unstorable := clinicalEvent("patient-a", 98)
+	unstorable.Data = []byte("not json")
+	if err := postgres.AppendOutbox(ctx, pool, ghost, unstorable); err == nil {
+		t.Fatal("appending an unstorable event succeeded")
 	}
 	auditEvent := clinicalEvent("patient-a", 100)
 	auditEvent.Topic, auditEvent.Type = TopicAudit, "patient.read"

@@ -1,11 +1,8 @@
 package postgres
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/zarish-sphere/zarish/domain/alert"
 )
@@ -55,27 +52,4 @@ func notificationEvent(n alert.Notification) (OutboxEvent, error) {
 		ID: n.ID, Topic: NotificationsTopic, Key: n.PatientID.String(), Type: EventNotificationRequested,
 		Source: "/v1/alerts/" + n.AlertID.String(), Subject: n.AlertID.String(), Time: n.CreatedAt, Data: data,
 	}, nil
-}
-
-// AppendOutboxOnce writes events inside tx like appendOutbox, but skips any
-// whose id is already in the outbox, so a retried write with stable event ids
-// emits each event once.
-func AppendOutboxOnce(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	for _, e := range events {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO outbox (id, topic, key, type, source, subject, time, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Topic, e.Key, e.Type, e.Source, e.Subject, e.Time, e.Data)
-		if err != nil {
-			return fmt.Errorf("append outbox %s: %w", e.Type, err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify('outbox', '')`); err != nil {
-		return fmt.Errorf("notify outbox: %w", err)
-	}
-	return nil
 }

@@ -64,7 +64,7 @@ func (s *AlertStore) RecordNotifications(ctx context.Context, alertID uuid.UUID,
 				return err
 			}
 		}
-		return AppendOutboxOnce(ctx, tx, events...)
+		return appendOutbox(ctx, tx, events...)
 	})
 }
 

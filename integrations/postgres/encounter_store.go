@@ -59,7 +59,7 @@ func (s *EncounterStore) RecordCreated(ctx context.Context, st encounter.State) 
 		if err := saveEncounter(ctx, tx, st); err != nil {
 			return err
 		}
-		return AppendOutboxOnce(ctx, tx, event)
+		return appendOutbox(ctx, tx, event)
 	})
 }
 
@@ -92,7 +92,7 @@ func (s *EncounterStore) RecordTransition(ctx context.Context, st encounter.Stat
 		if err != nil {
 			return err
 		}
-		return AppendOutboxOnce(ctx, tx, event)
+		return appendOutbox(ctx, tx, event)
 	})
 }
 

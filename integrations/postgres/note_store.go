@@ -48,7 +48,7 @@ func (s *NoteStore) Create(ctx context.Context, rec *audit.Record, n note.Note) 
 		if err := s.appendNoteEvent(ctx, tx, EventNoteCreated, n); err != nil {
 			return err
 		}
-		return auditNote(ctx, tx, rec, n)
+		return auditEntity(ctx, tx, rec, "DocumentReference", n.ID, n.PatientID)
 	})
 	if err != nil {
 		return note.Note{}, err
@@ -58,7 +58,7 @@ func (s *NoteStore) Create(ctx context.Context, rec *audit.Record, n note.Note) 
 
 // Get returns the note with id, or domain.ErrNotFound.
 func (s *NoteStore) Get(ctx context.Context, id uuid.UUID) (note.Note, error) {
-	return getNote(ctx, s.pool, id, false)
+	return loadResource[note.Note](ctx, s.pool, "notes", id, false)
 }
 
 // ListForEncounter returns every note of the encounter, amendments and the
@@ -75,7 +75,7 @@ func (s *NoteStore) ListForEncounter(ctx context.Context, encounterID uuid.UUID)
 		if err := rows.Scan(&raw); err != nil {
 			return nil, fmt.Errorf("list notes: %w", err)
 		}
-		n, err := decodeNote(raw, nil)
+		n, err := decodeResource[note.Note]("notes", raw, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func (s *NoteStore) ListForEncounter(ctx context.Context, encounterID uuid.UUID)
 func (s *NoteStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(note.Note) (note.Note, error)) (note.Note, error) {
 	var updated note.Note
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := getNote(ctx, tx, id, true)
+		current, err := loadResource[note.Note](ctx, tx, "notes", id, true)
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (s *NoteStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record,
 		}
 		if next.Version == current.Version {
 			updated = current // nothing changed
-			return auditNote(ctx, tx, rec, current)
+			return auditEntity(ctx, tx, rec, "DocumentReference", current.ID, current.PatientID)
 		}
 		if next.ID != current.ID || next.EncounterID != current.EncounterID || next.PatientID != current.PatientID ||
 			next.Author != current.Author || next.Type != current.Type || next.Version != current.Version+1 {
@@ -130,14 +130,14 @@ func (s *NoteStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record,
 			return err
 		}
 		updated = next
-		return auditNote(ctx, tx, rec, next)
+		return auditEntity(ctx, tx, rec, "DocumentReference", next.ID, next.PatientID)
 	})
 	return updated, err
 }
 
 // supersede marks the original of a just-signed amendment.
 func (s *NoteStore) supersede(ctx context.Context, tx pgx.Tx, originalID uuid.UUID, amendment note.Note) error {
-	original, err := getNote(ctx, tx, originalID, true)
+	original, err := loadResource[note.Note](ctx, tx, "notes", originalID, true)
 	if err != nil {
 		return fmt.Errorf("amended note %s: %w", originalID, err)
 	}
@@ -158,7 +158,7 @@ func (s *NoteStore) supersede(ctx context.Context, tx pgx.Tx, originalID uuid.UU
 func (s *NoteStore) Amend(ctx context.Context, originalID uuid.UUID, rec *audit.Record, amend func(original note.Note) (note.Note, error)) (note.Note, error) {
 	var created note.Note
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		original, err := getNote(ctx, tx, originalID, true)
+		original, err := loadResource[note.Note](ctx, tx, "notes", originalID, true)
 		if err != nil {
 			return err
 		}
@@ -176,45 +176,9 @@ func (s *NoteStore) Amend(ctx context.Context, originalID uuid.UUID, rec *audit.
 			return err
 		}
 		created = n
-		return auditNote(ctx, tx, rec, n)
+		return auditEntity(ctx, tx, rec, "DocumentReference", n.ID, n.PatientID)
 	})
 	return created, err
-}
-
-// auditNote completes rec with the note it concerns and stores it in tx.
-func auditNote(ctx context.Context, tx pgx.Tx, rec *audit.Record, n note.Note) error {
-	if rec == nil {
-		return nil
-	}
-	patientID := n.PatientID
-	rec.PatientID = &patientID
-	rec.EntityType = "DocumentReference"
-	rec.EntityID = n.ID.String()
-	return AppendAudit(ctx, tx, *rec)
-}
-
-func getNote(ctx context.Context, q querier, id uuid.UUID, forUpdate bool) (note.Note, error) {
-	sql := `SELECT resource FROM notes WHERE id = $1`
-	if forUpdate {
-		sql += ` FOR UPDATE`
-	}
-	var raw []byte
-	err := q.QueryRow(ctx, sql, id).Scan(&raw)
-	return decodeNote(raw, err)
-}
-
-func decodeNote(raw []byte, err error) (note.Note, error) {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return note.Note{}, domain.ErrNotFound
-	}
-	if err != nil {
-		return note.Note{}, fmt.Errorf("load note: %w", err)
-	}
-	var n note.Note
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return note.Note{}, fmt.Errorf("decode note: %w", err)
-	}
-	return n, nil
 }
 
 func insertNote(ctx context.Context, tx pgx.Tx, n note.Note) error {

@@ -24,12 +24,14 @@ type OutboxEvent struct {
 }
 
 // appendOutbox writes events inside tx, so they commit (or roll back) with the
-// change they describe.
+// change they describe. An event whose id is already stored is skipped: a
+// retried activity derives the same ids, and must not publish twice.
 func appendOutbox(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
 	for _, e := range events {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO outbox (id, topic, key, type, source, subject, time, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.Topic, e.Key, e.Type, e.Source, e.Subject, e.Time, e.Data)
 		if err != nil {
 			return fmt.Errorf("append outbox %s: %w", e.Type, err)

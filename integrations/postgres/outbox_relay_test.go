@@ -104,12 +104,14 @@ func TestRolledBackAppendLeavesNothingToSend(t *testing.T) {
 	r := postgres.NewOutboxReader(pool)
 	defer r.Close()
 
-	dup := testEvent(t, "patient-1", 1)
-	// The second event reuses the first one's id, so the transaction fails
-	// after the first insert and rolls both back.
-	err := postgres.AppendOutbox(ctx, pool, dup, dup)
+	good := testEvent(t, "patient-1", 1)
+	bad := testEvent(t, "patient-1", 2)
+	bad.Data = []byte("not json")
+	// The second event cannot be stored, so the transaction fails after the
+	// first insert and rolls both back.
+	err := postgres.AppendOutbox(ctx, pool, good, bad)
 	if err == nil {
-		t.Fatal("AppendOutbox with a duplicate id succeeded")
+		t.Fatal("AppendOutbox with an unstorable event succeeded")
 	}
 	got, err := r.Unsent(ctx, 10)
 	if err != nil {
@@ -117,6 +119,27 @@ func TestRolledBackAppendLeavesNothingToSend(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Fatalf("rolled-back transaction left %d unsent events", len(got))
+	}
+}
+
+// A retried write derives the same event ids; each event is stored once.
+func TestRepeatedEventIsStoredOnce(t *testing.T) {
+	ctx := t.Context()
+	pool := pgtest.NewPool(t)
+	r := postgres.NewOutboxReader(pool)
+	defer r.Close()
+	ev := testEvent(t, "patient-1", 1)
+	for range 2 {
+		if err := postgres.AppendOutbox(ctx, pool, ev, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Unsent(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != ev.ID {
+		t.Fatalf("stored %d copies of one event", len(got))
 	}
 }
 

@@ -30,11 +30,6 @@ const (
 // ClinicalTopic is where patient events are published.
 const ClinicalTopic = "zarish.clinical.v1"
 
-// wordSimilarityThreshold loosens pg_trgm's default (0.6) so a single
-// transposed or mistyped letter in a short name still matches; results are
-// ranked, so the extra candidates sort below exact matches.
-const wordSimilarityThreshold = "0.45"
-
 // PatientStore keeps patients in PostgreSQL and writes their events to the
 // outbox in the same transaction.
 type PatientStore struct {
@@ -75,10 +70,10 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *aud
 				return err
 			}
 			if found {
-				if p, err = getPatient(ctx, tx, existing, false); err != nil {
+				if p, err = loadResource[patient.Patient](ctx, tx, "patients", existing, false); err != nil {
 					return err
 				}
-				return auditPatient(ctx, tx, rec, p)
+				return auditEntity(ctx, tx, rec, "Patient", p.ID, p.ID)
 			}
 		}
 		var seq int64
@@ -110,7 +105,7 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *aud
 			return err
 		}
 		p, created = np, true
-		return auditPatient(ctx, tx, rec, np)
+		return auditEntity(ctx, tx, rec, "Patient", np.ID, np.ID)
 	})
 	if errors.Is(err, errIdempotencyRace) {
 		return s.Register(ctx, idem, rec, create)
@@ -141,14 +136,14 @@ func lookupIdempotency(ctx context.Context, tx pgx.Tx, idem *Idempotency, hash [
 
 // Get returns the patient with id, or domain.ErrNotFound.
 func (s *PatientStore) Get(ctx context.Context, id uuid.UUID) (patient.Patient, error) {
-	return getPatient(ctx, s.pool, id, false)
+	return loadResource[patient.Patient](ctx, s.pool, "patients", id, false)
 }
 
 // GetByMRN returns the patient with the MRN, or domain.ErrNotFound.
 func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patient, error) {
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `SELECT resource FROM patients WHERE mrn = $1`, mrn).Scan(&raw)
-	return decodePatient(raw, err)
+	return decodeResource[patient.Patient]("patients", raw, err)
 }
 
 // Update loads the patient under a row lock, applies change and stores the
@@ -159,7 +154,7 @@ func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patien
 func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
 	var updated patient.Patient
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := getPatient(ctx, tx, id, true)
+		current, err := loadResource[patient.Patient](ctx, tx, "patients", id, true)
 		if err != nil {
 			return err
 		}
@@ -169,7 +164,7 @@ func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Reco
 		}
 		if next.Version == current.Version {
 			updated = current // nothing changed
-			return auditPatient(ctx, tx, rec, current)
+			return auditEntity(ctx, tx, rec, "Patient", current.ID, current.ID)
 		}
 		if next.ID != current.ID || next.MRN != current.MRN || next.Version != current.Version+1 {
 			return fmt.Errorf("patient %s: change must keep id and MRN and bump the version by one", id)
@@ -185,49 +180,9 @@ func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Reco
 			return err
 		}
 		updated = next
-		return auditPatient(ctx, tx, rec, next)
+		return auditEntity(ctx, tx, rec, "Patient", next.ID, next.ID)
 	})
 	return updated, err
-}
-
-// auditPatient completes rec with the patient it concerns and stores it in tx.
-func auditPatient(ctx context.Context, tx pgx.Tx, rec *audit.Record, p patient.Patient) error {
-	if rec == nil {
-		return nil
-	}
-	id := p.ID
-	rec.PatientID = &id
-	rec.EntityType = "Patient"
-	rec.EntityID = id.String()
-	return AppendAudit(ctx, tx, *rec)
-}
-
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func getPatient(ctx context.Context, q querier, id uuid.UUID, forUpdate bool) (patient.Patient, error) {
-	sql := `SELECT resource FROM patients WHERE id = $1`
-	if forUpdate {
-		sql += ` FOR UPDATE`
-	}
-	var raw []byte
-	err := q.QueryRow(ctx, sql, id).Scan(&raw)
-	return decodePatient(raw, err)
-}
-
-func decodePatient(raw []byte, err error) (patient.Patient, error) {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return patient.Patient{}, domain.ErrNotFound
-	}
-	if err != nil {
-		return patient.Patient{}, fmt.Errorf("load patient: %w", err)
-	}
-	var p patient.Patient
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return patient.Patient{}, fmt.Errorf("decode patient: %w", err)
-	}
-	return p, nil
 }
 
 // patientColumns are the searchable columns derived from a patient.
@@ -382,35 +337,28 @@ func (s *PatientStore) Search(ctx context.Context, c patient.Criteria) ([]patien
 		page   []patient.Patient
 		scores []float32
 	)
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`,
-			wordSimilarityThreshold); err != nil {
-			return fmt.Errorf("search threshold: %w", err)
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("search patients: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				raw []byte
-				sc  float32
-			)
-			if err := rows.Scan(&raw, &sc); err != nil {
-				return fmt.Errorf("search patients: %w", err)
-			}
-			p, err := decodePatient(raw, nil)
-			if err != nil {
-				return err
-			}
-			page = append(page, p)
-			scores = append(scores, sc)
-		}
-		return rows.Err()
-	})
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("search patients: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			raw []byte
+			sc  float32
+		)
+		if err := rows.Scan(&raw, &sc); err != nil {
+			return nil, "", fmt.Errorf("search patients: %w", err)
+		}
+		p, err := decodeResource[patient.Patient]("patients", raw, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, p)
+		scores = append(scores, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("search patients: %w", err)
 	}
 	next := ""
 	if len(page) > limit {

@@ -38,6 +38,12 @@ func Connect(ctx context.Context, cfg PoolConfig, logger *slog.Logger) (*pgxpool
 		timeout = 5 * time.Second
 	}
 	pc.ConnConfig.ConnectTimeout = timeout
+	// Session settings every connection shares, set once when it opens
+	// rather than on each query.
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, sessionSettings)
+		return err
+	}
 	if err := ensureDatabase(ctx, pc.ConnConfig); err != nil {
 		return nil, err
 	}
@@ -79,6 +85,13 @@ func ensureDatabase(ctx context.Context, cc *pgx.ConnConfig) error {
 	}
 	return nil
 }
+
+// sessionSettings loosen pg_trgm's word-similarity threshold (default 0.6)
+// so a single transposed or mistyped letter in a short name still matches
+// the patient search; results are ranked, so the extra candidates sort below
+// exact matches. Setting it before the extension loads is allowed: the value
+// waits as a placeholder.
+const sessionSettings = `SET pg_trgm.word_similarity_threshold = 0.45`
 
 // Redact hides the password in a connection URL so it can be logged.
 func Redact(dsn string) string {
