@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -34,6 +36,13 @@ const (
 	CodeInvalidTransition = "INVALID_TRANSITION"
 	CodeOpenOrders        = "OPEN_ORDERS"
 )
+
+// ForcedDischargeMarker opens the audit description of a discharge that
+// overrode open orders, so such discharges can be found in the audit trail.
+const ForcedDischargeMarker = "FORCED DISCHARGE"
+
+// maxAuditDescription is the longest description an audit record holds.
+const maxAuditDescription = 2000
 
 // startEncounterBody is POST /v1/clinical/encounters.
 type startEncounterBody struct {
@@ -126,9 +135,33 @@ func (s *server) transitionEncounter(name string) gin.HandlerFunc {
 			s.workflowFailure(c, err, "No such encounter.", encounterRefusals...)
 			return
 		}
-		auditOf(c).rec.PatientID = &state.Details.PatientID
+		a := auditOf(c)
+		a.rec.PatientID = &state.Details.PatientID
+		if update == encounterflow.UpdateDischarge {
+			a.rec.Description = forcedDischarge(state)
+		}
 		c.JSON(http.StatusOK, state)
 	}
+}
+
+// forcedDischarge describes, for the audit trail, a discharge that overrode
+// open orders: which orders were left open and the reason given. It is empty
+// for an ordinary discharge.
+func forcedDischarge(s encounter.State) string {
+	open := s.OpenOrders()
+	if len(open) == 0 {
+		return ""
+	}
+	orders := make([]string, len(open))
+	for i, o := range open {
+		orders[i] = string(o.Kind) + " " + o.ID.String()
+	}
+	d := ForcedDischargeMarker + " with " + strconv.Itoa(len(open)) + " open order(s) [" + strings.Join(orders, ", ") + "]: " + s.DischargeReason
+	for len(d) > maxAuditDescription {
+		_, size := utf8.DecodeLastRuneInString(d)
+		d = d[:len(d)-size]
+	}
+	return d
 }
 
 func (s *server) listEncounters(c *gin.Context) {

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/zarish-sphere/zarish/domain/encounter"
+	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
 // TestEndToEndEncounter drives one encounter through the API on the real
@@ -69,6 +76,37 @@ func TestEndToEndEncounter(t *testing.T) {
 	last := events[len(events)-1]
 	if last.Type != "encounter.discharged" {
 		t.Fatalf("last clinical event %s, want encounter.discharged", last.Type)
+	}
+
+	// An order placed by another process holds the discharge until it is
+	// closed; overriding it takes force and a reason, and is marked in the
+	// audit trail.
+	held := start(15)
+	step(held, "arrive", map[string]any{}, http.StatusOK)
+	step(held, "triage", map[string]any{"acuity": 3, "chiefComplaint": "fall"}, http.StatusOK)
+	step(held, "start", map[string]any{"attending": clinician}, http.StatusOK)
+	tc, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	order := uuid.Must(uuid.NewV7())
+	if err := encounterflow.LinkOrder(context.Background(), tc, uuid.MustParse(held),
+		encounterflow.OrderSignal{OrderID: order, Kind: encounter.OrderPrescription}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "order linked", func() bool {
+		r := e.do(http.MethodGet, "/v1/clinical/encounters/"+held, token, nil)
+		return strings.Contains(string(r.body), order.String())
+	})
+	r = step(held, "discharge", map[string]any{"disposition": "home"}, http.StatusConflict)
+	if r.json(t, &env); env.Error != "OPEN_ORDERS" || !strings.Contains(env.Message, order.String()) {
+		t.Fatalf("discharge with an open order: %s", r.body)
+	}
+	step(held, "discharge", map[string]any{"disposition": "home", "force": true, "reason": "transferred to another hospital"}, http.StatusOK)
+	r = e.do(http.MethodGet, "/v1/audit/events?entityType=Encounter&action=update&patientId="+p.ID+"&limit=200", token, nil)
+	if !strings.Contains(string(r.body), "FORCED DISCHARGE with 1 open order(s) [prescription "+order.String()+"]: transferred to another hospital") {
+		t.Fatalf("forced discharge not marked in the audit trail: %s", r.body)
 	}
 
 	// Nobody triages the second encounter within its deadline.

@@ -1,0 +1,39 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/encounter"
+)
+
+func TestForcedDischargeDescription(t *testing.T) {
+	open := uuid.MustParse("0193c0de-0000-7000-8000-000000000001")
+	closed := uuid.MustParse("0193c0de-0000-7000-8000-000000000002")
+	s := encounter.State{
+		DischargeReason: "transferred to another hospital",
+		Orders: []encounter.Order{
+			{ID: open, Kind: encounter.OrderPrescription, Status: encounter.OrderOpen},
+			{ID: closed, Kind: encounter.OrderDiagnostic, Status: encounter.OrderClosed},
+		},
+	}
+	want := "FORCED DISCHARGE with 1 open order(s) [prescription " + open.String() + "]: transferred to another hospital"
+	if got := forcedDischarge(s); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+
+	s.Orders[0].Status = encounter.OrderClosed
+	if got := forcedDischarge(s); got != "" {
+		t.Fatalf("an ordinary discharge is described as %q", got)
+	}
+
+	s.Orders[0].Status = encounter.OrderOpen
+	s.DischargeReason = strings.Repeat("é", 1500) // 3,000 bytes
+	got := forcedDischarge(s)
+	if len(got) > maxAuditDescription || !utf8.ValidString(got) || !strings.HasPrefix(got, ForcedDischargeMarker) {
+		t.Fatalf("long reason: %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+}
