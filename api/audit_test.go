@@ -68,9 +68,14 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 		"POST /v1/notifications/policies":               `{}`,
 		"POST /v1/notifications/routing-rules":          `{}`,
 		"POST /v1/audit/events":                         `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
+		"POST /v1/patients/:id/allergies":               allergyJSON("Penicillin", "high"),
+		"PUT /v1/clinical/allergies/:id":                allergyJSON("Penicillin", "low"),
+		"POST /v1/clinical/cds-services/:id":            `{"hook":"patient-view","hookInstance":"` + uuid.NewString() + `","context":{"patientId":"` + p.ID + `"}}`,
 	}
 	params := map[string]string{
 		"/v1/patients/:id":                         p.ID,
+		"/v1/patients/:id/allergies":               p.ID,
+		"/v1/clinical/cds-services/:id":            "patient-view",
 		"/v1/audit/events/:id":                     seed[0].ID.String(),
 		"/v1/notifications/inbox/:id/read":         uuid.NewString(),
 		"/v1/notifications/alerts/:id":             uuid.NewString(),
@@ -85,6 +90,14 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 		"/v1/audit/reports/disclosures":    "?patientId=" + p.ID,
 		"/v1/audit/reports/user-activity":  "?actor=admin",
 	}
+	// Care plans: an invalid plan (400), a revision and a status change of
+	// plans that do not exist (404).
+	carePlanJSON := `{"title":"Walk routes","unit":"ward-3","status":"active","period":{"start":"2026-11-25T08:00:00Z"},
+		"activities":[{"title":"Turn patient","ownerId":"` + uuid.NewString() + `","schedule":{"dueAt":"2026-11-25T10:00:00Z","repeat":"PT2H"}}]}`
+	bodies["POST /v1/clinical/care-plans"] = `{"patientId":"` + p.ID + `","title":"","unit":"ward-3","status":"active"}`
+	bodies["PUT /v1/clinical/care-plans/:id"] = carePlanJSON
+	bodies["POST /v1/clinical/care-plans/:id/activities/:activityId/status"] = `{"status":"completed","by":"` + uuid.NewString() + `"}`
+	queries["/v1/clinical/care-plans"] = "?patientId=" + p.ID + "&overdue=true"
 	n := 0
 	for _, rt := range Routes() {
 		if !strings.HasPrefix(rt.Path, "/v1/") {
@@ -98,6 +111,7 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 			} else {
 				path = strings.Replace(path, ":id", uuid.NewString(), 1)
 			}
+			path = strings.Replace(path, ":activityId", uuid.NewString(), 1)
 			path += queries[rt.Path]
 			reqID := fmt.Sprintf("walk-%d-%d", time.Now().UnixNano(), n)
 			n++

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/zarish-sphere/zarish/integrations/auth"
 )
@@ -63,6 +64,9 @@ func (s *server) accessLog() gin.HandlerFunc {
 			"duration", time.Since(start), "requestId", requestID(c)}
 		if p, ok := principal(c); ok {
 			attrs = append(attrs, "client", p.ClientID)
+		}
+		if sc := trace.SpanContextFromContext(c.Request.Context()); sc.IsValid() {
+			attrs = append(attrs, "traceId", sc.TraceID().String())
 		}
 		s.log.InfoContext(c.Request.Context(), "request", attrs...)
 	}

@@ -35,7 +35,12 @@ type Deps struct {
 	Deliveries Deliveries
 	Encounters EncounterStore
 	Notes      NoteStore
-	Verifier   TokenVerifier
+	CarePlans  CarePlanStore
+	Allergies  AllergyStore
+	// CareReminders reports overdue care-plan activities to decision
+	// support; nil means no care plans.
+	CareReminders CarePlanReminders
+	Verifier      TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
 	Health      *Health
@@ -76,7 +81,7 @@ func NewRouter(d Deps) *gin.Engine {
 	for _, rt := range routes {
 		entities[rt.Method+" "+rt.Path] = rt.Entity
 	}
-	r.Use(withRequestID(), s.recovery(), d.Metrics.middleware(), s.accessLog(), s.audited(entities))
+	r.Use(withRequestID(), traced(), s.recovery(), d.Metrics.middleware(), s.accessLog(), s.audited(entities))
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, CodeNotFound, "No such route.") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This route does not accept "+c.Request.Method+".")
@@ -126,6 +131,20 @@ func (s *server) routes() []Route {
 		{http.MethodPut, "/v1/clinical/notes/:id", "system/DocumentReference.write", "DocumentReference", s.editNote},
 		{http.MethodPost, "/v1/clinical/notes/:id/sign", "system/DocumentReference.write", "DocumentReference", s.signNote},
 		{http.MethodPost, "/v1/clinical/notes/:id/amend", "system/DocumentReference.write", "DocumentReference", s.amendNote},
+
+		{http.MethodPost, "/v1/clinical/care-plans", "system/CarePlan.write", "CarePlan", s.createCarePlan},
+		{http.MethodGet, "/v1/clinical/care-plans", "system/CarePlan.read", "CarePlan", s.listCarePlans},
+		{http.MethodGet, "/v1/clinical/care-plans/:id", "system/CarePlan.read", "CarePlan", s.getCarePlan},
+		{http.MethodPut, "/v1/clinical/care-plans/:id", "system/CarePlan.write", "CarePlan", s.updateCarePlan},
+		{http.MethodPost, "/v1/clinical/care-plans/:id/activities/:activityId/status", "system/CarePlan.write", "CarePlan", s.setActivityStatus},
+
+		{http.MethodPost, "/v1/patients/:id/allergies", "system/AllergyIntolerance.write", "AllergyIntolerance", s.recordAllergy},
+		{http.MethodGet, "/v1/patients/:id/allergies", "system/AllergyIntolerance.read", "AllergyIntolerance", s.listAllergies},
+		{http.MethodGet, "/v1/clinical/allergies/:id", "system/AllergyIntolerance.read", "AllergyIntolerance", s.getAllergy},
+		{http.MethodPut, "/v1/clinical/allergies/:id", "system/AllergyIntolerance.write", "AllergyIntolerance", s.updateAllergy},
+
+		{http.MethodGet, "/v1/clinical/cds-services", "system/Patient.read", "GuidanceResponse", s.cdsDiscovery},
+		{http.MethodPost, "/v1/clinical/cds-services/:id", "system/Patient.read", "GuidanceResponse", s.callCDSService},
 
 		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
 		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},

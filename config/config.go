@@ -26,6 +26,7 @@ type Config struct {
 	Health   Health
 	Redis    Redis
 	Notify   Notify
+	Tracing  Tracing
 	Dev      Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
@@ -102,6 +103,20 @@ type Notify struct {
 	WebhookSecret  Secret // NOTIFY_WEBHOOK_SECRET: HMAC key of webhook bodies
 }
 
+// Tracing configures OpenTelemetry traces, by the standard OTEL_* names. The
+// OTLP exporter also reads the rest of its OTEL_EXPORTER_OTLP_* settings
+// (headers, TLS, timeout) and the sampler its OTEL_TRACES_SAMPLER[_ARG].
+type Tracing struct {
+	// Exporter is OTEL_TRACES_EXPORTER: otlp, console (spans as JSON on
+	// stderr) or none. It defaults to otlp when an OTLP endpoint is set.
+	Exporter string
+	// Endpoint is OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+	// OTEL_EXPORTER_OTLP_ENDPOINT: where the collector receives OTLP/gRPC.
+	Endpoint string
+	// ServiceName is OTEL_SERVICE_NAME, defaulting to SERVICE_NAME.
+	ServiceName string
+}
+
 // Dev configures the embedded servers `zarish dev` starts.
 type Dev struct {
 	TemporalAddress string // ZARISH_TEMPORAL_LISTEN
@@ -173,6 +188,10 @@ func Load(getenv func(string) string) (Config, error) {
 			PushWebhookURL: r.optionalURL("PUSH_WEBHOOK_URL", "http", "https"),
 			WebhookSecret:  Secret(r.str("NOTIFY_WEBHOOK_SECRET", "")),
 		},
+		Tracing: Tracing{
+			Endpoint:    r.optionalURL("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http", "https"),
+			ServiceName: r.str("OTEL_SERVICE_NAME", r.str("SERVICE_NAME", "zarish")),
+		},
 		Dev: Dev{
 			TemporalAddress: r.hostPort("ZARISH_TEMPORAL_LISTEN", "127.0.0.1:7233"),
 			UIAddress:       r.optionalHostPort("ZARISH_TEMPORAL_UI_LISTEN", "127.0.0.1:8233"),
@@ -181,6 +200,17 @@ func Load(getenv func(string) string) (Config, error) {
 			MailAddress:     r.hostPort("ZARISH_MAIL_LISTEN", "127.0.0.1:2525"),
 		},
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
+	}
+	if c.Tracing.Endpoint == "" {
+		c.Tracing.Endpoint = r.optionalURL("OTEL_EXPORTER_OTLP_ENDPOINT", "http", "https")
+	}
+	exporter := "none"
+	if c.Tracing.Endpoint != "" {
+		exporter = "otlp"
+	}
+	c.Tracing.Exporter = r.oneOf("OTEL_TRACES_EXPORTER", exporter, "otlp", "console", "none")
+	if c.Tracing.Exporter == "otlp" && c.Tracing.Endpoint == "" {
+		r.fail("OTEL_EXPORTER_OTLP_ENDPOINT", "is required when OTEL_TRACES_EXPORTER is otlp")
 	}
 	if s := c.Auth.Secret.Reveal(); s != "" && len(s) < 32 {
 		r.fail("JWT_SECRET", "must be at least 32 bytes")

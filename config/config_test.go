@@ -69,6 +69,44 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestLoadTracing(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		env          map[string]string
+		wantExporter string
+		wantEndpoint string
+		wantService  string
+		wantErr      string
+	}{
+		{name: "off by default", env: nil, wantExporter: "none", wantService: "zarish"},
+		{name: "an endpoint turns OTLP on", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "SERVICE_NAME": "zarish-api"},
+			wantExporter: "otlp", wantEndpoint: "http://collector:4317", wantService: "zarish-api"},
+		{name: "the traces endpoint wins", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4317", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b:4317", "OTEL_SERVICE_NAME": "api"},
+			wantExporter: "otlp", wantEndpoint: "https://b:4317", wantService: "api"},
+		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "Console"}, wantExporter: "console", wantService: "zarish"},
+		{name: "explicitly off", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, wantExporter: "none", wantEndpoint: "http://c:4317", wantService: "zarish"},
+		{name: "otlp without an endpoint", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT:"},
+		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: "OTEL_TRACES_EXPORTER:"},
+		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://x"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Tracing.Exporter != tc.wantExporter || c.Tracing.Endpoint != tc.wantEndpoint || c.Tracing.ServiceName != tc.wantService {
+				t.Fatalf("got %+v", c.Tracing)
+			}
+		})
+	}
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"DATABASE_URL": "postgres://app:hunter2@db/zarish",

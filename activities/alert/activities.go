@@ -98,7 +98,13 @@ func (a *Activities) Notify(ctx context.Context, req NotifyRequest) ([]alert.Not
 	if req.Raise.AlertID == uuid.Nil || req.At.IsZero() {
 		return nil, invalid(errors.New("alertId and at are required"))
 	}
-	recipients, err := a.store.ResolveRecipients(ctx, req.Raise.Unit, req.Level, req.At)
+	level := req.Level
+	if req.Kind == "" {
+		// Escalation notifications reach the alert's owner at the first
+		// level; reminders go only to whoever acknowledged.
+		level = req.Raise.WithOwner(req.Step, level)
+	}
+	recipients, err := a.store.ResolveRecipients(ctx, req.Raise.Unit, level, req.At)
 	if err != nil {
 		return nil, err
 	}

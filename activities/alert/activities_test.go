@@ -100,3 +100,62 @@ func TestInvalidInputIsNotRetried(t *testing.T) {
 	_, err = e.ExecuteActivity(a.Notify, activities.NotifyRequest{})
 	nonRetryable(t, err)
 }
+
+// TestNotifyReachesTheOwnerAtTheFirstLevel: an alert naming an owner notifies
+// them with the first level's recipients, even off the unit, but not with
+// later levels or reminders.
+func TestNotifyReachesTheOwnerAtTheFirstLevel(t *testing.T) {
+	ctx := context.Background()
+	store := postgres.NewAlertStore(pgtest.NewPool(t))
+	a := activities.New(store)
+	e := env(t, a)
+	newPractitioner := func(name string, role careteam.Role, unit string) careteam.Practitioner {
+		p, err := careteam.NewPractitioner(uuid.Must(uuid.NewV7()), name, []careteam.Role{role}, []string{unit}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.CreatePractitioner(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	nurse := newPractitioner("Nurse Amina", careteam.RoleNurse, "ward-3")
+	owner := newPractitioner("Dr Karim", careteam.RolePhysician, "clinic-2")
+	policy, err := store.GetPolicy(ctx, "warning-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := alert.Raise{AlertID: uuid.Must(uuid.NewV7()), PatientID: uuid.Must(uuid.NewV7()), Unit: "ward-3",
+		Severity: alert.SeverityWarning, Category: "care-plan-activity-overdue", Message: "Wound review overdue",
+		Source: "careplan/1", OwnerID: &owner.ID}
+	if _, err := e.ExecuteActivity(a.RecordRaised, activities.RaisedRequest{Raise: r, PolicyID: policy.ID, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	notified := func(req activities.NotifyRequest) map[uuid.UUID]bool {
+		t.Helper()
+		v, err := e.ExecuteActivity(a.Notify, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ns []alert.Notification
+		if err := v.Get(&ns); err != nil {
+			t.Fatal(err)
+		}
+		who := map[uuid.UUID]bool{}
+		for _, n := range ns {
+			who[n.PractitionerID] = true
+		}
+		return who
+	}
+	if who := notified(activities.NotifyRequest{Raise: r, Level: policy.Levels[0], At: now}); !who[owner.ID] || !who[nurse.ID] || len(who) != 2 {
+		t.Fatalf("first level notified %v", who)
+	}
+	if who := notified(activities.NotifyRequest{Raise: r, Step: alert.Step{Level: 1}, Level: policy.Levels[1], At: now}); who[owner.ID] {
+		t.Fatalf("second level notified the owner: %v", who)
+	}
+	reminder := policy.Levels[0]
+	reminder.Recipients = []alert.RecipientRule{{Kind: alert.RecipientPractitioner, PractitionerID: nurse.ID}}
+	if who := notified(activities.NotifyRequest{Raise: r, Level: reminder, Kind: "reminder-1", At: now}); who[owner.ID] || !who[nurse.ID] {
+		t.Fatalf("reminder notified %v", who)
+	}
+}

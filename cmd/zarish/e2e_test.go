@@ -488,6 +488,7 @@ type cloudEvent struct {
 	Type        string          `json:"type"`
 	Subject     string          `json:"subject"`
 	Time        time.Time       `json:"time"`
+	TraceParent string          `json:"traceparent"`
 	Data        json.RawMessage `json:"data"`
 }
 

@@ -21,8 +21,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/telemetry"
 )
 
 func main() {
@@ -83,6 +85,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	logger := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := telemetry.Setup(ctx, cfg.Tracing, cfg.Service.Version, args[0])
+	if err != nil {
+		logger.Error("tracing", "error", err)
+		return 1
+	}
+	defer func() {
+		// Flush the spans still buffered, without waiting on a lost collector.
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			logger.Warn("flush traces", "error", err)
+		}
+	}()
 	if err := cmd.run(ctx, cfg, args[1:], logger, stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

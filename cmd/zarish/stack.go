@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
+	careplanactivities "github.com/zarish-sphere/zarish/activities/careplan"
 	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
@@ -29,6 +30,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
+	careplanworkflow "github.com/zarish-sphere/zarish/workflows/careplan"
 	encounterworkflow "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
@@ -117,23 +119,27 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		},
 		"kafka": p.publisher.Ping,
 	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
+	carePlans := postgres.NewCarePlanStore(p.pool)
 	return api.NewRouter(api.Deps{
-		Logger:     logger,
-		Version:    cfg.Service.Version,
-		Patients:   postgres.NewPatientStore(p.pool),
-		Audit:      postgres.NewAuditStore(p.pool),
-		Inbox:      postgres.NewNotificationStore(p.pool),
-		Temporal:   p.temporal,
-		Alerts:     postgres.NewAlertStore(p.pool),
-		CareTeam:   postgres.NewCareTeamStore(p.pool),
-		Deliveries: postgres.NewNotificationStore(p.pool),
-		Encounters: postgres.NewEncounterStore(p.pool),
-		Notes:      postgres.NewNoteStore(p.pool),
-		Verifier:   p.oauth,
-		Token:      p.oauth.TokenHandler(),
-		JWKS:       p.oauth.JWKSHandler(),
-		Health:     health,
-		Metrics:    p.metrics,
+		Logger:        logger,
+		Version:       cfg.Service.Version,
+		Patients:      postgres.NewPatientStore(p.pool),
+		Audit:         postgres.NewAuditStore(p.pool),
+		Inbox:         postgres.NewNotificationStore(p.pool),
+		Temporal:      p.temporal,
+		Alerts:        postgres.NewAlertStore(p.pool),
+		CareTeam:      postgres.NewCareTeamStore(p.pool),
+		Deliveries:    postgres.NewNotificationStore(p.pool),
+		Encounters:    postgres.NewEncounterStore(p.pool),
+		Notes:         postgres.NewNoteStore(p.pool),
+		CarePlans:     carePlans,
+		CareReminders: carePlans, // patient-view lists overdue activities
+		Allergies:     postgres.NewAllergyStore(p.pool),
+		Verifier:      p.oauth,
+		Token:         p.oauth.TokenHandler(),
+		JWKS:          p.oauth.JWKSHandler(),
+		Health:        health,
+		Metrics:       p.metrics,
 	})
 }
 
@@ -171,9 +177,14 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 func workerSet(pool *pgxpool.Pool, _ *slog.Logger) workers.Set {
 	alerts := alertactivities.New(postgres.NewAlertStore(pool))
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
+	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool))
 	return workers.Set{
-		workers.QueueAlerts:     {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
-		workers.QueueEncounters: {func(r worker.Registry) { encounterworkflow.Register(r, encounters) }},
+		workers.QueueAlerts: {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+		// Care plan reminders are clinical work: they run beside the encounters.
+		workers.QueueEncounters: {
+			func(r worker.Registry) { encounterworkflow.Register(r, encounters) },
+			func(r worker.Registry) { careplanworkflow.Register(r, carePlans) },
+		},
 	}
 }
 

@@ -62,6 +62,10 @@ type Raise struct {
 	Message     string     `json:"message"`
 	Source      string     `json:"source"` // the raising process, e.g. diagnostic/<id>
 	PolicyID    string     `json:"policyId,omitempty"`
+	// OwnerID, when set, names a practitioner who is also notified at the
+	// first level, whatever the policy says: the owner of the task the alert
+	// is about, such as an overdue care-plan activity.
+	OwnerID *uuid.UUID `json:"ownerId,omitempty"`
 }
 
 // Validate reports every invalid field at once.
@@ -88,7 +92,27 @@ func (r Raise) Validate() error {
 	if strings.TrimSpace(r.Message) == "" {
 		v.Add("message", "required")
 	}
+	if r.OwnerID != nil && *r.OwnerID == uuid.Nil {
+		v.Add("ownerId", "must be a practitioner id when given")
+	}
 	return v.OrNil()
+}
+
+// WithOwner returns the level a step notifies for this alert: at the first
+// level (of every round) the owner, when named, is added as one more named
+// practitioner, so recipient resolution notifies them if they are active in
+// the directory. Other levels are returned as they are.
+func (r Raise) WithOwner(step Step, level Level) Level {
+	if r.OwnerID == nil || *r.OwnerID == uuid.Nil || step.Level != 0 {
+		return level
+	}
+	for _, rule := range level.Recipients {
+		if rule.Kind == RecipientPractitioner && rule.PractitionerID == *r.OwnerID {
+			return level
+		}
+	}
+	level.Recipients = append(slices.Clone(level.Recipients), RecipientRule{Kind: RecipientPractitioner, PractitionerID: *r.OwnerID})
+	return level
 }
 
 // dedupeSpace namespaces the deterministic ids derived here.

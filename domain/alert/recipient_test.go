@@ -1,6 +1,7 @@
 package alert_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,45 @@ func TestAcknowledgeRules(t *testing.T) {
 	s.Resolve(stranger, "done", at)
 	if err := s.CanResolve(nurse); err == nil {
 		t.Fatal("resolved twice")
+	}
+}
+
+func TestOwnerIsNotifiedAtTheFirstLevel(t *testing.T) {
+	nurse := practitioner(t, "Nurse Amina", []careteam.Role{careteam.RoleNurse}, "ward-3")
+	owner := practitioner(t, "Dr Owner", []careteam.Role{careteam.RolePhysician}, "ward-9")
+	retired := practitioner(t, "Dr Retired", []careteam.Role{careteam.RolePhysician})
+	retired.Active = false
+	directory := []careteam.Practitioner{nurse, owner, retired}
+	nurses := alert.Level{Recipients: []alert.RecipientRule{{Kind: alert.RecipientUnitRole, Role: careteam.RoleNurse}}}
+	raise := func(owner *uuid.UUID) alert.Raise {
+		return alert.Raise{AlertID: uuid.New(), PatientID: uuid.New(), Unit: "ward-3", Severity: alert.SeverityWarning,
+			Category: "care-plan-activity-overdue", Message: "overdue", Source: "careplan/1", OwnerID: owner}
+	}
+	tests := []struct {
+		name  string
+		owner *uuid.UUID
+		step  alert.Step
+		want  []string
+	}{
+		{"no owner: the policy's recipients", nil, alert.Step{}, []string{"Nurse Amina"}},
+		{"owner off the unit joins the first level", &owner.ID, alert.Step{}, []string{"Dr Owner", "Nurse Amina"}},
+		{"and the first level of a later round", &owner.ID, alert.Step{Level: 0, Round: 1}, []string{"Dr Owner", "Nurse Amina"}},
+		{"not the second level", &owner.ID, alert.Step{Level: 1}, []string{"Nurse Amina"}},
+		{"an inactive owner is skipped", &retired.ID, alert.Step{}, []string{"Nurse Amina"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			level := raise(tt.owner).WithOwner(tt.step, nurses)
+			got := names(alert.ResolveRecipients(level, "ward-3", at, directory, nil))
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if len(nurses.Recipients) != 1 {
+		t.Fatal("WithOwner changed the policy's level")
+	}
+	if err := raise(&uuid.Nil).Validate(); err == nil || !strings.Contains(err.Error(), "ownerId") {
+		t.Fatalf("nil owner id accepted: %v", err)
 	}
 }

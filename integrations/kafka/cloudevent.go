@@ -17,6 +17,9 @@ const (
 	HeaderContentType = "content-type"
 	HeaderID          = "ce_id"
 	HeaderType        = "ce_type"
+	// HeaderTraceParent carries the W3C traceparent of the write that
+	// produced the event, when it was traced.
+	HeaderTraceParent = "traceparent"
 )
 
 // ContentType is the content-type header value of every message.
@@ -29,15 +32,18 @@ const SpecVersion = "1.0"
 // carries. The message key is the patient id, also in PartitionKey (the
 // CloudEvents partitioning extension).
 type CloudEvent struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Subject         string          `json:"subject,omitempty"`
-	Time            time.Time       `json:"time"` // RFC 3339 with nanoseconds, UTC
-	DataContentType string          `json:"datacontenttype"`
-	PartitionKey    string          `json:"partitionkey,omitempty"`
-	Data            json.RawMessage `json:"data,omitempty"`
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Subject         string    `json:"subject,omitempty"`
+	Time            time.Time `json:"time"` // RFC 3339 with nanoseconds, UTC
+	DataContentType string    `json:"datacontenttype"`
+	PartitionKey    string    `json:"partitionkey,omitempty"`
+	// TraceParent is the CloudEvents distributed tracing extension: the W3C
+	// traceparent of the operation that wrote the event.
+	TraceParent string          `json:"traceparent,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
 }
 
 // NewCloudEvent wraps an outbox event in its envelope.
@@ -51,6 +57,7 @@ func NewCloudEvent(e postgres.OutboxEvent) CloudEvent {
 		Time:            e.Time.UTC(),
 		DataContentType: "application/json",
 		PartitionKey:    e.Key,
+		TraceParent:     e.TraceParent,
 		Data:            e.Data,
 	}
 }
@@ -61,15 +68,19 @@ func newMessage(e postgres.OutboxEvent) (kafkago.Message, error) {
 	if err != nil {
 		return kafkago.Message{}, fmt.Errorf("encode event %s: %w", e.ID, err)
 	}
+	headers := []kafkago.Header{
+		{Key: HeaderContentType, Value: []byte(ContentType)},
+		{Key: HeaderID, Value: []byte(e.ID.String())},
+		{Key: HeaderType, Value: []byte(e.Type)},
+	}
+	if e.TraceParent != "" {
+		headers = append(headers, kafkago.Header{Key: HeaderTraceParent, Value: []byte(e.TraceParent)})
+	}
 	return kafkago.Message{
-		Topic: e.Topic,
-		Key:   []byte(e.Key),
-		Value: value,
-		Time:  e.Time,
-		Headers: []kafkago.Header{
-			{Key: HeaderContentType, Value: []byte(ContentType)},
-			{Key: HeaderID, Value: []byte(e.ID.String())},
-			{Key: HeaderType, Value: []byte(e.Type)},
-		},
+		Topic:   e.Topic,
+		Key:     []byte(e.Key),
+		Value:   value,
+		Time:    e.Time,
+		Headers: headers,
 	}, nil
 }

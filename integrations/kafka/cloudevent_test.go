@@ -22,6 +22,8 @@ func TestMessageIsStructuredCloudEvent(t *testing.T) {
 		Subject: "encounter/42",
 		Time:    at,
 		Data:    json.RawMessage(`{"acuity":2}`),
+
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +39,7 @@ func TestMessageIsStructuredCloudEvent(t *testing.T) {
 		"content-type": "application/cloudevents+json; charset=UTF-8",
 		"ce_id":        id.String(),
 		"ce_type":      "encounter.triaged",
+		"traceparent":  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 	for k, v := range wantHeaders {
 		if headers[k] != v {
@@ -57,6 +60,7 @@ func TestMessageIsStructuredCloudEvent(t *testing.T) {
 		"time":            "2026-03-03T23:06:07.890123Z",
 		"datacontenttype": "application/json",
 		"partitionkey":    "0190f5a4-0000-7000-8000-000000000001",
+		"traceparent":     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		"data":            map[string]any{"acuity": float64(2)},
 	}
 	for k, v := range want {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // OutboxEvent is one event waiting to be published: the CloudEvent attributes
@@ -21,18 +22,26 @@ type OutboxEvent struct {
 	Subject string          // CloudEvent subject, e.g. the resource id
 	Time    time.Time       // when the change happened
 	Data    json.RawMessage // the event payload
+	// TraceParent is the W3C traceparent of the operation that wrote the
+	// event; appendOutbox takes it from the context. Empty when untraced.
+	TraceParent string
 }
 
 // appendOutbox writes events inside tx, so they commit (or roll back) with the
 // change they describe. An event whose id is already stored is skipped: a
-// retried activity derives the same ids, and must not publish twice.
+// retried activity derives the same ids, and must not publish twice. Each
+// event records the trace of ctx, if any, for the relay to pass on.
 func appendOutbox(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
+	trace := traceParent(ctx)
 	for _, e := range events {
+		if e.TraceParent == "" {
+			e.TraceParent = trace
+		}
 		_, err := tx.Exec(ctx, `
-			INSERT INTO outbox (id, topic, key, type, source, subject, time, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			INSERT INTO outbox (id, topic, key, type, source, subject, time, data, traceparent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Topic, e.Key, e.Type, e.Source, e.Subject, e.Time, e.Data)
+			e.ID, e.Topic, e.Key, e.Type, e.Source, e.Subject, e.Time, e.Data, e.TraceParent)
 		if err != nil {
 			return fmt.Errorf("append outbox %s: %w", e.Type, err)
 		}
@@ -42,4 +51,11 @@ func appendOutbox(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
 		return fmt.Errorf("notify outbox: %w", err)
 	}
 	return nil
+}
+
+// traceParent is the W3C traceparent of the span in ctx, or "" outside one.
+func traceParent(ctx context.Context) string {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
 }

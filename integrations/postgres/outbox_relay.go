@@ -138,7 +138,7 @@ func releaseLock(conn *pgxpool.Conn) {
 // commit out of seq order, so a row with a lower seq can appear later.
 func (r *OutboxReader) Unsent(ctx context.Context, limit int) ([]OutboxEvent, error) {
 	rows, err := r.pool.Query(ctx, `
-		SELECT id, topic, key, type, source, subject, time, data
+		SELECT id, topic, key, type, source, subject, time, data, traceparent
 		FROM outbox
 		WHERE sent_at IS NULL
 		ORDER BY seq
@@ -148,7 +148,7 @@ func (r *OutboxReader) Unsent(ctx context.Context, limit int) ([]OutboxEvent, er
 	}
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OutboxEvent, error) {
 		var e OutboxEvent
-		err := row.Scan(&e.ID, &e.Topic, &e.Key, &e.Type, &e.Source, &e.Subject, &e.Time, &e.Data)
+		err := row.Scan(&e.ID, &e.Topic, &e.Key, &e.Type, &e.Source, &e.Subject, &e.Time, &e.Data, &e.TraceParent)
 		return e, err
 	})
 	if err != nil {

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 )
 
@@ -20,11 +23,23 @@ type ClientConfig struct {
 
 // Dial connects to the frontend, retrying until it answers or ctx ends, so a
 // worker can start before the cluster it joins.
+//
+// The client carries the OpenTelemetry tracing interceptor, and so do the
+// workers built on it: starting a workflow, sending it an update or signal,
+// and every workflow and activity task continue the caller's trace, whose
+// context travels in the Temporal headers.
 func Dial(ctx context.Context, cfg ClientConfig, logger *slog.Logger) (client.Client, error) {
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		TextMapPropagator: otel.GetTextMapPropagator(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing interceptor: %w", err)
+	}
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+		HostPort:     cfg.Address,
+		Namespace:    cfg.Namespace,
+		Logger:       sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+		Interceptors: []interceptor.ClientInterceptor{tracing},
 	}
 	delay := 250 * time.Millisecond
 	for {

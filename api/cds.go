@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/cds"
+	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+)
+
+// CarePlanReminders reports a patient's care-plan activities that are past
+// due at now. A nil one in Deps means the patient has no care plans.
+type CarePlanReminders interface {
+	OverdueActivities(ctx context.Context, patientID uuid.UUID, now time.Time) ([]cds.OverdueActivity, error)
+}
+
+// CDSServices is the CDS Hooks discovery answer.
+type CDSServices struct {
+	Services []cds.Service `json:"services"`
+}
+
+const entityGuidance = "GuidanceResponse"
+
+// cdsDiscovery serves GET /v1/clinical/cds-services.
+func (s *server) cdsDiscovery(c *gin.Context) {
+	auditOf(c).about(audit.ActionRead, entityGuidance, "", nil)
+	c.JSON(http.StatusOK, CDSServices{Services: cds.Services()})
+}
+
+// callCDSService serves POST /v1/clinical/cds-services/{id}: it checks the
+// hook request, gathers the facts the service reads from the stores and
+// answers the cards the rules give, most urgent first.
+func (s *server) callCDSService(c *gin.Context) {
+	audited := auditOf(c)
+	audited.about(audit.ActionRead, entityGuidance, "", nil)
+	svc, ok := cds.FindService(c.Param("id"))
+	if !ok {
+		abort(c, http.StatusNotFound, CodeNotFound, "No such CDS service; GET /v1/clinical/cds-services lists them.")
+		return
+	}
+	var req cds.Request
+	if readJSON(c, &req) == nil {
+		return
+	}
+	sub, err := req.Validate(svc)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	audited.about(audit.ActionRead, entityGuidance, sub.HookInstance.String(), &sub.PatientID)
+	ctx := c.Request.Context()
+	if _, err := s.Patients.Get(ctx, sub.PatientID); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			abort(c, http.StatusNotFound, CodeNotFound, "No such patient.")
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	f := cds.Facts{Subject: sub, Now: s.Now()}
+	if sub.EncounterID != uuid.Nil {
+		f.Encounter, err = s.Encounters.GetEncounter(ctx, sub.EncounterID)
+		if errors.Is(err, domain.ErrNotFound) || (err == nil && f.Encounter.PatientID != sub.PatientID) {
+			fieldError(c, "context.encounterId", "is not an encounter of this patient")
+			return
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	if err := s.gatherFacts(ctx, svc, &f); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, cds.Response{Cards: cds.Cards(svc.ID, f)})
+}
+
+// gatherFacts reads what svc's rules need into f.
+func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts) error {
+	patientID := f.Subject.PatientID
+	var err error
+	switch svc.ID {
+	case cds.ServicePatientView:
+		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
+			return err
+		}
+		if f.Allergies, err = s.Allergies.ListForPatient(ctx, patientID, true); err != nil {
+			return fmt.Errorf("allergies: %w", err)
+		}
+		if s.CareReminders != nil {
+			if f.Overdue, err = s.CareReminders.OverdueActivities(ctx, patientID, f.Now); err != nil {
+				return fmt.Errorf("overdue care-plan activities: %w", err)
+			}
+		}
+	case cds.ServiceEncounterStart:
+		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
+			return err
+		}
+		if f.Allergies, err = s.Allergies.ListForPatient(ctx, patientID, true); err != nil {
+			return fmt.Errorf("allergies: %w", err)
+		}
+		if f.Encounters, err = s.openEncounters(ctx, patientID); err != nil {
+			return err
+		}
+	case cds.ServiceEncounterDischarge:
+		if f.Notes, err = s.Notes.ListForEncounter(ctx, f.Subject.EncounterID); err != nil {
+			return fmt.Errorf("notes: %w", err)
+		}
+	}
+	return nil
+}
+
+// activeAlerts returns the patient's open and acknowledged alerts.
+func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert.Record, error) {
+	var out []alert.Record
+	for _, status := range []alert.Status{alert.StatusOpen, alert.StatusAcknowledged} {
+		f := postgres.AlertFilter{Status: status, PatientID: patientID, Limit: 200}
+		for {
+			page, err := s.Alerts.ListAlerts(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("%s alerts: %w", status, err)
+			}
+			out = append(out, page.Alerts...)
+			if page.Next == "" {
+				break
+			}
+			f.Cursor = page.Next
+		}
+	}
+	return out, nil
+}
+
+// openEncounters returns the patient's encounters that are neither
+// discharged nor cancelled.
+func (s *server) openEncounters(ctx context.Context, patientID uuid.UUID) ([]encounter.Record, error) {
+	var out []encounter.Record
+	for _, status := range encounter.Statuses {
+		if status.Closed() {
+			continue
+		}
+		f := postgres.EncounterFilter{PatientID: patientID, Status: status, Limit: 200}
+		for {
+			page, err := s.Encounters.ListEncounters(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("%s encounters: %w", status, err)
+			}
+			out = append(out, page.Encounters...)
+			if page.Next == "" {
+				break
+			}
+			f.Cursor = page.Next
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/allergy"
+	"github.com/zarish-sphere/zarish/domain/audit"
+)
+
+// Allergy event types published on the clinical topic, keyed by patient.
+const (
+	EventAllergyRecorded = "allergy.recorded"
+	EventAllergyUpdated  = "allergy.updated"
+)
+
+const entityAllergy = "AllergyIntolerance"
+
+// AllergyStore keeps patients' allergies and intolerances in PostgreSQL and
+// writes their events to the outbox in the same transaction.
+type AllergyStore struct {
+	pool       *pgxpool.Pool
+	newEventID func() (uuid.UUID, error)
+}
+
+// NewAllergyStore returns a store on pool.
+func NewAllergyStore(pool *pgxpool.Pool) *AllergyStore {
+	return &AllergyStore{pool: pool, newEventID: uuid.NewV7}
+}
+
+// Create stores a new record with its allergy.recorded event. An active
+// record of a substance the patient already has an active record of is
+// refused with a *allergy.DuplicateError naming that record. rec, when not
+// nil, is the request's audit record, stored in the same transaction.
+func (s *AllergyStore) Create(ctx context.Context, rec *audit.Record, a allergy.Allergy) (allergy.Allergy, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := refuseDuplicate(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := insertAllergy(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := s.appendAllergyEvent(ctx, tx, EventAllergyRecorded, a); err != nil {
+			return err
+		}
+		return auditEntity(ctx, tx, rec, entityAllergy, a.ID, a.PatientID)
+	})
+	if err != nil {
+		return allergy.Allergy{}, s.duplicateRace(ctx, a, err)
+	}
+	return a, nil
+}
+
+// Get returns the record with id, or domain.ErrNotFound.
+func (s *AllergyStore) Get(ctx context.Context, id uuid.UUID) (allergy.Allergy, error) {
+	return loadResource[allergy.Allergy](ctx, s.pool, "allergies", id, false)
+}
+
+// ListForPatient returns the patient's records, oldest first; only the
+// active ones (see allergy.Allergy.Active) when onlyActive.
+func (s *AllergyStore) ListForPatient(ctx context.Context, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error) {
+	return listAllergies(ctx, s.pool, patientID, onlyActive)
+}
+
+// Update loads the record under a row lock, applies change and stores the
+// result with its allergy.updated event. An error from change aborts the
+// write; a change that makes the record duplicate another active one is
+// refused with a *allergy.DuplicateError. rec, when not nil, is the
+// request's audit record, stored in the same transaction.
+func (s *AllergyStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(allergy.Allergy) (allergy.Allergy, error)) (allergy.Allergy, error) {
+	var updated, candidate allergy.Allergy
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := loadResource[allergy.Allergy](ctx, tx, "allergies", id, true)
+		if err != nil {
+			return err
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		if next.Version == current.Version {
+			updated = current // nothing changed
+			return auditEntity(ctx, tx, rec, entityAllergy, current.ID, current.PatientID)
+		}
+		if next.ID != current.ID || next.PatientID != current.PatientID || next.Version != current.Version+1 {
+			return fmt.Errorf("allergy %s: change must keep id and patient and bump the version by one", id)
+		}
+		candidate = next
+		if err := refuseDuplicate(ctx, tx, next); err != nil {
+			return err
+		}
+		if err := saveAllergy(ctx, tx, next); err != nil {
+			return err
+		}
+		if err := s.appendAllergyEvent(ctx, tx, EventAllergyUpdated, next); err != nil {
+			return err
+		}
+		updated = next
+		return auditEntity(ctx, tx, rec, entityAllergy, next.ID, next.PatientID)
+	})
+	if err != nil {
+		return allergy.Allergy{}, s.duplicateRace(ctx, candidate, err)
+	}
+	return updated, nil
+}
+
+// refuseDuplicate looks for an active record of the same substance. The
+// patient's active records are few; the unique indexes catch a concurrent
+// write this check cannot see.
+func refuseDuplicate(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
+	if !a.Active() {
+		return nil
+	}
+	active, err := listAllergies(ctx, tx, a.PatientID, true)
+	if err != nil {
+		return err
+	}
+	if dup, ok := allergy.FindDuplicate(active, a); ok {
+		return &allergy.DuplicateError{ExistingID: dup.ID}
+	}
+	return nil
+}
+
+// duplicateRace turns a unique-index violation, left by a concurrent write
+// of the same substance, into the *allergy.DuplicateError the check would
+// have reported, once that write is visible.
+func (s *AllergyStore) duplicateRace(ctx context.Context, a allergy.Allergy, err error) error {
+	if !errors.Is(err, domain.ErrConflict) || a.PatientID == uuid.Nil {
+		return err
+	}
+	active, lerr := s.ListForPatient(ctx, a.PatientID, true)
+	if lerr != nil {
+		return err
+	}
+	if dup, ok := allergy.FindDuplicate(active, a); ok {
+		return &allergy.DuplicateError{ExistingID: dup.ID}
+	}
+	return err
+}
+
+func listAllergies(ctx context.Context, q rowsQuerier, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error) {
+	rows, err := q.Query(ctx, `SELECT resource FROM allergies WHERE patient_id = $1 AND (active OR NOT $2)
+		ORDER BY created_at, id`, patientID, onlyActive)
+	if err != nil {
+		return nil, fmt.Errorf("list allergies: %w", err)
+	}
+	defer rows.Close()
+	list := []allergy.Allergy{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("list allergies: %w", err)
+		}
+		a, err := decodeResource[allergy.Allergy]("allergies", raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list allergies: %w", err)
+	}
+	return list, nil
+}
+
+func insertAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
+	resource, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode allergy: %w", err)
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO allergies (id, patient_id, code_key, text_key, category, criticality, clinical_status,
+		                       verification_status, active, version, resource, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		a.ID, a.PatientID, a.Substance.CodeKey(), a.Substance.TextKey(), a.Category, a.Criticality, a.ClinicalStatus,
+		a.VerificationStatus, a.Active(), a.Version, resource, a.CreatedAt, a.UpdatedAt)
+	return allergyWriteError("insert", a.ID, err)
+}
+
+func saveAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
+	resource, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode allergy: %w", err)
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE allergies SET code_key = $2, text_key = $3, category = $4, criticality = $5, clinical_status = $6,
+		       verification_status = $7, active = $8, version = $9, resource = $10, updated_at = $11
+		WHERE id = $1`,
+		a.ID, a.Substance.CodeKey(), a.Substance.TextKey(), a.Category, a.Criticality, a.ClinicalStatus,
+		a.VerificationStatus, a.Active(), a.Version, resource, a.UpdatedAt)
+	return allergyWriteError("update", a.ID, err)
+}
+
+// allergyWriteError translates a duplicate key (the same id, or a second
+// active record of one substance) to domain.ErrConflict.
+func allergyWriteError(op string, id uuid.UUID, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("allergy %s: %w", id, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("%s allergy: %w", op, err)
+	}
+	return nil
+}
+
+func (s *AllergyStore) appendAllergyEvent(ctx context.Context, tx pgx.Tx, eventType string, a allergy.Allergy) error {
+	id, err := s.newEventID()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return appendOutbox(ctx, tx, OutboxEvent{
+		ID:      id,
+		Topic:   ClinicalTopic,
+		Key:     a.PatientID.String(),
+		Type:    eventType,
+		Source:  "/v1/patients/" + a.PatientID.String() + "/allergies",
+		Subject: entityAllergy + "/" + a.ID.String(),
+		Time:    a.UpdatedAt,
+		Data:    data,
+	})
+}

@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/careplan"
+)
+
+// Care plan event types published on the clinical topic, keyed by patient.
+const (
+	EventCarePlanCreated = "careplan.created"
+	EventCarePlanUpdated = "careplan.updated"
+	// EventCarePlanActivityUpdated is published when an activity's status
+	// change was recorded; the data is the plan after it.
+	EventCarePlanActivityUpdated = "careplan.activity-updated"
+)
+
+// entityCarePlan names care plans in audit records.
+const entityCarePlan = "CarePlan"
+
+// CarePlanStore keeps care plans in PostgreSQL and writes their events to
+// the outbox in the same transaction.
+type CarePlanStore struct {
+	pool       *pgxpool.Pool
+	newEventID func() (uuid.UUID, error)
+}
+
+// NewCarePlanStore returns a store on pool.
+func NewCarePlanStore(pool *pgxpool.Pool) *CarePlanStore {
+	return &CarePlanStore{pool: pool, newEventID: uuid.NewV7}
+}
+
+// Create stores a new plan with its careplan.created event. rec, when not
+// nil, is the request's audit record, stored in the same transaction.
+func (s *CarePlanStore) Create(ctx context.Context, rec *audit.Record, p careplan.CarePlan) (careplan.CarePlan, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		resource, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("encode care plan: %w", err)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO care_plans (id, patient_id, encounter_id, status, version, resource, next_due_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			p.ID, p.PatientID, p.EncounterID, string(p.Status), p.Version, resource, nextDueColumn(p), p.CreatedAt, p.UpdatedAt)
+		if err != nil {
+			return translateAlertErr(err, "insert care plan "+p.ID.String())
+		}
+		if err := s.appendCarePlanEvent(ctx, tx, EventCarePlanCreated, p); err != nil {
+			return err
+		}
+		return auditEntity(ctx, tx, rec, entityCarePlan, p.ID, p.PatientID)
+	})
+	if err != nil {
+		return careplan.CarePlan{}, err
+	}
+	return p, nil
+}
+
+// Get returns the plan with id, or domain.ErrNotFound.
+func (s *CarePlanStore) Get(ctx context.Context, id uuid.UUID) (careplan.CarePlan, error) {
+	return loadResource[careplan.CarePlan](ctx, s.pool, "care_plans", id, false)
+}
+
+// Update loads the plan under a row lock, applies change (a revision or an
+// activity's status change) and stores the result with its event:
+// careplan.activity-updated when change recorded an activity's status
+// change, careplan.updated otherwise. A change that keeps the version writes
+// nothing. An error from change aborts the write. rec, when not nil, is the
+// request's audit record, stored in the same transaction.
+func (s *CarePlanStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(careplan.CarePlan) (careplan.CarePlan, error)) (careplan.CarePlan, error) {
+	var updated careplan.CarePlan
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := loadResource[careplan.CarePlan](ctx, tx, "care_plans", id, true)
+		if err != nil {
+			return err
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		if next.Version == current.Version {
+			updated = current // nothing changed
+			return auditEntity(ctx, tx, rec, entityCarePlan, current.ID, current.PatientID)
+		}
+		if next.ID != current.ID || next.PatientID != current.PatientID || next.Version != current.Version+1 {
+			return fmt.Errorf("care plan %s: change must keep id and patient and bump the version by one", id)
+		}
+		resource, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("encode care plan: %w", err)
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE care_plans SET status = $2, version = $3, resource = $4, next_due_at = $5, updated_at = $6
+			WHERE id = $1`,
+			next.ID, string(next.Status), next.Version, resource, nextDueColumn(next), next.UpdatedAt)
+		if err != nil {
+			return translateAlertErr(err, "update care plan "+id.String())
+		}
+		event := EventCarePlanUpdated
+		if recordedActivityChange(current, next) {
+			event = EventCarePlanActivityUpdated
+		}
+		if err := s.appendCarePlanEvent(ctx, tx, event, next); err != nil {
+			return err
+		}
+		updated = next
+		return auditEntity(ctx, tx, rec, entityCarePlan, next.ID, next.PatientID)
+	})
+	return updated, err
+}
+
+// recordedActivityChange reports whether next adds an activity status change
+// to current's history.
+func recordedActivityChange(current, next careplan.CarePlan) bool {
+	for _, a := range next.Activities {
+		before, ok := current.Activity(a.ID)
+		if ok && len(a.History) > len(before.History) {
+			return true
+		}
+	}
+	return false
+}
+
+// nextDueColumn is the earliest due time of an open activity of an active
+// plan, or NULL.
+func nextDueColumn(p careplan.CarePlan) *time.Time {
+	if due, ok := careplan.EarliestDue(p); ok {
+		return &due
+	}
+	return nil
+}
+
+// CarePlanFilter narrows List. Zero fields match everything; Overdue keeps
+// active plans with an open activity due at or before Now. Limit defaults to
+// 50 and is capped at 200.
+type CarePlanFilter struct {
+	PatientID uuid.UUID
+	Status    careplan.Status
+	Overdue   bool
+	Now       time.Time
+	Limit     int
+	Cursor    string // Next of the previous page
+}
+
+// CarePlanPage is one page of plans, newest first; Next is empty on the last page.
+type CarePlanPage struct {
+	CarePlans []careplan.CarePlan
+	Next      string
+}
+
+// carePlanCursor is the keyset position of List: the last plan returned.
+type carePlanCursor struct {
+	CreatedAt time.Time `json:"c"`
+	ID        uuid.UUID `json:"i"`
+}
+
+// List returns plans newest first, one page at a time; ErrBadCursor for a
+// cursor this store did not issue.
+func (s *CarePlanStore) List(ctx context.Context, f CarePlanFilter) (CarePlanPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 200)
+	where := []string{"true"}
+	args := []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.PatientID != uuid.Nil {
+		where = append(where, "patient_id = "+arg(f.PatientID))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.Overdue {
+		where = append(where, "next_due_at <= "+arg(f.Now))
+	}
+	if f.Cursor != "" {
+		pos, err := decodeCursor(f.Cursor, func(p carePlanCursor) bool { return p.ID != uuid.Nil })
+		if err != nil {
+			return CarePlanPage{}, err
+		}
+		where = append(where, "(created_at, id) < ("+arg(pos.CreatedAt)+", "+arg(pos.ID)+")")
+	}
+	list, err := s.query(ctx, `SELECT resource FROM care_plans WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return CarePlanPage{}, err
+	}
+	page := CarePlanPage{CarePlans: list}
+	if len(list) > limit {
+		page.CarePlans = list[:limit]
+		last := page.CarePlans[limit-1]
+		page.Next = encodeCursor(carePlanCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// OverdueActivities lists the patient's overdue activity occurrences across
+// active plans as of now: open activities due at or before now, earliest
+// first.
+func (s *CarePlanStore) OverdueActivities(ctx context.Context, patientID uuid.UUID, now time.Time) ([]careplan.OverdueActivity, error) {
+	plans, err := s.query(ctx, `SELECT resource FROM care_plans
+		WHERE patient_id = $1 AND status = 'active' AND next_due_at <= $2 ORDER BY next_due_at, id`, patientID, now)
+	if err != nil {
+		return nil, err
+	}
+	out := []careplan.OverdueActivity{}
+	for _, p := range plans {
+		out = append(out, careplan.Overdue(p, now)...)
+	}
+	slices.SortStableFunc(out, func(a, b careplan.OverdueActivity) int { return a.DueAt.Compare(b.DueAt) })
+	return out, nil
+}
+
+func (s *CarePlanStore) query(ctx context.Context, sql string, args ...any) ([]careplan.CarePlan, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list care plans: %w", err)
+	}
+	defer rows.Close()
+	plans := []careplan.CarePlan{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("list care plans: %w", err)
+		}
+		p, err := decodeResource[careplan.CarePlan]("care_plans", raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list care plans: %w", err)
+	}
+	return plans, nil
+}
+
+func (s *CarePlanStore) appendCarePlanEvent(ctx context.Context, tx pgx.Tx, eventType string, p careplan.CarePlan) error {
+	id, err := s.newEventID()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return appendOutbox(ctx, tx, OutboxEvent{
+		ID:      id,
+		Topic:   ClinicalTopic,
+		Key:     p.PatientID.String(),
+		Type:    eventType,
+		Source:  "/v1/clinical/care-plans",
+		Subject: "CarePlan/" + p.ID.String(),
+		Time:    p.UpdatedAt,
+		Data:    data,
+	})
+}

@@ -1,0 +1,129 @@
+package careplan
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	activities "github.com/zarish-sphere/zarish/activities/careplan"
+	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/careplan"
+	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+)
+
+// Limits that keep a long plan's history short: the run continues as new
+// after this many checks, or earlier when the history grows or the server
+// suggests it.
+const (
+	maxChecks        = 500
+	maxHistoryEvents = 2000
+)
+
+// acts is only used to name activities; the worker holds the real ones.
+var acts *activities.Activities
+
+// CarePlan is the CarePlan workflow. Each turn it reads the plan; if the plan
+// is not active the run ends. Otherwise it raises an alert for each overdue
+// activity occurrence not yet alerted, then sleeps until the next activity
+// falls due — at most Recheck, so a missed signal costs at most that much —
+// or until the plan-changed signal wakes it.
+func CarePlan(ctx workflow.Context, in Input) (Result, error) {
+	if in.Recheck <= 0 {
+		in.Recheck = DefaultRecheck
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// A database outage delays reminders, never drops them: retry without
+		// limit, backing off to a minute. Invalid input fails at once.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	changed := workflow.GetSignalChannel(ctx, SignalPlanChanged)
+	for check := 1; ; check++ {
+		// Every change signalled so far is covered by the read below.
+		for changed.ReceiveAsync(nil) {
+		}
+		var plan activities.CheckResult
+		err := workflow.ExecuteActivity(ctx, acts.CheckCarePlan, activities.CheckRequest{PlanID: in.PlanID, At: workflow.Now(ctx)}).Get(ctx, &plan)
+		if err != nil {
+			return Result{AlertsRaised: in.AlertsRaised}, err
+		}
+		if !plan.Active {
+			return Result{AlertsRaised: in.AlertsRaised}, nil
+		}
+		in = remind(ctx, in, plan)
+		if check >= maxChecks || shouldContinueAsNew(ctx) {
+			return Result{AlertsRaised: in.AlertsRaised}, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
+		}
+		wait := in.Recheck
+		if plan.NextDue != nil {
+			wait = min(wait, max(plan.NextDue.Sub(workflow.Now(ctx)), 0))
+		}
+		if err := sleep(ctx, changed, wait); err != nil {
+			return Result{AlertsRaised: in.AlertsRaised}, err
+		}
+	}
+}
+
+// sleep waits for d or the plan-changed signal, whichever comes first.
+func sleep(ctx workflow.Context, changed workflow.ReceiveChannel, d time.Duration) error {
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(timerCtx, d)
+	var timerErr error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
+	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+	sel.Select(ctx)
+	var cancelled *temporal.CanceledError
+	if errors.As(timerErr, &cancelled) {
+		return nil
+	}
+	return timerErr
+}
+
+// remind raises an alert for each overdue occurrence not alerted yet and
+// returns in with the occurrences it remembers: those still overdue.
+func remind(ctx workflow.Context, in Input, plan activities.CheckResult) Input {
+	fresh, still := careplan.Pending(plan.Overdue, in.Reminded)
+	in.Reminded = still
+	for _, o := range fresh {
+		raise(ctx, in, plan, o)
+		in.Reminded = append(in.Reminded, o.Key())
+		in.AlertsRaised++
+	}
+	return in
+}
+
+// raise starts the occurrence's alert as an abandoned child: warning for the
+// plan's unit, with the activity's owner notified at the first level. Its id
+// is derived from the occurrence, so a replayed or repeated raise is a
+// duplicate Temporal refuses rather than a second alert.
+func raise(ctx workflow.Context, in Input, plan activities.CheckResult, o careplan.OverdueActivity) {
+	owner := o.OwnerID
+	f, err := alertwf.StartChild(ctx, alertwf.Input{Raise: alert.Raise{
+		AlertID:     AlertID(plan.PatientID, o),
+		PatientID:   plan.PatientID,
+		EncounterID: plan.EncounterID,
+		Unit:        plan.Unit,
+		Severity:    alert.SeverityWarning,
+		Category:    CategoryActivityOverdue,
+		Message:     fmt.Sprintf("Care plan activity overdue: %s (due %s)", o.Title, o.DueAt.UTC().Format("2006-01-02 15:04 UTC")),
+		Source:      Source(in.PlanID),
+		OwnerID:     &owner,
+	}})
+	if err == nil {
+		err = f.GetChildWorkflowExecution().Get(ctx, nil)
+	}
+	var running *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if err != nil && !errors.As(err, &running) {
+		workflow.GetLogger(ctx).Error("raise care plan alert", "planId", in.PlanID, "activityId", o.ActivityID, "error", err)
+	}
+}
+
+func shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxHistoryEvents
+}
