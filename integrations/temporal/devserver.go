@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
@@ -92,6 +93,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 	staticHost := func(svc primitives.ServiceName) static.Hosts {
 		return static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
 	}
+	hideUnknownTraceExporter()
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -118,6 +120,19 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 		}
 	}
 	return d, nil
+}
+
+// hideUnknownTraceExporter keeps the engine's trace exporter choice from
+// stopping the embedded server: the server reads OTEL_TRACES_EXPORTER from
+// the process environment itself and refuses to start on any value but
+// otlp or none. The engine has built its own exporter by now, so for any
+// other value (console) the server is told none, and traces only the
+// engine's spans. With otlp the server exports its own spans as well.
+func hideUnknownTraceExporter() {
+	v := strings.ToLower(strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")))
+	if v != "" && v != "otlp" && v != "none" {
+		_ = os.Setenv("OTEL_TRACES_EXPORTER", "none")
+	}
 }
 
 // FrontendAddress is the host:port SDK clients and workers dial.
