@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -147,28 +146,9 @@ func (s *AllergyStore) duplicateRace(ctx context.Context, a allergy.Allergy, err
 }
 
 func listAllergies(ctx context.Context, q rowsQuerier, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error) {
-	rows, err := q.Query(ctx, `SELECT resource FROM allergies WHERE patient_id = $1 AND (active OR NOT $2)
-		ORDER BY created_at, id`, patientID, onlyActive)
-	if err != nil {
-		return nil, fmt.Errorf("list allergies: %w", err)
-	}
-	defer rows.Close()
-	list := []allergy.Allergy{}
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			return nil, fmt.Errorf("list allergies: %w", err)
-		}
-		a, err := decodeResource[allergy.Allergy]("allergies", raw, nil)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list allergies: %w", err)
-	}
-	return list, nil
+	return listResources[allergy.Allergy](ctx, q, "allergies",
+		`SELECT resource FROM allergies WHERE patient_id = $1 AND (active OR NOT $2) ORDER BY created_at, id`,
+		patientID, onlyActive)
 }
 
 func insertAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
@@ -202,33 +182,13 @@ func saveAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
 // allergyWriteError translates a duplicate key (the same id, or a second
 // active record of one substance) to domain.ErrConflict.
 func allergyWriteError(op string, id uuid.UUID, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("allergy %s: %w", id, domain.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("%s allergy: %w", op, err)
-	}
-	return nil
+	return writeError("allergy", op, id, err)
 }
 
 func (s *AllergyStore) appendAllergyEvent(ctx context.Context, tx pgx.Tx, eventType string, a allergy.Allergy) error {
-	id, err := s.newEventID()
-	if err != nil {
-		return fmt.Errorf("event id: %w", err)
-	}
-	data, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return appendOutbox(ctx, tx, OutboxEvent{
-		ID:      id,
-		Topic:   ClinicalTopic,
-		Key:     a.PatientID.String(),
-		Type:    eventType,
+	return appendResourceEvent(ctx, tx, s.newEventID, resourceEvent{
+		Type: eventType, PatientID: a.PatientID, Resource: a, Time: a.UpdatedAt,
 		Source:  "/v1/patients/" + a.PatientID.String() + "/allergies",
 		Subject: entityAllergy + "/" + a.ID.String(),
-		Time:    a.UpdatedAt,
-		Data:    data,
 	})
 }

@@ -224,46 +224,12 @@ func (s *CarePlanStore) OverdueActivities(ctx context.Context, patientID uuid.UU
 }
 
 func (s *CarePlanStore) query(ctx context.Context, sql string, args ...any) ([]careplan.CarePlan, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list care plans: %w", err)
-	}
-	defer rows.Close()
-	plans := []careplan.CarePlan{}
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			return nil, fmt.Errorf("list care plans: %w", err)
-		}
-		p, err := decodeResource[careplan.CarePlan]("care_plans", raw, nil)
-		if err != nil {
-			return nil, err
-		}
-		plans = append(plans, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list care plans: %w", err)
-	}
-	return plans, nil
+	return listResources[careplan.CarePlan](ctx, s.pool, "care_plans", sql, args...)
 }
 
 func (s *CarePlanStore) appendCarePlanEvent(ctx context.Context, tx pgx.Tx, eventType string, p careplan.CarePlan) error {
-	id, err := s.newEventID()
-	if err != nil {
-		return fmt.Errorf("event id: %w", err)
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return appendOutbox(ctx, tx, OutboxEvent{
-		ID:      id,
-		Topic:   ClinicalTopic,
-		Key:     p.PatientID.String(),
-		Type:    eventType,
-		Source:  "/v1/clinical/care-plans",
-		Subject: "CarePlan/" + p.ID.String(),
-		Time:    p.UpdatedAt,
-		Data:    data,
+	return appendResourceEvent(ctx, tx, s.newEventID, resourceEvent{
+		Type: eventType, PatientID: p.PatientID, Resource: p, Time: p.UpdatedAt,
+		Source: "/v1/clinical/care-plans", Subject: "CarePlan/" + p.ID.String(),
 	})
 }

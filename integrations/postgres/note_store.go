@@ -3,15 +3,12 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/note"
 )
@@ -64,27 +61,8 @@ func (s *NoteStore) Get(ctx context.Context, id uuid.UUID) (note.Note, error) {
 // ListForEncounter returns every note of the encounter, amendments and the
 // originals they supersede included, oldest first.
 func (s *NoteStore) ListForEncounter(ctx context.Context, encounterID uuid.UUID) ([]note.Note, error) {
-	rows, err := s.pool.Query(ctx, `SELECT resource FROM notes WHERE encounter_id = $1 ORDER BY created_at, id`, encounterID)
-	if err != nil {
-		return nil, fmt.Errorf("list notes: %w", err)
-	}
-	defer rows.Close()
-	notes := []note.Note{}
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			return nil, fmt.Errorf("list notes: %w", err)
-		}
-		n, err := decodeResource[note.Note]("notes", raw, nil)
-		if err != nil {
-			return nil, err
-		}
-		notes = append(notes, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list notes: %w", err)
-	}
-	return notes, nil
+	return listResources[note.Note](ctx, s.pool, "notes",
+		`SELECT resource FROM notes WHERE encounter_id = $1 ORDER BY created_at, id`, encounterID)
 }
 
 // Update loads the note under a row lock, applies change (an edit or a
@@ -210,33 +188,13 @@ func saveNote(ctx context.Context, tx pgx.Tx, n note.Note) error {
 // noteWriteError translates a duplicate key (the same note id, or a second
 // signed amendment of one note) to domain.ErrConflict.
 func noteWriteError(op string, id uuid.UUID, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("note %s: %w", id, domain.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("%s note: %w", op, err)
-	}
-	return nil
+	return writeError("note", op, id, err)
 }
 
 func (s *NoteStore) appendNoteEvent(ctx context.Context, tx pgx.Tx, eventType string, n note.Note) error {
-	id, err := s.newEventID()
-	if err != nil {
-		return fmt.Errorf("event id: %w", err)
-	}
-	data, err := json.Marshal(n)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return appendOutbox(ctx, tx, OutboxEvent{
-		ID:      id,
-		Topic:   ClinicalTopic,
-		Key:     n.PatientID.String(),
-		Type:    eventType,
+	return appendResourceEvent(ctx, tx, s.newEventID, resourceEvent{
+		Type: eventType, PatientID: n.PatientID, Resource: n, Time: n.UpdatedAt,
 		Source:  "/v1/clinical/encounters/" + n.EncounterID.String() + "/notes",
 		Subject: "DocumentReference/" + n.ID.String(),
-		Time:    n.UpdatedAt,
-		Data:    data,
 	})
 }

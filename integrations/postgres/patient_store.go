@@ -12,10 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/patient"
 )
@@ -218,14 +216,7 @@ func insertPatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		p.ID, p.MRN, p.Version, p.Active, p.Name.Family, p.Name.Given, patient.NameKey(p.Name),
 		p.BirthDate, p.Sex, phones, identifiers, resource, p.CreatedAt, p.UpdatedAt)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("patient %s: %w", p.ID, domain.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("insert patient: %w", err)
-	}
-	return nil
+	return writeError("patient", "insert", p.ID, err)
 }
 
 func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
@@ -246,23 +237,9 @@ func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
 }
 
 func (s *PatientStore) appendPatientEvent(ctx context.Context, tx pgx.Tx, eventType string, p patient.Patient) error {
-	id, err := s.newEventID()
-	if err != nil {
-		return fmt.Errorf("event id: %w", err)
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return appendOutbox(ctx, tx, OutboxEvent{
-		ID:      id,
-		Topic:   ClinicalTopic,
-		Key:     p.ID.String(),
-		Type:    eventType,
-		Source:  "/v1/patients",
-		Subject: "Patient/" + p.ID.String(),
-		Time:    p.UpdatedAt,
-		Data:    data,
+	return appendResourceEvent(ctx, tx, s.newEventID, resourceEvent{
+		Type: eventType, PatientID: p.ID, Resource: p, Time: p.UpdatedAt,
+		Source: "/v1/patients", Subject: "Patient/" + p.ID.String(),
 	})
 }
 

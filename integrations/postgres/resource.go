@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -56,4 +58,76 @@ func auditEntity(ctx context.Context, tx pgx.Tx, rec *audit.Record, entityType s
 	rec.EntityType = entityType
 	rec.EntityID = entityID.String()
 	return AppendAudit(ctx, tx, *rec)
+}
+
+// listResources runs sql, whose one column is the resource of table, and
+// decodes every row into T; no rows is an empty, non-nil slice.
+func listResources[T any](ctx context.Context, q rowsQuerier, table, sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("list %s: %w", table, err)
+		}
+		v, err := decodeResource[T](table, raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", table, err)
+	}
+	return out, nil
+}
+
+// writeError translates a unique violation on a write of the resource kind
+// with id to domain.ErrConflict, and wraps any other error with op.
+func writeError(kind, op string, id uuid.UUID, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%s %s: %w", kind, id, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, kind, err)
+	}
+	return nil
+}
+
+// resourceEvent is a change of one patient's resource, published on the
+// clinical topic keyed by the patient with the resource as its data.
+type resourceEvent struct {
+	Type      string // e.g. careplan.updated
+	PatientID uuid.UUID
+	Source    string // the API collection, e.g. /v1/clinical/care-plans
+	Subject   string // e.g. CarePlan/<id>
+	Time      time.Time
+	Resource  any
+}
+
+// appendResourceEvent writes e to the outbox in tx under a fresh id.
+func appendResourceEvent(ctx context.Context, tx pgx.Tx, newID func() (uuid.UUID, error), e resourceEvent) error {
+	id, err := newID()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	data, err := json.Marshal(e.Resource)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", e.Type, err)
+	}
+	return appendOutbox(ctx, tx, OutboxEvent{
+		ID:      id,
+		Topic:   ClinicalTopic,
+		Key:     e.PatientID.String(),
+		Type:    e.Type,
+		Source:  e.Source,
+		Subject: e.Subject,
+		Time:    e.Time,
+		Data:    data,
+	})
 }
