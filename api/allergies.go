@@ -143,9 +143,7 @@ func (s *server) getAllergy(c *gin.Context) {
 		return
 	}
 	audited.rec.PatientID = &a.PatientID
-	if match := c.GetHeader("If-None-Match"); match != "" && etagMatches(match, a.Version) {
-		c.Header("ETag", etag(a.Version))
-		c.Status(http.StatusNotModified)
+	if notModified(c, a.Version) {
 		return
 	}
 	writeAllergy(c, http.StatusOK, a)

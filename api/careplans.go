@@ -269,9 +269,7 @@ func (s *server) getCarePlan(c *gin.Context) {
 		return
 	}
 	a.rec.PatientID = &p.PatientID
-	if match := c.GetHeader("If-None-Match"); match != "" && etagMatches(match, p.Version) {
-		c.Header("ETag", etag(p.Version))
-		c.Status(http.StatusNotModified)
+	if notModified(c, p.Version) {
 		return
 	}
 	writeCarePlan(c, http.StatusOK, p)

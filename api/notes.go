@@ -141,9 +141,7 @@ func (s *server) getNote(c *gin.Context) {
 		return
 	}
 	a.rec.PatientID = &n.PatientID
-	if match := c.GetHeader("If-None-Match"); match != "" && etagMatches(match, n.Version) {
-		c.Header("ETag", etag(n.Version))
-		c.Status(http.StatusNotModified)
+	if notModified(c, n.Version) {
 		return
 	}
 	writeNote(c, http.StatusOK, n)

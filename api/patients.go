@@ -114,9 +114,7 @@ func (s *server) getPatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if match := c.GetHeader("If-None-Match"); match != "" && etagMatches(match, p.Version) {
-		c.Header("ETag", etag(p.Version))
-		c.Status(http.StatusNotModified)
+	if notModified(c, p.Version) {
 		return
 	}
 	writePatient(c, http.StatusOK, p)
@@ -298,6 +296,18 @@ func parseETag(tag string) (int, bool) {
 	}
 	n, err := strconv.Atoi(tag[1 : len(tag)-1])
 	return n, err == nil && n > 0
+}
+
+// notModified answers 304 with the ETag when the request's If-None-Match
+// names version, and reports whether it did.
+func notModified(c *gin.Context, version int) bool {
+	match := c.GetHeader("If-None-Match")
+	if match == "" || !etagMatches(match, version) {
+		return false
+	}
+	c.Header("ETag", etag(version))
+	c.Status(http.StatusNotModified)
+	return true
 }
 
 func etagMatches(header string, version int) bool {
