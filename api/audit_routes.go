@@ -37,6 +37,9 @@ type AuditPage struct {
 func (s *server) token(c *gin.Context) {
 	auditOf(c).rec.Action = audit.ActionLogin
 	auditOf(c).rec.EntityType = "Client"
+	if !s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) {
+		return
+	}
 	s.Token.ServeHTTP(c.Writer, c.Request)
 }
 

@@ -140,6 +140,9 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 			if res.status >= 500 {
 				t.Fatalf("%s: %d %s", key, res.status, res.body)
 			}
+			if res.header.Get("RateLimit-Remaining") == "" {
+				t.Errorf("%s answered without RateLimit headers: every /v1 route spends a budget", key)
+			}
 			got := recordsFor(t, store, reqID)
 			if len(got) != 1 {
 				t.Fatalf("%s (status %d) left %d audit records, want 1", key, res.status, len(got))

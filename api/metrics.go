@@ -18,11 +18,16 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	requests *prometheus.CounterVec
 	conns    prometheus.Gauge
+	// rateLimited counts 429 answers by the kind of budget spent;
+	// rateLimitFailOpen the requests let through because the store failed.
+	rateLimited       *prometheus.CounterVec
+	rateLimitFailOpen prometheus.Counter
 }
 
 // NewMetrics creates a registry with the Go and process collectors and the
 // HTTP series: http_request_duration_seconds, http_requests_total,
-// active_connections.
+// active_connections, zarish_rate_limited_total and
+// zarish_rate_limit_fail_open_total.
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
@@ -39,8 +44,19 @@ func NewMetrics() *Metrics {
 			Name: "active_connections",
 			Help: "Open client connections to the API.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zarish_rate_limited_total",
+			Help: "Requests refused with 429, by the kind of budget spent: client, ip (no valid token) or token (the token endpoint).",
+		}, []string{"key_kind"}),
+		rateLimitFailOpen: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zarish_rate_limit_fail_open_total",
+			Help: "Requests let through unlimited because the rate limit store failed.",
+		}),
 	}
-	m.Registry.MustRegister(m.duration, m.requests, m.conns,
+	for _, kind := range []string{keyClient, keyIP, keyToken} {
+		m.rateLimited.WithLabelValues(kind)
+	}
+	m.Registry.MustRegister(m.duration, m.requests, m.conns, m.rateLimited, m.rateLimitFailOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -72,18 +72,25 @@ func (s *server) accessLog() gin.HandlerFunc {
 	}
 }
 
-// authorize demands a valid bearer token carrying scope.
+// authorize demands a valid bearer token carrying scope. A verified request
+// spends its client's rate-limit budget, one without a valid token its IP's.
 func (s *server) authorize(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		header := c.GetHeader("Authorization")
 		kind, token, found := strings.Cut(header, " ")
 		if !found || !strings.EqualFold(kind, "Bearer") || strings.TrimSpace(token) == "" {
+			if !s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
+				return
+			}
 			c.Header("WWW-Authenticate", `Bearer realm="zarish"`)
 			abort(c, http.StatusUnauthorized, CodeUnauthorized, "A bearer access token is required.")
 			return
 		}
 		p, err := s.Verifier.Verify(c.Request.Context(), strings.TrimSpace(token))
 		if err != nil {
+			if !s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
+				return
+			}
 			c.Header("WWW-Authenticate", `Bearer realm="zarish", error="invalid_token"`)
 			msg := "The access token is invalid or expired."
 			if !errors.Is(err, auth.ErrInvalidToken) {
@@ -93,6 +100,9 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 			return
 		}
 		c.Set(ctxPrincipal, p)
+		if !s.admit(c, keyClient, p.ClientID, s.RateLimits.Client) {
+			return
+		}
 		if !p.Allows(scope) {
 			// Break the glass: an emergency-scoped caller states why it needs
 			// patient data it may not normally see; access is granted and the

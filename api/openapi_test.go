@@ -30,6 +30,12 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			continue
 		}
 		op := item.GetOperation(r.Method)
+		// Every /v1 route is rate limited, and says how it refuses.
+		if strings.HasPrefix(r.Path, "/v1/") {
+			if resp := op.Responses.Status(429); resp == nil || resp.Ref != "#/components/responses/TooManyRequests" {
+				t.Errorf("%s does not document its 429 answer", key)
+			}
+		}
 		// A protected route documents the scope it needs.
 		if r.Scope != "" {
 			if op.Security == nil || !strings.Contains(jsonOf(op.Security), r.Scope) {

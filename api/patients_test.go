@@ -15,6 +15,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 )
 
 // stubVerifier maps fixed tokens to principals; the real verifier is tested in
@@ -45,13 +46,23 @@ func newTestAPI(t *testing.T) *httptest.Server {
 // wraps the audit store (to make it fail, say).
 func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Server, *postgres.AuditStore) {
 	t.Helper()
+	d, store := testDeps(t, wrap)
+	srv := httptest.NewServer(NewRouter(d))
+	t.Cleanup(srv.Close)
+	return srv, store
+}
+
+// testDeps is the router's dependencies on a fresh database, with the audit
+// store wrapped by wrap when given.
+func testDeps(t *testing.T, wrap func(AuditStore) AuditStore) (Deps, *postgres.AuditStore) {
+	t.Helper()
 	pool := pgtest.NewPool(t)
 	store := postgres.NewAuditStore(pool)
 	var auditStore AuditStore = store
 	if wrap != nil {
 		auditStore = wrap(store)
 	}
-	h := NewRouter(Deps{
+	return Deps{
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:       "test",
 		Patients:      postgres.NewPatientStore(pool),
@@ -74,10 +85,14 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 		JWKS:    http.NotFoundHandler(),
 		Health:  NewHealth(map[string]Check{"database": func(ctx context.Context) error { return pool.Ping(ctx) }}, time.Second),
 		Metrics: NewMetrics(),
-	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv, store
+		// Budgets no test spends, so every route runs through the limiter.
+		RateLimits: RateLimits{
+			Limiter:   ratelimit.NewMemory(),
+			Client:    ratelimit.PerMinute(1_000_000, 10_000),
+			Anonymous: ratelimit.PerMinute(1_000_000, 10_000),
+			Token:     ratelimit.PerMinute(1_000_000, 10_000),
+		},
+	}, store
 }
 
 type result struct {

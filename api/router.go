@@ -6,11 +6,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/zarish-sphere/zarish/integrations/auth"
 )
@@ -45,6 +47,8 @@ type Deps struct {
 	Token, JWKS http.Handler
 	Health      *Health
 	Metrics     *Metrics
+	// RateLimits are the request budgets; the zero value is unlimited.
+	RateLimits RateLimits
 	// Now and NewID are the clock and id source; tests replace them.
 	Now   func() time.Time
 	NewID func() (uuid.UUID, error)
@@ -53,7 +57,12 @@ type Deps struct {
 type server struct {
 	Deps
 	log *slog.Logger
+	// failOpenWarn spaces out the warnings about a failing rate limit store.
+	failOpenWarn *rate.Sometimes
 }
+
+// tokenPath is the OAuth2 token endpoint.
+const tokenPath = "/v1/auth/oauth2/token"
 
 // Route is one API operation, the SMART scope it needs ("" = public) and the
 // kind of resource its audit records name.
@@ -70,7 +79,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.NewID == nil {
 		d.NewID = uuid.NewV7
 	}
-	s := &server{Deps: d, log: d.Logger.With("component", "api")}
+	s := &server{Deps: d, log: d.Logger.With("component", "api"), failOpenWarn: newFailOpenWarn()}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -89,8 +98,15 @@ func NewRouter(d Deps) *gin.Engine {
 
 	for _, rt := range routes {
 		handlers := []gin.HandlerFunc{}
-		if rt.Scope != "" {
+		switch {
+		case rt.Scope != "":
+			// Spends the client's budget once the token is verified, or the
+			// IP's when there is no valid token.
 			handlers = append(handlers, s.authorize(rt.Scope))
+		case rt.Path == tokenPath:
+			// The token endpoint spends its own per-IP budget, audited as a login.
+		case strings.HasPrefix(rt.Path, "/v1/"):
+			handlers = append(handlers, s.limitByIP())
 		}
 		handlers = append(handlers, rt.handler)
 		r.Handle(rt.Method, rt.Path, handlers...)
@@ -106,7 +122,7 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/ready", "", "", s.ready},
 		{http.MethodGet, "/metrics", "", "", gin.WrapH(s.Metrics.Handler())},
 		{http.MethodGet, "/v1/openapi.json", "", "OpenAPI", serveOpenAPI},
-		{http.MethodPost, "/v1/auth/oauth2/token", "", "Client", s.token},
+		{http.MethodPost, tokenPath, "", "Client", s.token},
 		{http.MethodGet, "/v1/auth/jwks.json", "", "JWKS", gin.WrapH(s.JWKS)},
 
 		{http.MethodPost, "/v1/patients", "system/Patient.write", "Patient", s.registerPatient},

@@ -25,9 +25,11 @@ type Config struct {
 	Metrics  Metrics
 	Health   Health
 	Redis    Redis
-	Notify   Notify
-	Tracing  Tracing
-	Dev      Dev
+	// RateLimit is the API's request budgets.
+	RateLimit RateLimit
+	Notify    Notify
+	Tracing   Tracing
+	Dev       Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
 }
@@ -88,6 +90,20 @@ type Health struct {
 // Redis is the shared cache (used for cross-replica rate limits).
 type Redis struct {
 	URL Secret // REDIS_URL
+}
+
+// RateLimit sets the API's request budgets. With REDIS_URL they are shared
+// by every API replica; without it each process keeps its own. Zero turns a
+// budget off.
+type RateLimit struct {
+	// PerMinute is RATE_LIMIT_PER_MINUTE: requests a minute for each OAuth2
+	// client, and for each source IP calling without a valid token.
+	PerMinute int
+	// Burst is RATE_LIMIT_BURST: how many of those may come at once.
+	Burst int
+	// TokenPerMinute is RATE_LIMIT_TOKEN_PER_MINUTE: token endpoint requests
+	// a minute for each source IP, all of them allowed at once.
+	TokenPerMinute int
 }
 
 // Notify configures notification delivery.
@@ -177,6 +193,11 @@ func Load(getenv func(string) string) (Config, error) {
 		Metrics: Metrics{Port: r.optionalPort("METRICS_PORT")},
 		Health:  Health{Interval: r.duration("HEALTH_CHECK_INTERVAL", 10*time.Second)},
 		Redis:   Redis{URL: Secret(r.optionalURL("REDIS_URL", "redis", "rediss"))},
+		RateLimit: RateLimit{
+			PerMinute:      r.intRange("RATE_LIMIT_PER_MINUTE", 1200, 0, 1_000_000),
+			Burst:          r.intRange("RATE_LIMIT_BURST", 100, 1, 1_000_000),
+			TokenPerMinute: r.intRange("RATE_LIMIT_TOKEN_PER_MINUTE", 60, 0, 1_000_000),
+		},
 		Notify: Notify{
 			SMTPHost:       r.str("SMTP_HOST", ""),
 			SMTPPort:       r.port("SMTP_PORT", 0),

@@ -122,3 +122,39 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Fatalf("secret leaked: %s", out)
 	}
 }
+
+func TestLoadRateLimits(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 100, TokenPerMinute: 60}) || c.Redis.URL != "" {
+		t.Fatalf("defaults: %+v, redis %q", c.RateLimit, c.Redis.URL.Reveal())
+	}
+	c, err = Load(env(map[string]string{
+		"RATE_LIMIT_PER_MINUTE":       "6000",
+		"RATE_LIMIT_BURST":            "250",
+		"RATE_LIMIT_TOKEN_PER_MINUTE": "0",
+		"REDIS_URL":                   "redis://:pw@cache:6379/2",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != (RateLimit{PerMinute: 6000, Burst: 250, TokenPerMinute: 0}) || c.Redis.URL.Reveal() != "redis://:pw@cache:6379/2" {
+		t.Fatalf("not parsed: %+v", c.RateLimit)
+	}
+	_, err = Load(env(map[string]string{
+		"RATE_LIMIT_PER_MINUTE":       "-1",
+		"RATE_LIMIT_BURST":            "0",
+		"RATE_LIMIT_TOKEN_PER_MINUTE": "lots",
+		"REDIS_URL":                   "memcached://cache:11211",
+	}))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, name := range []string{"RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "RATE_LIMIT_TOKEN_PER_MINUTE", "REDIS_URL"} {
+		if !strings.Contains(err.Error(), name+":") {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what `make run` and `make test` need is on this machine and running:
-# a PostgreSQL server on 127.0.0.1:5432 (started, or installed and started) and,
-# for the tests that talk to the broker with a second real Kafka client, kcat.
+# a PostgreSQL server on 127.0.0.1:5432 and a Redis server on 127.0.0.1:6379
+# (started, or installed and started) and, for the tests that talk to the
+# broker with a second real Kafka client, kcat.
 set -euo pipefail
 
 need_apt_update=1
@@ -32,6 +33,22 @@ if ! pg_up; then
 fi
 if ! pg_up; then
 	echo "ensure-services: PostgreSQL is not answering on 127.0.0.1:5432" >&2
+	exit 1
+fi
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+	echo "ensure-services: installing Redis" >&2
+	apt_install redis-server
+fi
+if ! redis_up; then
+	echo "ensure-services: starting Redis" >&2
+	redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
+	for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+fi
+if ! redis_up; then
+	echo "ensure-services: Redis is not answering on 127.0.0.1:6379" >&2
 	exit 1
 fi
 

@@ -168,12 +168,17 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 	metrics.Registry.MustRegister(dispatcher.Collectors()...)
+	limits, closeLimits, err := rateLimits(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, closeLimits)
 	l, err := net.Listen("tcp", cfg.Service.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("api listen: %w", err)
 	}
 	s.APIURL = "http://" + l.Addr().String()
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics}.
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits}.
 		router(cfg, logger)
 
 	// Everything below runs until ctx ends; the first failure stops the rest.

@@ -52,8 +52,13 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	if err != nil {
 		return err
 	}
+	limits, closeLimits, err := rateLimits(ctx, cfg, logger)
+	if err != nil {
+		return usageError{err}
+	}
+	defer closeLimits()
 	metrics := api.NewMetrics()
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics}.router(cfg, logger)
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits}.router(cfg, logger)
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

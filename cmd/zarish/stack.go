@@ -28,6 +28,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	careplanworkflow "github.com/zarish-sphere/zarish/workflows/careplan"
@@ -108,6 +109,7 @@ type apiParts struct {
 	publisher *kafka.Publisher
 	oauth     *auth.Server
 	metrics   *api.Metrics
+	limits    api.RateLimits
 }
 
 func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
@@ -140,7 +142,38 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		JWKS:          p.oauth.JWKSHandler(),
 		Health:        health,
 		Metrics:       p.metrics,
+		RateLimits:    p.limits,
 	})
+}
+
+// rateLimits builds the API's request budgets from the configuration: kept in
+// Redis when REDIS_URL is set, so every replica spends from the same budget,
+// else in this process. A Redis that does not answer at start is logged, not
+// fatal: the API lets requests through unlimited until it answers. The
+// returned func releases the Redis connections.
+func rateLimits(ctx context.Context, cfg config.Config, logger *slog.Logger) (api.RateLimits, func(), error) {
+	rl := cfg.RateLimit
+	limits := api.RateLimits{
+		Client:    ratelimit.PerMinute(rl.PerMinute, rl.Burst),
+		Anonymous: ratelimit.PerMinute(rl.PerMinute, rl.Burst),
+		Token:     ratelimit.PerMinute(rl.TokenPerMinute, rl.TokenPerMinute),
+	}
+	if cfg.Redis.URL == "" {
+		limits.Limiter = ratelimit.NewMemory()
+		return limits, func() {}, nil
+	}
+	store, err := ratelimit.OpenRedis(cfg.Redis.URL.Reveal())
+	if err != nil {
+		return limits, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := store.Ping(pctx); err != nil {
+		logger.Warn("Redis for rate limits is not answering; requests go through unlimited until it does",
+			"component", "ratelimit", "error", err)
+	}
+	limits.Limiter = store
+	return limits, func() { _ = store.Close() }, nil
 }
 
 // serveHTTP serves handler on l until ctx ends, then drains in-flight requests.
