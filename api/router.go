@@ -49,6 +49,10 @@ type Deps struct {
 	Metrics     *Metrics
 	// RateLimits are the request budgets; the zero value is unlimited.
 	RateLimits RateLimits
+	// TrustedProxies are the load balancers (IPs or CIDRs) whose
+	// X-Forwarded-For names the client; with none the client is the
+	// connection's peer.
+	TrustedProxies []string
 	// Now and NewID are the clock and id source; tests replace them.
 	Now   func() time.Time
 	NewID func() (uuid.UUID, error)
@@ -85,6 +89,12 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// Only a trusted proxy may say who the client is: the address goes into
+	// audit records and per-address rate limits.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		s.log.Error("invalid trusted proxies; trusting none", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	routes := s.routes()
 	entities := map[string]string{}
 	for _, rt := range routes {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ type Service struct {
 	Version string // SERVICE_VERSION
 	Host    string // SERVICE_HOST
 	Port    int    // SERVICE_PORT
+	// TrustedProxies are the addresses (IPs or CIDRs) of the load balancers
+	// whose X-Forwarded-For the API believes (TRUSTED_PROXIES). With none,
+	// the client address is the connection's peer: a caller cannot choose
+	// the address its audit records and rate limits name.
+	TrustedProxies []string
 }
 
 // Addr is the API listen address.
@@ -169,6 +175,8 @@ func Load(getenv func(string) string) (Config, error) {
 			Version: r.str("SERVICE_VERSION", Version),
 			Host:    r.str("SERVICE_HOST", "127.0.0.1"),
 			Port:    r.port("SERVICE_PORT", 8080),
+
+			TrustedProxies: r.addresses("TRUSTED_PROXIES"),
 		},
 		Log: Log{
 			Level:  r.level("LOG_LEVEL", slog.LevelInfo),
@@ -360,6 +368,20 @@ func (r *reader) optionalHostPort(name, def string) string {
 		return ""
 	}
 	return r.hostPort(name, def)
+}
+
+// addresses reads a comma-separated list of IP addresses and CIDR ranges.
+func (r *reader) addresses(name string) []string {
+	list := r.list(name)
+	for _, a := range list {
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err != nil {
+			r.fail(name, fmt.Sprintf("%q is neither an IP address nor a CIDR range", a))
+		}
+	}
+	return list
 }
 
 func (r *reader) list(name string) []string {

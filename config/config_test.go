@@ -107,6 +107,20 @@ func TestLoadTracing(t *testing.T) {
 	}
 }
 
+func TestLoadTrustedProxies(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || len(c.Service.TrustedProxies) != 0 {
+		t.Fatalf("by default no proxy is trusted: %v %v", c.Service.TrustedProxies, err)
+	}
+	c, err = Load(env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.10,fd00::/8"}))
+	if err != nil || strings.Join(c.Service.TrustedProxies, " ") != "10.0.0.0/8 192.168.1.10 fd00::/8" {
+		t.Fatalf("trusted proxies %v, %v", c.Service.TrustedProxies, err)
+	}
+	if _, err := Load(env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"})); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES:") {
+		t.Fatalf("a host name is not an address: %v", err)
+	}
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"DATABASE_URL": "postgres://app:hunter2@db/zarish",

@@ -123,26 +123,27 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
 	carePlans := postgres.NewCarePlanStore(p.pool)
 	return api.NewRouter(api.Deps{
-		Logger:        logger,
-		Version:       cfg.Service.Version,
-		Patients:      postgres.NewPatientStore(p.pool),
-		Audit:         postgres.NewAuditStore(p.pool),
-		Inbox:         postgres.NewNotificationStore(p.pool),
-		Temporal:      p.temporal,
-		Alerts:        postgres.NewAlertStore(p.pool),
-		CareTeam:      postgres.NewCareTeamStore(p.pool),
-		Deliveries:    postgres.NewNotificationStore(p.pool),
-		Encounters:    postgres.NewEncounterStore(p.pool),
-		Notes:         postgres.NewNoteStore(p.pool),
-		CarePlans:     carePlans,
-		CareReminders: carePlans, // patient-view lists overdue activities
-		Allergies:     postgres.NewAllergyStore(p.pool),
-		Verifier:      p.oauth,
-		Token:         p.oauth.TokenHandler(),
-		JWKS:          p.oauth.JWKSHandler(),
-		Health:        health,
-		Metrics:       p.metrics,
-		RateLimits:    p.limits,
+		Logger:         logger,
+		Version:        cfg.Service.Version,
+		Patients:       postgres.NewPatientStore(p.pool),
+		Audit:          postgres.NewAuditStore(p.pool),
+		Inbox:          postgres.NewNotificationStore(p.pool),
+		Temporal:       p.temporal,
+		Alerts:         postgres.NewAlertStore(p.pool),
+		CareTeam:       postgres.NewCareTeamStore(p.pool),
+		Deliveries:     postgres.NewNotificationStore(p.pool),
+		Encounters:     postgres.NewEncounterStore(p.pool),
+		Notes:          postgres.NewNoteStore(p.pool),
+		CarePlans:      carePlans,
+		CareReminders:  carePlans, // patient-view lists overdue activities
+		Allergies:      postgres.NewAllergyStore(p.pool),
+		Verifier:       p.oauth,
+		Token:          p.oauth.TokenHandler(),
+		JWKS:           p.oauth.JWKSHandler(),
+		Health:         health,
+		Metrics:        p.metrics,
+		TrustedProxies: cfg.Service.TrustedProxies,
+		RateLimits:     p.limits,
 	})
 }
 
