@@ -201,7 +201,7 @@ func (a *auditing) about(action audit.Action, entityType, entityID string, patie
 
 func actorOf(c *gin.Context) audit.Actor {
 	if p, ok := principal(c); ok {
-		return audit.Actor{Subject: p.Subject, ClientID: p.ClientID}
+		return audit.Actor{Subject: p.Subject, ClientID: p.ClientID, Roles: p.Roles}
 	}
 	// The token endpoint: the client that asked, authenticated or not.
 	if id, _, ok := c.Request.BasicAuth(); ok && id != "" {

@@ -202,7 +202,7 @@ func (s *server) submitAudit(c *gin.Context) {
 	a := auditOf(c)
 	rec := a.rec
 	p, _ := principal(c)
-	rec.Actor = audit.Actor{Subject: p.Subject, ClientID: p.ClientID}
+	rec.Actor = audit.Actor{Subject: p.Subject, ClientID: p.ClientID, Roles: p.Roles}
 	if ev.Actor != nil {
 		// The service acts for someone else; the submitting client stays on record.
 		rec.Actor = audit.Actor{Subject: ev.Actor.Subject, ClientID: p.ClientID, Roles: ev.Actor.Roles}

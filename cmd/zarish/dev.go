@@ -211,8 +211,12 @@ func (s *devStack) shutdown() {
 	s.stop = nil
 }
 
+// ensureDevClient registers dev-admin with system/*.* unless it exists. It
+// holds no role: its scopes already cover every route, and a role on it would
+// label its clinical reads in the audit trail with a job (admin) whose scopes
+// exclude clinical records.
 func ensureDevClient(ctx context.Context, store *postgres.OAuthStore, secret string, logger *slog.Logger) error {
-	c, err := auth.NewClient(devClientID, secret, "Development administrator", []string{"system/*.*"})
+	c, err := auth.NewClient(devClientID, secret, "Development administrator", []string{"system/*.*"}, nil)
 	if err != nil {
 		return fmt.Errorf("dev client: %w", err)
 	}

@@ -153,19 +153,19 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string, logger *s
 // runAdmin holds administrative commands.
 func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create-client" {
-		return usageError{errors.New("usage: zarish admin create-client --id ID --secret SECRET --scopes 'system/Patient.read system/Patient.write' [--name NAME]")}
+		return usageError{errors.New("usage: zarish admin create-client --id ID --secret SECRET [--roles nurse,clinician] [--scopes 'system/Patient.read system/Patient.write'] [--name NAME]")}
 	}
 	fs := flag.NewFlagSet("admin create-client", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	id := fs.String("id", "", "client id")
 	secret := fs.String("secret", "", "client secret (at least 8 characters)")
 	scopes := fs.String("scopes", "", "space- or comma-separated SMART scopes, e.g. 'system/Patient.read'")
+	roles := fs.String("roles", "", "comma- or space-separated roles, each granting its scopes: "+strings.Join(auth.RoleNames(), ","))
 	name := fs.String("name", "", "human-readable name")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
-	list := strings.FieldsFunc(*scopes, func(r rune) bool { return r == ' ' || r == ',' })
-	c, err := auth.NewClient(*id, *secret, *name, list)
+	c, err := auth.NewClient(*id, *secret, *name, splitList(*scopes), splitList(*roles))
 	if err != nil {
 		return usageError{err}
 	}
@@ -177,6 +177,12 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slo
 	if err := postgres.NewOAuthStore(pool).CreateClient(ctx, c); err != nil {
 		return fmt.Errorf("create client %q: %w", *id, err)
 	}
-	fmt.Fprintf(stdout, "created client %s with scopes %s\n", *id, strings.Join(list, " "))
+	fmt.Fprintf(stdout, "created client %s with roles [%s] and scopes [%s]\n", *id,
+		strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
 	return nil
+}
+
+// splitList splits a flag value on spaces and commas.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' })
 }

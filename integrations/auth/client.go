@@ -19,10 +19,12 @@ const (
 
 // NewClient returns a client_credentials client ready for
 // postgres.OAuthStore.CreateClient or EnsureClient: secret hashed with bcrypt,
-// scopes validated with ParseScope and deduplicated. The id is 1–100 characters
-// from A–Z a–z 0–9 . _ ~ - (safe in HTTP Basic credentials without encoding);
-// name defaults to the id. Every problem is reported at once.
-func NewClient(id, secret, name string, scopes []string) (postgres.OAuthClient, error) {
+// scopes validated with ParseScope and roles against Roles, both deduplicated.
+// The client may be granted its scopes and those its roles grant
+// (GrantableScopes); it needs at least one of either. The id is 1–100
+// characters from A–Z a–z 0–9 . _ ~ - (safe in HTTP Basic credentials without
+// encoding); name defaults to the id. Every problem is reported at once.
+func NewClient(id, secret, name string, scopes, roles []string) (postgres.OAuthClient, error) {
 	var errs []error
 	if !validClientID(id) {
 		errs = append(errs, fmt.Errorf("client id %q: want 1-100 characters from A-Z a-z 0-9 . _ ~ -", id))
@@ -30,8 +32,8 @@ func NewClient(id, secret, name string, scopes []string) (postgres.OAuthClient, 
 	if len(secret) < MinSecretLength || len(secret) > MaxSecretLength {
 		errs = append(errs, fmt.Errorf("client secret: want %d to %d bytes, got %d", MinSecretLength, MaxSecretLength, len(secret)))
 	}
-	if len(scopes) == 0 {
-		errs = append(errs, errors.New("client scopes: at least one is required"))
+	if len(scopes) == 0 && len(roles) == 0 {
+		errs = append(errs, errors.New("client scopes and roles: at least one scope or role is required"))
 	}
 	var granted []string
 	for _, s := range scopes {
@@ -43,6 +45,8 @@ func NewClient(id, secret, name string, scopes []string) (postgres.OAuthClient, 
 			granted = append(granted, s)
 		}
 	}
+	held, roleErrs := validateRoles(roles)
+	errs = append(errs, roleErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return postgres.OAuthClient{}, fmt.Errorf("auth: new client: %w", err)
 	}
@@ -58,6 +62,7 @@ func NewClient(id, secret, name string, scopes []string) (postgres.OAuthClient, 
 		Name:       name,
 		SecretHash: hash,
 		Scopes:     granted,
+		Roles:      held,
 		GrantTypes: []string{"client_credentials"},
 		Audience:   []string{},
 	}, nil

@@ -81,7 +81,7 @@ func TestSigningKeyRSAFile(t *testing.T) {
 
 	pool := pgtest.NewPool(t)
 	store := postgres.NewOAuthStore(pool)
-	c, err := NewClient("svc", "svc-secret", "", []string{"system/*.*"})
+	c, err := NewClient("svc", "svc-secret", "", []string{"system/*.*"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,9 @@ type Principal struct {
 	Subject  string   // sub: the client id for client_credentials tokens
 	ClientID string   // client_id: the OAuth2 client the token was issued to
 	Scopes   []string // the granted scopes
+	// Roles are the roles of the client the token was issued to (see Role),
+	// for the record: what the caller may do is decided by Scopes alone.
+	Roles []string
 }
 
 // Allows reports whether one of the granted scopes covers required, a SMART v1

@@ -5,7 +5,8 @@
 //
 // Access tokens follow RFC 9068: header typ "at+jwt", kid and alg (ES256 or
 // RS256); claims iss, sub (the client id), client_id, aud (the granted
-// audience, often empty), iat, exp, jti and scope (space-separated).
+// audience, often empty), iat, exp, jti, scope (space-separated) and, when the
+// client holds any, roles (an array of role names such as "nurse").
 package auth
 
 import (
@@ -80,7 +81,7 @@ func NewServer(cfg Config, store *postgres.OAuthStore, logger *slog.Logger) (*Se
 	}
 	keyGetter := func(context.Context) (any, error) { return key, nil }
 	strategy := compose.NewOAuth2JWTStrategy(keyGetter, compose.NewOAuth2HMACStrategy(fc), fc)
-	provider := compose.Compose(fc, store, strategy,
+	provider := compose.Compose(fc, clientStore{store}, strategy,
 		compose.OAuth2ClientCredentialsGrantFactory,
 		unsupportedGrantFactory,
 	)
@@ -154,10 +155,11 @@ func (s *Server) JWKSHandler() http.Handler {
 
 // TokenHandler serves POST /v1/auth/oauth2/token (RFC 6749 section 4.4): on
 // success {access_token, token_type "bearer", expires_in, scope}; on failure an
-// RFC 6749 section 5.2 error body written by fosite. A request without scope
-// is granted all of the client's scopes; a request with scope is granted
-// exactly the requested scopes, each of which one of the client's scopes must
-// cover.
+// RFC 6749 section 5.2 error body written by fosite. A client's scopes are its
+// own and those its roles grant (GrantableScopes). A request without scope is
+// granted all of them; a request with scope is granted exactly the requested
+// scopes, each of which one of the client's scopes must cover, or is refused
+// with invalid_scope.
 func (s *Server) TokenHandler() http.Handler {
 	return http.HandlerFunc(s.token)
 }
@@ -198,6 +200,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	session.JWTClaims.Subject = client.GetID()
 	session.JWTClaims.JTI = jti.String()
 	session.JWTClaims.Add("client_id", client.GetID())
+	var roles []string
+	if rc, ok := client.(roleClient); ok {
+		roles = rc.knownRoles()
+	}
+	if len(roles) > 0 {
+		session.JWTClaims.Add("roles", roles)
+	}
 
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
@@ -205,7 +214,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger.InfoContext(ctx, "oauth2 token issued", "client_id", client.GetID(), "jti", jti.String(),
-		"scope", []string(ar.GetGrantedScopes()), "expires", session.GetExpiresAt(fosite.AccessToken).Format(time.RFC3339))
+		"roles", roles, "scope", []string(ar.GetGrantedScopes()), "expires", session.GetExpiresAt(fosite.AccessToken).Format(time.RFC3339))
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v3/jwt"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/integrations/postgres"
@@ -52,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	store := postgres.NewOAuthStore(pool)
-	c, err := NewClient("lab", "lab-secret", "Lab interface", labScopes)
+	c, err := NewClient("lab", "lab-secret", "Lab interface", labScopes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,5 +262,94 @@ func TestTokenTTLFromConfig(t *testing.T) {
 	r := short.requestToken(t, "lab", "lab-secret", url.Values{"grant_type": {"client_credentials"}})
 	if exp, _ := r.body["expires_in"].(float64); r.status != http.StatusOK || exp < 290 || exp > 300 {
 		t.Fatalf("got %d, expires_in %v; want about 300", r.status, r.body["expires_in"])
+	}
+}
+
+// TestTokenForRoleOnlyClient: a client registered with a role and no scopes of
+// its own is granted exactly the role's scopes, carries the role in the token,
+// and cannot ask for more.
+func TestTokenForRoleOnlyClient(t *testing.T) {
+	f := newFixture(t)
+	c, err := NewClient("ward-7", "ward-secret", "Ward 7 tablets", nil, []string{"nurse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	cc := url.Values{"grant_type": {"client_credentials"}}
+
+	r := f.requestToken(t, "ward-7", "ward-secret", cc)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, body %v", r.status, r.body)
+	}
+	if r.body["scope"] != strings.Join(RoleNurse.Scopes(), " ") {
+		t.Errorf("scope = %q, want the nurse's %q", r.body["scope"], strings.Join(RoleNurse.Scopes(), " "))
+	}
+	p, err := f.server.Verify(context.Background(), r.body["access_token"].(string))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if !slices.Equal(p.Roles, []string{"nurse"}) || !slices.Equal(p.Scopes, RoleNurse.Scopes()) {
+		t.Errorf("principal = %+v, want role nurse with the nurse's scopes", p)
+	}
+
+	// A subset of the role's scopes is granted as asked, still naming the role.
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"system/Encounter.write system/Observation.read"}}
+	r = f.requestToken(t, "ward-7", "ward-secret", form)
+	if r.status != http.StatusOK || r.body["scope"] != "system/Encounter.write system/Observation.read" {
+		t.Fatalf("subset: %d %v", r.status, r.body)
+	}
+	if p, err := f.server.Verify(context.Background(), r.body["access_token"].(string)); err != nil || !slices.Equal(p.Roles, []string{"nurse"}) {
+		t.Errorf("subset token principal = %+v, %v", p, err)
+	}
+
+	// Beyond the role: refused by fosite's scope check.
+	for _, scope := range []string{"system/MedicationRequest.write", "system/AuditEvent.read", "system/*.read", "system/Encounter.read system/*.*"} {
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
+		r := f.requestToken(t, "ward-7", "ward-secret", form)
+		if r.status != http.StatusBadRequest || r.body["error"] != "invalid_scope" || r.body["access_token"] != nil {
+			t.Errorf("scope %q: got %d %v, want 400 invalid_scope", scope, r.status, r.body)
+		}
+	}
+}
+
+// TestTokenWithoutRolesHasNoRolesClaim: a client without roles gets no roles
+// claim at all, not an empty one.
+func TestTokenWithoutRolesHasNoRolesClaim(t *testing.T) {
+	f := newFixture(t)
+	tok := f.issue(t, "")
+	var claims map[string]any
+	parsed, err := jwt.ParseSigned(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := claims["roles"]; ok {
+		t.Errorf("roles claim present for a client without roles: %v", claims)
+	}
+}
+
+// TestTokenUnionOfScopesAndRoles: a client's own scopes and its roles' scopes
+// are granted together.
+func TestTokenUnionOfScopesAndRoles(t *testing.T) {
+	f := newFixture(t)
+	c, err := NewClient("audit-desk", "audit-secret", "", []string{"system/Practitioner.read"}, []string{"auditor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	r := f.requestToken(t, "audit-desk", "audit-secret", url.Values{"grant_type": {"client_credentials"}})
+	if r.status != http.StatusOK || r.body["scope"] != "system/Practitioner.read system/AuditEvent.read" {
+		t.Fatalf("got %d %v, want own scope then the auditor's", r.status, r.body)
+	}
+	r = f.requestToken(t, "audit-desk", "audit-secret",
+		url.Values{"grant_type": {"client_credentials"}, "scope": {"system/Patient.read"}})
+	if r.status != http.StatusBadRequest || r.body["error"] != "invalid_scope" {
+		t.Fatalf("auditor asking for patients: %d %v, want 400 invalid_scope", r.status, r.body)
 	}
 }

@@ -58,8 +58,9 @@ func NewVerifier(issuer string, jwks jose.JSONWebKeySet) (*Verifier, error) {
 
 // accessClaims are the claims of an access token beyond the registered ones.
 type accessClaims struct {
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
+	ClientID string   `json:"client_id"`
+	Scope    string   `json:"scope"`
+	Roles    []string `json:"roles"`
 }
 
 // Verify checks bearer (the token, with or without a "Bearer " prefix): its
@@ -123,5 +124,6 @@ func (v *Verifier) verify(bearer string) (Principal, error) {
 		Subject:  std.Subject,
 		ClientID: access.ClientID,
 		Scopes:   strings.Fields(access.Scope),
+		Roles:    access.Roles,
 	}, nil
 }

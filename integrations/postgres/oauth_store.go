@@ -23,7 +23,8 @@ type OAuthClient struct {
 	ID         string
 	Name       string
 	SecretHash []byte   // bcrypt hash of the client secret
-	Scopes     []string // scopes the client may request
+	Scopes     []string // scopes the client may request, beyond those its roles grant
+	Roles      []string // roles the client acts in, e.g. nurse; each grants scopes
 	GrantTypes []string // e.g. client_credentials
 	Audience   []string // audiences the client may request
 	CreatedAt  time.Time
@@ -47,7 +48,8 @@ func (c *OAuthClient) GetGrantTypes() fosite.Arguments { return c.GrantTypes }
 // GetResponseTypes returns nothing: no authorize endpoint is offered.
 func (c *OAuthClient) GetResponseTypes() fosite.Arguments { return nil }
 
-// GetScopes returns the scopes the client may request.
+// GetScopes returns the client's own scopes; the auth server's client store
+// adds those its roles grant before fosite checks a request against them.
 func (c *OAuthClient) GetScopes() fosite.Arguments { return c.Scopes }
 
 // IsPublic reports false: every client authenticates with a secret.
@@ -79,11 +81,11 @@ func NewOAuthStore(pool *pgxpool.Pool) *OAuthStore {
 	return &OAuthStore{pool: pool}
 }
 
-const clientColumns = `id, name, secret_hash, scopes, grant_types, audience, created_at, disabled_at`
+const clientColumns = `id, name, secret_hash, scopes, roles, grant_types, audience, created_at, disabled_at`
 
 func scanClient(row pgx.Row) (*OAuthClient, error) {
 	var c OAuthClient
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.GrantTypes, &c.Audience, &c.CreatedAt, &c.DisabledAt)
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.Roles, &c.GrantTypes, &c.Audience, &c.CreatedAt, &c.DisabledAt)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +95,9 @@ func scanClient(row pgx.Row) (*OAuthClient, error) {
 // CreateClient registers c. A client with the same id yields domain.ErrConflict.
 func (s *OAuthStore) CreateClient(ctx context.Context, c OAuthClient) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, audience)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.GrantTypes), nonNil(c.Audience))
+		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("oauth client %q: %w", c.ID, domain.ErrConflict)
@@ -110,10 +112,10 @@ func (s *OAuthStore) CreateClient(ctx context.Context, c OAuthClient) error {
 // the existing client is left untouched. It reports whether it created c.
 func (s *OAuthStore) EnsureClient(ctx context.Context, c OAuthClient) (created bool, err error) {
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO oauth_clients (id, name, secret_hash, scopes, grant_types, audience)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.GrantTypes), nonNil(c.Audience))
+		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience))
 	if err != nil {
 		return false, fmt.Errorf("ensure oauth client %q: %w", c.ID, err)
 	}

@@ -51,6 +51,47 @@ func TestOAuthStoreCreateClientConflict(t *testing.T) {
 	}
 }
 
+func TestOAuthStoreClientRoles(t *testing.T) {
+	ctx := context.Background()
+	store := postgres.NewOAuthStore(pgtest.NewPool(t))
+
+	ward := testClient("ward-7")
+	ward.Scopes = nil
+	ward.Roles = []string{"nurse", "clinician"}
+	if err := store.CreateClient(ctx, ward); err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
+	dev := testClient("dev")
+	dev.Roles = []string{"admin"}
+	if _, err := store.EnsureClient(ctx, dev); err != nil {
+		t.Fatalf("EnsureClient: %v", err)
+	}
+	if err := store.CreateClient(ctx, testClient("lab")); err != nil {
+		t.Fatal(err)
+	}
+
+	for id, want := range map[string][]string{"ward-7": {"nurse", "clinician"}, "dev": {"admin"}, "lab": {}} {
+		got, err := store.GetOAuthClient(ctx, id)
+		if err != nil {
+			t.Fatalf("GetOAuthClient(%s): %v", id, err)
+		}
+		if !slices.Equal(got.Roles, want) {
+			t.Errorf("%s roles = %q, want %q", id, got.Roles, want)
+		}
+		c, err := store.GetClient(ctx, id)
+		if err != nil {
+			t.Fatalf("GetClient(%s): %v", id, err)
+		}
+		if oc := c.(*postgres.OAuthClient); !slices.Equal(oc.Roles, want) {
+			t.Errorf("%s roles for fosite = %q, want %q", id, oc.Roles, want)
+		}
+	}
+	// A role-only client has no scopes of its own.
+	if got, _ := store.GetOAuthClient(ctx, "ward-7"); len(got.Scopes) != 0 {
+		t.Errorf("ward-7 scopes = %q, want none", got.Scopes)
+	}
+}
+
 func TestOAuthStoreEnsureClientIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	store := postgres.NewOAuthStore(pgtest.NewPool(t))

@@ -1,0 +1,146 @@
+package auth
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Role is the job an OAuth2 client acts in. Each role grants a fixed set of
+// system-context SMART v1 scopes (see Role.Scopes), on top of the scopes the
+// client is registered with.
+type Role string
+
+// The roles a client may hold.
+const (
+	RoleClinician  Role = "clinician"
+	RoleNurse      Role = "nurse"
+	RolePharmacist Role = "pharmacist"
+	RoleLab        Role = "lab"
+	RoleScheduler  Role = "scheduler"
+	RoleAdmin      Role = "admin"
+	RoleAuditor    Role = "auditor"
+)
+
+// Roles lists every role, in the order the documentation shows them.
+var Roles = []Role{RoleClinician, RoleNurse, RolePharmacist, RoleLab, RoleScheduler, RoleAdmin, RoleAuditor}
+
+// readWrite returns system/<type>.read and system/<type>.write for each type.
+func readWrite(types ...string) []string {
+	out := make([]string, 0, 2*len(types))
+	for _, t := range types {
+		out = append(out, ContextSystem+"/"+t+"."+ActionRead, ContextSystem+"/"+t+"."+ActionWrite)
+	}
+	return out
+}
+
+// readOnly returns system/<type>.read for each type.
+func readOnly(types ...string) []string {
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, ContextSystem+"/"+t+"."+ActionRead)
+	}
+	return out
+}
+
+// roleScopes is the scopes each role grants. Least privilege throughout:
+//
+//   - clinician: the whole clinical record, including prescribing.
+//   - nurse: the clinical record without prescribing (MedicationRequest is read
+//     only) and without ordering procedures or tests (ServiceRequest is read only).
+//   - pharmacist: reads the patient, allergies and observations (weight, renal
+//     function) that dose checks need, and writes MedicationRequest.
+//   - lab: reads the patient and orders, writes Observation and DiagnosticReport.
+//   - scheduler: books Procedure and ServiceRequest, reads Patient and
+//     Encounter, and the directory to find staff.
+//   - admin: the care-team directory, on-call, alert policies and routing
+//     rules; no clinical records.
+//   - auditor: the audit trail only.
+//
+// Every role the alert routing can reach (clinician, nurse, pharmacist, lab,
+// scheduler) also reads and acknowledges alerts (Flag) and its inbox
+// (Communication). No role grants ScopeEmergency or AuditEvent.write: those
+// are registered on a client explicitly.
+func roleScopes(r Role) []string {
+	switch r {
+	case RoleClinician:
+		return slices.Concat(
+			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
+				"MedicationRequest", "Observation", "Procedure", "ServiceRequest", "Flag", "Communication"),
+			readOnly("DiagnosticReport", "Practitioner", "PractitionerRole"))
+	case RoleNurse:
+		return slices.Concat(
+			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
+				"Observation", "Flag", "Communication"),
+			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport",
+				"Practitioner", "PractitionerRole"))
+	case RolePharmacist:
+		return slices.Concat(
+			readWrite("MedicationRequest", "Flag", "Communication"),
+			readOnly("Patient", "AllergyIntolerance", "Observation"))
+	case RoleLab:
+		return slices.Concat(
+			readWrite("Observation", "DiagnosticReport", "Flag", "Communication"),
+			readOnly("Patient", "ServiceRequest"))
+	case RoleScheduler:
+		return slices.Concat(
+			readWrite("Procedure", "ServiceRequest", "Flag", "Communication"),
+			readOnly("Patient", "Encounter", "Practitioner", "PractitionerRole"))
+	case RoleAdmin:
+		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition")
+	case RoleAuditor:
+		return readOnly("AuditEvent")
+	}
+	return nil
+}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Scopes returns the scopes r grants; none for an unknown role.
+func (r Role) Scopes() []string { return roleScopes(r) }
+
+// validateRoles checks every name against Roles, deduplicating, and reports
+// each unknown one.
+func validateRoles(names []string) ([]string, []error) {
+	var (
+		out  []string
+		errs []error
+	)
+	for _, n := range names {
+		if !Role(n).Valid() {
+			errs = append(errs, fmt.Errorf("role %q is not one of %s", n, roleList()))
+			continue
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, errs
+}
+
+func roleList() string { return strings.Join(RoleNames(), ", ") }
+
+// RoleNames returns the names of Roles, for usage texts and errors.
+func RoleNames() []string {
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return names
+}
+
+// GrantableScopes returns what a client registered with scopes and roles may
+// be granted: its own scopes, then those its roles grant, without duplicates.
+// Roles that are not (or no longer) known grant nothing.
+func GrantableScopes(scopes, roles []string) []string {
+	out := slices.Clone(scopes)
+	for _, r := range roles {
+		for _, s := range Role(r).Scopes() {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
