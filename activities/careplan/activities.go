@@ -1,11 +1,13 @@
-// Package careplan holds the CarePlan workflow's activity: a thin read of the
-// plan that tells the workflow whether the plan is still active, which
-// activity occurrences are overdue and when the next one falls due.
+// Package careplan holds the CarePlan workflow's activities: a thin read of
+// the plan that tells the workflow whether the plan is still active, which
+// activity occurrences are overdue and when the next one falls due; and the
+// closing of reminders whose occurrence is no longer overdue.
 package careplan
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,14 +22,23 @@ type Store interface {
 	Get(ctx context.Context, id uuid.UUID) (careplan.CarePlan, error)
 }
 
+// AlertResolver resolves an alert. Resolving one that does not exist or is
+// already closed succeeds: there is nothing left to stop.
+type AlertResolver interface {
+	ResolveAlert(ctx context.Context, alertID, by uuid.UUID, note string) error
+}
+
 // Activities are registered on the encounters task queue, beside the
 // encounter's.
 type Activities struct {
-	store Store
+	store  Store
+	alerts AlertResolver
 }
 
-// New returns the activities on store.
-func New(store Store) *Activities { return &Activities{store: store} }
+// New returns the activities on store, closing reminders through alerts.
+func New(store Store, alerts AlertResolver) *Activities {
+	return &Activities{store: store, alerts: alerts}
+}
 
 // ErrInvalidInput is the ApplicationError type of input no retry can fix.
 const ErrInvalidInput = "InvalidInput"
@@ -76,6 +87,46 @@ func (a *Activities) CheckCarePlan(ctx context.Context, req CheckRequest) (Check
 		res.NextDue = &next
 	}
 	return res, nil
+}
+
+// SettleRequest names reminded occurrences of a plan that are no longer
+// overdue, each with the alert that reminded of it.
+type SettleRequest struct {
+	PlanID  uuid.UUID  `json:"planId"`
+	Settled []Reminder `json:"settled"`
+}
+
+// Reminder is one occurrence's alert.
+type Reminder struct {
+	Key     string    `json:"key"` // careplan.OverdueActivity.Key
+	AlertID uuid.UUID `json:"alertId"`
+}
+
+// SettleReminders resolves the alert of each occurrence that is no longer
+// overdue, in the name of whoever settled it (careplan.CarePlan.Settled), so
+// a completed activity stops escalating. Resolving is idempotent, so a retry
+// is harmless; an occurrence of an activity since removed is left alone.
+func (a *Activities) SettleReminders(ctx context.Context, req SettleRequest) error {
+	if req.PlanID == uuid.Nil {
+		return invalid(errors.New("planId is required"))
+	}
+	p, err := a.store.Get(ctx, req.PlanID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range req.Settled {
+		s, ok := p.Settled(r.Key)
+		if !ok {
+			continue
+		}
+		if err := a.alerts.ResolveAlert(ctx, r.AlertID, s.By, s.Note); err != nil {
+			return fmt.Errorf("resolve reminder %s: %w", r.AlertID, err)
+		}
+	}
+	return nil
 }
 
 // invalid wraps err as a non-retryable ApplicationError.

@@ -30,7 +30,7 @@ func check(t *testing.T, store activities.Store, req activities.CheckRequest) (a
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	e := suite.NewTestActivityEnvironment()
-	a := activities.New(store)
+	a := activities.New(store, nil)
 	e.RegisterActivity(a)
 	v, err := e.ExecuteActivity(a.CheckCarePlan, req)
 	if err != nil {
@@ -70,5 +70,64 @@ func TestCheckCarePlan(t *testing.T) {
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != activities.ErrInvalidInput {
 		t.Fatalf("request without a time: %v", err)
+	}
+}
+
+// resolver records what it resolves, failing the first call when flaky.
+type resolver struct {
+	flaky bool
+	calls []string
+}
+
+func (r *resolver) ResolveAlert(_ context.Context, alertID, by uuid.UUID, note string) error {
+	r.calls = append(r.calls, alertID.String()+" "+by.String()+" "+note)
+	if r.flaky {
+		r.flaky = false
+		return errors.New("temporal unavailable")
+	}
+	return nil
+}
+
+func TestSettleReminders(t *testing.T) {
+	owner, nurse := uuid.New(), uuid.New()
+	p, err := careplan.New(uuid.New(), uuid.New(), nil, careplan.Content{
+		Title: "Wound care", Unit: "ward-3", Status: careplan.StatusActive, Period: careplan.Period{Start: now},
+		Activities: []careplan.ActivityInput{{Title: "Dressing", OwnerID: owner, Schedule: careplan.Schedule{DueAt: now.Add(-time.Hour)}}},
+	}, uuid.NewV7, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := careplan.Overdue(p, now)[0].Key()
+	if p, err = p.SetActivityStatus(p.Activities[0].ID, careplan.ActivityCompleted, nurse, "", now); err != nil {
+		t.Fatal(err)
+	}
+	alertID := uuid.New()
+	req := activities.SettleRequest{PlanID: p.ID, Settled: []activities.Reminder{
+		{Key: key, AlertID: alertID},
+		{Key: uuid.NewString() + "@" + now.Format(time.RFC3339Nano), AlertID: uuid.New()}, // an activity since removed
+	}}
+	settle := func(r *resolver, req activities.SettleRequest) error {
+		var suite testsuite.WorkflowTestSuite
+		e := suite.NewTestActivityEnvironment()
+		a := activities.New(oneplan{p}, r)
+		e.RegisterActivity(a)
+		_, err := e.ExecuteActivity(a.SettleReminders, req)
+		return err
+	}
+
+	r := &resolver{}
+	if err := settle(r, req); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.calls) != 1 || r.calls[0] != alertID.String()+" "+nurse.String()+" Care plan activity Dressing completed" {
+		t.Fatalf("resolved %q", r.calls)
+	}
+	// A failure is returned for the retry, which resolves again harmlessly.
+	if err := settle(&resolver{flaky: true}, req); err == nil {
+		t.Fatal("a failed resolve was not reported")
+	}
+	// An unknown plan has nothing to settle.
+	if err := settle(&resolver{}, activities.SettleRequest{PlanID: uuid.New(), Settled: req.Settled}); err != nil {
+		t.Fatal(err)
 	}
 }

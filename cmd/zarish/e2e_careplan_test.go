@@ -114,11 +114,23 @@ func TestEndToEndCarePlan(t *testing.T) {
 		t.Fatalf("patient-view without the overdue activity: %d %s", r.status, r.body)
 	}
 
+	// The owner dresses the wound: recording it resolves the reminder in
+	// their name, so it stops escalating.
+	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+plan.Activities[0].ID+"/status", token,
+		map[string]any{"status": "completed", "by": owner, "note": "dressing changed"})
+	if r.status != http.StatusOK {
+		t.Fatalf("complete the overdue activity: %d %s", r.status, r.body)
+	}
+	eventually(t, 30*time.Second, "the reminder resolved by the owner", func() bool {
+		r := e.do(http.MethodGet, "/v1/notifications/alerts/"+alertID, token, nil)
+		return strings.Contains(string(r.body), `"status":"resolved"`) && strings.Contains(string(r.body), "dressing changed")
+	})
+
 	// Progress on the other activity: completing today's occurrence
 	// schedules tomorrow's.
 	offloading := plan.Activities[1]
 	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+offloading.ID+"/status", token,
-		map[string]any{"status": "completed", "by": nurse, "note": "boot fitted"}, "If-Match", `"1"`)
+		map[string]any{"status": "completed", "by": nurse, "note": "boot fitted"}, "If-Match", `"2"`)
 	var after struct {
 		Version    int `json:"version"`
 		Activities []struct {
@@ -132,12 +144,12 @@ func TestEndToEndCarePlan(t *testing.T) {
 		} `json:"activities"`
 	}
 	r.json(t, &after)
-	if r.status != http.StatusOK || after.Version != 2 || after.Activities[1].Status != "scheduled" || len(after.Activities[1].History) != 1 ||
+	if r.status != http.StatusOK || after.Version != 3 || after.Activities[1].Status != "scheduled" || len(after.Activities[1].History) != 1 ||
 		!after.Activities[1].Schedule.DueAt.Equal(offloading.Schedule.DueAt.Add(24*time.Hour)) {
 		t.Fatalf("activity progress: %d %s", r.status, r.body)
 	}
 
-	events := readTopic(t, e.stack.KafkaAddress, "zarish.clinical.v1", p.ID, 3)
+	events := readTopic(t, e.stack.KafkaAddress, "zarish.clinical.v1", p.ID, 4)
 	var types []string
 	for _, ev := range events {
 		types = append(types, ev.Type)
@@ -145,7 +157,7 @@ func TestEndToEndCarePlan(t *testing.T) {
 			t.Fatalf("event subject %s", ev.Subject)
 		}
 	}
-	if strings.Join(types, " ") != "patient.created careplan.created careplan.activity-updated" {
+	if strings.Join(types, " ") != "patient.created careplan.created careplan.activity-updated careplan.activity-updated" {
 		t.Fatalf("clinical events %v", types)
 	}
 
@@ -160,7 +172,7 @@ func TestEndToEndCarePlan(t *testing.T) {
 	for _, a := range current["activities"].([]any) {
 		delete(a.(map[string]any), "history")
 	}
-	if r := e.do(http.MethodPut, "/v1/clinical/care-plans/"+plan.ID, token, current, "If-Match", `"2"`); r.status != http.StatusOK {
+	if r := e.do(http.MethodPut, "/v1/clinical/care-plans/"+plan.ID, token, current, "If-Match", `"3"`); r.status != http.StatusOK {
 		t.Fatalf("complete plan: %d %s", r.status, r.body)
 	}
 	tc, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})

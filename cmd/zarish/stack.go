@@ -208,10 +208,10 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 
 // workerSet is what each task queue runs; the processes register here as they
 // are built.
-func workerSet(pool *pgxpool.Pool, _ *slog.Logger) workers.Set {
+func workerSet(pool *pgxpool.Pool, tc client.Client, _ *slog.Logger) workers.Set {
 	alerts := alertactivities.New(postgres.NewAlertStore(pool))
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
-	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool))
+	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	return workers.Set{
 		workers.QueueAlerts: {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		// Care plan reminders are clinical work: they run beside the encounters.

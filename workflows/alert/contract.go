@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -169,6 +170,28 @@ func Acknowledge(ctx context.Context, c client.Client, alertID uuid.UUID, req Ac
 // Resolve asks the alert's workflow to close the alert and returns the final state.
 func Resolve(ctx context.Context, c client.Client, alertID uuid.UUID, req ResolveRequest) (State, error) {
 	return update(ctx, c, alertID, UpdateResolve, req)
+}
+
+// Resolver resolves alerts on behalf of the processes that raised them, when
+// what an alert is about has been dealt with.
+type Resolver struct {
+	Client client.Client
+}
+
+// ResolveAlert resolves the alert as practitioner by, with note. An alert
+// that was never raised, has ended or is already closed needs nothing more,
+// so that is no error.
+func (r Resolver) ResolveAlert(ctx context.Context, alertID, by uuid.UUID, note string) error {
+	_, err := Resolve(ctx, r.Client, alertID, ResolveRequest{PractitionerID: by, Note: note})
+	var notFound *serviceerror.NotFound
+	var refused *temporal.ApplicationError
+	switch {
+	case err == nil, errors.As(err, &notFound):
+		return nil
+	case errors.As(err, &refused) && strings.Contains(refused.Message(), alert.ErrAlreadyClosed.Error()):
+		return nil
+	}
+	return err
 }
 
 // GetState reads the alert's state from its workflow.

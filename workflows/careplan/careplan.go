@@ -3,6 +3,7 @@ package careplan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -51,6 +52,7 @@ func CarePlan(ctx workflow.Context, in Input) (Result, error) {
 			return Result{AlertsRaised: in.AlertsRaised}, err
 		}
 		if !plan.Active {
+			settle(ctx, in, in.Reminded)
 			return Result{AlertsRaised: in.AlertsRaised}, nil
 		}
 		in = remind(ctx, in, plan)
@@ -84,10 +86,18 @@ func sleep(ctx workflow.Context, changed workflow.ReceiveChannel, d time.Duratio
 	return timerErr
 }
 
-// remind raises an alert for each overdue occurrence not alerted yet and
-// returns in with the occurrences it remembers: those still overdue.
+// remind resolves the alerts of occurrences no longer overdue, raises an
+// alert for each overdue occurrence not alerted yet, and returns in with the
+// occurrences it remembers: those still overdue.
 func remind(ctx workflow.Context, in Input, plan activities.CheckResult) Input {
 	fresh, still := careplan.Pending(plan.Overdue, in.Reminded)
+	var settled []string
+	for _, key := range in.Reminded {
+		if !slices.Contains(still, key) {
+			settled = append(settled, key)
+		}
+	}
+	settle(ctx, in, settled)
 	in.Reminded = still
 	for _, o := range fresh {
 		raise(ctx, in, plan, o)
@@ -120,6 +130,31 @@ func raise(ctx workflow.Context, in Input, plan activities.CheckResult, o carepl
 	var running *temporal.ChildWorkflowExecutionAlreadyStartedError
 	if err != nil && !errors.As(err, &running) {
 		workflow.GetLogger(ctx).Error("raise care plan alert", "planId", in.PlanID, "activityId", o.ActivityID, "error", err)
+	}
+}
+
+// versionSettle marks the runs that resolve the reminders of occurrences no
+// longer overdue; runs recorded before it never did, and replay as they ran.
+const versionSettle = "settle-reminders"
+
+// settle resolves the alerts of the reminded occurrences keys, which are no
+// longer overdue (completed, cancelled, rescheduled, or the plan ended), so
+// they stop escalating. A failure is logged, not fatal: the reminder stays
+// open for a person to resolve.
+func settle(ctx workflow.Context, in Input, keys []string) {
+	if len(keys) == 0 || workflow.GetVersion(ctx, versionSettle, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	req := activities.SettleRequest{PlanID: in.PlanID}
+	for _, key := range keys {
+		req.Settled = append(req.Settled, activities.Reminder{Key: key, AlertID: AlertIDForKey(in.PatientID, in.PlanID, key)})
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	if err := workflow.ExecuteActivity(actx, acts.SettleReminders, req).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("resolve settled care plan reminders", "planId", in.PlanID, "error", err)
 	}
 }
 

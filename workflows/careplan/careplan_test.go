@@ -57,6 +57,24 @@ func (s *planStore) change(t *testing.T, f func(careplan.CarePlan) (careplan.Car
 	s.plan = p
 }
 
+// resolutions records the alerts the activities resolved.
+type resolutions struct {
+	mu   sync.Mutex
+	done []resolution
+}
+
+type resolution struct {
+	alertID, by uuid.UUID
+	note        string
+}
+
+func (r *resolutions) ResolveAlert(_ context.Context, alertID, by uuid.UUID, note string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done = append(r.done, resolution{alertID, by, note})
+	return nil
+}
+
 // raised is one alert the workflow started, and when.
 type raised struct {
 	in alertwf.Input
@@ -66,11 +84,12 @@ type raised struct {
 // harness runs the workflow with its real activity over planStore and a stub
 // alert workflow that records what it was asked.
 type harness struct {
-	t      *testing.T
-	env    *testsuite.TestWorkflowEnvironment
-	start  time.Time
-	store  *planStore
-	alerts []raised
+	t        *testing.T
+	env      *testsuite.TestWorkflowEnvironment
+	start    time.Time
+	store    *planStore
+	alerts   []raised
+	resolved *resolutions
 }
 
 // activity is one entry of a plan, due after the start.
@@ -84,7 +103,7 @@ type activity struct {
 func newHarness(t *testing.T, status careplan.Status, items ...activity) *harness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), store: &planStore{}}
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), store: &planStore{}, resolved: &resolutions{}}
 	h.start = h.env.Now()
 	c := careplan.Content{Title: "Post-operative care", Unit: "ward-3", Status: status, Period: careplan.Period{Start: h.start}}
 	for _, a := range items {
@@ -100,7 +119,7 @@ func newHarness(t *testing.T, status careplan.Status, items ...activity) *harnes
 		t.Fatal(err)
 	}
 	h.store.plan = p
-	careplanwf.Register(h.env, activities.New(h.store))
+	careplanwf.Register(h.env, activities.New(h.store, h.resolved))
 	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in alertwf.Input) (alertwf.State, error) {
 		h.alerts = append(h.alerts, raised{in: in, at: workflow.Now(ctx).Sub(h.start)})
 		return alertwf.State{Raise: in.Raise, Status: alertwf.StatusOpen}, nil
@@ -176,6 +195,37 @@ func TestReminderRaisedWhenDue(t *testing.T) {
 	}
 	if r := h.alerts[1].in.Raise; *r.OwnerID != doctor || r.AlertID == want {
 		t.Fatalf("second alert %+v", r)
+	}
+}
+
+// Completing an overdue activity resolves its reminder in the name of who
+// completed it, so it stops escalating; ending the plan resolves the rest.
+func TestSettledRemindersAreResolved(t *testing.T) {
+	h := newHarness(t, careplan.StatusActive,
+		activity{title: "Wound check", owner: nurse, due: 2 * time.Hour},
+		activity{title: "Drain review", owner: doctor, due: 3 * time.Hour})
+	wound, drain := h.store.plan.Activities[0], h.store.plan.Activities[1]
+	h.at(4*time.Hour, true, func(p careplan.CarePlan) (careplan.CarePlan, error) {
+		return p.SetActivityStatus(wound.ID, careplan.ActivityCompleted, doctor, "clean and dry", h.start.Add(4*time.Hour))
+	})
+	h.at(6*time.Hour, true, setStatus(careplan.StatusCompleted))
+	h.run(input())
+
+	if len(h.alerts) != 2 {
+		t.Fatalf("alerts %+v", h.alerts)
+	}
+	idOf := func(a careplan.Activity) uuid.UUID {
+		return careplanwf.AlertID(patient, careplan.OverdueActivity{PlanID: planID, ActivityID: a.ID, DueAt: a.Schedule.DueAt})
+	}
+	done := h.resolved.done
+	if len(done) != 2 {
+		t.Fatalf("resolved %+v", done)
+	}
+	if done[0].alertID != idOf(wound) || done[0].by != doctor || !strings.Contains(done[0].note, "completed: clean and dry") {
+		t.Errorf("completed activity's reminder resolved as %+v", done[0])
+	}
+	if done[1].alertID != idOf(drain) || done[1].by != doctor || done[1].note != "Care plan completed" {
+		t.Errorf("ended plan's reminder resolved as %+v", done[1])
 	}
 }
 

@@ -54,7 +54,13 @@ func Source(planID uuid.UUID) string { return "careplan/" + planID.String() }
 // activity and its due time, so raising it again (a replayed step, a new run)
 // is refused by Temporal as a duplicate rather than notifying twice.
 func AlertID(patientID uuid.UUID, o careplan.OverdueActivity) uuid.UUID {
-	return alert.OccurrenceID(patientID, CategoryActivityOverdue, Source(o.PlanID)+"/activities/"+o.Key(), 0)
+	return AlertIDForKey(patientID, o.PlanID, o.Key())
+}
+
+// AlertIDForKey is AlertID for the occurrence with key
+// (careplan.OverdueActivity.Key) of the plan.
+func AlertIDForKey(patientID, planID uuid.UUID, key string) uuid.UUID {
+	return alert.OccurrenceID(patientID, CategoryActivityOverdue, Source(planID)+"/activities/"+key, 0)
 }
 
 // Input starts (or continues) a plan's reminders.

@@ -8,9 +8,9 @@ package careplan_test
 //
 // runs a plan's reminders on the embedded dev server (with the real activity
 // over an in-memory store and a stub alert workflow) and rewrites
-// testdata/careplan_completed.json. Record again only when the workflow
+// testdata/careplan_settled.json. Record again only when the workflow
 // changes in a way old histories cannot replay, and guard that change with
-// workflow.GetVersion.
+// workflow.GetVersion; keep the older files, which prove the guard works.
 
 import (
 	"context"
@@ -64,7 +64,8 @@ func TestRecordHistory(t *testing.T) {
 	store.plan = p
 
 	w := worker.New(c, careplanwf.TaskQueue, worker.Options{})
-	careplanwf.Register(w, activities.New(store))
+	resolved := &resolutions{}
+	careplanwf.Register(w, activities.New(store, resolved))
 	alerts := make(chan alertwf.Input, 10)
 	aw := worker.New(c, alertwf.TaskQueue, worker.Options{})
 	aw.RegisterWorkflowWithOptions(func(_ workflow.Context, in alertwf.Input) (alertwf.State, error) {
@@ -127,8 +128,11 @@ func TestRecordHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(historyFile, raw, 0o644); err != nil {
+	if len(resolved.done) != 2 {
+		t.Fatalf("resolved %+v, want both reminders", resolved.done)
+	}
+	if err := os.WriteFile(settledHistoryFile, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("recorded %d events to %s", len(history.Events), historyFile)
+	t.Logf("recorded %d events to %s", len(history.Events), settledHistoryFile)
 }
