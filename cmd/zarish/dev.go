@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,6 +241,7 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
   Kafka         %s        kcat -b %s -t zarish.clinical.v1 -C -e
   PostgreSQL    %s
   Mail sink     %s        messages land in %s
+  Rate limits   %s
 
   Get a token:
     curl -s -u %s:%s -d grant_type=client_credentials %s/v1/auth/oauth2/token
@@ -247,8 +249,20 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
 Ctrl-C stops everything.
 `, cfg.Service.Version, cfg.DataDir, s.APIURL, s.APIURL, s.TemporalAddress, cfg.Temporal.Namespace,
 		orOff(s.UIURL), s.KafkaAddress, strings.Split(s.KafkaAddress, ",")[0], s.DatabaseURL,
-		orOff(s.MailAddress), orOff(s.MailDir),
+		orOff(s.MailAddress), orOff(s.MailDir), limitStore(cfg),
 		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
+}
+
+// limitStore says where the rate-limit budgets are kept, without the
+// Redis URL's credentials.
+func limitStore(cfg config.Config) string {
+	if cfg.Redis.URL == "" {
+		return "kept in this process (REDIS_URL shares them across replicas)"
+	}
+	if u, err := url.Parse(cfg.Redis.URL.Reveal()); err == nil {
+		return "kept in Redis at " + u.Host
+	}
+	return "kept in Redis"
 }
 
 func orOff(s string) string {

@@ -163,6 +163,7 @@ func rateLimits(ctx context.Context, cfg config.Config, logger *slog.Logger) (ap
 		limits.Limiter = ratelimit.NewMemory()
 		return limits, func() {}, nil
 	}
+	ratelimit.LogTo(logger.With("component", "redis"))
 	store, err := ratelimit.OpenRedis(cfg.Redis.URL.Reveal())
 	if err != nil {
 		return limits, nil, fmt.Errorf("REDIS_URL: %w", err)

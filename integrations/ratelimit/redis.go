@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -101,3 +103,17 @@ func (r *Redis) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (r *Redis) Close() error { return r.client.Close() }
+
+// slogPrinter hands the Redis client's own messages (dial failures, pool
+// events) to the process logger instead of stderr.
+type slogPrinter struct{ logger *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.logger.WarnContext(ctx, strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+// LogTo sends the Redis client's messages to logger. The client has one
+// logger per process, so this is called once, where the process is wired.
+func LogTo(logger *slog.Logger) {
+	redis.SetLogger(slogPrinter{logger})
+}
