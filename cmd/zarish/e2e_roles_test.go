@@ -10,12 +10,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zarish-sphere/zarish/domain"
 )
 
 // TestEndToEndNurseRole registers a nurse client with `zarish admin
 // create-client --roles nurse`, then uses its token on the real stack: it
 // runs an encounter, is refused prescribing scopes at the token endpoint and
-// the audit trail at the API, and its accesses are recorded under its role.
+// the audit trail at the API, and its accesses are recorded under its role;
+// then `set-client-access` turns it into an auditor and `disable-client`
+// stops it.
 func TestEndToEndNurseRole(t *testing.T) {
 	e := startE2E(t, devConfig(t))
 	ctx := context.Background()
@@ -113,5 +117,39 @@ func TestEndToEndNurseRole(t *testing.T) {
 	}
 	if denied != 1 || succeeded != 4 {
 		t.Errorf("ward-7 records: %d denied, %d succeeded; want 1 and 4: %s", denied, succeeded, r.body)
+	}
+
+	// The tablets move to the privacy office: new tokens carry the new role.
+	out.Reset()
+	if err := runAdmin(ctx, e.cfg, []string{"set-client-access", "--id", "ward-7", "--roles", "auditor"}, logger, &out); err != nil {
+		t.Fatalf("set-client-access: %v", err)
+	}
+	if !strings.Contains(out.String(), "client ward-7 now has roles [auditor]") {
+		t.Errorf("set-client-access said %q", out.String())
+	}
+	auditor := e.token("ward-7", "ward-7-secret", "")
+	if r := e.do(http.MethodGet, "/v1/audit/events?actor=ward-7", auditor, nil); r.status != http.StatusOK {
+		t.Fatalf("auditor reads the audit trail: %d %s", r.status, r.body)
+	}
+	if r := e.do(http.MethodGet, "/v1/clinical/encounters/"+enc.ID, auditor, nil); r.status != http.StatusForbidden {
+		t.Fatalf("auditor reads an encounter: %d, want 403", r.status)
+	}
+	if err := runAdmin(ctx, e.cfg, []string{"set-client-access", "--id", "nobody", "--roles", "auditor"}, logger, &out); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("set-client-access of an unknown client = %v", err)
+	}
+
+	// Disabled, the client gets no more tokens.
+	if err := runAdmin(ctx, e.cfg, []string{"disable-client", "--id", "ward-7"}, logger, &out); err != nil {
+		t.Fatalf("disable-client: %v", err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, e.stack.APIURL+"/v1/auth/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("ward-7", "ward-7-secret")
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token for a disabled client: %d, want 401", res.StatusCode)
 	}
 }

@@ -150,35 +150,77 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string, logger *s
 	return postgres.Migrate(ctx, pool, logger.With("component", "migrate"))
 }
 
-// runAdmin holds administrative commands.
+// adminUsage lists the administrative commands.
+const adminUsage = `usage:
+  zarish admin create-client --id ID --secret SECRET [--roles nurse,clinician] [--scopes 'system/Patient.read system/Patient.write'] [--name NAME]
+  zarish admin set-client-access --id ID [--roles …] [--scopes …]   replace what the client may be granted
+  zarish admin disable-client --id ID                              stop the client from getting tokens`
+
+// runAdmin holds administrative commands on OAuth2 clients.
 func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create-client" {
-		return usageError{errors.New("usage: zarish admin create-client --id ID --secret SECRET [--roles nurse,clinician] [--scopes 'system/Patient.read system/Patient.write'] [--name NAME]")}
+	if len(args) == 0 {
+		return usageError{errors.New(adminUsage)}
 	}
-	fs := flag.NewFlagSet("admin create-client", flag.ContinueOnError)
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	id := fs.String("id", "", "client id")
-	secret := fs.String("secret", "", "client secret (at least 8 characters)")
-	scopes := fs.String("scopes", "", "space- or comma-separated SMART scopes, e.g. 'system/Patient.read'")
-	roles := fs.String("roles", "", "comma- or space-separated roles, each granting its scopes: "+strings.Join(auth.RoleNames(), ","))
-	name := fs.String("name", "", "human-readable name")
+	var secret, scopes, roles, name *string
+	switch args[0] {
+	case "create-client":
+		secret = fs.String("secret", "", "client secret (at least 8 characters)")
+		name = fs.String("name", "", "human-readable name")
+		fallthrough
+	case "set-client-access":
+		scopes = fs.String("scopes", "", "space- or comma-separated SMART scopes, e.g. 'system/Patient.read'")
+		roles = fs.String("roles", "", "comma- or space-separated roles, each granting its scopes: "+strings.Join(auth.RoleNames(), ","))
+	case "disable-client":
+	default:
+		return usageError{fmt.Errorf("unknown admin command %q\n%s", args[0], adminUsage)}
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
-	c, err := auth.NewClient(*id, *secret, *name, splitList(*scopes), splitList(*roles))
-	if err != nil {
-		return usageError{err}
+	if *id == "" {
+		return usageError{errors.New("--id is required")}
+	}
+	var c postgres.OAuthClient
+	switch args[0] {
+	case "create-client":
+		var err error
+		if c, err = auth.NewClient(*id, *secret, *name, splitList(*scopes), splitList(*roles)); err != nil {
+			return usageError{err}
+		}
+	case "set-client-access":
+		var err error
+		if c.Scopes, c.Roles, err = auth.ClientAccess(splitList(*scopes), splitList(*roles)); err != nil {
+			return usageError{err}
+		}
 	}
 	pool, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.NewOAuthStore(pool).CreateClient(ctx, c); err != nil {
-		return fmt.Errorf("create client %q: %w", *id, err)
+	store := postgres.NewOAuthStore(pool)
+	switch args[0] {
+	case "create-client":
+		if err := store.CreateClient(ctx, c); err != nil {
+			return fmt.Errorf("create client %q: %w", *id, err)
+		}
+		fmt.Fprintf(stdout, "created client %s with roles [%s] and scopes [%s]\n", *id,
+			strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
+	case "set-client-access":
+		if err := store.SetClientAccess(ctx, *id, c.Scopes, c.Roles); err != nil {
+			return fmt.Errorf("set access of client %q: %w", *id, err)
+		}
+		fmt.Fprintf(stdout, "client %s now has roles [%s] and scopes [%s]; tokens already issued keep theirs until they expire\n", *id,
+			strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
+	case "disable-client":
+		if err := store.DisableClient(ctx, *id); err != nil {
+			return fmt.Errorf("disable client %q: %w", *id, err)
+		}
+		fmt.Fprintf(stdout, "client %s can no longer get tokens; tokens already issued stay valid until they expire\n", *id)
 	}
-	fmt.Fprintf(stdout, "created client %s with roles [%s] and scopes [%s]\n", *id,
-		strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
 	return nil
 }
 

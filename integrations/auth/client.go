@@ -32,21 +32,10 @@ func NewClient(id, secret, name string, scopes, roles []string) (postgres.OAuthC
 	if len(secret) < MinSecretLength || len(secret) > MaxSecretLength {
 		errs = append(errs, fmt.Errorf("client secret: want %d to %d bytes, got %d", MinSecretLength, MaxSecretLength, len(secret)))
 	}
-	if len(scopes) == 0 && len(roles) == 0 {
-		errs = append(errs, errors.New("client scopes and roles: at least one scope or role is required"))
+	granted, held, err := ClientAccess(scopes, roles)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	var granted []string
-	for _, s := range scopes {
-		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) {
-			errs = append(errs, err)
-			continue
-		}
-		if !slices.Contains(granted, s) {
-			granted = append(granted, s)
-		}
-	}
-	held, roleErrs := validateRoles(roles)
-	errs = append(errs, roleErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return postgres.OAuthClient{}, fmt.Errorf("auth: new client: %w", err)
 	}
@@ -66,6 +55,28 @@ func NewClient(id, secret, name string, scopes, roles []string) (postgres.OAuthC
 		GrantTypes: []string{"client_credentials"},
 		Audience:   []string{},
 	}, nil
+}
+
+// ClientAccess checks what a client may be granted: its own scopes (SMART
+// scopes or the special ones) and its roles, at least one of either. It
+// returns them without repeats, or every problem found.
+func ClientAccess(scopes, roles []string) (granted, held []string, err error) {
+	var errs []error
+	if len(scopes) == 0 && len(roles) == 0 {
+		errs = append(errs, errors.New("client scopes and roles: at least one scope or role is required"))
+	}
+	for _, s := range scopes {
+		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) {
+			errs = append(errs, err)
+			continue
+		}
+		if !slices.Contains(granted, s) {
+			granted = append(granted, s)
+		}
+	}
+	held, roleErrs := validateRoles(roles)
+	errs = append(errs, roleErrs...)
+	return granted, held, errors.Join(errs...)
 }
 
 func validClientID(id string) bool {

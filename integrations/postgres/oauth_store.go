@@ -134,6 +134,21 @@ func (s *OAuthStore) GetOAuthClient(ctx context.Context, id string) (OAuthClient
 	return *c, nil
 }
 
+// SetClientAccess replaces the scopes and roles of the client with id; the
+// new access applies to the tokens issued from now on. An unknown id yields
+// domain.ErrNotFound.
+func (s *OAuthStore) SetClientAccess(ctx context.Context, id string, scopes, roles []string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE oauth_clients SET scopes = $2, roles = $3 WHERE id = $1`,
+		id, nonNil(scopes), nonNil(roles))
+	if err != nil {
+		return fmt.Errorf("set access of oauth client %q: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("oauth client %q: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
 // DisableClient stops the client with id from authenticating; tokens already
 // issued stay valid until they expire. An unknown id yields domain.ErrNotFound.
 func (s *OAuthStore) DisableClient(ctx context.Context, id string) error {

@@ -92,6 +92,30 @@ func TestOAuthStoreClientRoles(t *testing.T) {
 	}
 }
 
+func TestOAuthStoreSetClientAccess(t *testing.T) {
+	ctx := context.Background()
+	store := postgres.NewOAuthStore(pgtest.NewPool(t))
+	if err := store.CreateClient(ctx, testClient("lab")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetClientAccess(ctx, "lab", []string{"system/DiagnosticReport.write"}, []string{"lab"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetOAuthClient(ctx, "lab")
+	if err != nil || !slices.Equal(got.Scopes, []string{"system/DiagnosticReport.write"}) || !slices.Equal(got.Roles, []string{"lab"}) {
+		t.Fatalf("after SetClientAccess: %+v %v", got, err)
+	}
+	if err := store.SetClientAccess(ctx, "lab", nil, []string{"lab"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.GetOAuthClient(ctx, "lab"); len(got.Scopes) != 0 {
+		t.Errorf("scopes %q, want none", got.Scopes)
+	}
+	if err := store.SetClientAccess(ctx, "nobody", nil, []string{"lab"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("SetClientAccess(unknown) = %v, want domain.ErrNotFound", err)
+	}
+}
+
 func TestOAuthStoreEnsureClientIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	store := postgres.NewOAuthStore(pgtest.NewPool(t))
