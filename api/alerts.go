@@ -39,9 +39,14 @@ type CareTeam interface {
 	ListOnCall(ctx context.Context, at time.Time) ([]careteam.OnCall, error)
 }
 
-// Deliveries reports what became of each notification of an alert.
+// Deliveries is the notifications' delivery log: what became of each
+// notification of an alert, the log an operator searches, and the requeue
+// of a dead-lettered notification (with the request's audit record, stored
+// in the same transaction).
 type Deliveries interface {
 	DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]postgres.NotificationStatus, error)
+	ListDeliveries(ctx context.Context, f postgres.DeliveryFilter) (postgres.DeliveryPage, error)
+	Requeue(ctx context.Context, id uuid.UUID, rec *audit.Record, by, reason string) (postgres.Delivery, error)
 }
 
 // Alert error codes.

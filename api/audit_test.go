@@ -70,6 +70,7 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 		"POST /v1/audit/events":                         `{"action":"security","outcome":"denied","entityType":"Device","description":"badge reader refused"}`,
 		"POST /v1/patients/:id/allergies":               allergyJSON("Penicillin", "high"),
 		"PUT /v1/clinical/allergies/:id":                allergyJSON("Penicillin", "low"),
+		"POST /v1/notifications/deliveries/:id/retry":   `{"reason":"walk the routes"}`,
 		"POST /v1/clinical/cds-services/:id":            `{"hook":"patient-view","hookInstance":"` + uuid.NewString() + `","context":{"patientId":"` + p.ID + `"}}`,
 	}
 	params := map[string]string{
@@ -86,6 +87,7 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 	}
 	queries := map[string]string{
 		"/v1/notifications/inbox":          "?practitionerId=nurse-1",
+		"/v1/notifications/deliveries":     "?status=dead",
 		"/v1/notifications/inbox/:id/read": "?practitionerId=nurse-1",
 		"/v1/audit/reports/disclosures":    "?patientId=" + p.ID,
 		"/v1/audit/reports/user-activity":  "?actor=admin",

@@ -192,6 +192,8 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/notifications/inbox", "system/Communication.read", "Communication", s.listInbox},
 		{http.MethodPost, "/v1/notifications/inbox/:id/read", "system/Communication.write", "Communication", s.markInboxRead},
 		{http.MethodGet, "/v1/notifications/stream", "system/Communication.read", "Communication", s.streamInbox},
+		{http.MethodGet, "/v1/notifications/deliveries", "system/Communication.read", "Communication", s.listDeliveries},
+		{http.MethodPost, "/v1/notifications/deliveries/:id/retry", "system/Communication.write", "Communication", s.retryDelivery},
 
 		{http.MethodGet, "/v1/audit/events", "system/AuditEvent.read", "AuditEvent", s.searchAudit},
 		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", "AuditEvent", s.submitAudit},

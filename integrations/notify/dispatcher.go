@@ -32,6 +32,7 @@ type Store interface {
 	Release(ctx context.Context, id uuid.UUID) error
 	AddInboxItem(ctx context.Context, id uuid.UUID) (postgres.InboxItem, error)
 	QueueDepth(ctx context.Context) (int64, error)
+	DeadLetters(ctx context.Context) (map[string]int64, error)
 }
 
 // Dispatcher consumes notification requests from Kafka into the store and
@@ -42,6 +43,12 @@ type Store interface {
 // and so delivered, once. Delivery is retried with exponential backoff and
 // jitter until MaxAttempts, then the notification is dead (kept, with every
 // attempt, for an operator); a permanent failure is dead at once.
+//
+// Work is found in the store, not in the process: every poll claims what is
+// due, so a retry scheduled by another dispatcher, or a dead notification an
+// operator requeued (NotificationStore.Requeue), is picked up by whichever
+// dispatcher polls next, without a restart and without a new request on the
+// topic (which the dedupe on the notification id would rightly drop).
 type Dispatcher struct {
 	cfg     Config
 	store   Store
@@ -260,8 +267,8 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 	done := make(chan struct{}, d.workers)
 	var lastDepth time.Time
 	for {
-		if time.Since(lastDepth) >= 5*time.Second {
-			d.updateQueueDepth(ctx)
+		if time.Since(lastDepth) >= gaugeInterval {
+			d.updateGauges(ctx)
 			lastDepth = time.Now()
 		}
 		free := d.workers - len(slots)
@@ -309,10 +316,19 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) updateQueueDepth(ctx context.Context) {
-	depth, err := d.store.QueueDepth(ctx)
-	if err == nil {
+// gaugeInterval is how often the queue depth and dead-letter gauges are
+// read from the store.
+const gaugeInterval = 5 * time.Second
+
+func (d *Dispatcher) updateGauges(ctx context.Context) {
+	if depth, err := d.store.QueueDepth(ctx); err == nil {
 		d.metrics.queueDepth.Set(float64(depth))
+	}
+	if dead, err := d.store.DeadLetters(ctx); err == nil {
+		// Every channel has a series, zero included, so an alert rule sees it.
+		for _, ch := range []string{postgres.ChannelInApp, postgres.ChannelEmail, postgres.ChannelSMS, postgres.ChannelPush} {
+			d.metrics.deadLetters.WithLabelValues(ch).Set(float64(dead[ch]))
+		}
 	}
 }
 

@@ -523,3 +523,48 @@ func TestOtherEventTypesAreSkippedAndCommitted(t *testing.T) {
 		t.Errorf("provider received %d, want 2", len(sms.received()))
 	}
 }
+
+func TestARequeuedDeadLetterIsDeliveredOnceTheProviderRecovers(t *testing.T) {
+	e := newEnv(t)
+	// The provider refuses the number (permanent), then, fixed, accepts.
+	sms := startProvider(t, 400, 200)
+	r := e.run(t, fastRetries(sms.srv.URL, ""))
+
+	ev, req := request(postgres.ChannelSMS, "+8801711000006")
+	e.publish(t, ev)
+	e.waitStatus(t, req.NotificationID, postgres.NotificationDead)
+	eventually(t, 15*time.Second, "dead-letter gauge at 1", func() bool {
+		return r.metric(t, "zarish_notify_dead_letters", "channel", "sms") == 1
+	})
+	time.Sleep(300 * time.Millisecond) // a dead letter is not retried on its own
+	if got := len(sms.received()); got != 1 {
+		t.Fatalf("provider received %d requests before the requeue, want 1", got)
+	}
+
+	// The operator's requeue goes through the store; the running dispatcher
+	// finds it at its next poll.
+	if _, err := e.store.Requeue(context.Background(), req.NotificationID, nil, "ops.karim", "provider fixed"); err != nil {
+		t.Fatal(err)
+	}
+	n := e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	if want := []string{"dead", "requeued", "delivered"}; !slices.Equal(outcomes(n), want) || n.Attempts != 1 || n.Round != 1 {
+		t.Errorf("after requeue: attempts %d, round %d, log %v, want %v", n.Attempts, n.Round, outcomes(n), want)
+	}
+	if hits := sms.received(); len(hits) != 2 || hits[1].NotificationID != req.NotificationID.String() {
+		t.Errorf("provider received %+v", hits)
+	}
+	eventually(t, 15*time.Second, "dead-letter gauge back to 0", func() bool {
+		return r.metric(t, "zarish_notify_dead_letters", "channel", "sms") == 0
+	})
+
+	// The request read again is still a duplicate: it is not delivered a
+	// third time.
+	e.publish(t, ev)
+	eventually(t, 30*time.Second, "duplicate seen", func() bool {
+		return r.metric(t, "zarish_notify_requests_total", "result", "duplicate") == 1
+	})
+	time.Sleep(200 * time.Millisecond)
+	if got := len(sms.received()); got != 2 {
+		t.Errorf("provider received %d requests, want 2", got)
+	}
+}

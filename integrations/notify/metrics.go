@@ -10,6 +10,9 @@ type metrics struct {
 	failed     *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 	queueDepth prometheus.Gauge
+	// deadLetters is read from the store, so it falls when an operator
+	// requeues a notification and agrees across dispatchers.
+	deadLetters *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -34,9 +37,13 @@ func newMetrics() *metrics {
 			Name: "zarish_notify_queue_depth",
 			Help: "Notifications accepted and waiting to be delivered.",
 		}),
+		deadLetters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zarish_notify_dead_letters",
+			Help: "Notifications dead-lettered and not requeued (nobody has them), by channel; alert on any above zero.",
+		}, []string{"channel"}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.delivered, m.failed, m.dead, m.queueDepth}
+	return []prometheus.Collector{m.requests, m.delivered, m.failed, m.dead, m.queueDepth, m.deadLetters}
 }

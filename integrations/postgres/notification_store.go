@@ -39,6 +39,9 @@ const (
 	AttemptFailed = "failed"
 	// AttemptDead: the attempt failed and no other will be made.
 	AttemptDead = "dead"
+	// AttemptRequeued: an operator requeued the dead notification, starting
+	// a new round of attempts; it is attempt 0 of that round.
+	AttemptRequeued = "requeued"
 )
 
 // inboxChannel is the PostgreSQL notification channel told about new inbox
@@ -66,8 +69,11 @@ type Notification struct {
 	Level          int // escalation level
 	CreatedAt      time.Time
 
-	Status        string
+	Status string
+	// Attempts counts the attempts of the current round; Round is 0 until
+	// the notification is first requeued, then one more per requeue.
 	Attempts      int
+	Round         int
 	NextAttemptAt time.Time
 	LastError     string
 	Receipt       string
@@ -78,12 +84,15 @@ type Notification struct {
 	AttemptLog []NotificationAttempt
 }
 
-// NotificationAttempt is one delivery attempt.
+// NotificationAttempt is one entry of a notification's attempt history: a
+// delivery attempt, or an operator's requeue.
 type NotificationAttempt struct {
-	Attempt int
-	At      time.Time
-	Outcome string // AttemptDelivered, AttemptFailed or AttemptDead
-	Detail  string // the receipt, or what went wrong
+	Round   int       `json:"round"`   // 0, then one more per requeue
+	Attempt int       `json:"attempt"` // from 1 within its round; 0 for the requeue that began it
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"`      // AttemptDelivered, AttemptFailed, AttemptDead or AttemptRequeued
+	Detail  string    `json:"detail"`       // the receipt, what went wrong, or why it was requeued
+	By      string    `json:"by,omitempty"` // who requeued it
 }
 
 // AttemptResult is what one delivery attempt came to.
@@ -159,13 +168,13 @@ func NewNotificationStore(pool *pgxpool.Pool, opts ...NotificationStoreOption) *
 
 const notificationColumns = `id, alert_id, patient_id, practitioner_id, recipient_name, channel, address,
 	subject, body, severity, category, level, created_at, status, attempts, next_attempt_at,
-	last_error, receipt, delivered_at, updated_at`
+	last_error, receipt, delivered_at, updated_at, round`
 
 func scanNotification(row pgx.Row) (Notification, error) {
 	var n Notification
 	err := row.Scan(&n.ID, &n.AlertID, &n.PatientID, &n.PractitionerID, &n.RecipientName, &n.Channel,
 		&n.Address, &n.Subject, &n.Body, &n.Severity, &n.Category, &n.Level, &n.CreatedAt, &n.Status,
-		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.Receipt, &n.DeliveredAt, &n.UpdatedAt)
+		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.Receipt, &n.DeliveredAt, &n.UpdatedAt, &n.Round)
 	return n, err
 }
 
@@ -248,7 +257,8 @@ func (s *NotificationStore) QueueDepth(ctx context.Context) (int64, error) {
 
 // RecordAttempt records an attempt to deliver notification id and moves it
 // on: delivered (Detail is the receipt), failed with another attempt at
-// NextAttemptAt, or dead. It returns the attempt's number. A notification
+// NextAttemptAt, or dead. It returns the attempt's number within its round.
+// A notification
 // that is already delivered or dead is not changed: the result is
 // domain.ErrConflict, or domain.ErrNotFound when there is no such
 // notification.
@@ -282,7 +292,7 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r AttemptResult
 	if r.Outcome != AttemptDelivered {
 		lastError = r.Detail
 	}
-	var attempt int
+	var attempt, round int
 	err := tx.QueryRow(ctx, `
 		UPDATE notifications SET
 			status = $2,
@@ -293,8 +303,8 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r AttemptResult
 			delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END,
 			updated_at = now()
 		WHERE id = $1 AND status IN ('queued', 'failed')
-		RETURNING attempts`,
-		id, status, next, lastError, receipt).Scan(&attempt)
+		RETURNING attempts, round`,
+		id, status, next, lastError, receipt).Scan(&attempt, &round)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var current string
 		err := tx.QueryRow(ctx, `SELECT status FROM notifications WHERE id = $1`, id).Scan(&current)
@@ -310,15 +320,16 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r AttemptResult
 		return 0, fmt.Errorf("record attempt for notification %s: %w", id, err)
 	}
 	_, err = tx.Exec(ctx, `
-		INSERT INTO notification_attempts (notification_id, attempt, outcome, detail)
-		VALUES ($1, $2, $3, $4)`, id, attempt, r.Outcome, r.Detail)
+		INSERT INTO notification_attempts (notification_id, round, attempt, outcome, detail)
+		VALUES ($1, $2, $3, $4, $5)`, id, round, attempt, r.Outcome, r.Detail)
 	if err != nil {
 		return 0, fmt.Errorf("record attempt %d for notification %s: %w", attempt, id, err)
 	}
 	return attempt, nil
 }
 
-// Get returns notification id with every attempt, or domain.ErrNotFound.
+// Get returns notification id with its attempt history (every attempt and
+// requeue, in order), or domain.ErrNotFound.
 func (s *NotificationStore) Get(ctx context.Context, id uuid.UUID) (Notification, error) {
 	n, err := scanNotification(s.pool.QueryRow(ctx,
 		`SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
@@ -328,16 +339,11 @@ func (s *NotificationStore) Get(ctx context.Context, id uuid.UUID) (Notification
 	if err != nil {
 		return Notification{}, fmt.Errorf("get notification %s: %w", id, err)
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT attempt, at, outcome, detail FROM notification_attempts
-		WHERE notification_id = $1 ORDER BY attempt`, id)
+	history, err := attemptHistory(ctx, s.pool, []uuid.UUID{id})
 	if err != nil {
-		return Notification{}, fmt.Errorf("get attempts of notification %s: %w", id, err)
+		return Notification{}, err
 	}
-	n.AttemptLog, err = pgx.CollectRows(rows, pgx.RowToStructByPos[NotificationAttempt])
-	if err != nil {
-		return Notification{}, fmt.Errorf("get attempts of notification %s: %w", id, err)
-	}
+	n.AttemptLog = history[id]
 	return n, nil
 }
 
