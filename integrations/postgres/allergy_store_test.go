@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/allergy"
@@ -40,29 +39,6 @@ func newAllergy(t *testing.T, patient uuid.UUID, d allergy.Details) allergy.Alle
 		t.Fatal(err)
 	}
 	return a
-}
-
-// allergyEvents lists the allergy events keyed by patient, in publishing
-// order, as "type subject-id".
-func allergyEvents(t *testing.T, pool *pgxpool.Pool, patient uuid.UUID) []string {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), `
-		SELECT type || ' ' || split_part(subject, '/', 2) FROM outbox
-		WHERE topic = $1 AND key = $2 AND type LIKE 'allergy.%' ORDER BY seq`,
-		postgres.ClinicalTopic, patient.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 func TestAllergyLifecycle(t *testing.T) {
@@ -167,7 +143,7 @@ func TestAllergyLifecycle(t *testing.T) {
 		"allergy.updated " + latex.ID.String(),
 		"allergy.recorded " + latex2.ID.String(),
 	}
-	if got := allergyEvents(t, pool, patient); !slices.Equal(got, want) {
+	if got := clinicalEvents(t, pool, patient, "allergy"); !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %v\nwant %v", got, want)
 	}
 }

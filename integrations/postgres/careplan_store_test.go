@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/careplan"
@@ -34,29 +33,6 @@ func newCarePlan(t *testing.T, s *postgres.CarePlanStore, patient uuid.UUID, due
 		t.Fatal(err)
 	}
 	return stored
-}
-
-// carePlanEvents lists the care plan events keyed by patient, in publishing
-// order, as "type subject-id".
-func carePlanEvents(t *testing.T, pool *pgxpool.Pool, patient uuid.UUID) []string {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), `
-		SELECT type || ' ' || split_part(subject, '/', 2) FROM outbox
-		WHERE topic = $1 AND key = $2 AND type LIKE 'careplan.%' ORDER BY seq`,
-		postgres.ClinicalTopic, patient.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 func TestCarePlanLifecycle(t *testing.T) {
@@ -133,7 +109,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 		"careplan.activity-updated " + p.ID.String(),
 		"careplan.updated " + p.ID.String(),
 	}
-	if got := carePlanEvents(t, pool, patient); !slices.Equal(got, want) {
+	if got := clinicalEvents(t, pool, patient, "careplan"); !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %v\nwant %v", got, want)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -31,29 +30,6 @@ func newDraft(t *testing.T, s *postgres.NoteStore, enc, patient, author uuid.UUI
 		t.Fatal(err)
 	}
 	return stored
-}
-
-// noteEvents lists the note events on the clinical topic keyed by patient, in
-// publishing order, as "type subject-id".
-func noteEvents(t *testing.T, pool *pgxpool.Pool, patient uuid.UUID) []string {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), `
-		SELECT type || ' ' || split_part(subject, '/', 2) FROM outbox
-		WHERE topic = $1 AND key = $2 AND type LIKE 'note.%' ORDER BY seq`,
-		postgres.ClinicalTopic, patient.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 func sign(by uuid.UUID, at time.Time) func(note.Note) (note.Note, error) {
@@ -138,7 +114,7 @@ func TestNoteLifecycle(t *testing.T) {
 		"note.amended " + d.ID.String(),
 		"note.signed " + amendment.ID.String(),
 	}
-	if got := noteEvents(t, pool, patient); !slices.Equal(got, want) {
+	if got := clinicalEvents(t, pool, patient, "note"); !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %v\nwant %v", got, want)
 	}
 }
