@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -151,29 +150,21 @@ const alertColumns = `id, patient_id, encounter_id, unit, severity, category, so
 
 // ListAlerts returns alerts newest first, one page at a time.
 func (s *AlertStore) ListAlerts(ctx context.Context, f AlertFilter) (AlertPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 200)
-	where := []string{"true"}
-	args := []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := newPageQuery(f.Limit)
 	if f.Status != "" {
-		where = append(where, "status = "+arg(string(f.Status)))
+		q.where("status = " + q.arg(string(f.Status)))
 	}
 	if f.PatientID != uuid.Nil {
-		where = append(where, "patient_id = "+arg(f.PatientID))
+		q.where("patient_id = " + q.arg(f.PatientID))
 	}
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p alertCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
 			return AlertPage{}, err
 		}
-		where = append(where, "(raised_at, id) < ("+arg(pos.RaisedAt)+", "+arg(pos.ID)+")")
+		q.after("raised_at", pos.RaisedAt, pos.ID)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY raised_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	rows, err := s.pool.Query(ctx, q.sql(`SELECT `+alertColumns+` FROM alerts`, "raised_at"), q.args...)
 	if err != nil {
 		return AlertPage{}, translateAlertErr(err, "list alerts")
 	}
@@ -181,12 +172,10 @@ func (s *AlertStore) ListAlerts(ctx context.Context, f AlertFilter) (AlertPage, 
 	if err != nil {
 		return AlertPage{}, translateAlertErr(err, "list alerts")
 	}
-	page := AlertPage{Alerts: list}
-	if len(list) > limit {
-		page.Alerts = list[:limit]
-		last := page.Alerts[limit-1]
-		page.Next = encodeCursor(alertCursor{RaisedAt: last.RaisedAt, ID: last.ID})
-	}
+	var page AlertPage
+	page.Alerts, page.Next = cutPage(q, list, func(last alert.Record) string {
+		return encodeCursor(alertCursor{RaisedAt: last.RaisedAt, ID: last.ID})
+	})
 	return page, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -168,41 +166,31 @@ type carePlanCursor struct {
 // List returns plans newest first, one page at a time; ErrBadCursor for a
 // cursor this store did not issue.
 func (s *CarePlanStore) List(ctx context.Context, f CarePlanFilter) (CarePlanPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 200)
-	where := []string{"true"}
-	args := []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := newPageQuery(f.Limit)
 	if f.PatientID != uuid.Nil {
-		where = append(where, "patient_id = "+arg(f.PatientID))
+		q.where("patient_id = " + q.arg(f.PatientID))
 	}
 	if f.Status != "" {
-		where = append(where, "status = "+arg(string(f.Status)))
+		q.where("status = " + q.arg(string(f.Status)))
 	}
 	if f.Overdue {
-		where = append(where, "next_due_at <= "+arg(f.Now))
+		q.where("next_due_at <= " + q.arg(f.Now))
 	}
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p carePlanCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
 			return CarePlanPage{}, err
 		}
-		where = append(where, "(created_at, id) < ("+arg(pos.CreatedAt)+", "+arg(pos.ID)+")")
+		q.after("created_at", pos.CreatedAt, pos.ID)
 	}
-	list, err := s.query(ctx, `SELECT resource FROM care_plans WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	list, err := s.query(ctx, q.sql(`SELECT resource FROM care_plans`, "created_at"), q.args...)
 	if err != nil {
 		return CarePlanPage{}, err
 	}
-	page := CarePlanPage{CarePlans: list}
-	if len(list) > limit {
-		page.CarePlans = list[:limit]
-		last := page.CarePlans[limit-1]
-		page.Next = encodeCursor(carePlanCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
+	var page CarePlanPage
+	page.CarePlans, page.Next = cutPage(q, list, func(last careplan.CarePlan) string {
+		return encodeCursor(carePlanCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	})
 	return page, nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -108,45 +106,32 @@ func scanDelivery(row pgx.Row) (Delivery, error) {
 // ListDeliveries returns a page of the delivery log, newest first, each
 // delivery with its attempt history.
 func (s *NotificationStore) ListDeliveries(ctx context.Context, f DeliveryFilter) (DeliveryPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 200)
-	where := []string{"true"}
-	args := []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := newPageQuery(f.Limit)
 	switch f.Status {
 	case "":
 	case DeliveryPending:
-		where = append(where, "status IN ('queued', 'failed')")
+		q.where("status IN ('queued', 'failed')")
 	default:
-		where = append(where, "status = "+arg(f.Status))
+		q.where("status = " + q.arg(f.Status))
 	}
 	if f.Channel != "" {
-		where = append(where, "channel = "+arg(f.Channel))
+		q.where("channel = " + q.arg(f.Channel))
 	}
 	if f.AlertID != uuid.Nil {
-		where = append(where, "alert_id = "+arg(f.AlertID))
+		q.where("alert_id = " + q.arg(f.AlertID))
 	}
 	if f.PatientID != uuid.Nil {
-		where = append(where, "patient_id = "+arg(f.PatientID))
+		q.where("patient_id = " + q.arg(f.PatientID))
 	}
-	if !f.From.IsZero() {
-		where = append(where, "created_at >= "+arg(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "created_at < "+arg(f.To))
-	}
+	q.within("created_at", f.From, f.To)
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p deliveryCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
 			return DeliveryPage{}, err
 		}
-		where = append(where, "(created_at, id) < ("+arg(pos.CreatedAt)+", "+arg(pos.ID)+")")
+		q.after("created_at", pos.CreatedAt, pos.ID)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM notifications WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	rows, err := s.pool.Query(ctx, q.sql(`SELECT `+deliveryColumns+` FROM notifications`, "created_at"), q.args...)
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("list deliveries: %w", err)
 	}
@@ -154,12 +139,10 @@ func (s *NotificationStore) ListDeliveries(ctx context.Context, f DeliveryFilter
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("list deliveries: %w", err)
 	}
-	page := DeliveryPage{Deliveries: list}
-	if len(list) > limit {
-		page.Deliveries = list[:limit]
-		last := page.Deliveries[limit-1]
-		page.Next = encodeCursor(deliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
+	var page DeliveryPage
+	page.Deliveries, page.Next = cutPage(q, list, func(last Delivery) string {
+		return encodeCursor(deliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	})
 	ids := make([]uuid.UUID, len(page.Deliveries))
 	for i, d := range page.Deliveries {
 		ids[i] = d.ID

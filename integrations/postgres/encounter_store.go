@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -184,41 +182,28 @@ const encounterColumns = `id, patient_id, class, status, reason, location, prior
 // ListEncounters returns encounters newest first, one page at a time;
 // ErrBadCursor for a cursor this store did not issue.
 func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) (EncounterPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 200)
-	where := []string{"true"}
-	args := []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := newPageQuery(f.Limit)
 	if f.PatientID != uuid.Nil {
-		where = append(where, "patient_id = "+arg(f.PatientID))
+		q.where("patient_id = " + q.arg(f.PatientID))
 	}
 	if f.Status != "" {
-		where = append(where, "status = "+arg(string(f.Status)))
+		q.where("status = " + q.arg(string(f.Status)))
 	}
 	if f.Class != "" {
-		where = append(where, "class = "+arg(string(f.Class)))
+		q.where("class = " + q.arg(string(f.Class)))
 	}
 	if f.Location != "" {
-		where = append(where, "location = "+arg(f.Location))
+		q.where("location = " + q.arg(f.Location))
 	}
-	if !f.From.IsZero() {
-		where = append(where, "created_at >= "+arg(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "created_at < "+arg(f.To))
-	}
+	q.within("created_at", f.From, f.To)
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p encounterCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
 			return EncounterPage{}, err
 		}
-		where = append(where, "(created_at, id) < ("+arg(pos.CreatedAt)+", "+arg(pos.ID)+")")
+		q.after("created_at", pos.CreatedAt, pos.ID)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+encounterColumns+` FROM encounters WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...)
+	rows, err := s.pool.Query(ctx, q.sql(`SELECT `+encounterColumns+` FROM encounters`, "created_at"), q.args...)
 	if err != nil {
 		return EncounterPage{}, translateEncounterErr(err, "list encounters")
 	}
@@ -226,12 +211,10 @@ func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) 
 	if err != nil {
 		return EncounterPage{}, translateEncounterErr(err, "list encounters")
 	}
-	page := EncounterPage{Encounters: list}
-	if len(list) > limit {
-		page.Encounters = list[:limit]
-		last := page.Encounters[limit-1]
-		page.Next = encodeCursor(encounterCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
+	var page EncounterPage
+	page.Encounters, page.Next = cutPage(q, list, func(last encounter.Record) string {
+		return encodeCursor(encounterCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	})
 	return page, nil
 }
 
