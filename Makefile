@@ -5,6 +5,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/zarish-sphere/zarish/config.Version=$(VERSION)
 # The end-to-end tests compile the embedded Temporal server; give them room.
 TEST_TIMEOUT ?= 45m
+# The mixed-traffic load run: how long, and how many concurrent clients.
+LOAD_DURATION ?= 30s
+LOAD_CLIENTS  ?= 16
 
 .PHONY: run build test unit vet bench load clean services
 
@@ -36,6 +39,11 @@ bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
+
+## load: mixed traffic on the embedded stack for LOAD_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
+load: services
+	LOAD_DURATION=$(LOAD_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \
+		$(GO) test -run '^$$' -bench MixedLoad -benchtime 1x -timeout 20m ./cmd/zarish/
 
 clean:
 	rm -rf bin
