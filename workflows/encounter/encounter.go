@@ -46,6 +46,7 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 		r.s = s
 	}
 	ctx = withActivityOptions(ctx)
+	r.local = workflow.GetVersion(ctx, versionLocalRecords, workflow.DefaultVersion, 1) == 1
 	// The read-model row starts from the state as created: an update handled
 	// before RecordCreated runs records its own entry (and event) afterwards.
 	initial := r.s
@@ -56,7 +57,7 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 		if err := r.upsertSearch(ctx); err != nil {
 			return r.s, err
 		}
-		if err := workflow.ExecuteActivity(ctx, acts.RecordCreated, activities.CreatedRequest{State: initial}).Get(ctx, nil); err != nil {
+		if err := r.write(ctx, acts.RecordCreated, activities.CreatedRequest{State: initial}); err != nil {
 			return r.s, err
 		}
 		r.created = true
@@ -71,12 +72,14 @@ func withActivityOptions(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 30 * time.Second,
 		// A database outage must delay the record, never drop it: retry
 		// without limit, backing off to a minute. Invalid input fails at once.
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
+		RetryPolicy: recordRetry(),
 	})
+}
+
+// recordRetry retries a read-model write without limit, backing off to a
+// minute: a database outage delays the record, never drops it.
+func recordRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
 }
 
 // run is one run's input, state, and the steps that change it.
@@ -89,8 +92,11 @@ type run struct {
 	// created is set once the read-model row exists; entries wait for it,
 	// since an update may arrive while RecordCreated is still running.
 	created bool
-	linked  workflow.ReceiveChannel
-	closed  workflow.ReceiveChannel
+	// local is set when the read model is written with local activities
+	// (versionLocalRecords).
+	local  bool
+	linked workflow.ReceiveChannel
+	closed workflow.ReceiveChannel
 }
 
 // register installs the query, the updates and the order signals before
@@ -200,7 +206,26 @@ func (r *run) record(ctx workflow.Context, e encounter.Entry) error {
 	if err := workflow.Await(ctx, func() bool { return r.created }); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(ctx, acts.RecordTransition, activities.TransitionRequest{State: r.s, Entry: e}).Get(ctx, nil)
+	return r.write(ctx, acts.RecordTransition, activities.TransitionRequest{State: r.s, Entry: e})
+}
+
+// versionLocalRecords marks the runs that write the read model with local
+// activities; runs recorded before it used regular ones, and replay so.
+const versionLocalRecords = "local-read-model-writes"
+
+// write runs a read-model activity. Since versionLocalRecords it is a local
+// activity: one short, idempotent database write needs no round trip through
+// the task queue, which took most of a transition's time under load. The
+// retry policy is the same; a long outage is retried across workflow tasks.
+func (r *run) write(ctx workflow.Context, activity, req any) error {
+	if !r.local {
+		return workflow.ExecuteActivity(ctx, activity, req).Get(ctx, nil)
+	}
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         recordRetry(),
+	})
+	return workflow.ExecuteLocalActivity(ctx, activity, req).Get(ctx, nil)
 }
 
 // linkOrder handles the order-linked signal; a repeated or malformed

@@ -7,7 +7,7 @@ package encounter_test
 //	go test -tags record -run TestRecordHistory ./workflows/encounter/
 //
 // runs an encounter on the embedded dev server (with the real activities
-// over an in-memory store) and rewrites testdata/encounter_discharged.json.
+// over an in-memory store) and rewrites testdata/encounter_discharged_local.json.
 // Record again only when the workflow changes in a way old histories cannot
 // replay, and guard that change with workflow.GetVersion.
 
@@ -117,8 +117,8 @@ func TestRecordHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(historyFile, raw, 0o644); err != nil {
+	if err := os.WriteFile(localHistoryFile, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("recorded %d events to %s", len(history.Events), historyFile)
+	t.Logf("recorded %d events to %s", len(history.Events), localHistoryFile)
 }

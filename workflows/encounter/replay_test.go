@@ -9,18 +9,27 @@ import (
 	encounterwf "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
-// historyFile is a real run recorded on a Temporal server (record_test.go):
-// created, arrived, start before triage rejected, triaged, started, an order
-// linked, transferred, discharge with the open order rejected, the order
-// closed, discharged.
-const historyFile = "testdata/encounter_discharged.json"
+// The histories are real runs recorded on a Temporal server
+// (record_test.go): created, arrived, start before triage rejected, triaged,
+// started, an order linked, transferred, discharge with the open order
+// rejected, the order closed, discharged. historyFile was recorded while the
+// read model was written with regular activities; localHistoryFile since it
+// is written with local activities (the local-read-model-writes version).
+const (
+	historyFile      = "testdata/encounter_discharged.json"
+	localHistoryFile = "testdata/encounter_discharged_local.json"
+)
 
 // TestReplayRecordedHistory fails when a change to the workflow would break
 // encounters already running: guard such changes with workflow.GetVersion.
 func TestReplayRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(encounterwf.Encounter, workflow.RegisterOptions{Name: encounterwf.WorkflowName})
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, historyFile); err != nil {
-		t.Fatal(err)
+	for _, file := range []string{historyFile, localHistoryFile} {
+		t.Run(file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(encounterwf.Encounter, workflow.RegisterOptions{Name: encounterwf.WorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
