@@ -68,6 +68,12 @@ type Database struct {
 type Temporal struct {
 	Address   string // TEMPORAL_ADDRESS
 	Namespace string // TEMPORAL_NAMESPACE
+	// WorkflowTaskPollers and ActivityTaskPollers are each worker's
+	// concurrent pollers per queue (WORKER_WORKFLOW_POLLERS,
+	// WORKER_ACTIVITY_POLLERS). Enough workflow-task pollers keep a freshly
+	// started workflow's first task from queueing behind busy ones.
+	WorkflowTaskPollers int
+	ActivityTaskPollers int
 }
 
 // Kafka is the event broker connection; no brokers means `zarish dev` embeds one.
@@ -190,6 +196,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Temporal: Temporal{
 			Address:   r.hostPort("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 			Namespace: r.str("TEMPORAL_NAMESPACE", "default"),
+
+			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
+			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),
 		},
 		Kafka: Kafka{Brokers: r.list("KAFKA_BROKERS")},
 		Auth: Auth{

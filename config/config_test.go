@@ -21,6 +21,9 @@ func TestLoadDefaults(t *testing.T) {
 		c.Dev.UIAddress != "127.0.0.1:8233" || c.DataDir != ".zarish" || len(c.Kafka.Brokers) != 0 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.Temporal.WorkflowTaskPollers != 8 || c.Temporal.ActivityTaskPollers != 4 {
+		t.Fatalf("unexpected worker poller defaults: %+v", c.Temporal)
+	}
 	if c.Auth.ExpiresIn != time.Hour || c.Log.Level != slog.LevelInfo {
 		t.Fatalf("unexpected auth/log defaults: %+v %+v", c.Auth, c.Log)
 	}
@@ -49,20 +52,21 @@ func TestLoadParses(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"SERVICE_PORT":       "eighty",
-		"DATABASE_URL":       "mysql://x",
-		"DATABASE_POOL_SIZE": "0",
-		"JWT_SECRET":         "short",
-		"JWT_EXPIRES_IN":     "-5m",
-		"LOG_LEVEL":          "loud",
-		"LOG_FORMAT":         "xml",
-		"TEMPORAL_ADDRESS":   "nohostport",
+		"SERVICE_PORT":            "eighty",
+		"DATABASE_URL":            "mysql://x",
+		"DATABASE_POOL_SIZE":      "0",
+		"JWT_SECRET":              "short",
+		"JWT_EXPIRES_IN":          "-5m",
+		"LOG_LEVEL":               "loud",
+		"LOG_FORMAT":              "xml",
+		"TEMPORAL_ADDRESS":        "nohostport",
+		"WORKER_WORKFLOW_POLLERS": "1",
 	}))
 	if err == nil {
 		t.Fatal("expected errors")
 	}
 	for _, name := range []string{"SERVICE_PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "JWT_SECRET",
-		"JWT_EXPIRES_IN", "LOG_LEVEL", "LOG_FORMAT", "TEMPORAL_ADDRESS"} {
+		"JWT_EXPIRES_IN", "LOG_LEVEL", "LOG_FORMAT", "TEMPORAL_ADDRESS", "WORKER_WORKFLOW_POLLERS"} {
 		if !strings.Contains(err.Error(), name+":") {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

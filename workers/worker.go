@@ -55,7 +55,7 @@ type Set map[string][]Registrar
 
 // Run starts a worker for each queue and blocks until ctx ends, then stops
 // them, letting running activities finish.
-func Run(ctx context.Context, c client.Client, queues []string, set Set, logger *slog.Logger) error {
+func Run(ctx context.Context, c client.Client, queues []string, set Set, opts worker.Options, logger *slog.Logger) error {
 	var started []worker.Worker
 	defer func() {
 		for _, w := range started {
@@ -63,7 +63,7 @@ func Run(ctx context.Context, c client.Client, queues []string, set Set, logger 
 		}
 	}()
 	for _, q := range queues {
-		w := worker.New(c, q, worker.Options{})
+		w := worker.New(c, q, opts)
 		for _, register := range set[q] {
 			register(w)
 		}

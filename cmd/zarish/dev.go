@@ -187,7 +187,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	s.group = g
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
 	g.Go(func() error {
-		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, logger), logger.With("component", "workers"))
+		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })

@@ -94,7 +94,7 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer tc.Close()
-	return workers.Run(ctx, tc, queues, workerSet(pool, tc, logger), logger.With("component", "workers"))
+	return workers.Run(ctx, tc, queues, workerSet(pool, tc, logger), workerOptions(cfg), logger.With("component", "workers"))
 }
 
 // runRelay publishes outbox rows to Kafka and seals audit records into the

@@ -223,6 +223,14 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, _ *slog.Logger) workers.Set
 	}
 }
 
+// workerOptions are every queue's worker settings from the configuration.
+func workerOptions(cfg config.Config) worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers: cfg.Temporal.WorkflowTaskPollers,
+		MaxConcurrentActivityTaskPollers: cfg.Temporal.ActivityTaskPollers,
+	}
+}
+
 // serveMetrics adds, when METRICS_PORT is set, a listener serving only
 // /metrics to g.
 func serveMetrics(ctx context.Context, g *errgroup.Group, cfg config.Config, metrics *api.Metrics, logger *slog.Logger) error {
