@@ -465,6 +465,11 @@ func TestEndToEndRestartKeepsData(t *testing.T) {
 	r.json(t, &p)
 	e.stop()
 
+	// Same data dir and database. Temporal, the broker, the mail sink and the
+	// UI listen on fresh ports: a port the first run freed may meanwhile be
+	// the local end of any process's outgoing connection.
+	cfg.Dev.KafkaAddress, cfg.Dev.MailAddress, cfg.Dev.UIAddress = freeAddr(t), freeAddr(t), freeAddr(t)
+	cfg.Dev.TemporalAddress = freeAddr(t)
 	e = startE2E(t, cfg)
 	// The signing key lives in the data dir, so the old token still verifies.
 	r = e.do(http.MethodGet, "/v1/patients/"+p.ID, token, nil)
