@@ -25,7 +25,7 @@ func ids() func() (uuid.UUID, error) {
 	n := 0
 	return func() (uuid.UUID, error) {
 		n++
-		return uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(n)}), nil
+		return uuid.NewSHA1(uuid.NameSpaceURL, []byte{byte(n)}), nil
 	}
 }
 
