@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
+	"github.com/zarish-sphere/zarish/integrations/ratelimit/ratelimittest"
 )
 
 // newLimitedAPI serves the router with limits; it returns the server, the
@@ -178,7 +178,7 @@ func TestRateLimitFailsOpen(t *testing.T) {
 func TestReplicasShareBudgetThroughRedis(t *testing.T) {
 	prefix := fmt.Sprintf("test:api:%d:", time.Now().UnixNano())
 	limits := func() RateLimits {
-		return RateLimits{Limiter: openRedis(t, prefix), Client: ratelimit.PerMinute(60, 4)}
+		return RateLimits{Limiter: ratelimittest.Open(t, prefix, "client:admin", "client:reader", "ip:127.0.0.1", "token:127.0.0.1"), Client: ratelimit.PerMinute(60, 4)}
 	}
 	a, _, _ := newLimitedAPI(t, limits())
 	b, _, _ := newLimitedAPI(t, limits())
@@ -196,39 +196,6 @@ func TestReplicasShareBudgetThroughRedis(t *testing.T) {
 	if r := call(t, b, "GET", "/v1/patients?name=xy", readerToken, ""); r.status != http.StatusOK {
 		t.Fatalf("another client: %d", r.status)
 	}
-}
-
-// openRedis connects to the test Redis (REDIS_URL, else the local server)
-// with prefix, and forgets the budgets the API tests spend afterwards. Without
-// a Redis the test is skipped, except in CI, where it fails.
-func openRedis(t *testing.T, prefix string) *ratelimit.Redis {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	r, err := ratelimit.OpenRedis(url, ratelimit.WithPrefix(prefix), ratelimit.WithTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := r.Ping(ctx); err != nil {
-		_ = r.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis is required in CI (scripts/ensure-services.sh starts it): %v", err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	t.Cleanup(func() {
-		for _, key := range []string{"client:admin", "client:reader", "ip:127.0.0.1", "token:127.0.0.1"} {
-			if err := r.Reset(context.Background(), key); err != nil {
-				t.Errorf("clean up %s%s: %v", prefix, key, err)
-			}
-		}
-		_ = r.Close()
-	})
-	return r
 }
 
 // freePort is a local address nothing listens on.

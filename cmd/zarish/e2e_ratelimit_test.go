@@ -1,54 +1,26 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/zarish-sphere/zarish/integrations/ratelimit"
+	"github.com/zarish-sphere/zarish/integrations/ratelimit/ratelimittest"
 )
 
 // TestEndToEndRateLimit: a client over its budget gets 429 with the envelope
 // and headers, health checks never do — with the budget in the process, and
-// in Redis when one is at hand (required in CI).
+// in Redis.
 func TestEndToEndRateLimit(t *testing.T) {
 	limits := []string{"RATE_LIMIT_PER_MINUTE", "60", "RATE_LIMIT_BURST", "3"}
 	t.Run("in process", func(t *testing.T) {
 		checkBudget(t, startE2E(t, devConfig(t, limits...)))
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("REDIS_URL")
-		if url == "" {
-			url = "redis://127.0.0.1:6379/0"
-		}
-		store, err := ratelimit.OpenRedis(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = store.Close() })
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := store.Ping(ctx); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("Redis is required in CI (scripts/ensure-services.sh starts it): %v", err)
-			}
-			t.Skipf("no Redis at %s: %v", url, err)
-		}
 		// The stack keeps its budgets under the default prefix; start and
 		// finish with the dev client's and this address's budgets full.
-		reset := func() {
-			for _, key := range []string{"client:" + devClientID, "token:127.0.0.1", "ip:127.0.0.1"} {
-				if err := store.Reset(context.Background(), key); err != nil {
-					t.Errorf("reset %s: %v", key, err)
-				}
-			}
-		}
-		reset()
-		t.Cleanup(reset)
-		checkBudget(t, startE2E(t, devConfig(t, append(limits, "REDIS_URL", url)...)))
+		ratelimittest.Open(t, "", "client:"+devClientID, "token:127.0.0.1", "ip:127.0.0.1")
+		checkBudget(t, startE2E(t, devConfig(t, append(limits, "REDIS_URL", ratelimittest.URL())...)))
 	})
 }
 
