@@ -123,44 +123,40 @@ func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts)
 
 // activeAlerts returns the patient's open and acknowledged alerts.
 func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert.Record, error) {
-	var out []alert.Record
-	for _, status := range []alert.Status{alert.StatusOpen, alert.StatusAcknowledged} {
-		f := postgres.AlertFilter{Status: status, PatientID: patientID, Limit: 200}
-		for {
-			page, err := s.Alerts.ListAlerts(ctx, f)
-			if err != nil {
-				return nil, fmt.Errorf("%s alerts: %w", status, err)
-			}
-			out = append(out, page.Alerts...)
-			if page.Next == "" {
-				break
-			}
-			f.Cursor = page.Next
+	return allPages(func(cursor string) ([]alert.Record, string, error) {
+		page, err := s.Alerts.ListAlerts(ctx, postgres.AlertFilter{Active: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		if err != nil {
+			return nil, "", fmt.Errorf("active alerts: %w", err)
 		}
-	}
-	return out, nil
+		return page.Alerts, page.Next, nil
+	})
 }
 
 // openEncounters returns the patient's encounters that are neither
 // discharged nor cancelled.
 func (s *server) openEncounters(ctx context.Context, patientID uuid.UUID) ([]encounter.Record, error) {
-	var out []encounter.Record
-	for _, status := range encounter.Statuses {
-		if status.Closed() {
-			continue
+	return allPages(func(cursor string) ([]encounter.Record, string, error) {
+		page, err := s.Encounters.ListEncounters(ctx, postgres.EncounterFilter{Open: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		if err != nil {
+			return nil, "", fmt.Errorf("open encounters: %w", err)
 		}
-		f := postgres.EncounterFilter{PatientID: patientID, Status: status, Limit: 200}
-		for {
-			page, err := s.Encounters.ListEncounters(ctx, f)
-			if err != nil {
-				return nil, fmt.Errorf("%s encounters: %w", status, err)
-			}
-			out = append(out, page.Encounters...)
-			if page.Next == "" {
-				break
-			}
-			f.Cursor = page.Next
+		return page.Encounters, page.Next, nil
+	})
+}
+
+// allPages reads every page that page returns, following its cursors.
+func allPages[T any](page func(cursor string) ([]T, string, error)) ([]T, error) {
+	var out []T
+	cursor := ""
+	for {
+		items, next, err := page(cursor)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
 	}
-	return out, nil
 }

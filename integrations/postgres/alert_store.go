@@ -133,7 +133,9 @@ func insertTimeline(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, key strin
 // AlertFilter narrows ListAlerts. Zero fields match everything; Limit
 // defaults to 50 and is capped at 200.
 type AlertFilter struct {
-	Status    alert.Status
+	Status alert.Status
+	// Active keeps only the alerts not closed yet: open or acknowledged.
+	Active    bool
 	PatientID uuid.UUID
 	Limit     int
 	Cursor    string // Next of the previous page
@@ -153,6 +155,9 @@ func (s *AlertStore) ListAlerts(ctx context.Context, f AlertFilter) (AlertPage, 
 	q := newPageQuery(f.Limit)
 	if f.Status != "" {
 		q.where("status = " + q.arg(string(f.Status)))
+	}
+	if f.Active {
+		q.where("status <> ALL(" + q.arg([]string{string(alert.StatusResolved), string(alert.StatusExhausted)}) + ")")
 	}
 	if f.PatientID != uuid.Nil {
 		q.where("patient_id = " + q.arg(f.PatientID))

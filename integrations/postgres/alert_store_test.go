@@ -327,6 +327,10 @@ func TestListAndFindAlerts(t *testing.T) {
 	if !openIDs[ids[4]] || !openIDs[other.AlertID] {
 		t.Fatalf("open alerts: %+v", openPage.Alerts)
 	}
+	active, err := s.ListAlerts(ctx, postgres.AlertFilter{PatientID: patient, Active: true})
+	if err != nil || len(active.Alerts) != 1 || active.Alerts[0].ID != ids[4] {
+		t.Fatalf("the patient's active alerts: %+v, %v", active.Alerts, err)
+	}
 	if _, err := s.ListAlerts(ctx, postgres.AlertFilter{Cursor: "not-a-cursor"}); !errors.Is(err, postgres.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}

@@ -163,11 +163,13 @@ func insertEncounterEntry(ctx context.Context, tx pgx.Tx, id uuid.UUID, e encoun
 type EncounterFilter struct {
 	PatientID uuid.UUID
 	Status    encounter.Status
-	Class     encounter.Class
-	Location  string
-	From, To  time.Time
-	Limit     int
-	Cursor    string // Next of the previous page
+	// Open keeps only the encounters neither discharged nor cancelled.
+	Open     bool
+	Class    encounter.Class
+	Location string
+	From, To time.Time
+	Limit    int
+	Cursor   string // Next of the previous page
 }
 
 // EncounterPage is one page of encounters, newest first; Next is empty on the last page.
@@ -188,6 +190,9 @@ func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) 
 	}
 	if f.Status != "" {
 		q.where("status = " + q.arg(string(f.Status)))
+	}
+	if f.Open {
+		q.where("status <> ALL(" + q.arg([]string{string(encounter.StatusDischarged), string(encounter.StatusCancelled)}) + ")")
 	}
 	if f.Class != "" {
 		q.where("class = " + q.arg(string(f.Class)))

@@ -151,6 +151,8 @@ func TestListEncountersFiltersAndPages(t *testing.T) {
 	record := recorder(t, s)
 	bobs := newEncounter(t, s, bob, encounter.ClassOutpatient, "clinic-2", encounterNow.Add(30*time.Minute))
 	record(bobs.Arrive(uuid.New(), encounterNow.Add(40*time.Minute)))
+	bobsCancelled := newEncounter(t, s, bob, encounter.ClassOutpatient, "clinic-2", encounterNow.Add(50*time.Minute))
+	record(bobsCancelled.Cancel(uuid.New(), encounterNow.Add(55*time.Minute), "booked twice"))
 
 	// Pages of two through alice's five, newest first.
 	var seen []uuid.UUID
@@ -176,9 +178,11 @@ func TestListEncountersFiltersAndPages(t *testing.T) {
 		f    postgres.EncounterFilter
 		want int
 	}{
-		{"all", postgres.EncounterFilter{}, 6},
+		{"all", postgres.EncounterFilter{}, 7},
 		{"arrived", postgres.EncounterFilter{Status: encounter.StatusArrived}, 1},
-		{"outpatient", postgres.EncounterFilter{Class: encounter.ClassOutpatient}, 1},
+		{"outpatient", postgres.EncounterFilter{Class: encounter.ClassOutpatient}, 2},
+		{"open of bob", postgres.EncounterFilter{PatientID: bob, Open: true}, 1},
+		{"open", postgres.EncounterFilter{Open: true}, 6},
 		{"at ed", postgres.EncounterFilter{Location: "ed"}, 5},
 		{"window", postgres.EncounterFilter{From: encounterNow.Add(time.Hour), To: encounterNow.Add(3 * time.Hour)}, 2},
 		{"planned emergency of alice", postgres.EncounterFilter{PatientID: alice, Status: encounter.StatusPlanned, Class: encounter.ClassEmergency}, 5},
