@@ -13,23 +13,17 @@ package alert_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	activities "github.com/zarish-sphere/zarish/activities/alert"
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/careteam"
-	"github.com/zarish-sphere/zarish/integrations/temporal"
+	"github.com/zarish-sphere/zarish/integrations/temporal/temporaltest"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
 )
 
@@ -70,17 +64,7 @@ func (m *memoryStore) RecordExhausted(context.Context, uuid.UUID, time.Time) err
 func TestRecordHistory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{FrontendAddress: "127.0.0.1:0", Namespace: "default", DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	c, err := temporal.Dial(ctx, temporal.ClientConfig{Address: srv.FrontendAddress(), Namespace: srv.Namespace()}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := temporaltest.Start(ctx, t)
 
 	team := map[careteam.Role]careteam.Practitioner{}
 	for role, id := range map[careteam.Role]uuid.UUID{careteam.RoleNurse: nurse, careteam.RoleChargeNurse: charge, careteam.RolePhysician: doctor} {
@@ -124,21 +108,5 @@ func TestRecordHistory(t *testing.T) {
 		t.Fatalf("final %s, %v", final.Status, err)
 	}
 
-	var history historypb.History
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		history.Events = append(history.Events, e)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&history)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(historyFile, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events to %s", len(history.Events), historyFile)
+	temporaltest.SaveHistory(ctx, t, c, run, historyFile)
 }

@@ -14,22 +14,16 @@ package careplan_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	activities "github.com/zarish-sphere/zarish/activities/careplan"
 	"github.com/zarish-sphere/zarish/domain/careplan"
-	"github.com/zarish-sphere/zarish/integrations/temporal"
+	"github.com/zarish-sphere/zarish/integrations/temporal/temporaltest"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
 	careplanwf "github.com/zarish-sphere/zarish/workflows/careplan"
 )
@@ -37,17 +31,7 @@ import (
 func TestRecordHistory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{FrontendAddress: "127.0.0.1:0", Namespace: "default", DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	c, err := temporal.Dial(ctx, temporal.ClientConfig{Address: srv.FrontendAddress(), Namespace: srv.Namespace()}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := temporaltest.Start(ctx, t)
 
 	now := time.Now().UTC()
 	store := &planStore{}
@@ -115,24 +99,8 @@ func TestRecordHistory(t *testing.T) {
 	if err := run.Get(ctx, &res); err != nil || res.AlertsRaised != 2 {
 		t.Fatalf("result %+v, %v", res, err)
 	}
-	var history historypb.History
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		history.Events = append(history.Events, e)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&history)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(resolved.done) != 2 {
 		t.Fatalf("resolved %+v, want both reminders", resolved.done)
 	}
-	if err := os.WriteFile(settledHistoryFile, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events to %s", len(history.Events), settledHistoryFile)
+	temporaltest.SaveHistory(ctx, t, c, run, settledHistoryFile)
 }

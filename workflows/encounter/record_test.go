@@ -13,20 +13,14 @@ package encounter_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	activities "github.com/zarish-sphere/zarish/activities/encounter"
 	"github.com/zarish-sphere/zarish/domain/encounter"
-	"github.com/zarish-sphere/zarish/integrations/temporal"
+	"github.com/zarish-sphere/zarish/integrations/temporal/temporaltest"
 	encounterwf "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
@@ -41,17 +35,7 @@ func (memoryStore) RecordTransition(context.Context, encounter.State, encounter.
 func TestRecordHistory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{FrontendAddress: "127.0.0.1:0", Namespace: "default", DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	c, err := temporal.Dial(ctx, temporal.ClientConfig{Address: srv.FrontendAddress(), Namespace: srv.Namespace()}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := temporaltest.Start(ctx, t)
 
 	w := worker.New(c, encounterwf.TaskQueue, worker.Options{})
 	encounterwf.Register(w, activities.New(memoryStore{}))
@@ -104,21 +88,5 @@ func TestRecordHistory(t *testing.T) {
 		t.Fatalf("final %s, %v", final.Status, err)
 	}
 
-	var history historypb.History
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		history.Events = append(history.Events, e)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&history)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(localHistoryFile, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events to %s", len(history.Events), localHistoryFile)
+	temporaltest.SaveHistory(ctx, t, c, run, localHistoryFile)
 }
