@@ -22,10 +22,12 @@ build:
 services:
 	@./scripts/ensure-services.sh
 
-## test: every test — unit, store, workflow and end-to-end — on the real components
+## test: every test — unit, store, workflow and end-to-end — on the real components,
+## then a 20 s run of the fuzz test that drives every API route with generated input
 test: vet
 	@./scripts/ensure-services.sh --with-kcat
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 20s ./api/
 
 vet:
 	$(GO) vet ./...
@@ -36,7 +38,7 @@ unit:
 
 ## bench: the benchmarks, printing their figures
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
 

@@ -2,26 +2,33 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/careteam"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	alertflow "github.com/zarish-sphere/zarish/workflows/alert"
 )
 
 // AlertStore is the alerts' read model, the escalation policies and the
 // care-team directory.
 type AlertStore interface {
-	alertflow.ClosedAlertCounter
-	ListAlerts(ctx context.Context, f postgres.AlertFilter) (postgres.AlertPage, error)
+	// RaiseAlert records a raise with its audit record and Idempotency-Key
+	// and starts its escalation, in one transaction (alertflow.Raise).
+	alertflow.RaiseStore
+	// CurrentLocation is where the patient's open encounter has them: the
+	// unit of an alert raised without one; domain.ErrNotFound for none.
+	CurrentLocation(ctx context.Context, patientID uuid.UUID, encounterID *uuid.UUID) (alert.Location, error)
+	ListAlerts(ctx context.Context, f alert.Filter) (alert.Page, error)
 	GetAlert(ctx context.Context, id uuid.UUID) (alert.Record, error)
 	CreatePolicy(ctx context.Context, p alert.Policy) error
 	GetPolicy(ctx context.Context, id string) (alert.Policy, error)
@@ -44,22 +51,53 @@ type CareTeam interface {
 // of a dead-lettered notification (with the request's audit record, stored
 // in the same transaction).
 type Deliveries interface {
-	DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]postgres.NotificationStatus, error)
-	ListDeliveries(ctx context.Context, f postgres.DeliveryFilter) (postgres.DeliveryPage, error)
-	Requeue(ctx context.Context, id uuid.UUID, rec *audit.Record, by, reason string) (postgres.Delivery, error)
+	DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]notification.Status, error)
+	ListDeliveries(ctx context.Context, f notification.Filter) (notification.Page, error)
+	Requeue(ctx context.Context, id uuid.UUID, rec *audit.Record, by, reason string) (notification.Delivery, error)
 }
 
 // Alert error codes.
 const (
 	CodeNotARecipient = "NOT_A_RECIPIENT"
 	CodeAlertClosed   = "ALERT_CLOSED"
+	CodeNoPolicy      = "NO_ESCALATION_POLICY"
 )
 
-// raiseBody is POST /v1/notifications/alerts.
+// alertDeliveries is what the alert routes read of the delivery log.
+type alertDeliveries interface {
+	DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]notification.Status, error)
+}
+
+// alertRoutes serve /v1/notifications/alerts: the read model (which also
+// records raises), the delivery log, and the Temporal client that drives
+// each alert's escalation.
+type alertRoutes struct {
+	*edge
+	store      AlertStore
+	deliveries alertDeliveries
+	temporal   client.Client
+}
+
+func (s *alertRoutes) routes() []Route {
+	const scopeR, scopeW, entity = "system/Flag.read", "system/Flag.write", "Flag"
+	update := func(name string, newReq func() alertflow.Request) Route {
+		return Route{http.MethodPost, "/v1/notifications/alerts/:id/" + name, scopeW, entity, s.update(newReq)}
+	}
+	return []Route{
+		{http.MethodPost, "/v1/notifications/alerts", scopeW, entity, s.raise},
+		{http.MethodGet, "/v1/notifications/alerts", scopeR, entity, s.list},
+		{http.MethodGet, "/v1/notifications/alerts/:id", scopeR, entity, s.get},
+		update("acknowledge", func() alertflow.Request { return &alertflow.AcknowledgeRequest{} }),
+		update("resolve", func() alertflow.Request { return &alertflow.ResolveRequest{} }),
+	}
+}
+
+// raiseBody is POST /v1/notifications/alerts. Unit may be omitted when the
+// patient has an open encounter: the alert goes to its current location.
 type raiseBody struct {
 	PatientID   uuid.UUID      `json:"patientId"`
 	EncounterID *uuid.UUID     `json:"encounterId,omitempty"`
-	Unit        string         `json:"unit"`
+	Unit        string         `json:"unit,omitempty"`
 	Severity    alert.Severity `json:"severity"`
 	Category    string         `json:"category"`
 	Message     string         `json:"message"`
@@ -67,57 +105,87 @@ type raiseBody struct {
 	PolicyID    string         `json:"policyId,omitempty"`
 }
 
-// AlertView is an alert as the API shows it: the read model, the workflow's
-// timeline and every notification's delivery status.
-type AlertView struct {
-	alert.Record
-	Deliveries []postgres.NotificationStatus `json:"deliveries"`
-	WorkflowID string                        `json:"workflowId"`
-}
-
-func (s *server) raiseAlert(c *gin.Context) {
+// raise records the alert with the request's audit record and
+// Idempotency-Key and starts its escalation, all in one transaction: an
+// alert that cannot be recorded is refused and starts nothing. The answer
+// is the alert the request resolved to — new, the open one for the same
+// patient, category and source, or a repeated key's first — as it is now.
+func (s *alertRoutes) raise(c *gin.Context) {
 	var b raiseBody
-	if readJSON(c, &b) == nil {
+	body := readJSON(c, &b)
+	if body == nil {
 		return
 	}
-	in := alertflow.Input{Raise: alert.Raise{
+	idem, ok := idempotencyOf(c, body)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	r := alert.Raise{
 		PatientID: b.PatientID, EncounterID: b.EncounterID, Unit: strings.TrimSpace(b.Unit), Severity: b.Severity,
 		Category: strings.TrimSpace(b.Category), Message: strings.TrimSpace(b.Message),
-		Source: strings.TrimSpace(b.Source), PolicyID: b.PolicyID,
-	}}
-	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" {
-		// The same key from the same client always names the same alert.
-		p, _ := principal(c)
-		in.AlertID = uuid.NewSHA1(idempotencySpace, []byte(p.ClientID+"\x00"+key))
+		Source: strings.TrimSpace(b.Source), PolicyID: strings.TrimSpace(b.PolicyID),
+	}
+	if r.Unit == "" && r.PatientID != uuid.Nil {
+		loc, err := s.store.CurrentLocation(ctx, r.PatientID, r.EncounterID)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			fieldError(c, "unit", "is required: the patient has no open encounter whose location the alert could go to")
+			return
+		case err != nil:
+			s.fail(c, err)
+			return
+		}
+		r.Unit, r.EncounterID = loc.Unit, &loc.EncounterID
 	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, "Flag", "", &b.PatientID)
-	run, err := alertflow.Raise(c.Request.Context(), s.Temporal, s.Alerts, in)
+	raised, err := alertflow.Raise(ctx, s.temporal, s.store, alert.RaiseRequest{
+		Raise: r, At: s.now().UTC(), Idempotency: idem, Audit: a.forWrite(c, audit.ActionCreate, http.StatusAccepted),
+	})
+	if errors.Is(err, alert.ErrNoPolicy) {
+		abort(c, http.StatusUnprocessableEntity, CodeNoPolicy,
+			"No escalation policy matches this alert's category and severity, so it would reach nobody: add a routing rule.")
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	id, err := uuid.Parse(strings.TrimPrefix(run.GetID(), "alert/"))
-	if err != nil {
-		s.fail(c, err)
-		return
+	a.stored()
+	if raised.Replayed {
+		c.Header("Idempotent-Replayed", "true")
 	}
-	a.rec.EntityID = id.String()
-	c.Header("Location", "/v1/notifications/alerts/"+id.String())
-	c.JSON(http.StatusAccepted, gin.H{"id": id, "workflowId": run.GetID(), "status": alertflow.StatusOpen})
+	c.Header("Location", "/v1/notifications/alerts/"+raised.Record.ID.String())
+	c.JSON(http.StatusAccepted, s.view(c, raised.Record, true))
 }
 
-// idempotencySpace namespaces alert ids derived from Idempotency-Keys.
-var idempotencySpace = uuid.MustParse("a7f0c1d2-5b3e-4c6f-8e9a-0b1c2d3e4f50")
+// view is the alert's view with its deliveries. After a write the answer
+// must not fail on a read: bestEffort then answers without deliveries.
+func (s *alertRoutes) view(c *gin.Context, rec alert.Record, bestEffort bool) alertflow.View {
+	statuses, err := s.deliveries.DeliveryStatus(c.Request.Context(), rec.ID)
+	if err != nil {
+		if !bestEffort {
+			s.fail(c, err)
+			return alertflow.View{}
+		}
+		s.log.WarnContext(c.Request.Context(), "alert deliveries not read", "alertId", rec.ID, "error", err)
+	}
+	deliveries := make([]alert.Delivery, 0, len(statuses))
+	for _, d := range statuses {
+		deliveries = append(deliveries, alert.Delivery{NotificationID: d.NotificationID, PractitionerID: d.PractitionerID,
+			Channel: d.Channel, Level: d.Level, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError,
+			DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt})
+	}
+	return alertflow.ViewOfRecord(rec, deliveries)
+}
 
-func (s *server) listAlerts(c *gin.Context) {
+func (s *alertRoutes) list(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "status", "patientId", "limit", "cursor")
-	f := postgres.AlertFilter{Status: alert.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: 50}
-	switch f.Status {
-	case "", alert.StatusOpen, alert.StatusAcknowledged, alert.StatusResolved, alert.StatusExhausted:
-	default:
-		verr.Add("status", "must be open, acknowledged, resolved or exhausted")
+	f := alert.Filter{Status: alert.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: 50}
+	if f.Status != "" && !f.Status.Valid() {
+		verr.Add("status", "must be open, acknowledged, resolved, exhausted or undeliverable")
 	}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
@@ -132,7 +200,7 @@ func (s *server) listAlerts(c *gin.Context) {
 		patient = &f.PatientID
 	}
 	auditOf(c).about(audit.ActionSearch, "Flag", "", patient)
-	page, err := s.Alerts.ListAlerts(c.Request.Context(), f)
+	page, err := s.store.ListAlerts(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -140,88 +208,70 @@ func (s *server) listAlerts(c *gin.Context) {
 	c.JSON(http.StatusOK, pageBody(page.Alerts, page.Next))
 }
 
-func (s *server) getAlert(c *gin.Context) {
+func (s *alertRoutes) get(c *gin.Context) {
 	id, ok := uuidParam(c, "must be an alert id (UUID)")
 	if !ok {
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionRead, "Flag", id.String(), nil)
-	rec, err := s.Alerts.GetAlert(c.Request.Context(), id)
+	rec, err := s.store.GetAlert(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	a.rec.PatientID = &rec.PatientID
-	deliveries, err := s.Deliveries.DeliveryStatus(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
+	v := s.view(c, rec, false)
+	if c.IsAborted() {
 		return
 	}
-	if deliveries == nil {
-		deliveries = []postgres.NotificationStatus{}
-	}
-	c.JSON(http.StatusOK, AlertView{Record: rec, Deliveries: deliveries, WorkflowID: alertflow.WorkflowID(id)})
+	c.JSON(http.StatusOK, v)
 }
 
-func (s *server) acknowledgeAlert(c *gin.Context) {
-	id, ok := uuidParam(c, "must be an alert id (UUID)")
-	if !ok {
-		return
+// update serves POST /v1/notifications/alerts/{id}/{acknowledge|resolve}: a
+// Temporal Update whose validator refuses before anything reaches the
+// workflow's history. The request's audit record goes with the Update and
+// commits with the read-model write; the answer is the alert's view.
+func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := uuidParam(c, "must be an alert id (UUID)")
+		if !ok {
+			return
+		}
+		req := newReq()
+		if readJSON(c, req) == nil {
+			return
+		}
+		if err := req.Validate(); err != nil {
+			s.fail(c, err)
+			return
+		}
+		a := auditOf(c)
+		a.about(audit.ActionUpdate, "Flag", id.String(), nil)
+		ctx := c.Request.Context()
+		state, err := alertflow.Update(ctx, s.temporal, id, alertflow.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
+		if err != nil {
+			s.workflowFailure(c, err, "No such alert.", s.closedStatus(id))
+			return
+		}
+		a.stored()
+		rec, err := s.store.GetAlert(ctx, id)
+		if err != nil {
+			s.log.WarnContext(ctx, "alert changed, read model not read; answering from the workflow", "alertId", id, "error", err)
+			c.JSON(http.StatusOK, alertflow.ViewOf(state))
+			return
+		}
+		c.JSON(http.StatusOK, s.view(c, rec, true))
 	}
-	var req alertflow.AcknowledgeRequest
-	if readJSON(c, &req) == nil {
-		return
-	}
-	if req.PractitionerID == uuid.Nil {
-		fieldError(c, "practitionerId", "is required")
-		return
-	}
-	auditOf(c).about(audit.ActionUpdate, "Flag", id.String(), nil)
-	state, err := alertflow.Acknowledge(c.Request.Context(), s.Temporal, id, req)
-	if err != nil {
-		s.workflowFailure(c, err, "No such alert.",
-			refusal{alert.ErrNotRecipient, http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
-			refusal{alert.ErrAlreadyAcked, http.StatusConflict, CodeConflict, "The alert is already acknowledged."},
-			refusal{alert.ErrAlreadyClosed, http.StatusConflict, CodeAlertClosed, "The alert is already closed."})
-		return
-	}
-	auditOf(c).rec.PatientID = &state.Raise.PatientID
-	c.JSON(http.StatusOK, state)
 }
 
-// resolveBody is POST /v1/notifications/alerts/{id}/resolve.
-type resolveBody struct {
-	PractitionerID uuid.UUID `json:"practitionerId"`
-	Note           string    `json:"note"`
-}
-
-func (s *server) resolveAlert(c *gin.Context) {
-	id, ok := uuidParam(c, "must be an alert id (UUID)")
-	if !ok {
-		return
+// closedStatus reads the status of an alert whose workflow has closed.
+func (s *alertRoutes) closedStatus(id uuid.UUID) closedStatus {
+	return func(ctx context.Context) (string, bool) {
+		rec, err := s.store.GetAlert(ctx, id)
+		if err != nil {
+			return "", false
+		}
+		return string(rec.Status), true
 	}
-	var b resolveBody
-	if readJSON(c, &b) == nil {
-		return
-	}
-	if b.PractitionerID == uuid.Nil {
-		fieldError(c, "practitionerId", "is required")
-		return
-	}
-	if strings.TrimSpace(b.Note) == "" || len(b.Note) > 2000 {
-		fieldError(c, "note", "is required (at most 2000 characters)")
-		return
-	}
-	auditOf(c).about(audit.ActionUpdate, "Flag", id.String(), nil)
-	state, err := alertflow.Resolve(c.Request.Context(), s.Temporal, id, alertflow.ResolveRequest{PractitionerID: b.PractitionerID, Note: b.Note})
-	if err != nil {
-		s.workflowFailure(c, err, "No such alert.",
-			refusal{alert.ErrNotRecipient, http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
-			refusal{alert.ErrAlreadyAcked, http.StatusConflict, CodeConflict, "The alert is already acknowledged."},
-			refusal{alert.ErrAlreadyClosed, http.StatusConflict, CodeAlertClosed, "The alert is already closed."})
-		return
-	}
-	auditOf(c).rec.PatientID = &state.Raise.PatientID
-	c.JSON(http.StatusOK, state)
 }

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -61,7 +63,9 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 			id = uuid.New()
 		}
 		purpose := strings.TrimSpace(c.GetHeader(headerPurpose))
-		if purpose == "" || len(purpose) > 64 {
+		if purpose == "" || utf8.RuneCountInString(purpose) > 64 || textProblem(purpose) != "" {
+			// An unfit purpose is refused by the input check; its record
+			// still has to be storable.
 			purpose = audit.DefaultPurpose
 		}
 		a := &auditing{
@@ -188,6 +192,15 @@ func (s *server) beginStream(c *gin.Context) bool {
 	}
 	a.recorded = true
 	bw.direct = true
+	// A stream outlives the server's read and write timeouts, which bound
+	// ordinary requests; it ends when the client goes or the stream does.
+	rc := http.NewResponseController(bw.ResponseWriter)
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.Warn("stream read deadline not lifted", "requestId", requestID(c), "error", err)
+	}
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.Warn("stream write deadline not lifted", "requestId", requestID(c), "error", err)
+	}
 	return true
 }
 
@@ -201,7 +214,8 @@ func (a *auditing) about(action audit.Action, entityType, entityID string, patie
 
 func actorOf(c *gin.Context) audit.Actor {
 	if p, ok := principal(c); ok {
-		return audit.Actor{Subject: p.Subject, ClientID: p.ClientID, Roles: p.Roles}
+		return audit.Actor{Subject: p.Subject, ClientID: p.ClientID, Roles: p.Roles,
+			UserID: p.UserID, PractitionerID: p.PractitionerID, Asserted: p.Asserted, SessionID: p.SessionID}
 	}
 	// The token endpoint: the client that asked, authenticated or not.
 	if id, _, ok := c.Request.BasicAuth(); ok && id != "" {
@@ -226,9 +240,16 @@ func actionFor(method string) audit.Action {
 	}
 }
 
+// truncate makes s storable in an audit record whatever the client sent:
+// invalid UTF-8 and control characters become U+FFFD (see printable), and the
+// result is cut to at most n bytes without splitting a character.
 func truncate(s string, n int) string {
+	s = printable(s)
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,16 +11,16 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/auth"
 )
 
 // AuditStore is what the audit routes need: appending, querying, verifying
 // the chain and the compliance reports.
 type AuditStore interface {
 	AuditLog
-	Query(ctx context.Context, f postgres.AuditFilter) ([]audit.Record, string, error)
+	Query(ctx context.Context, f audit.Filter) ([]audit.Record, string, error)
 	Get(ctx context.Context, id uuid.UUID) (audit.Record, error)
-	Verify(ctx context.Context, from, to time.Time) (postgres.VerifyResult, error)
+	Verify(ctx context.Context, from, to time.Time) (audit.VerifyResult, error)
 	Disclosures(ctx context.Context, patientID uuid.UUID, from, to time.Time) ([]audit.Record, error)
 	UserActivity(ctx context.Context, actor string, from, to time.Time) ([]audit.Record, error)
 	BreakGlass(ctx context.Context, from, to time.Time) ([]audit.Record, error)
@@ -40,7 +39,11 @@ func (s *server) token(c *gin.Context) {
 	if !s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) {
 		return
 	}
+	// The token endpoint says whom a code exchange or refresh was for.
+	ctx, note := auth.WithAuditNote(c.Request.Context(), c.ClientIP())
+	c.Request = c.Request.WithContext(ctx)
 	s.Token.ServeHTTP(c.Writer, c.Request)
+	applyNote(auditOf(c), note)
 }
 
 func wantsFHIR(c *gin.Context) bool {
@@ -52,7 +55,7 @@ func wantsCSV(c *gin.Context) bool {
 }
 
 // timeRange reads from/to (RFC 3339 or a date); to defaults to now, from to 30 days before it.
-func (s *server) timeRange(c *gin.Context, verr *domain.ValidationError) (time.Time, time.Time) {
+func (s *edge) timeRange(c *gin.Context, verr *domain.ValidationError) (time.Time, time.Time) {
 	parse := func(name string, def time.Time) time.Time {
 		v := c.Query(name)
 		if v == "" {
@@ -70,7 +73,7 @@ func (s *server) timeRange(c *gin.Context, verr *domain.ValidationError) (time.T
 		verr.Add(name, "must be an RFC 3339 time or a YYYY-MM-DD date")
 		return def
 	}
-	to := parse("to", s.Now().UTC().Add(time.Minute))
+	to := parse("to", s.now().UTC().Add(time.Minute))
 	from := parse("from", to.AddDate(0, 0, -30))
 	if !from.Before(to) {
 		verr.Add("from", "must be before to")
@@ -106,7 +109,7 @@ func optionalUUID(c *gin.Context, name string, verr *domain.ValidationError) *uu
 func (s *server) searchAudit(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "actor", "action", "entityType", "from", "to", "limit", "cursor")
-	f := postgres.AuditFilter{
+	f := audit.Filter{
 		PatientID:  optionalUUID(c, "patientId", verr),
 		Actor:      c.Query("actor"),
 		Action:     audit.Action(c.Query("action")),
@@ -117,15 +120,7 @@ func (s *server) searchAudit(c *gin.Context) {
 		verr.Add("action", "is not an audit action")
 	}
 	f.From, f.To = s.timeRange(c, verr)
-	f.Limit = 50
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			verr.Add("limit", "must be a whole number from 1 to 500")
-		} else {
-			f.Limit = n
-		}
-	}
+	f.Limit = limitParam(c, verr, 50, 500)
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return
@@ -236,12 +231,12 @@ func (s *server) submitAudit(c *gin.Context) {
 
 // VerifyBody is the chain verification report.
 type VerifyBody struct {
-	Intact   bool                 `json:"intact"`
-	From     time.Time            `json:"from"`
-	To       time.Time            `json:"to"`
-	Checked  int                  `json:"checked"`
-	Unsealed int                  `json:"unsealed"`
-	BrokenAt *postgres.BrokenLink `json:"brokenAt,omitempty"`
+	Intact   bool              `json:"intact"`
+	From     time.Time         `json:"from"`
+	To       time.Time         `json:"to"`
+	Checked  int               `json:"checked"`
+	Unsealed int               `json:"unsealed"`
+	BrokenAt *audit.BrokenLink `json:"brokenAt,omitempty"`
 }
 
 func (s *server) verifyAudit(c *gin.Context) {

@@ -26,7 +26,7 @@ func recordsFor(t *testing.T, store *postgres.AuditStore, requestID string) []au
 	var out []audit.Record
 	cursor := ""
 	for {
-		page, next, err := store.Query(context.Background(), postgres.AuditFilter{
+		page, next, err := store.Query(context.Background(), audit.Filter{
 			From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 500, Cursor: cursor,
 		})
 		if err != nil {

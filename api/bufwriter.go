@@ -90,7 +90,8 @@ func (w *bufferedWriter) release() {
 }
 
 // discard drops the held response and the headers the handler set, keeping
-// the request id, so another response can be written instead.
+// the request id and the edge headers, so another response can be written
+// instead.
 func (w *bufferedWriter) discard() {
 	w.body.Reset()
 	w.status = http.StatusOK
@@ -100,4 +101,7 @@ func (w *bufferedWriter) discard() {
 		delete(h, k)
 	}
 	h.Set(headerRequestID, id)
+	for _, kv := range edgeHeaders {
+		h.Set(kv[0], kv[1])
+	}
 }

@@ -15,27 +15,27 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/careplan"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 	careplanflow "github.com/zarish-sphere/zarish/workflows/careplan"
 )
 
-// CodeRemindersNotScheduled: the care plan was saved, but the workflow that
-// reminds of its activities could not be told; repeating the request
-// schedules them.
+// CodeRemindersNotScheduled: a change to the care plan was saved, but the
+// workflow that reminds of its activities could not be told; repeating the
+// request schedules them. A new plan's reminders never fail this way: they
+// start from the database once the plan commits.
 const CodeRemindersNotScheduled = "REMINDERS_NOT_SCHEDULED"
 
 // CarePlanStore is what the care-plan routes need from storage.
 type CarePlanStore interface {
-	Create(ctx context.Context, rec *audit.Record, p careplan.CarePlan) (careplan.CarePlan, error)
+	// Create stores p with starts, the workflows to start once it commits.
+	Create(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, p careplan.CarePlan,
+		starts ...outbox.WorkflowStart) (created careplan.CarePlan, replay bool, err error)
 	Get(ctx context.Context, id uuid.UUID) (careplan.CarePlan, error)
-	List(ctx context.Context, f postgres.CarePlanFilter) (postgres.CarePlanPage, error)
+	List(ctx context.Context, f careplan.Filter) (careplan.Page, error)
 	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(careplan.CarePlan) (careplan.CarePlan, error)) (careplan.CarePlan, error)
 }
 
 const entityCarePlan = "CarePlan"
-
-// carePlanSpace namespaces care plan ids derived from Idempotency-Keys.
-var carePlanSpace = uuid.MustParse("8d4f2a61-5c3e-4b7a-9e21-0f6b3c8d5a92")
 
 // carePlanBody is what PUT /v1/clinical/care-plans/{id} replaces. Ids and
 // times are read as text so that every malformed one is reported by name.
@@ -155,7 +155,12 @@ func withParseErrors(verr *domain.ValidationError, err error) error {
 
 func (s *server) createCarePlan(c *gin.Context) {
 	var b createCarePlanBody
-	if readJSON(c, &b) == nil {
+	body := readJSON(c, &b)
+	if body == nil {
+		return
+	}
+	idem, ok := idempotencyOf(c, body)
+	if !ok {
 		return
 	}
 	verr := &domain.ValidationError{}
@@ -172,49 +177,39 @@ func (s *server) createCarePlan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
-	if key != "" {
-		// The same key from the same client always names the same plan.
-		p, _ := principal(c)
-		id = uuid.NewSHA1(carePlanSpace, []byte(p.ClientID+"\x00"+key))
-	}
 	p, err := careplan.New(id, patientID, encounterID, content, s.NewID, s.Now())
 	if err := mergeValidation(verr, err); err != nil {
 		s.fail(c, err)
 		return
 	}
+	// The reminders start from the database once the plan commits, so the
+	// create never waits for, or fails with, Temporal.
+	starts, err := careplanflow.Starts(p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityCarePlan, p.ID.String(), &p.PatientID)
-	created, err := s.CarePlans.Create(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), p)
-	if errors.Is(err, domain.ErrConflict) && key != "" {
-		// A retry: answer with the plan the key created, and make sure its
-		// reminders are scheduled.
-		existing, gerr := s.CarePlans.Get(c.Request.Context(), p.ID)
-		if gerr != nil {
-			s.carePlanFailure(c, gerr)
-			return
-		}
-		if existing.PatientID != p.PatientID {
-			s.fail(c, postgres.ErrIdempotencyMismatch)
-			return
-		}
-		c.Header("Idempotent-Replayed", "true")
-		created, err = existing, nil
-	} else if err == nil {
-		a.stored()
-	}
+	created, replay, err := s.CarePlans.Create(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), p, starts...)
 	if err != nil {
 		s.carePlanFailure(c, err)
 		return
 	}
+	// A replay answers the plan the key created, whose reminders the first
+	// request's start row starts.
+	a.stored()
+	if replay {
+		c.Header("Idempotent-Replayed", "true")
+	}
 	c.Header("Location", "/v1/clinical/care-plans/"+created.ID.String())
-	s.scheduleReminders(c, created, http.StatusCreated)
+	writeCarePlan(c, http.StatusCreated, created)
 }
 
 func (s *server) listCarePlans(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "status", "overdue", "limit", "cursor")
-	f := postgres.CarePlanFilter{Cursor: c.Query("cursor"), Now: s.Now()}
+	f := careplan.Filter{Cursor: c.Query("cursor"), Now: s.Now()}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
 	}
@@ -350,10 +345,10 @@ func (s *server) setActivityStatus(c *gin.Context) {
 	s.scheduleReminders(c, p, http.StatusOK)
 }
 
-// scheduleReminders tells the plan's workflow about the write just
+// scheduleReminders tells the plan's workflow about the change just
 // committed, then answers with the plan. If the workflow cannot be told, the
-// answer says so: the plan is saved, and repeating the request (the same
-// Idempotency-Key, or the unchanged plan with its ETag) schedules them.
+// answer says so: the plan is saved, and repeating the request (the
+// unchanged plan with its ETag) schedules them.
 func (s *server) scheduleReminders(c *gin.Context, p careplan.CarePlan, status int) {
 	if err := careplanflow.Schedule(c.Request.Context(), s.Temporal, p); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "care plan reminders not scheduled",
@@ -362,7 +357,7 @@ func (s *server) scheduleReminders(c *gin.Context, p careplan.CarePlan, status i
 		c.Header("Retry-After", "5")
 		abort(c, http.StatusServiceUnavailable, CodeRemindersNotScheduled,
 			"The care plan was saved (version "+strconv.Itoa(p.Version)+"), but its reminders could not be scheduled. "+
-				"Repeat the request with the same Idempotency-Key, or PUT the plan unchanged with its current ETag, to schedule them.")
+				"PUT the plan unchanged with its current ETag to schedule them.")
 		return
 	}
 	writeCarePlan(c, status, p)

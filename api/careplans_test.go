@@ -21,6 +21,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/careplan"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 	careplanflow "github.com/zarish-sphere/zarish/workflows/careplan"
@@ -69,8 +70,8 @@ func (f *fakeTemporal) calls() (int, int) {
 }
 
 // newCarePlansAPI serves the router, with the care plan store and a fake
-// Temporal, on a fresh database.
-func newCarePlansAPI(t *testing.T) (*httptest.Server, *fakeTemporal, *postgres.AuditStore) {
+// Temporal, on a fresh database; starts reads the workflow starts it wrote.
+func newCarePlansAPI(t *testing.T) (*httptest.Server, *fakeTemporal, *postgres.AuditStore, *postgres.WorkflowStartStore) {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	temporal := &fakeTemporal{}
@@ -81,6 +82,7 @@ func newCarePlansAPI(t *testing.T) (*httptest.Server, *fakeTemporal, *postgres.A
 		Audit:     auditStore,
 		Temporal:  temporal,
 		CarePlans: postgres.NewCarePlanStore(pool),
+		Patients:  postgres.NewPatientStore(pool),
 		Verifier: stubVerifier{
 			adminToken:  {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken: {Subject: "reader", ClientID: "reader", Scopes: []string{"system/CarePlan.read"}},
@@ -90,7 +92,19 @@ func newCarePlansAPI(t *testing.T) (*httptest.Server, *fakeTemporal, *postgres.A
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv, temporal, auditStore
+	starts := postgres.NewWorkflowStartStore(pool)
+	t.Cleanup(starts.Close)
+	return srv, temporal, auditStore, starts
+}
+
+// pendingStarts lists the workflow starts not yet started.
+func pendingStarts(t *testing.T, starts *postgres.WorkflowStartStore) []outbox.PendingStart {
+	t.Helper()
+	pending, err := starts.Pending(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pending
 }
 
 func carePlanJSON(patient, owner uuid.UUID, dueAt time.Time) string {
@@ -133,8 +147,8 @@ func revision(t *testing.T, p careplan.CarePlan, edit func(map[string]any)) stri
 }
 
 func TestCarePlanLifecycle(t *testing.T) {
-	srv, temporal, auditStore := newCarePlansAPI(t)
-	patient, nurse, doctor := uuid.New(), uuid.New(), uuid.New()
+	srv, temporal, auditStore, starts := newCarePlansAPI(t)
+	patient, nurse, doctor := registeredPatient(t, srv), uuid.New(), uuid.New()
 	due := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 
 	r := call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, carePlanJSON(patient, nurse, due), "X-Request-Id", "cp-create")
@@ -147,8 +161,16 @@ func TestCarePlanLifecycle(t *testing.T) {
 		r.header.Get("Location") != path || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("created %+v, headers %v", p, r.header)
 	}
-	if started, _ := temporal.calls(); started != 1 || temporal.started[0].PlanID != p.ID || temporal.started[0].PatientID != patient {
-		t.Fatalf("reminders started %+v", temporal.started)
+	// The reminders start from the database: a start row, not a call.
+	if started, _ := temporal.calls(); started != 0 {
+		t.Fatalf("the create called Temporal: %+v", temporal.started)
+	}
+	pending := pendingStarts(t, starts)
+	var in careplanflow.Input
+	if len(pending) != 1 || pending[0].WorkflowID != "careplan/"+p.ID.String() || pending[0].WorkflowType != careplanflow.WorkflowName ||
+		pending[0].TaskQueue != "encounters" || pending[0].SearchAttributes["PatientId"] != patient.String() ||
+		json.Unmarshal(pending[0].Input, &in) != nil || in.PlanID != p.ID || in.PatientID != patient {
+		t.Fatalf("reminder start rows %+v", pending)
 	}
 	if recs := recordsFor(t, auditStore, "cp-create"); len(recs) != 1 || recs[0].EntityType != "CarePlan" ||
 		recs[0].EntityID != p.ID.String() || *recs[0].PatientID != patient || recs[0].Action != audit.ActionCreate {
@@ -180,7 +202,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 		revised.Goals[0].ID != p.Goals[0].ID || r.header.Get("ETag") != `"2"` {
 		t.Fatalf("revise: %d %s", r.status, r.body)
 	}
-	if started, _ := temporal.calls(); started != 2 {
+	if started, _ := temporal.calls(); started != 1 {
 		t.Fatal("the revision did not reschedule the reminders")
 	}
 
@@ -243,7 +265,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 	if r.status != http.StatusOK || decodeCarePlan(t, r).Status != careplan.StatusCompleted {
 		t.Fatalf("complete plan: %d %s", r.status, r.body)
 	}
-	if started, signalled := temporal.calls(); started != 3 || signalled != 1 {
+	if started, signalled := temporal.calls(); started != 2 || signalled != 1 {
 		t.Fatalf("completing the plan: %d starts, %d signals", started, signalled)
 	}
 	r = call(t, srv, "PUT", path, adminToken, revision(t, done, func(b map[string]any) { b["status"] = "active" }), "If-Match", `"4"`)
@@ -254,7 +276,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 }
 
 func TestCarePlanValidationNamesEveryField(t *testing.T) {
-	srv, temporal, _ := newCarePlansAPI(t)
+	srv, temporal, _, starts := newCarePlansAPI(t)
 	r := call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, `{"patientId":"p-1","title":"","unit":"ward-3","status":"on-hold",
 		"period":{"start":"yesterday"},
 		"goals":[{"description":"Mobilise","status":"maybe"}],
@@ -275,12 +297,12 @@ func TestCarePlanValidationNamesEveryField(t *testing.T) {
 	}
 	wantCode(t, call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, `{"patientId":"`+uuid.NewString()+`","colour":"red"}`),
 		http.StatusBadRequest, CodeValidationFailed)
-	if started, _ := temporal.calls(); started != 0 {
+	if started, _ := temporal.calls(); started != 0 || len(pendingStarts(t, starts)) != 0 {
 		t.Fatal("an invalid plan started reminders")
 	}
 
 	// A revision's malformed fields and the domain's are reported together.
-	r = call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, carePlanJSON(uuid.New(), uuid.New(), time.Now().Add(time.Hour)))
+	r = call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, carePlanJSON(registeredPatient(t, srv), uuid.New(), time.Now().Add(time.Hour)))
 	p := decodeCarePlan(t, r)
 	r = call(t, srv, "PUT", "/v1/clinical/care-plans/"+p.ID.String(), adminToken, revision(t, p, func(b map[string]any) {
 		b["unit"] = ""
@@ -297,36 +319,48 @@ func TestCarePlanValidationNamesEveryField(t *testing.T) {
 	}
 }
 
-func TestCarePlanAnswerSaysWhenRemindersAreNotScheduled(t *testing.T) {
-	srv, temporal, _ := newCarePlansAPI(t)
+// With Temporal down a new plan is still created (201): its reminders wait
+// as a start row. A change to the plan, which signals the running workflow
+// directly, says when it could not.
+func TestCarePlanCreateDoesNotDependOnTemporal(t *testing.T) {
+	srv, temporal, _, starts := newCarePlansAPI(t)
 	temporal.fail = errors.New("temporal unreachable")
-	body := carePlanJSON(uuid.New(), uuid.New(), time.Now().Add(time.Hour))
+	body := carePlanJSON(registeredPatient(t, srv), uuid.New(), time.Now().Add(time.Hour))
 	r := call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, body, "Idempotency-Key", "plan-1")
-	wantCode(t, r, http.StatusServiceUnavailable, CodeRemindersNotScheduled)
+	p := decodeCarePlan(t, r)
 	location := r.header.Get("Location")
-	if location == "" || r.header.Get("ETag") != `"1"` || !strings.Contains(decodeErr(t, r).Message, "saved") {
-		t.Fatalf("the answer does not say where the saved plan is: %v %s", r.header, r.body)
+	if r.status != http.StatusCreated || location == "" || r.header.Get("ETag") != `"1"` {
+		t.Fatalf("create with Temporal down: %d %v %s", r.status, r.header, r.body)
 	}
-	if r := call(t, srv, "GET", location, adminToken, ""); r.status != http.StatusOK {
-		t.Fatalf("saved plan: %d", r.status)
+	if pending := pendingStarts(t, starts); len(pending) != 1 || pending[0].WorkflowID != "careplan/"+p.ID.String() {
+		t.Fatalf("start rows %+v", pending)
 	}
 
-	// Temporal is back: the same request schedules the reminders of the same plan.
-	temporal.fail = nil
+	// The same request again is the same plan, and no second start.
 	r = call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, body, "Idempotency-Key", "plan-1")
-	p := decodeCarePlan(t, r)
 	if r.status != http.StatusCreated || r.header.Get("Location") != location || r.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry: %d %v %s", r.status, r.header, r.body)
 	}
-	// So does the plan PUT back unchanged, without a new version.
+	if pending := pendingStarts(t, starts); len(pending) != 1 {
+		t.Fatalf("a replay wrote another start: %+v", pending)
+	}
+
+	// A PUT signals the workflow directly: with Temporal down it answers 503
+	// saying the plan was saved, and the unchanged PUT schedules them later.
+	r = call(t, srv, "PUT", location, adminToken, revision(t, p, func(map[string]any) {}), "If-Match", `"1"`)
+	wantCode(t, r, http.StatusServiceUnavailable, CodeRemindersNotScheduled)
+	if !strings.Contains(decodeErr(t, r).Message, "saved") {
+		t.Fatalf("the answer does not say the plan is saved: %s", r.body)
+	}
+	temporal.fail = nil
 	r = call(t, srv, "PUT", location, adminToken, revision(t, p, func(map[string]any) {}), "If-Match", `"1"`)
 	if r.status != http.StatusOK || decodeCarePlan(t, r).Version != 1 {
 		t.Fatalf("unchanged PUT: %d %s", r.status, r.body)
 	}
-	if started, _ := temporal.calls(); started != 2 {
-		t.Fatalf("reminders scheduled %d times, want 2", started)
+	if started, _ := temporal.calls(); started != 1 {
+		t.Fatalf("reminders scheduled %d times, want 1", started)
 	}
 	// The same key for another patient is refused.
-	wantCode(t, call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, carePlanJSON(uuid.New(), uuid.New(), time.Now()),
+	wantCode(t, call(t, srv, "POST", "/v1/clinical/care-plans", adminToken, carePlanJSON(registeredPatient(t, srv), uuid.New(), time.Now()),
 		"Idempotency-Key", "plan-1"), http.StatusUnprocessableEntity, CodeIdempotencyMismatch)
 }

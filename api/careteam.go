@@ -182,7 +182,7 @@ func (s *server) createPolicy(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Location", "/v1/notifications/policies/"+p.ID)
+	c.Header("Location", location("/v1/notifications/policies", p.ID))
 	c.JSON(http.StatusCreated, p)
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/cds"
 	"github.com/zarish-sphere/zarish/domain/encounter"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 // CarePlanReminders reports a patient's care-plan activities that are past
@@ -124,7 +123,7 @@ func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts)
 // activeAlerts returns the patient's open and acknowledged alerts.
 func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert.Record, error) {
 	return allPages(func(cursor string) ([]alert.Record, string, error) {
-		page, err := s.Alerts.ListAlerts(ctx, postgres.AlertFilter{Active: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		page, err := s.Alerts.ListAlerts(ctx, alert.Filter{Active: true, PatientID: patientID, Limit: 200, Cursor: cursor})
 		if err != nil {
 			return nil, "", fmt.Errorf("active alerts: %w", err)
 		}
@@ -136,7 +135,7 @@ func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert
 // discharged nor cancelled.
 func (s *server) openEncounters(ctx context.Context, patientID uuid.UUID) ([]encounter.Record, error) {
 	return allPages(func(cursor string) ([]encounter.Record, string, error) {
-		page, err := s.Encounters.ListEncounters(ctx, postgres.EncounterFilter{Open: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		page, err := s.Encounters.ListEncounters(ctx, encounter.Filter{Open: true, PatientID: patientID, Limit: 200, Cursor: cursor})
 		if err != nil {
 			return nil, "", fmt.Errorf("open encounters: %w", err)
 		}

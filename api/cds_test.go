@@ -94,7 +94,7 @@ func recordEncounter(t *testing.T, pool *pgxpool.Pool, patientID uuid.UUID, star
 		if st, err = step(st); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.RecordTransition(ctx, st, st.Last()); err != nil {
+		if err := store.RecordTransition(ctx, st, st.Last(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestCDSServices(t *testing.T) {
 	raiseAlert(t, pool, patientID, alert.SeverityCritical, "NEWS2 score 9")
 	raiseAlert(t, pool, patientID, alert.SeverityWarning, "NEWS2 score 5")
 	resolved := raiseAlert(t, pool, patientID, alert.SeverityUrgent, "NEWS2 score 7")
-	if err := postgres.NewAlertStore(pool).RecordResolved(context.Background(), resolved, uuid.New(), "Nurse Joy", "settled", time.Now()); err != nil {
+	if err := postgres.NewAlertStore(pool).RecordResolved(context.Background(), resolved, uuid.New(), "Nurse Joy", "settled", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	order := uuid.New()
@@ -222,7 +222,7 @@ func TestCDSServices(t *testing.T) {
 func TestCDSRefusals(t *testing.T) {
 	srv, pool, _ := newCDSAPI(t, nil)
 	pid := newPatient(t, call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Refused", "Requests")))
-	theirs := recordEncounter(t, pool, uuid.New(), false, nil)
+	theirs := recordEncounter(t, pool, registeredPatient(t, srv), false, nil)
 	fieldsOf := func(r result) []string {
 		var out []string
 		for _, f := range decodeErr(t, r).Details {

@@ -6,12 +6,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // Delivery error codes: a requeue refused because the delivery is not
@@ -33,15 +34,15 @@ type requeueBody struct {
 func (s *server) listDeliveries(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "status", "channel", "alertId", "patientId", "from", "to", "limit", "cursor")
-	f := postgres.DeliveryFilter{Status: c.Query("status"), Channel: c.Query("channel"), Cursor: c.Query("cursor")}
+	f := notification.Filter{Status: c.Query("status"), Channel: c.Query("channel"), Cursor: c.Query("cursor")}
 	switch f.Status {
-	case "", postgres.NotificationQueued, postgres.NotificationFailed, postgres.NotificationDelivered,
-		postgres.NotificationDead, postgres.DeliveryPending:
+	case "", notification.StatusQueued, notification.StatusFailed, notification.StatusDelivered,
+		notification.StatusDead, notification.Pending:
 	default:
 		verr.Add("status", "must be queued, failed, delivered, dead or pending (queued or failed)")
 	}
 	switch f.Channel {
-	case "", postgres.ChannelInApp, postgres.ChannelEmail, postgres.ChannelSMS, postgres.ChannelPush:
+	case "", notification.ChannelInApp, notification.ChannelEmail, notification.ChannelSMS, notification.ChannelPush:
 	default:
 		verr.Add("channel", "must be inapp, email, sms or push")
 	}
@@ -98,7 +99,7 @@ func (s *server) retryDelivery(c *gin.Context) {
 		return
 	}
 	b.Reason = strings.TrimSpace(b.Reason)
-	if len(b.Reason) > maxRequeueReason {
+	if utf8.RuneCountInString(b.Reason) > maxRequeueReason {
 		fieldError(c, "reason", fmt.Sprintf("must be at most %d characters", maxRequeueReason))
 		return
 	}
@@ -113,13 +114,13 @@ func (s *server) retryDelivery(c *gin.Context) {
 	a.about(audit.ActionUpdate, "Communication", id.String(), nil)
 	d, err := s.Deliveries.Requeue(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), by, b.Reason)
 	if err != nil {
-		var state *postgres.DeliveryStateError
+		var state *notification.StateError
 		if errors.As(err, &state) {
 			code := CodeConflict
 			switch state.Status {
-			case postgres.NotificationQueued, postgres.NotificationFailed:
+			case notification.StatusQueued, notification.StatusFailed:
 				code = CodeDeliveryPending
-			case postgres.NotificationDelivered:
+			case notification.StatusDelivered:
 				code = CodeDeliveryDelivered
 			}
 			abort(c, http.StatusConflict, code,

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
@@ -31,10 +32,10 @@ func newDeliveriesAPI(t *testing.T) (*httptest.Server, *postgres.NotificationSto
 
 // storedNotification accepts a notification on channel and, unless outcome
 // is empty, records one attempt with that outcome.
-func storedNotification(t *testing.T, s *postgres.NotificationStore, channel string, patient uuid.UUID, outcome, detail string) postgres.Notification {
+func storedNotification(t *testing.T, s *postgres.NotificationStore, channel string, patient uuid.UUID, outcome, detail string) notification.Notification {
 	t.Helper()
 	ctx := context.Background()
-	n := postgres.Notification{
+	n := notification.Notification{
 		ID: uuid.Must(uuid.NewV7()), AlertID: uuid.Must(uuid.NewV7()), PatientID: patient,
 		PractitionerID: "prac-" + uuid.NewString()[:8], Channel: channel, Address: "+8801711000009",
 		Subject: "Critical potassium", Body: "Bed 3: K 6.9", Severity: "critical", Level: 1,
@@ -44,7 +45,7 @@ func storedNotification(t *testing.T, s *postgres.NotificationStore, channel str
 		t.Fatal(err)
 	}
 	if outcome != "" {
-		if _, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: outcome, Detail: detail}); err != nil {
+		if _, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: outcome, Detail: detail}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,16 +53,16 @@ func storedNotification(t *testing.T, s *postgres.NotificationStore, channel str
 }
 
 type deliveryPageJSON struct {
-	Data []postgres.Delivery `json:"data"`
-	Next *string             `json:"next"`
+	Data []notification.Delivery `json:"data"`
+	Next *string                 `json:"next"`
 }
 
 func TestDeliveryLogFindsDeadLetters(t *testing.T) {
 	srv, store, auditStore := newDeliveriesAPI(t)
 	patient := uuid.Must(uuid.NewV7())
-	dead := storedNotification(t, store, postgres.ChannelSMS, patient, postgres.AttemptDead, "webhook: provider answered 400: invalid number")
-	storedNotification(t, store, postgres.ChannelEmail, uuid.Must(uuid.NewV7()), postgres.AttemptDelivered, "smtp:1")
-	storedNotification(t, store, postgres.ChannelPush, uuid.Must(uuid.NewV7()), "", "")
+	dead := storedNotification(t, store, notification.ChannelSMS, patient, notification.AttemptDead, "webhook: provider answered 400: invalid number")
+	storedNotification(t, store, notification.ChannelEmail, uuid.Must(uuid.NewV7()), notification.AttemptDelivered, "smtp:1")
+	storedNotification(t, store, notification.ChannelPush, uuid.Must(uuid.NewV7()), "", "")
 
 	r := call(t, srv, "GET", "/v1/notifications/deliveries?status=dead", opsReadToken, "", "X-Request-Id", "dead-1")
 	var page deliveryPageJSON
@@ -110,8 +111,8 @@ func TestDeliveryLogFindsDeadLetters(t *testing.T) {
 func TestRetryRequeuesOnlyADeadLetter(t *testing.T) {
 	srv, store, auditStore := newDeliveriesAPI(t)
 	patient := uuid.Must(uuid.NewV7())
-	dead := storedNotification(t, store, postgres.ChannelSMS, patient, postgres.AttemptDead, "webhook: provider answered 400")
-	delivered := storedNotification(t, store, postgres.ChannelEmail, patient, postgres.AttemptDelivered, "smtp:1")
+	dead := storedNotification(t, store, notification.ChannelSMS, patient, notification.AttemptDead, "webhook: provider answered 400")
+	delivered := storedNotification(t, store, notification.ChannelEmail, patient, notification.AttemptDelivered, "smtp:1")
 	path := "/v1/notifications/deliveries/" + dead.ID.String() + "/retry"
 
 	if r := call(t, srv, "POST", path, opsReadToken, ""); r.status != http.StatusForbidden {
@@ -129,7 +130,7 @@ func TestRetryRequeuesOnlyADeadLetter(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("retry: %d %s", r.status, r.body)
 	}
-	var d postgres.Delivery
+	var d notification.Delivery
 	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestRetryRequeuesOnlyADeadLetter(t *testing.T) {
 	}
 
 	// The body is optional.
-	other := storedNotification(t, store, postgres.ChannelPush, patient, postgres.AttemptDead, "410")
+	other := storedNotification(t, store, notification.ChannelPush, patient, notification.AttemptDead, "410")
 	r = call(t, srv, "POST", "/v1/notifications/deliveries/"+other.ID.String()+"/retry", adminToken, "")
 	if r.status != http.StatusOK || !strings.Contains(r.body, `"outcome":"requeued"`) {
 		t.Errorf("retry without a body: %d %s", r.status, r.body)

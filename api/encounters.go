@@ -3,32 +3,31 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
 )
 
 // EncounterStore is the encounters' read model.
 type EncounterStore interface {
-	ListEncounters(ctx context.Context, f postgres.EncounterFilter) (postgres.EncounterPage, error)
+	// CreateEncounter stores a new encounter with its idempotency key, audit
+	// record and workflow start row before its workflow starts; replay
+	// reports a repeated key.
+	CreateEncounter(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, st encounter.State,
+		starts ...outbox.WorkflowStart) (stored encounter.Record, replay bool, err error)
+	// MarkStarted records that the API started the workflow itself.
+	MarkStarted(ctx context.Context, workflowID string) error
+	ListEncounters(ctx context.Context, f encounter.Filter) (encounter.Page, error)
 	GetEncounter(ctx context.Context, id uuid.UUID) (encounter.Record, error)
-}
-
-// encounterRefusals are the validator's refusals of a transition.
-var encounterRefusals = []refusal{
-	{encounter.ErrOpenOrders, http.StatusConflict, CodeOpenOrders, ""},
-	{encounter.ErrInvalidTransition, http.StatusConflict, CodeInvalidTransition, ""},
-	{encounter.ErrInvalidArgument, http.StatusBadRequest, CodeValidationFailed, ""},
 }
 
 // Encounter error codes.
@@ -37,12 +36,31 @@ const (
 	CodeOpenOrders        = "OPEN_ORDERS"
 )
 
-// ForcedDischargeMarker opens the audit description of a discharge that
-// overrode open orders, so such discharges can be found in the audit trail.
-const ForcedDischargeMarker = "FORCED DISCHARGE"
+// encounterRoutes serve /v1/clinical/encounters: the read model and the
+// Temporal client that drives each encounter's workflow.
+type encounterRoutes struct {
+	*edge
+	store    EncounterStore
+	temporal client.Client
+}
 
-// maxAuditDescription is the longest description an audit record holds.
-const maxAuditDescription = 2000
+func (s *encounterRoutes) routes() []Route {
+	const scopeR, scopeW, entity = "system/Encounter.read", "system/Encounter.write", "Encounter"
+	transition := func(name string, newReq func() encounterflow.Request) Route {
+		return Route{http.MethodPost, "/v1/clinical/encounters/:id/" + name, scopeW, entity, s.transition(newReq)}
+	}
+	return []Route{
+		{http.MethodPost, "/v1/clinical/encounters", scopeW, entity, s.start},
+		{http.MethodGet, "/v1/clinical/encounters", scopeR, entity, s.list},
+		{http.MethodGet, "/v1/clinical/encounters/:id", scopeR, entity, s.get},
+		transition("arrive", func() encounterflow.Request { return &encounterflow.ArriveRequest{} }),
+		transition("triage", func() encounterflow.Request { return &encounterflow.TriageRequest{} }),
+		transition("start", func() encounterflow.Request { return &encounterflow.StartRequest{} }),
+		transition("transfer", func() encounterflow.Request { return &encounterflow.TransferRequest{} }),
+		transition("discharge", func() encounterflow.Request { return &encounterflow.DischargeRequest{} }),
+		transition("cancel", func() encounterflow.Request { return &encounterflow.CancelRequest{} }),
+	}
+}
 
 // startEncounterBody is POST /v1/clinical/encounters.
 type startEncounterBody struct {
@@ -55,67 +73,88 @@ type startEncounterBody struct {
 	ExpectedLengthHours   float64         `json:"expectedLengthHours,omitempty"`
 }
 
-// encounterSpace namespaces encounter ids derived from Idempotency-Keys.
-var encounterSpace = uuid.MustParse("3c9e1f52-7a4d-4b8e-9f10-6d2c5e8a1b74")
-
-func (s *server) startEncounter(c *gin.Context) {
+// start opens an encounter: its row, idempotency key, audit record and
+// start row commit first, then the API starts its workflow at once (eager
+// start, on this request's path) and marks the row; should that start fail,
+// the workflow starter starts it from the row. A repeated Idempotency-Key
+// with the same body answers the encounter the first request opened, as it
+// is now.
+func (s *encounterRoutes) start(c *gin.Context) {
 	var b startEncounterBody
-	if readJSON(c, &b) == nil {
+	body := readJSON(c, &b)
+	if body == nil {
 		return
 	}
 	if b.TriageDeadlineMinutes < 0 || b.ExpectedLengthHours < 0 {
 		fieldError(c, "triageDeadlineMinutes", "must not be negative")
 		return
 	}
-	id, err := s.NewID()
+	idem, ok := idempotencyOf(c, body)
+	if !ok {
+		return
+	}
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" {
-		p, _ := principal(c)
-		id = uuid.NewSHA1(encounterSpace, []byte(p.ClientID+"\x00"+key))
 	}
 	in := encounterflow.Input{
 		EncounterID: id, PatientID: b.PatientID, Class: b.Class, Reason: strings.TrimSpace(b.Reason),
 		Location: strings.TrimSpace(b.Location), Priority: b.Priority,
 		TriageDeadline: time.Duration(b.TriageDeadlineMinutes * float64(time.Minute)),
 		ExpectedLength: time.Duration(b.ExpectedLengthHours * float64(time.Hour)),
+		// PostgreSQL keeps microseconds: the workflow's clock starts where
+		// the row's does.
+		CreatedAt: s.now().UTC().Truncate(time.Microsecond),
 	}
-	auditOf(c).about(audit.ActionCreate, "Encounter", id.String(), &b.PatientID)
-	run, err := encounterflow.Start(c.Request.Context(), s.Temporal, in)
+	st, err := encounter.New(in.Details(), in.CreatedAt)
 	if err != nil {
-		s.workflowFailure(c, err, "No such encounter.", encounterRefusals...)
+		s.fail(c, err)
 		return
 	}
-	c.Header("Location", "/v1/clinical/encounters/"+id.String())
-	c.JSON(http.StatusCreated, gin.H{"id": id, "workflowId": run.GetID(), "status": encounter.StatusPlanned})
-}
-
-// transitionFor maps each transition route to its update and request type.
-func transitionFor(name string) (update string, req func() any) {
-	switch name {
-	case "arrive":
-		return encounterflow.UpdateArrive, func() any { return &encounterflow.ArriveRequest{} }
-	case "triage":
-		return encounterflow.UpdateTriage, func() any { return &encounterflow.TriageRequest{} }
-	case "start":
-		return encounterflow.UpdateStart, func() any { return &encounterflow.StartRequest{} }
-	case "transfer":
-		return encounterflow.UpdateTransfer, func() any { return &encounterflow.TransferRequest{} }
-	case "discharge":
-		return encounterflow.UpdateDischarge, func() any { return &encounterflow.DischargeRequest{} }
-	case "cancel":
-		return encounterflow.UpdateCancel, func() any { return &encounterflow.CancelRequest{} }
+	starts, err := encounterflow.Starts(in)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	return "", nil
+	a := auditOf(c)
+	a.about(audit.ActionCreate, "Encounter", id.String(), &b.PatientID)
+	rec, replay, err := s.store.CreateEncounter(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), st, starts...)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a.stored()
+	if !replay {
+		s.startWorkflow(c.Request.Context(), in)
+	}
+	if replay {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Header("Location", "/v1/clinical/encounters/"+rec.ID.String())
+	c.JSON(http.StatusCreated, encounterflow.ViewOfRecord(rec))
 }
 
-// transitionEncounter serves POST /v1/clinical/encounters/{id}/{transition}:
-// a Temporal Update whose validator refuses an invalid transition before
-// anything reaches the workflow's history.
-func (s *server) transitionEncounter(name string) gin.HandlerFunc {
-	update, newReq := transitionFor(name)
+// startWorkflow starts the new encounter's workflow right after its commit
+// and marks its start row; a failure is left to the workflow starter, which
+// starts it from the row after encounterflow.StartGrace.
+func (s *encounterRoutes) startWorkflow(ctx context.Context, in encounterflow.Input) {
+	if _, err := encounterflow.Start(ctx, s.temporal, in); err != nil {
+		s.log.WarnContext(ctx, "encounter workflow not started now; the workflow starter will start it",
+			"encounterId", in.EncounterID, "error", err)
+		return
+	}
+	if err := s.store.MarkStarted(context.WithoutCancel(ctx), encounterflow.WorkflowID(in.EncounterID)); err != nil {
+		s.log.WarnContext(ctx, "encounter workflow started, start row not marked; the starter will find it running",
+			"encounterId", in.EncounterID, "error", err)
+	}
+}
+
+// transition serves POST /v1/clinical/encounters/{id}/{transition}: a
+// Temporal Update whose validator refuses an invalid transition before
+// anything reaches the workflow's history. The request's audit record goes
+// with the Update and commits with the read-model write.
+func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := uuidParam(c, "must be an encounter id (UUID)")
 		if !ok {
@@ -125,49 +164,38 @@ func (s *server) transitionEncounter(name string) gin.HandlerFunc {
 		if readJSON(c, req) == nil {
 			return
 		}
-		if actor(req) == uuid.Nil {
+		if req.Actor() == uuid.Nil {
 			fieldError(c, "by", "is required: the practitioner making the change")
 			return
 		}
-		auditOf(c).about(audit.ActionUpdate, "Encounter", id.String(), nil)
-		state, err := encounterflow.Transition(c.Request.Context(), s.Temporal, id, update, req)
+		a := auditOf(c)
+		a.about(audit.ActionUpdate, "Encounter", id.String(), nil)
+		state, err := encounterflow.Transition(c.Request.Context(), s.temporal, id,
+			encounterflow.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
-			s.workflowFailure(c, err, "No such encounter.", encounterRefusals...)
+			s.workflowFailure(c, err, "No such encounter.", s.closedStatus(id))
 			return
 		}
-		a := auditOf(c)
-		a.rec.PatientID = &state.Details.PatientID
-		if update == encounterflow.UpdateDischarge {
-			a.rec.Description = forcedDischarge(state)
+		a.stored()
+		c.JSON(http.StatusOK, encounterflow.ViewOf(state))
+	}
+}
+
+// closedStatus reads the status of an encounter whose workflow has closed.
+func (s *encounterRoutes) closedStatus(id uuid.UUID) closedStatus {
+	return func(ctx context.Context) (string, bool) {
+		rec, err := s.store.GetEncounter(ctx, id)
+		if err != nil {
+			return "", false
 		}
-		c.JSON(http.StatusOK, state)
+		return string(rec.Status), true
 	}
 }
 
-// forcedDischarge describes, for the audit trail, a discharge that overrode
-// open orders: which orders were left open and the reason given. It is empty
-// for an ordinary discharge.
-func forcedDischarge(s encounter.State) string {
-	open := s.OpenOrders()
-	if len(open) == 0 {
-		return ""
-	}
-	orders := make([]string, len(open))
-	for i, o := range open {
-		orders[i] = string(o.Kind) + " " + o.ID.String()
-	}
-	d := ForcedDischargeMarker + " with " + strconv.Itoa(len(open)) + " open order(s) [" + strings.Join(orders, ", ") + "]: " + s.DischargeReason
-	for len(d) > maxAuditDescription {
-		_, size := utf8.DecodeLastRuneInString(d)
-		d = d[:len(d)-size]
-	}
-	return d
-}
-
-func (s *server) listEncounters(c *gin.Context) {
+func (s *encounterRoutes) list(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "status", "class", "location", "from", "to", "limit", "cursor")
-	f := postgres.EncounterFilter{Status: encounter.Status(c.Query("status")), Class: encounter.Class(c.Query("class")),
+	f := encounter.Filter{Status: encounter.Status(c.Query("status")), Class: encounter.Class(c.Query("class")),
 		Location: c.Query("location"), Cursor: c.Query("cursor"), Limit: 50}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
@@ -185,45 +213,26 @@ func (s *server) listEncounters(c *gin.Context) {
 		patient = &f.PatientID
 	}
 	auditOf(c).about(audit.ActionSearch, "Encounter", "", patient)
-	page, err := s.Encounters.ListEncounters(c.Request.Context(), f)
+	page, err := s.store.ListEncounters(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageBody(page.Encounters, page.Next))
+	c.JSON(http.StatusOK, pageBody(encounterflow.ViewsOfRecords(page.Encounters), page.Next))
 }
 
-func (s *server) getEncounter(c *gin.Context) {
+func (s *encounterRoutes) get(c *gin.Context) {
 	id, ok := uuidParam(c, "must be an encounter id (UUID)")
 	if !ok {
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionRead, "Encounter", id.String(), nil)
-	rec, err := s.Encounters.GetEncounter(c.Request.Context(), id)
+	rec, err := s.store.GetEncounter(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	a.rec.PatientID = &rec.PatientID
-	c.JSON(http.StatusOK, rec)
-}
-
-// actor is who a transition request names as making the change.
-func actor(req any) uuid.UUID {
-	switch r := req.(type) {
-	case *encounterflow.ArriveRequest:
-		return r.By
-	case *encounterflow.TriageRequest:
-		return r.By
-	case *encounterflow.StartRequest:
-		return r.By
-	case *encounterflow.TransferRequest:
-		return r.By
-	case *encounterflow.DischargeRequest:
-		return r.By
-	case *encounterflow.CancelRequest:
-		return r.By
-	}
-	return uuid.Nil
+	c.JSON(http.StatusOK, encounterflow.ViewOfRecord(rec))
 }

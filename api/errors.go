@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 // Error codes of the error envelope. Clients switch on these, never on messages.
@@ -23,6 +22,8 @@ const (
 	CodeIdempotencyMismatch  = "IDEMPOTENCY_KEY_REUSED"
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 	CodeUnsupportedMedia     = "UNSUPPORTED_MEDIA_TYPE"
+	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	CodeRequestTimeout       = "REQUEST_TIMEOUT"
 	CodeRateLimitExceeded    = "RATE_LIMIT_EXCEEDED"
 	CodeUnavailable          = "SERVICE_UNAVAILABLE"
 	CodeInternal             = "INTERNAL_ERROR"
@@ -54,7 +55,7 @@ func fieldError(c *gin.Context, field, message string) {
 
 // fail maps an error from the layers below to a status and code, once, here.
 // Unexpected errors are logged with the request id and answered without detail.
-func (s *server) fail(c *gin.Context, err error) {
+func (s *edge) fail(c *gin.Context, err error) {
 	var verr *domain.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -66,10 +67,10 @@ func (s *server) fail(c *gin.Context, err error) {
 			"The resource changed since you read it; fetch it again and retry with its current ETag.")
 	case errors.Is(err, domain.ErrConflict):
 		abort(c, http.StatusConflict, CodeConflict, "The request conflicts with the resource's current state.")
-	case errors.Is(err, postgres.ErrIdempotencyMismatch):
+	case errors.Is(err, domain.ErrIdempotencyMismatch):
 		abort(c, http.StatusUnprocessableEntity, CodeIdempotencyMismatch,
 			"This Idempotency-Key was already used with a different request body.")
-	case errors.Is(err, postgres.ErrBadCursor):
+	case errors.Is(err, domain.ErrBadCursor):
 		fieldError(c, "cursor", "is not a cursor this API issued")
 	case errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil:
 		abort(c, 499, CodeUnavailable, "The request was cancelled.")

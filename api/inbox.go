@@ -13,20 +13,22 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // Inbox is what the in-app notification routes need.
 type Inbox interface {
-	ListInbox(ctx context.Context, practitionerID string, unreadOnly bool, limit int, cursor string) ([]postgres.InboxItem, string, error)
-	MarkRead(ctx context.Context, practitionerID string, itemID uuid.UUID) (postgres.InboxItem, error)
-	ListenInbox(ctx context.Context) (<-chan postgres.InboxEvent, error)
+	ListInbox(ctx context.Context, practitionerID string, unreadOnly bool, limit int, cursor string) ([]notification.InboxItem, string, error)
+	MarkRead(ctx context.Context, practitionerID string, itemID uuid.UUID) (notification.InboxItem, error)
+	// SubscribeInbox wakes the caller when the practitioner's inbox gets
+	// an item, until ctx ends; every stream shares one database listener.
+	SubscribeInbox(ctx context.Context, practitionerID string) (<-chan notification.InboxEvent, error)
 }
 
 // InboxPage is one page of a practitioner's in-app notifications.
 type InboxPage struct {
-	Data []postgres.InboxItem `json:"data"`
-	Next *string              `json:"next"`
+	Data []notification.InboxItem `json:"data"`
+	Next *string                  `json:"next"`
 }
 
 // sseKeepAlive is how often an idle stream sends a comment, so proxies keep it open.
@@ -72,7 +74,7 @@ func (s *server) listInbox(c *gin.Context) {
 	}
 	page := InboxPage{Data: items}
 	if page.Data == nil {
-		page.Data = []postgres.InboxItem{}
+		page.Data = []notification.InboxItem{}
 	}
 	if next != "" {
 		page.Next = &next
@@ -103,7 +105,9 @@ func (s *server) markInboxRead(c *gin.Context) {
 }
 
 // streamInbox sends a practitioner's unread in-app notifications as
-// Server-Sent Events, then each new one as it arrives.
+// Server-Sent Events, then each new one as it arrives. A client holds at
+// most MaxStreamsPerClient streams at once; the next is refused with 429
+// TOO_MANY_STREAMS.
 func (s *server) streamInbox(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId")
@@ -112,8 +116,13 @@ func (s *server) streamInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	release, ok := s.openStream(c)
+	if !ok {
+		return
+	}
+	defer release()
 	ctx := c.Request.Context()
-	events, err := s.Inbox.ListenInbox(ctx)
+	events, err := s.Inbox.SubscribeInbox(ctx, who)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -158,11 +167,8 @@ func (s *server) streamInbox(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if ev.PractitionerID == who && !sendUnread() {
+		case _, ok := <-events:
+			if !ok || !sendUnread() {
 				return
 			}
 		case <-keepAlive.C:

@@ -85,7 +85,20 @@ func (m *Metrics) middleware() gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := strconv.Itoa(c.Writer.Status())
-		m.duration.WithLabelValues(c.Request.Method, route, status).Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(c.Request.Method, route, status).Inc()
+		method := methodLabel(c.Request.Method)
+		m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(method, route, status).Inc()
 	}
+}
+
+// methodLabel is the method as metrics and span names show it: a method
+// HTTP defines for our use, or OTHER, so a client inventing methods
+// (XYZZY1, XYZZY2, …) cannot create new series on the unauthenticated
+// /metrics. Unmatched routes are likewise one route label, "unmatched".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "OTHER"
 }

@@ -42,6 +42,21 @@ func withRequestID() gin.HandlerFunc {
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
+// edgeHeaders are set on every response: answers carry patient data, which
+// no cache may keep and no browser may sniff into another media type.
+var edgeHeaders = [][2]string{{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}
+
+// securityHeaders sets edgeHeaders on every response.
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		for _, kv := range edgeHeaders {
+			h.Set(kv[0], kv[1])
+		}
+		c.Next()
+	}
+}
+
 // recovery turns a panic into the error envelope and a logged stack.
 func (s *server) recovery() gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
@@ -74,6 +89,8 @@ func (s *server) accessLog() gin.HandlerFunc {
 
 // authorize demands a valid bearer token carrying scope. A verified request
 // spends its client's rate-limit budget, one without a valid token its IP's.
+// It also applies X-On-Behalf-Of (onBehalfOf), so the principal handlers see
+// names the person who acts.
 func (s *server) authorize(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		header := c.GetHeader("Authorization")
@@ -101,6 +118,10 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 		}
 		c.Set(ctxPrincipal, p)
 		if !s.admit(c, keyClient, p.ClientID, s.RateLimits.Client) {
+			return
+		}
+		// X-On-Behalf-Of: a machine client names the practitioner it acts for.
+		if !s.onBehalfOf(c, &p) {
 			return
 		}
 		if !p.Allows(scope) {

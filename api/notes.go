@@ -91,7 +91,13 @@ func (s *server) createNote(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityNote, n.ID.String(), &n.PatientID)
+	// The store refuses a patientId that is not the encounter's: a note
+	// is never filed in another patient's chart.
 	n, err = s.Notes.Create(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), n)
+	if errors.Is(err, domain.ErrNotFound) {
+		abort(c, http.StatusNotFound, CodeNotFound, "No such encounter.")
+		return
+	}
 	if err != nil {
 		s.noteFailure(c, err)
 		return

@@ -73,7 +73,8 @@ func wantCode(t *testing.T, r result, status int, code string) {
 
 func TestNoteDraftSignAmend(t *testing.T) {
 	srv, pool := newNotesAPI(t)
-	enc, patient, author, colleague := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	patient := registeredPatient(t, srv)
+	enc, author, colleague := recordEncounter(t, pool, patient, false, nil), uuid.New(), uuid.New()
 	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
 
 	r := call(t, srv, "POST", notesPath, adminToken, fmt.Sprintf(
@@ -159,12 +160,13 @@ func TestNoteDraftSignAmend(t *testing.T) {
 }
 
 func TestNoteErrors(t *testing.T) {
-	srv, _ := newNotesAPI(t)
-	enc, author := uuid.New(), uuid.New()
+	srv, pool := newNotesAPI(t)
+	patient, other := registeredPatient(t, srv), registeredPatient(t, srv)
+	enc, author := recordEncounter(t, pool, patient, false, nil), uuid.New()
 	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
 
 	create := call(t, srv, "POST", notesPath, adminToken, fmt.Sprintf(
-		`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable."}`, author, uuid.New()))
+		`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable."}`, author, patient))
 	if create.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", create.status, create.body)
 	}
@@ -182,8 +184,12 @@ func TestNoteErrors(t *testing.T) {
 			[]string{"authorId", "patientId", "type", "text"}},
 		{"SOAP without sections", "POST", notesPath, adminToken,
 			fmt.Sprintf(`{"type":"soap","authorId":%q,"patientId":%q,"text":"x"}`, author, uuid.New()), 400, CodeValidationFailed, []string{"sections"}},
+		{"another patient's encounter", "POST", notesPath, adminToken,
+			fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"x"}`, author, other), 400, CodeValidationFailed, []string{"patientId"}},
+		{"unknown encounter", "POST", "/v1/clinical/encounters/" + uuid.NewString() + "/notes", adminToken,
+			fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"x"}`, author, patient), 404, CodeNotFound, nil},
 		{"unknown field", "POST", notesPath, adminToken, `{"type":"progress","signed":true}`, 400, CodeValidationFailed, []string{"signed"}},
-		{"unknown section field", "POST", notesPath, adminToken, `{"sections":[{"title":"a","code":"x"}]}`, 400, CodeValidationFailed, []string{"code"}},
+		{"unknown section field", "POST", notesPath, adminToken, `{"sections":[{"title":"a","code":"x"}]}`, 400, CodeValidationFailed, []string{"sections[0].code"}},
 		{"reader cannot write notes", "POST", notesPath, readerToken, `{}`, 403, CodeForbidden, nil},
 		{"reader cannot read notes", "GET", notesPath, readerToken, "", 403, CodeForbidden, nil},
 		{"bad note id", "GET", "/v1/clinical/notes/nope", adminToken, "", 400, CodeValidationFailed, []string{"id"}},

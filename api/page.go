@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -46,4 +47,11 @@ func uuidParam(c *gin.Context, message string) (uuid.UUID, bool) {
 		return uuid.Nil, false
 	}
 	return id, true
+}
+
+// location is the Location of the resource id in collection (a path such as
+// "/v1/notifications/policies"): the id is one escaped path segment, whatever
+// characters a caller chose for it.
+func location(collection, id string) string {
+	return collection + "/" + url.PathEscape(id)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,12 +13,11 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/patient"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 // PatientStore is what the patient routes need from storage.
 type PatientStore interface {
-	Register(ctx context.Context, idem *postgres.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
+	Register(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
 	Get(ctx context.Context, id uuid.UUID) (patient.Patient, error)
 	GetByMRN(ctx context.Context, mrn string) (patient.Patient, error)
 	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
@@ -56,14 +54,9 @@ func (s *server) registerPatient(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var idem *postgres.Idempotency
-	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" {
-		if len(key) > 255 {
-			fieldError(c, "Idempotency-Key", "must be at most 255 characters")
-			return
-		}
-		p, _ := principal(c)
-		idem = &postgres.Idempotency{Scope: p.ClientID + " POST /v1/patients", Key: key, RequestBody: body}
+	idem, ok := idempotencyOf(c, body)
+	if !ok {
+		return
 	}
 	a := auditOf(c)
 	p, created, err := s.Patients.Register(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(mrn string) (patient.Patient, error) {
@@ -222,14 +215,7 @@ func (s *server) searchPatients(c *gin.Context) {
 			crit.Active = &b
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			verr.Add("limit", "must be a whole number")
-		} else {
-			crit.Limit = n
-		}
-	}
+	crit.Limit = limitParam(c, verr, patient.DefaultLimit, patient.MaxLimit)
 	if err := crit.Validate(); err != nil {
 		var cerr *domain.ValidationError
 		if errors.As(err, &cerr) {
@@ -283,74 +269,4 @@ func mrnMessage(err error) string {
 		return "MRN check digit is wrong — the MRN was probably mistyped"
 	}
 	return "is not a valid MRN (digits with a trailing check digit)"
-}
-
-// etag renders a version as a strong entity tag.
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// parseETag reads `"3"` or `W/"3"`.
-func parseETag(tag string) (int, bool) {
-	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
-		return 0, false
-	}
-	n, err := strconv.Atoi(tag[1 : len(tag)-1])
-	return n, err == nil && n > 0
-}
-
-// notModified answers 304 with the ETag when the request's If-None-Match
-// names version, and reports whether it did.
-func notModified(c *gin.Context, version int) bool {
-	match := c.GetHeader("If-None-Match")
-	if match == "" || !etagMatches(match, version) {
-		return false
-	}
-	c.Header("ETag", etag(version))
-	c.Status(http.StatusNotModified)
-	return true
-}
-
-func etagMatches(header string, version int) bool {
-	for _, part := range strings.Split(header, ",") {
-		if strings.TrimSpace(part) == "*" {
-			return true
-		}
-		if v, ok := parseETag(part); ok && v == version {
-			return true
-		}
-	}
-	return false
-}
-
-// optionalIfMatch reads If-Match when sent: -1 when absent, 400 when malformed.
-func optionalIfMatch(c *gin.Context) (int, bool) {
-	if c.GetHeader("If-Match") == "" {
-		return -1, true
-	}
-	return requireIfMatch(c)
-}
-
-// checkVersion refuses a write whose precondition (want, -1 for none) no
-// longer holds for the stored version have.
-func checkVersion(have, want int) error {
-	if want >= 0 && have != want {
-		return domain.ErrVersionMismatch
-	}
-	return nil
-}
-
-// requireIfMatch reads the If-Match version: missing is 428, malformed 400.
-func requireIfMatch(c *gin.Context) (int, bool) {
-	h := c.GetHeader("If-Match")
-	if h == "" {
-		abort(c, http.StatusPreconditionRequired, CodePreconditionRequired,
-			"Send If-Match with the ETag from your last read, so a concurrent change is never overwritten.")
-		return 0, false
-	}
-	v, ok := parseETag(h)
-	if !ok {
-		fieldError(c, "If-Match", `must be one entity tag such as "3"`)
-		return 0, false
-	}
-	return v, true
 }

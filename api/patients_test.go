@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -54,9 +56,13 @@ func newAuditedAPI(t *testing.T, wrap func(AuditStore) AuditStore) (*httptest.Se
 
 // testDeps is the router's dependencies on a fresh database, with the audit
 // store wrapped by wrap when given.
-func testDeps(t *testing.T, wrap func(AuditStore) AuditStore) (Deps, *postgres.AuditStore) {
+func testDeps(t testing.TB, wrap func(AuditStore) AuditStore) (Deps, *postgres.AuditStore) {
 	t.Helper()
-	pool := pgtest.NewPool(t)
+	return depsOn(pgtest.NewPool(t), wrap)
+}
+
+// depsOn is testDeps on pool.
+func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgres.AuditStore) {
 	store := postgres.NewAuditStore(pool)
 	var auditStore AuditStore = store
 	if wrap != nil {
@@ -76,6 +82,9 @@ func testDeps(t *testing.T, wrap func(AuditStore) AuditStore) (Deps, *postgres.A
 		Allergies:     postgres.NewAllergyStore(pool),
 		CarePlans:     postgres.NewCarePlanStore(pool),
 		CareReminders: postgres.NewCarePlanStore(pool),
+		DeadLetters:   postgres.NewDeadLetterStore(pool),
+		Users:         postgres.NewUserStore(pool),
+		Sessions:      postgres.NewOAuthStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,6 +62,18 @@ func (s *server) limitByIP() gin.HandlerFunc {
 		if s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
 			c.Next()
 		}
+	}
+}
+
+// limitUnmatched spends the calling address's budget for a /v1 request that
+// matches no route (404) or no method (405), like any anonymous request:
+// probing unknown paths is neither free nor unaudited-for-free.
+func (s *server) limitUnmatched() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/v1/") && !s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
+			return
+		}
+		c.Next()
 	}
 }
 

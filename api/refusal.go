@@ -1,55 +1,92 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/zarish-sphere/zarish/domain"
+	alertflow "github.com/zarish-sphere/zarish/workflows/alert"
+	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
-// refusal maps one domain error, as a workflow's update validator reports
-// it, to the answer the API gives.
-type refusal struct {
-	err     error // the domain sentinel the validator wrapped
+// refusalAnswer is the HTTP answer to one type of refusal.
+type refusalAnswer struct {
 	status  int
 	code    string
-	message string // "" repeats the validator's own words
+	message string // "" repeats the refusal's own words
 }
 
-// workflowFailure answers an error from starting or updating a workflow:
-// an unknown workflow is 404 (notFound names what), a validator's refusal
-// the matching entry of refusals, anything else goes to fail. A validator's
-// error crosses the server as an ApplicationError carrying its message,
-// so the sentinel is recognised by the words it starts with.
-func (s *server) workflowFailure(c *gin.Context, err error, notFound string, refusals ...refusal) {
+// refusals is the one table from the ApplicationError types the processes'
+// contracts export to status and code. A refusal is recognised by its type
+// alone: rewording a domain error changes no answer.
+var refusals = map[string]refusalAnswer{
+	process.TypeInvalidInput: {http.StatusBadRequest, CodeValidationFailed, ""},
+
+	encounterflow.RefusedInvalidTransition: {http.StatusConflict, CodeInvalidTransition, ""},
+	encounterflow.RefusedOpenOrders:        {http.StatusConflict, CodeOpenOrders, ""},
+	encounterflow.RefusedInvalidArgument:   {http.StatusBadRequest, CodeValidationFailed, ""},
+	encounterflow.RefusedNotRecorded:       {http.StatusBadRequest, CodeValidationFailed, ""},
+
+	alertflow.RefusedNotARecipient:       {http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
+	alertflow.RefusedAlreadyAcknowledged: {http.StatusConflict, CodeConflict, "The alert is already acknowledged."},
+	alertflow.RefusedAlreadyClosed:       {http.StatusConflict, CodeAlertClosed, ""},
+	alertflow.RefusedNotRecorded:         {http.StatusBadRequest, CodeValidationFailed, ""},
+	alertflow.RefusedRecordUnavailable:   {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
+}
+
+// closedStatus reports the current status of a resource whose workflow no
+// longer runs, and false when there is no such resource.
+type closedStatus func(ctx context.Context) (status string, ok bool)
+
+// workflowFailure answers an error from starting, updating or querying a
+// workflow: a refusal by its type (the refusals table); a workflow that no
+// longer runs is 409 naming the resource's current status when closed finds
+// it, else 404 (notFound names what); anything else goes to fail.
+func (s *edge) workflowFailure(c *gin.Context, err error, notFound string, closed closedStatus) {
 	var (
 		missing *serviceerror.NotFound
 		verr    *domain.ValidationError
-		app     *temporal.ApplicationError
 	)
-	switch {
-	case errors.As(err, &verr):
+	if errors.As(err, &verr) {
 		s.fail(c, err)
 		return
-	case errors.As(err, &missing):
-		abort(c, http.StatusNotFound, CodeNotFound, notFound)
-		return
-	case errors.As(err, &app):
-		msg := app.Message()
-		for _, r := range refusals {
-			if strings.HasPrefix(msg, r.err.Error()) {
-				if r.message != "" {
-					msg = r.message
-				}
-				abort(c, r.status, r.code, msg)
+	}
+	if t := process.ErrorType(err); t != "" {
+		if r, ok := refusals[t]; ok {
+			msg := r.message
+			if msg == "" {
+				msg = refusalMessage(err)
+			}
+			abort(c, r.status, r.code, msg)
+			return
+		}
+	}
+	if errors.As(err, &missing) {
+		if closed != nil {
+			if status, ok := closed(c.Request.Context()); ok {
+				abort(c, http.StatusConflict, CodeInvalidTransition,
+					"This process has ended with status "+status+"; it accepts no more changes.",
+					domain.FieldError{Field: "status", Message: status})
 				return
 			}
 		}
+		abort(c, http.StatusNotFound, CodeNotFound, notFound)
+		return
 	}
 	s.fail(c, err)
+}
+
+// refusalMessage is the refusal's own words, without the SDK's wrapping.
+func refusalMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
 }

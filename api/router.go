@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,13 +43,24 @@ type Deps struct {
 	// CareReminders reports overdue care-plan activities to decision
 	// support; nil means no care plans.
 	CareReminders CarePlanReminders
-	Verifier      TokenVerifier
+	// DeadLetters are the outbox events Kafka refused for good.
+	DeadLetters OutboxDeadLetters
+	Verifier    TokenVerifier
 	// Token serves the OAuth2 token endpoint; JWKS the signing keys.
 	Token, JWKS http.Handler
-	Health      *Health
-	Metrics     *Metrics
+	// SignIn is the rest of the authorization server (sign-in pages,
+	// introspection, revocation, userinfo, discovery); Users and Sessions
+	// the people who sign in and their sessions.
+	SignIn   SignIn
+	Users    UserDirectory
+	Sessions SignInSessions
+	Health   *Health
+	Metrics  *Metrics
 	// RateLimits are the request budgets; the zero value is unlimited.
 	RateLimits RateLimits
+	// MaxStreamsPerClient caps the live notification streams one OAuth2
+	// client holds open at once; 0 means DefaultMaxStreamsPerClient.
+	MaxStreamsPerClient int
 	// TrustedProxies are the load balancers (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; with none the client is the
 	// connection's peer.
@@ -60,9 +72,12 @@ type Deps struct {
 
 type server struct {
 	Deps
+	*edge
 	log *slog.Logger
 	// failOpenWarn spaces out the warnings about a failing rate limit store.
 	failOpenWarn *rate.Sometimes
+	// streams counts each client's open live streams.
+	streams *streamCount
 }
 
 // tokenPath is the OAuth2 token endpoint.
@@ -83,11 +98,16 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.NewID == nil {
 		d.NewID = uuid.NewV7
 	}
-	s := &server{Deps: d, log: d.Logger.With("component", "api"), failOpenWarn: newFailOpenWarn()}
+	log := d.Logger.With("component", "api")
+	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
+		streams: newStreamCount(d.MaxStreamsPerClient)}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// No redirects for a trailing slash: gin answers them before any
+	// middleware, so they would go unaudited; /v1/patients/ is a 404.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	// Only a trusted proxy may say who the client is: the address goes into
 	// audit records and per-address rate limits.
@@ -100,11 +120,17 @@ func NewRouter(d Deps) *gin.Engine {
 	for _, rt := range routes {
 		entities[rt.Method+" "+rt.Path] = rt.Entity
 	}
-	r.Use(withRequestID(), traced(), s.recovery(), d.Metrics.middleware(), s.accessLog(), s.audited(entities))
-	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, CodeNotFound, "No such route.") })
-	r.NoMethod(func(c *gin.Context) {
-		abort(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This route does not accept "+c.Request.Method+".")
+	r.Use(withRequestID(), securityHeaders(), traced(), s.recovery(), d.Metrics.middleware(), s.accessLog(), s.audited(entities))
+	// Unmatched /v1 requests spend the address's budget like any anonymous one.
+	r.NoRoute(s.limitUnmatched(), func(c *gin.Context) { abort(c, http.StatusNotFound, CodeNotFound, "No such route.") })
+	r.NoMethod(s.limitUnmatched(), func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This route does not accept "+methodLabel(c.Request.Method)+".")
 	})
+	// Every route's input is checked against the OpenAPI document's limits.
+	specs, err := inputSpecs(routes)
+	if err != nil {
+		s.log.Error("OpenAPI document not loaded; input is checked without its limits", "error", err)
+	}
 
 	for _, rt := range routes {
 		handlers := []gin.HandlerFunc{}
@@ -118,7 +144,7 @@ func NewRouter(d Deps) *gin.Engine {
 		case strings.HasPrefix(rt.Path, "/v1/"):
 			handlers = append(handlers, s.limitByIP())
 		}
-		handlers = append(handlers, rt.handler)
+		handlers = append(handlers, s.checkedInput(specs[rt.Method+" "+rt.Path]), rt.handler)
 		r.Handle(rt.Method, rt.Path, handlers...)
 	}
 	return r
@@ -127,6 +153,16 @@ func NewRouter(d Deps) *gin.Engine {
 // routes is the one table of the API: the router, the auth middleware and the
 // OpenAPI completeness test all read it.
 func (s *server) routes() []Route {
+	return slices.Concat(s.sharedRoutes(),
+		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
+		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
+			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
+		(&alertRoutes{edge: s.edge, store: s.Alerts, deliveries: s.Deliveries, temporal: s.Temporal}).routes(),
+	)
+}
+
+// sharedRoutes are the routes whose handlers still hang off the server.
+func (s *server) sharedRoutes() []Route {
 	return []Route{
 		{http.MethodGet, "/health", "", "", s.health},
 		{http.MethodGet, "/ready", "", "", s.ready},
@@ -140,16 +176,6 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
 		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
 		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
-
-		{http.MethodPost, "/v1/clinical/encounters", "system/Encounter.write", "Encounter", s.startEncounter},
-		{http.MethodGet, "/v1/clinical/encounters", "system/Encounter.read", "Encounter", s.listEncounters},
-		{http.MethodGet, "/v1/clinical/encounters/:id", "system/Encounter.read", "Encounter", s.getEncounter},
-		{http.MethodPost, "/v1/clinical/encounters/:id/arrive", "system/Encounter.write", "Encounter", s.transitionEncounter("arrive")},
-		{http.MethodPost, "/v1/clinical/encounters/:id/triage", "system/Encounter.write", "Encounter", s.transitionEncounter("triage")},
-		{http.MethodPost, "/v1/clinical/encounters/:id/start", "system/Encounter.write", "Encounter", s.transitionEncounter("start")},
-		{http.MethodPost, "/v1/clinical/encounters/:id/transfer", "system/Encounter.write", "Encounter", s.transitionEncounter("transfer")},
-		{http.MethodPost, "/v1/clinical/encounters/:id/discharge", "system/Encounter.write", "Encounter", s.transitionEncounter("discharge")},
-		{http.MethodPost, "/v1/clinical/encounters/:id/cancel", "system/Encounter.write", "Encounter", s.transitionEncounter("cancel")},
 
 		{http.MethodPost, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.write", "DocumentReference", s.createNote},
 		{http.MethodGet, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.read", "DocumentReference", s.listNotes},
@@ -183,17 +209,14 @@ func (s *server) routes() []Route {
 		{http.MethodGet, "/v1/notifications/policies/:id", "system/PlanDefinition.read", "PlanDefinition", s.getPolicy},
 		{http.MethodPost, "/v1/notifications/routing-rules", "system/PlanDefinition.write", "PlanDefinition", s.createRoutingRule},
 
-		{http.MethodPost, "/v1/notifications/alerts", "system/Flag.write", "Flag", s.raiseAlert},
-		{http.MethodGet, "/v1/notifications/alerts", "system/Flag.read", "Flag", s.listAlerts},
-		{http.MethodGet, "/v1/notifications/alerts/:id", "system/Flag.read", "Flag", s.getAlert},
-		{http.MethodPost, "/v1/notifications/alerts/:id/acknowledge", "system/Flag.write", "Flag", s.acknowledgeAlert},
-		{http.MethodPost, "/v1/notifications/alerts/:id/resolve", "system/Flag.write", "Flag", s.resolveAlert},
-
 		{http.MethodGet, "/v1/notifications/inbox", "system/Communication.read", "Communication", s.listInbox},
 		{http.MethodPost, "/v1/notifications/inbox/:id/read", "system/Communication.write", "Communication", s.markInboxRead},
 		{http.MethodGet, "/v1/notifications/stream", "system/Communication.read", "Communication", s.streamInbox},
 		{http.MethodGet, "/v1/notifications/deliveries", "system/Communication.read", "Communication", s.listDeliveries},
 		{http.MethodPost, "/v1/notifications/deliveries/:id/retry", "system/Communication.write", "Communication", s.retryDelivery},
+
+		{http.MethodGet, "/v1/integration/outbox/dead-letters", "system/Endpoint.read", "Endpoint", s.listDeadLetters},
+		{http.MethodPost, "/v1/integration/outbox/dead-letters/:id/retry", "system/Endpoint.write", "Endpoint", s.retryDeadLetter},
 
 		{http.MethodGet, "/v1/audit/events", "system/AuditEvent.read", "AuditEvent", s.searchAudit},
 		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", "AuditEvent", s.submitAudit},

@@ -29,7 +29,7 @@ func traced() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		ctx, span := tracer.Start(ctx, c.Request.Method+" "+route,
+		ctx, span := tracer.Start(ctx, methodLabel(c.Request.Method)+" "+route,
 			trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(
 				attribute.String("http.request.method", c.Request.Method),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -29,6 +30,7 @@ type Config struct {
 	// RateLimit is the API's request budgets.
 	RateLimit RateLimit
 	Notify    Notify
+	Alerts    Alerts
 	Tracing   Tracing
 	Dev       Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
@@ -81,13 +83,30 @@ type Kafka struct {
 	Brokers []string // KAFKA_BROKERS, comma-separated
 }
 
-// Auth configures the OAuth2 server.
+// Auth configures the OAuth2 server and sign-in.
 type Auth struct {
-	Issuer         string        // JWT_ISSUER
+	Issuer         string        // JWT_ISSUER: required by `zarish api`
 	Secret         Secret        // JWT_SECRET: the HMAC secret (≥32 bytes)
-	ExpiresIn      time.Duration // JWT_EXPIRES_IN
-	SigningKeyFile string        // JWT_SIGNING_KEY_FILE: PEM private key
+	ExpiresIn      time.Duration // JWT_EXPIRES_IN: access-token lifetime, at most one hour
+	SigningKeyFile string        // JWT_SIGNING_KEY_FILE: PEM private key(s), current first
+	// Audience is JWT_AUDIENCE: the aud every access token carries and
+	// every verifier demands; the issuer when unset.
+	Audience string
+	// SessionTTL is AUTH_SESSION_TTL: how long a sign-in's refresh tokens
+	// work, at most (default 12h).
+	SessionTTL time.Duration
+	// MFARoles is AUTH_MFA_ROLES: the roles whose users must use a TOTP
+	// second factor (default admin,pharmacist; "none" for no role).
+	MFARoles []string
+	// LockoutThreshold is AUTH_LOCKOUT_THRESHOLD: the consecutive failed
+	// sign-ins that lock an account (for a minute, doubling with each
+	// further failure up to an hour).
+	LockoutThreshold int
 }
+
+// MaxTokenTTL is the longest JWT_EXPIRES_IN allowed: short access tokens
+// keep the revocation list every request checks small.
+const MaxTokenTTL = time.Hour
 
 // Metrics configures the optional second listener for /metrics.
 type Metrics struct {
@@ -129,6 +148,14 @@ type Notify struct {
 	SMSWebhookURL  string // SMS_WEBHOOK_URL
 	PushWebhookURL string // PUSH_WEBHOOK_URL
 	WebhookSecret  Secret // NOTIFY_WEBHOOK_SECRET: HMAC key of webhook bodies
+}
+
+// Alerts configures alert escalation.
+type Alerts struct {
+	// FallbackContact is ALERT_FALLBACK_CONTACT: the email address alerted
+	// when no level of an alert's policy had anyone to notify. `zarish dev`
+	// defaults it to an address its local mail sink keeps.
+	FallbackContact string
 }
 
 // Tracing configures OpenTelemetry traces, by the standard OTEL_* names. The
@@ -206,6 +233,11 @@ func Load(getenv func(string) string) (Config, error) {
 			Secret:         Secret(r.str("JWT_SECRET", "")),
 			ExpiresIn:      r.duration("JWT_EXPIRES_IN", time.Hour),
 			SigningKeyFile: r.str("JWT_SIGNING_KEY_FILE", ""),
+			Audience:       r.str("JWT_AUDIENCE", ""),
+			SessionTTL:     r.duration("AUTH_SESSION_TTL", 12*time.Hour),
+			MFARoles:       r.mfaRoles("AUTH_MFA_ROLES"),
+
+			LockoutThreshold: r.intRange("AUTH_LOCKOUT_THRESHOLD", 5, 1, 100),
 		},
 		Metrics: Metrics{Port: r.optionalPort("METRICS_PORT")},
 		Health:  Health{Interval: r.duration("HEALTH_CHECK_INTERVAL", 10*time.Second)},
@@ -226,6 +258,7 @@ func Load(getenv func(string) string) (Config, error) {
 			PushWebhookURL: r.optionalURL("PUSH_WEBHOOK_URL", "http", "https"),
 			WebhookSecret:  Secret(r.str("NOTIFY_WEBHOOK_SECRET", "")),
 		},
+		Alerts: Alerts{FallbackContact: r.email("ALERT_FALLBACK_CONTACT")},
 		Tracing: Tracing{
 			Endpoint:    r.optionalURL("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http", "https"),
 			ServiceName: r.str("OTEL_SERVICE_NAME", r.str("SERVICE_NAME", "zarish")),
@@ -249,6 +282,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Tracing.Exporter = r.oneOf("OTEL_TRACES_EXPORTER", exporter, "otlp", "console", "none")
 	if c.Tracing.Exporter == "otlp" && c.Tracing.Endpoint == "" {
 		r.fail("OTEL_EXPORTER_OTLP_ENDPOINT", "is required when OTEL_TRACES_EXPORTER is otlp")
+	}
+	if c.Auth.ExpiresIn > MaxTokenTTL {
+		r.fail("JWT_EXPIRES_IN", "must be at most one hour (3600): short access tokens keep the revocation list small")
 	}
 	if s := c.Auth.Secret.Reveal(); s != "" && len(s) < 32 {
 		r.fail("JWT_SECRET", "must be at least 32 bytes")
@@ -279,6 +315,21 @@ func (r *reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// email is an optional bare email address (alerts@hospital.example, no
+// display name).
+func (r *reader) email(name string) string {
+	v := r.str(name, "")
+	if v == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v {
+		r.fail(name, fmt.Sprintf("%q is not an email address (name@host)", v))
+		return ""
+	}
+	return v
 }
 
 func (r *reader) oneOf(name, def string, allowed ...string) string {
@@ -391,6 +442,19 @@ func (r *reader) addresses(name string) []string {
 		}
 	}
 	return list
+}
+
+// mfaRoles reads AUTH_MFA_ROLES: nil (the default policy) when unset, none
+// for an empty list.
+func (r *reader) mfaRoles(name string) []string {
+	v := r.str(name, "")
+	if v == "" {
+		return nil
+	}
+	if strings.EqualFold(v, "none") {
+		return []string{}
+	}
+	return r.list(name)
 }
 
 func (r *reader) list(name string) []string {

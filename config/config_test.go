@@ -176,3 +176,19 @@ func TestLoadRateLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadAlertFallbackContact(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.Alerts.FallbackContact != "" {
+		t.Fatalf("default: %q, %v", c.Alerts.FallbackContact, err)
+	}
+	c, err = Load(env(map[string]string{"ALERT_FALLBACK_CONTACT": "duty-manager@hospital.example"}))
+	if err != nil || c.Alerts.FallbackContact != "duty-manager@hospital.example" {
+		t.Fatalf("parsed: %q, %v", c.Alerts.FallbackContact, err)
+	}
+	for _, bad := range []string{"duty-manager", "Duty Manager <duty@hospital.example>", "a@b, c@d"} {
+		if _, err := Load(env(map[string]string{"ALERT_FALLBACK_CONTACT": bad})); err == nil || !strings.Contains(err.Error(), "ALERT_FALLBACK_CONTACT") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+}

@@ -11,6 +11,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrVersionMismatch means an optimistic-concurrency precondition failed.
 	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrBadCursor means a pagination cursor was not one the store issued.
+	ErrBadCursor = errors.New("invalid cursor")
 )
 
 // FieldError names one invalid input field and why.

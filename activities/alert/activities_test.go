@@ -3,6 +3,7 @@ package alert_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 
 	activities "github.com/zarish-sphere/zarish/activities/alert"
 	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 var now = time.Date(2026, 11, 25, 2, 30, 0, 0, time.UTC)
@@ -29,8 +32,8 @@ func env(t *testing.T, a *activities.Activities) *testsuite.TestActivityEnvironm
 func nonRetryable(t *testing.T, err error) {
 	t.Helper()
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != activities.ErrInvalidInput {
-		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != process.TypeInvalidInput {
+		t.Fatalf("err = %v, want a non-retryable %s", err, process.TypeInvalidInput)
 	}
 }
 
@@ -157,5 +160,104 @@ func TestNotifyReachesTheOwnerAtTheFirstLevel(t *testing.T) {
 	reminder.Recipients = []alert.RecipientRule{{Kind: alert.RecipientPractitioner, PractitionerID: nurse.ID}}
 	if who := notified(activities.NotifyRequest{Raise: r, Level: reminder, Kind: "reminder-1", At: now}); who[owner.ID] || !who[nurse.ID] {
 		t.Fatalf("reminder notified %v", who)
+	}
+}
+
+// TestNotifyStepRecordsAnEmptyLevelAndTheOperatorAlarm: a level with nobody
+// on the unit is recorded in the read model's timeline naming the role and
+// unit; an alert no level could deliver is closed as undeliverable with an
+// email to the fallback contact in the outbox.
+func TestNotifyStepRecordsAnEmptyLevelAndTheOperatorAlarm(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := postgres.NewAlertStore(pool)
+	a := activities.New(store, activities.WithFallbackContact("operator@localhost"))
+	e := env(t, a)
+	policy, err := store.GetPolicy(ctx, "critical-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := alert.Raise{AlertID: uuid.Must(uuid.NewV7()), PatientID: uuid.Must(uuid.NewV7()), Unit: "ward-3",
+		Severity: alert.SeverityCritical, Category: "critical-lab-value", Message: "K+ 7.1", Source: "diagnostic/1"}
+	if _, err := e.ExecuteActivity(a.RecordRaised, activities.RaisedRequest{Raise: r, PolicyID: policy.ID, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.ExecuteActivity(a.NotifyStep, activities.NotifyRequest{Raise: r, Level: policy.Levels[0], At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.NotifyResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notifications) != 0 || res.Unreachable == nil || res.Unreachable.Note != "no nurse on ward-3" {
+		t.Fatalf("result %+v", res)
+	}
+	v, err = e.ExecuteActivity(a.RecordUndeliverable, activities.UndeliverableRequest{Raise: r, Reasons: []string{res.Unreachable.Note}, At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []alert.Notification
+	if err := v.Get(&sent); err != nil || len(sent) != 1 || sent[0].Address != "operator@localhost" || sent[0].Channel != alert.ChannelEmail {
+		t.Fatalf("fallback %+v, %v", sent, err)
+	}
+	got, err := store.GetAlert(ctx, r.AlertID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != alert.StatusUndeliverable || got.Level != 1 {
+		t.Fatalf("alert %s at level %d", got.Status, got.Level)
+	}
+	var kinds []alert.EventKind
+	for _, ev := range got.Timeline {
+		kinds = append(kinds, ev.Kind)
+	}
+	if len(kinds) != 4 || kinds[1] != alert.EventUnreachable || kinds[2] != alert.EventUndeliverable || kinds[3] != alert.EventNotified {
+		t.Fatalf("timeline %v", kinds)
+	}
+	var body string
+	if err := pool.QueryRow(ctx, `SELECT data->>'body' FROM outbox WHERE id = $1`, sent[0].ID).Scan(&body); err != nil {
+		t.Fatalf("fallback notification not in the outbox: %v", err)
+	}
+	if !strings.Contains(body, "no nurse on ward-3") || !strings.Contains(body, "K+ 7.1") {
+		t.Fatalf("fallback body %q", body)
+	}
+}
+
+// TestAcknowledgementCommitsWithItsAuditRecord: the request's audit record
+// is stored in the acknowledgement's own transaction, once.
+func TestAcknowledgementCommitsWithItsAuditRecord(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := postgres.NewAlertStore(pool)
+	a := activities.New(store)
+	e := env(t, a)
+	r := alert.Raise{AlertID: uuid.Must(uuid.NewV7()), PatientID: uuid.Must(uuid.NewV7()), Unit: "ward-3",
+		Severity: alert.SeverityUrgent, Category: "news2-high", Message: "NEWS2 6", Source: "encounter/1"}
+	if _, err := e.ExecuteActivity(a.RecordRaised, activities.RaisedRequest{Raise: r, PolicyID: "urgent-default", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &audit.Record{ID: uuid.Must(uuid.NewV7()), Time: now, Actor: audit.Actor{Subject: "ward-3", ClientID: "ward-3"},
+		Action: audit.ActionUpdate, EntityType: "Flag", Method: "POST", Route: "/v1/notifications/alerts/:id/acknowledge",
+		Status: 200, Purpose: audit.DefaultPurpose, Outcome: audit.OutcomeSuccess}
+	nurse := uuid.Must(uuid.NewV7())
+	req := activities.TransitionRequest{AlertID: r.AlertID, PractitionerID: nurse, Name: "Nurse Amina", At: now, Audit: rec}
+	for range 2 { // the second is a retry: no second record
+		if _, err := e.ExecuteActivity(a.RecordAcknowledged, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	var entity string
+	var patient uuid.UUID
+	if err := pool.QueryRow(ctx, `SELECT count(*), min(entity_id), min(patient_id::text)::uuid FROM audit_events WHERE id = $1`, rec.ID).Scan(&n, &entity, &patient); err != nil || n != 1 {
+		t.Fatalf("audit records %d, %v", n, err)
+	}
+	if entity != r.AlertID.String() || patient != r.PatientID {
+		t.Fatalf("audit record names %s / %s", entity, patient)
+	}
+	got, _ := store.GetAlert(ctx, r.AlertID)
+	if got.Status != alert.StatusAcknowledged {
+		t.Fatalf("status %s", got.Status)
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/careplan"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // Store is what the activity needs from persistence.
@@ -39,9 +39,6 @@ type Activities struct {
 func New(store Store, alerts AlertResolver) *Activities {
 	return &Activities{store: store, alerts: alerts}
 }
-
-// ErrInvalidInput is the ApplicationError type of input no retry can fix.
-const ErrInvalidInput = "InvalidInput"
 
 // CheckRequest asks about a plan as of At, the workflow's time.
 type CheckRequest struct {
@@ -130,6 +127,4 @@ func (a *Activities) SettleReminders(ctx context.Context, req SettleRequest) err
 }
 
 // invalid wraps err as a non-retryable ApplicationError.
-func invalid(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
-}
+func invalid(err error) error { return process.InvalidInput(err) }

@@ -13,6 +13,7 @@ import (
 	activities "github.com/zarish-sphere/zarish/activities/careplan"
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/careplan"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 var now = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -68,7 +69,7 @@ func TestCheckCarePlan(t *testing.T) {
 	}
 	_, err = check(t, oneplan{p}, activities.CheckRequest{PlanID: p.ID})
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != activities.ErrInvalidInput {
+	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != process.TypeInvalidInput {
 		t.Fatalf("request without a time: %v", err)
 	}
 }

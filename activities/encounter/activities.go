@@ -9,16 +9,17 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // Store is what the activities need from persistence.
 type Store interface {
 	RecordCreated(ctx context.Context, s encounter.State) error
-	RecordTransition(ctx context.Context, s encounter.State, e encounter.Entry) error
+	RecordTransition(ctx context.Context, s encounter.State, e encounter.Entry, rec *audit.Record) error
 }
 
 // Activities are registered on the encounters task queue.
@@ -28,9 +29,6 @@ type Activities struct {
 
 // New returns the activities on store.
 func New(store Store) *Activities { return &Activities{store: store} }
-
-// ErrInvalidInput is the ApplicationError type of input no retry can fix.
-const ErrInvalidInput = "InvalidInput"
 
 // CreatedRequest records a new encounter.
 type CreatedRequest struct {
@@ -50,6 +48,9 @@ func (a *Activities) RecordCreated(ctx context.Context, req CreatedRequest) erro
 type TransitionRequest struct {
 	State encounter.State `json:"state"`
 	Entry encounter.Entry `json:"entry"`
+	// Audit is the audit record of the request that asked for the change,
+	// stored with it; nil for changes other processes signal.
+	Audit *audit.Record `json:"audit,omitempty"`
 }
 
 // RecordTransition records the entry in the read model and, for a
@@ -59,13 +60,19 @@ func (a *Activities) RecordTransition(ctx context.Context, req TransitionRequest
 	if req.State.Details.EncounterID == uuid.Nil || req.Entry.Seq < 1 || req.Entry.Seq > len(req.State.Timeline) {
 		return invalid(fmt.Errorf("entry %d is not in the timeline of encounter %s", req.Entry.Seq, req.State.Details.EncounterID))
 	}
-	return translate(a.store.RecordTransition(ctx, req.State, req.Entry))
+	rec := req.Audit
+	if rec != nil && req.Entry.Kind == encounter.EventDischarged {
+		if d := encounter.ForcedDischarge(req.State); d != "" {
+			forced := *rec
+			forced.Description = d
+			rec = &forced
+		}
+	}
+	return translate(a.store.RecordTransition(ctx, req.State, req.Entry, rec))
 }
 
 // invalid wraps err as a non-retryable ApplicationError.
-func invalid(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
-}
+func invalid(err error) error { return process.InvalidInput(err) }
 
 // translate makes errors no retry can fix non-retryable: a missing encounter
 // or invalid data. Anything else (a database outage) is retried.

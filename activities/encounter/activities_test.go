@@ -14,6 +14,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 var now = time.Date(2026, 11, 25, 2, 30, 0, 0, time.UTC)
@@ -28,8 +29,8 @@ func env(a *activities.Activities) *testsuite.TestActivityEnvironment {
 func nonRetryable(t *testing.T, err error) {
 	t.Helper()
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != activities.ErrInvalidInput {
-		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != process.TypeInvalidInput {
+		t.Fatalf("err = %v, want a non-retryable %s", err, process.TypeInvalidInput)
 	}
 }
 
@@ -40,7 +41,7 @@ func TestRecordTransitionsOnPostgresAreIdempotent(t *testing.T) {
 	a := activities.New(store)
 	e := env(a)
 
-	st, err := encounter.New(encounter.Details{EncounterID: uuid.Must(uuid.NewV7()), PatientID: uuid.Must(uuid.NewV7()),
+	st, err := encounter.New(encounter.Details{EncounterID: uuid.Must(uuid.NewV7()), PatientID: pgtest.Patient(t, pool),
 		Class: encounter.ClassEmergency, Location: "ed-triage"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestRecordTransitionsOnPostgresAreIdempotent(t *testing.T) {
 		t.Fatalf("read model %+v, %v", got, err)
 	}
 	var rows int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE key = $1`, st.Details.PatientID.String()).Scan(&rows); err != nil || rows != 2 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE key = $1 AND type LIKE 'encounter.%'`, st.Details.PatientID.String()).Scan(&rows); err != nil || rows != 2 {
 		t.Fatalf("outbox rows %d, %v", rows, err)
 	}
 }
@@ -79,4 +80,6 @@ func TestInvalidInputIsNotRetried(t *testing.T) {
 	st, _ := encounter.New(encounter.Details{EncounterID: uuid.New(), PatientID: uuid.New(), Class: encounter.ClassVirtual, Location: "tele"}, now)
 	_, err = e.ExecuteActivity(a.RecordTransition, activities.TransitionRequest{State: st, Entry: st.Last()})
 	nonRetryable(t, err) // never recorded
+	_, err = e.ExecuteActivity(a.RecordCreated, activities.CreatedRequest{State: st})
+	nonRetryable(t, err) // of a patient that was never registered
 }

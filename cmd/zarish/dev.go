@@ -28,6 +28,10 @@ import (
 // devClientID is the OAuth2 client `zarish dev` creates for a newcomer.
 const devClientID = "dev-admin"
 
+// devFallbackContact is ALERT_FALLBACK_CONTACT under `zarish dev` with its
+// local mail sink: an alert no level could deliver is mailed there.
+const devFallbackContact = "operator@localhost"
+
 func runDev(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -70,7 +74,8 @@ type devStack struct {
 }
 
 // startDev starts the embedded servers, the database, the API, every worker
-// queue and the relay, and returns once the API listens. Cancelling ctx drains
+// queue, the relay and the workflow starter, and returns once the API
+// listens. Cancelling ctx drains
 // the API, workers and relay, then stops the embedded servers; wait reports
 // how that went.
 func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *devStack, err error) {
@@ -105,8 +110,8 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	}
 	s.stop = append(s.stop, tsrv.Stop)
 	s.TemporalAddress = tsrv.FrontendAddress()
-	if cfg.Dev.UIAddress != "" {
-		s.UIURL = "http://" + cfg.Dev.UIAddress
+	if ui := tsrv.UIAddress(); ui != "" {
+		s.UIURL = "http://" + ui
 	}
 
 	brokers := cfg.Kafka.Brokers
@@ -126,6 +131,9 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 	s.stop = append(s.stop, tc.Close)
+	if err := temporal.EnsureSearchAttributes(ctx, tc, tsrv.Namespace()); err != nil {
+		return nil, err
+	}
 
 	publisher := kafka.NewPublisher(brokers, logger)
 	s.stop = append(s.stop, func() { _ = publisher.Close() })
@@ -135,11 +143,17 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 	oauthStore := postgres.NewOAuthStore(pool)
-	oauth, err := auth.NewServer(ac, oauthStore, logger)
+	oauth, err := auth.NewServer(ac, oauthStore, logger, auth.WithUsers(postgres.NewUserStore(pool)))
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseBuiltInSecretRemotely(cfg.Database.URL.Reveal(), cfg.Dev.ClientSecret.Reveal()); err != nil {
+		return nil, err
+	}
 	if err := ensureDevClient(ctx, oauthStore, cfg.Dev.ClientSecret.Reveal(), logger); err != nil {
+		return nil, err
+	}
+	if err := seedDevIdentity(ctx, pool, oauthStore, logger); err != nil {
 		return nil, err
 	}
 
@@ -150,6 +164,11 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	sealer := postgres.NewAuditSealer(pool, logger)
 	metrics.Registry.MustRegister(sealer.Collectors()...)
+	metrics.Registry.MustRegister(postgres.NewAlertMetrics(pool, logger.With("component", "alerts")).Collectors()...)
+	starts := postgres.NewWorkflowStartStore(pool)
+	s.stop = append(s.stop, starts.Close)
+	starter := temporal.NewStarter(starts, tc, logger)
+	metrics.Registry.MustRegister(starter.Collectors()...)
 
 	sinkAddr := ""
 	if cfg.Notify.SMTPHost == "" {
@@ -159,6 +178,10 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		}
 		s.stop = append(s.stop, sink.Close)
 		sinkAddr, s.MailAddress, s.MailDir = sink.Addr(), sink.Addr(), sink.Dir()
+		if cfg.Alerts.FallbackContact == "" {
+			// Alerts that reach nobody land in the mail sink, for the operator to see.
+			cfg.Alerts.FallbackContact = devFallbackContact
+		}
 	}
 	nc, err := notifyConfig(cfg.Notify, sinkAddr)
 	if err != nil {
@@ -187,10 +210,12 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	s.group = g
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
 	g.Go(func() error {
-		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, logger), workerOptions(cfg), logger.With("component", "workers"))
+		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
+	g.Go(func() error { return oauth.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
+	g.Go(func() error { return starter.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	return s, nil
 }
@@ -246,11 +271,12 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
   Get a token:
     curl -s -u %s:%s -d grant_type=client_credentials %s/v1/auth/oauth2/token
 
-Ctrl-C stops everything.
 `, cfg.Service.Version, cfg.DataDir, s.APIURL, s.APIURL, s.TemporalAddress, cfg.Temporal.Namespace,
 		orOff(s.UIURL), s.KafkaAddress, strings.Split(s.KafkaAddress, ",")[0], s.DatabaseURL,
 		orOff(s.MailAddress), orOff(s.MailDir), limitStore(cfg),
 		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
+	printDemoUsers(w, s.APIURL, cfg.Auth.MFARoles)
+	fmt.Fprint(w, "\nCtrl-C stops everything.\n")
 }
 
 // limitStore says where the rate-limit budgets are kept, without the

@@ -15,6 +15,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 )
 
 // eventually polls check until it holds or the deadline passes.
@@ -84,7 +88,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		WorkflowID string `json:"workflowId"`
 	}
 	r.json(t, &raised)
-	if r.status != http.StatusAccepted || raised.WorkflowID != "alert/"+raised.ID {
+	if r.status != http.StatusAccepted || raised.WorkflowID != alertworkflow.WorkflowID(uuid.MustParse(raised.ID)) {
 		t.Fatalf("raise: %d %s", r.status, r.body)
 	}
 	// The same open alert is not raised twice.

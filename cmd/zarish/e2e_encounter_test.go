@@ -109,6 +109,34 @@ func TestEndToEndEncounter(t *testing.T) {
 		t.Fatalf("forced discharge not marked in the audit trail: %s", r.body)
 	}
 
+	// A triage the store cannot hold (a NUL byte) is refused, and the
+	// workflow and the read model still agree the encounter has arrived;
+	// a good triage then goes through. A change to a cancelled encounter is
+	// 409 naming its status, not 404.
+	odd := start(15)
+	step(odd, "arrive", map[string]any{}, http.StatusOK)
+	r = step(odd, "triage", map[string]any{"acuity": 3, "chiefComplaint": "x\u0000y"}, http.StatusBadRequest)
+	st, err := encounterflow.GetState(context.Background(), tc, uuid.MustParse(odd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := e.do(http.MethodGet, "/v1/clinical/encounters/"+odd, token, nil)
+	var view encounter.Record
+	rm.json(t, &view)
+	if st.Status != encounter.StatusArrived || view.Status != encounter.StatusArrived || view.Version != len(st.Timeline) {
+		t.Fatalf("after the refused triage: workflow %s (%d entries), read model %s (version %d)", st.Status, len(st.Timeline), view.Status, view.Version)
+	}
+	step(odd, "triage", map[string]any{"acuity": 3, "chiefComplaint": "fall"}, http.StatusOK)
+	step(odd, "cancel", map[string]any{"reason": "left before being seen"}, http.StatusOK)
+	eventually(t, 20*time.Second, "the cancelled encounter's workflow closes", func() bool {
+		desc, err := tc.DescribeWorkflowExecution(context.Background(), encounterflow.WorkflowID(uuid.MustParse(odd)), "")
+		return err == nil && desc.GetWorkflowExecutionInfo().GetCloseTime() != nil
+	})
+	r = step(odd, "arrive", map[string]any{}, http.StatusConflict)
+	if r.json(t, &env); env.Error != "INVALID_TRANSITION" || !strings.Contains(env.Message, "cancelled") {
+		t.Fatalf("a change to a cancelled encounter: %s", r.body)
+	}
+
 	// Nobody triages the second encounter within its deadline.
 	late := start(0.05) // three seconds
 	step(late, "arrive", map[string]any{}, http.StatusOK)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -14,9 +15,12 @@ import (
 
 // BenchmarkEncounterThroughput measures, on one embedded stack, encounters
 // started through the API and driven arrive → triage → start → discharge per
-// second, and the same server's ceiling: no-op workflows per second. Both
-// run with the same concurrency; the ratio is how much of the ceiling the
-// encounter process uses. Run it with -benchtime 1x.
+// second, against two ceilings of the same server in the same run: no-op
+// workflows per second, and the fair one — a synthetic workflow started and
+// driven through four no-op Updates with validators, the same Temporal
+// round trips an encounter makes. All run with the same concurrency; the
+// ratios are how much of each ceiling the encounter process uses. Run it
+// with -benchtime 1x.
 func BenchmarkEncounterThroughput(b *testing.B) {
 	const (
 		concurrency = 16
@@ -37,6 +41,7 @@ func BenchmarkEncounterThroughput(b *testing.B) {
 	defer c.Close()
 	w := worker.New(c, "bench-noop", worker.Options{})
 	w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "NoOp"})
+	w.RegisterWorkflowWithOptions(fourUpdates, workflow.RegisterOptions{Name: "FourUpdates"})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -71,6 +76,24 @@ func BenchmarkEncounterThroughput(b *testing.B) {
 				b.Error(err)
 			}
 		})
+		fair := parallel(noops, func(int) {
+			ctx := context.Background()
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: "bench-noop"}, "FourUpdates")
+			for i := 0; err == nil && i < 4; i++ {
+				var h client.WorkflowUpdateHandle
+				h, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
+					UpdateName: "step", Args: []any{i}, WaitForStage: client.WorkflowUpdateStageCompleted})
+				if err == nil {
+					err = h.Get(ctx, nil)
+				}
+			}
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			if err != nil {
+				b.Error(err)
+			}
+		})
 		by := "0193c0de-0000-7000-8000-0000000000aa"
 		rate := parallel(encounters, func(int) {
 			r := e.do(http.MethodPost, "/v1/clinical/encounters", token, map[string]any{
@@ -95,7 +118,28 @@ func BenchmarkEncounterThroughput(b *testing.B) {
 			}
 		})
 		b.ReportMetric(ceiling, "noop-wf/s")
+		b.ReportMetric(fair, "start+4updates-wf/s")
 		b.ReportMetric(rate, "encounters/s")
-		b.ReportMetric(rate/ceiling, "ratio")
+		b.ReportMetric(rate/ceiling, "ratio-noop")
+		b.ReportMetric(rate/fair, "ratio-fair")
 	}
+}
+
+// fourUpdates is the fair ceiling's workflow: it accepts four "step"
+// Updates, each with a validator, and ends.
+func fourUpdates(ctx workflow.Context) error {
+	steps := 0
+	err := workflow.SetUpdateHandlerWithOptions(ctx, "step", func(ctx workflow.Context, n int) (int, error) {
+		steps++
+		return n, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, n int) error {
+		if n < 0 {
+			return errors.New("negative step")
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return steps == 4 && workflow.AllHandlersFinished(ctx) })
 }

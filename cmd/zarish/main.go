@@ -8,6 +8,8 @@
 //	zarish notify                    the notification dispatcher
 //	zarish migrate                   apply database migrations
 //	zarish admin create-client …     register an OAuth2 client
+//	zarish admin create-user …       add a user who signs in (the first administrator)
+//	zarish admin rotate-signing-key  put a new token signing key in front of the current one
 //	zarish version                   print the version
 package main
 
@@ -43,7 +45,7 @@ var commands = map[string]command{
 	"relay":   {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
 	"notify":  {"deliver notifications: in-app, email, SMS, push", runNotify},
 	"migrate": {"apply database migrations", runMigrate},
-	"admin":   {"administration: create-client", runAdmin},
+	"admin":   {"administration: create-client, create-app, create-user, rotate-signing-key", runAdmin},
 	"version": {"print the version", runVersion},
 }
 

@@ -72,6 +72,7 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	}
 	metrics := api.NewMetrics()
 	metrics.Registry.MustRegister(d.Collectors()...)
+	metrics.Registry.MustRegister(postgres.NewAlertMetrics(pool, logger.With("component", "alerts")).Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(gctx) })
 	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {

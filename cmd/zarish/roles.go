@@ -48,7 +48,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	defer tc.Close()
 	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger)
 	defer publisher.Close()
-	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger)
+	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger, auth.WithUsers(postgres.NewUserStore(pool)))
 	if err != nil {
 		return err
 	}
@@ -66,6 +66,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	logger.Info("api listening", "addr", l.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
+	g.Go(func() error { return oauth.Run(gctx) }) // revocation list, key reloads, expired grants
 	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
 		return err
 	}
@@ -94,11 +95,13 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer tc.Close()
-	return workers.Run(ctx, tc, queues, workerSet(pool, tc, logger), workerOptions(cfg), logger.With("component", "workers"))
+	return workers.Run(ctx, tc, queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 }
 
-// runRelay publishes outbox rows to Kafka and seals audit records into the
-// hash chain. Several may run; for each job one instance leads.
+// runRelay publishes outbox rows to Kafka, starts the workflows that writes
+// asked for, and seals audit records into the hash chain. Several may run;
+// for each job one instance leads. Temporal being down holds up only the
+// workflow starts.
 func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -122,9 +125,19 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	sealer := postgres.NewAuditSealer(pool, logger)
 	metrics.Registry.MustRegister(sealer.Collectors()...)
+	tc, err := temporal.DialLazy(temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	starts := postgres.NewWorkflowStartStore(pool)
+	defer starts.Close()
+	starter := temporal.NewStarter(starts, tc, logger)
+	metrics.Registry.MustRegister(starter.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
+	g.Go(func() error { return starter.Run(gctx) })
 	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
 		return err
 	}
@@ -154,12 +167,16 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string, logger *s
 const adminUsage = `usage:
   zarish admin create-client --id ID --secret SECRET [--roles nurse,clinician] [--scopes 'system/Patient.read system/Patient.write'] [--name NAME]
   zarish admin set-client-access --id ID [--roles …] [--scopes …]   replace what the client may be granted
-  zarish admin disable-client --id ID                              stop the client from getting tokens`
+  zarish admin disable-client --id ID                              stop the client from getting tokens; its tokens are refused
+` + identityAdminUsage
 
 // runAdmin holds administrative commands on OAuth2 clients.
 func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageError{errors.New(adminUsage)}
+	}
+	if run, ok := identityAdmin[args[0]]; ok {
+		return run(ctx, cfg, args[1:], logger, stdout)
 	}
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -219,7 +236,7 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slo
 		if err := store.DisableClient(ctx, *id); err != nil {
 			return fmt.Errorf("disable client %q: %w", *id, err)
 		}
-		fmt.Fprintf(stdout, "client %s can no longer get tokens; tokens already issued stay valid until they expire\n", *id)
+		fmt.Fprintf(stdout, "client %s can no longer get tokens; the tokens already issued to it are refused from now on\n", *id)
 	}
 	return nil
 }

@@ -55,12 +55,19 @@ func authConfig(cfg config.Config, dev bool) (auth.Config, error) {
 		SigningKeyFile: cfg.Auth.SigningKeyFile,
 		GlobalSecret:   []byte(cfg.Auth.Secret.Reveal()),
 		TokenTTL:       cfg.Auth.ExpiresIn,
-	}
-	if ac.Issuer == "" {
-		ac.Issuer = "http://" + cfg.Service.Addr()
+		Audience:       cfg.Auth.Audience,
+		SessionTTL:     cfg.Auth.SessionTTL,
+		MFARoles:       cfg.Auth.MFARoles,
+		Lockout:        postgres.LockoutPolicy{Threshold: cfg.Auth.LockoutThreshold, Base: time.Minute, Max: time.Hour},
 	}
 	if !dev {
 		var errs []error
+		// The issuer names this server in every token and in discovery;
+		// guessing it from the listen address would name a host the
+		// clients never reach.
+		if ac.Issuer == "" {
+			errs = append(errs, errors.New("JWT_ISSUER is required (the public https URL of the API, e.g. https://api.hospital.example)"))
+		}
 		if ac.SigningKeyFile == "" {
 			errs = append(errs, errors.New("JWT_SIGNING_KEY_FILE is required"))
 		}
@@ -68,6 +75,9 @@ func authConfig(cfg config.Config, dev bool) (auth.Config, error) {
 			errs = append(errs, errors.New("JWT_SECRET is required"))
 		}
 		return ac, errors.Join(errs...)
+	}
+	if ac.Issuer == "" {
+		ac.Issuer = "http://" + cfg.Service.Addr()
 	}
 	if ac.SigningKeyFile == "" {
 		ac.SigningKeyFile = filepath.Join(cfg.DataDir, "jwt-signing-key.pem")
@@ -137,6 +147,10 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		CarePlans:      carePlans,
 		CareReminders:  carePlans, // patient-view lists overdue activities
 		Allergies:      postgres.NewAllergyStore(p.pool),
+		DeadLetters:    postgres.NewDeadLetterStore(p.pool),
+		Users:          postgres.NewUserStore(p.pool),
+		Sessions:       postgres.NewOAuthStore(p.pool),
+		SignIn:         signInEndpoints(p.oauth),
 		Verifier:       p.oauth,
 		Token:          p.oauth.TokenHandler(),
 		JWKS:           p.oauth.JWKSHandler(),
@@ -180,14 +194,10 @@ func rateLimits(ctx context.Context, cfg config.Config, logger *slog.Logger) (ap
 
 // serveHTTP serves handler on l until ctx ends, then drains in-flight requests.
 func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metrics *api.Metrics, logger *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// Bounded reads (a trickled body is cut off) and idle connections;
+	// streams lift their own deadlines (api.NewHTTPServer).
+	srv := api.NewHTTPServer(handler)
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	if metrics != nil {
 		srv.ConnState = metrics.ConnState
 	}
@@ -208,9 +218,13 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 }
 
 // workerSet is what each task queue runs; the processes register here as they
-// are built.
-func workerSet(pool *pgxpool.Pool, tc client.Client, _ *slog.Logger) workers.Set {
-	alerts := alertactivities.New(postgres.NewAlertStore(pool))
+// are built. Alerts no level could deliver go to alerting's fallback contact.
+func workerSet(pool *pgxpool.Pool, tc client.Client, alerting config.Alerts, logger *slog.Logger) workers.Set {
+	if alerting.FallbackContact == "" {
+		logger.Warn("ALERT_FALLBACK_CONTACT is not set: an alert no level can deliver is closed as undeliverable and counted, but reaches nobody",
+			"component", "workers")
+	}
+	alerts := alertactivities.New(postgres.NewAlertStore(pool), alertactivities.WithFallbackContact(alerting.FallbackContact))
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	return workers.Set{

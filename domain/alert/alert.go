@@ -40,16 +40,29 @@ func (s Severity) AtLeast(min Severity) bool { return s.Rank() >= min.Rank() }
 // Status is where an alert stands.
 type Status string
 
-// The statuses of an alert. Open alerts are still escalating.
+// The statuses of an alert. Open alerts are still escalating; the other
+// three after acknowledged are closed.
 const (
 	StatusOpen         Status = "open"
 	StatusAcknowledged Status = "acknowledged"
 	StatusResolved     Status = "resolved"
-	StatusExhausted    Status = "exhausted"
+	// StatusExhausted: every level was notified and nobody acknowledged.
+	StatusExhausted Status = "exhausted"
+	// StatusUndeliverable: no level had anyone to notify, so the alert went
+	// to the operator's fallback contact instead.
+	StatusUndeliverable Status = "undeliverable"
 )
 
+// Statuses lists every status, in the order an alert can reach them.
+var Statuses = []Status{StatusOpen, StatusAcknowledged, StatusResolved, StatusExhausted, StatusUndeliverable}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
+
 // Closed reports whether no further change can happen.
-func (s Status) Closed() bool { return s == StatusResolved || s == StatusExhausted }
+func (s Status) Closed() bool {
+	return s == StatusResolved || s == StatusExhausted || s == StatusUndeliverable
+}
 
 // Raise is what a process reports when it raises an alert.
 type Raise struct {
@@ -95,6 +108,7 @@ func (r Raise) Validate() error {
 	if r.OwnerID != nil && *r.OwnerID == uuid.Nil {
 		v.Add("ownerId", "must be a practitioner id when given")
 	}
+	r.checkSizes(&v)
 	return v.OrNil()
 }
 

@@ -112,6 +112,9 @@ func (p Policy) Validate() error {
 	if p.Repeat < 0 {
 		v.Add("repeat", "must not be negative")
 	}
+	if !p.checkSizes(&v) {
+		return v.OrNil()
+	}
 	for i, l := range p.Levels {
 		f := fmt.Sprintf("levels[%d]", i)
 		if len(l.Recipients) == 0 {
@@ -122,11 +125,11 @@ func (p Policy) Validate() error {
 		}
 		for _, c := range l.Channels {
 			if !c.Valid() {
-				v.Add(f+".channels", "unknown channel "+string(c))
+				v.Add(f+".channels", "must be inapp, email, sms or push")
 			}
 		}
 		if l.AckTimeout <= 0 {
-			v.Add(f+".ackTimeout", "must be positive")
+			v.Add(f+".ackTimeoutSeconds", "must be positive")
 		}
 		for _, r := range l.Recipients {
 			switch r.Kind {
@@ -136,10 +139,10 @@ func (p Policy) Validate() error {
 				}
 			case RecipientUnitRole, RecipientOnCall:
 				if !r.Role.Valid() {
-					v.Add(f+".recipients", "unknown role "+string(r.Role))
+					v.Add(f+".recipients", "a "+string(r.Kind)+" recipient needs a known role")
 				}
 			default:
-				v.Add(f+".recipients", "unknown recipient kind "+string(r.Kind))
+				v.Add(f+".recipients", "kind must be practitioner, unit-role or on-call")
 			}
 		}
 	}

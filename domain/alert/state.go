@@ -21,6 +21,12 @@ const (
 	EventReminded     EventKind = "reminded"
 	EventResolved     EventKind = "resolved"
 	EventExhausted    EventKind = "exhausted"
+	// EventUnreachable: a level had nobody to notify (its note says who
+	// was missing, e.g. "no nurse on ward-3"); the alert escalated at once.
+	EventUnreachable EventKind = "unreachable"
+	// EventUndeliverable: no level could be delivered; the operator's
+	// fallback contact was alerted instead.
+	EventUndeliverable EventKind = "undeliverable"
 )
 
 // Event is one entry of the timeline.
@@ -131,6 +137,49 @@ func (s *State) Resolve(practitioner uuid.UUID, note string, at time.Time) Event
 	e := Event{Kind: EventResolved, At: at, PractitionerID: practitioner, Name: s.recipientName(practitioner), Note: note}
 	s.Timeline = append(s.Timeline, e)
 	return e
+}
+
+// Notified reports whether any level has reached anyone yet.
+func (s State) Notified() bool { return len(s.Recipients) > 0 }
+
+// Unreachable lists the notes of the levels that had nobody to notify, in
+// the order they were met.
+func (s State) Unreachable() []string {
+	var out []string
+	for _, e := range s.Timeline {
+		if e.Kind == EventUnreachable {
+			out = append(out, e.Note)
+		}
+	}
+	return out
+}
+
+// Record is the alert as the read model keeps it, built from the
+// escalation's own state, so an Update answers in the same shape a read does.
+func (s State) Record() Record {
+	r := Record{
+		ID: s.Raise.AlertID, PatientID: s.Raise.PatientID, EncounterID: s.Raise.EncounterID, Unit: s.Raise.Unit,
+		Severity: s.Raise.Severity, Category: s.Raise.Category, Source: s.Raise.Source, Message: s.Raise.Message,
+		Status: s.Status, PolicyID: s.Policy.ID, Timeline: slices.Clone(s.Timeline),
+	}
+	if r.PolicyID == "" {
+		r.PolicyID = s.Raise.PolicyID
+	}
+	for _, e := range s.Timeline {
+		switch e.Kind {
+		case EventRaised:
+			r.RaisedAt = e.At
+		case EventNotified, EventUnreachable:
+			r.Level, r.Round = s.Step.Level+1, s.Step.Round
+		case EventAcknowledged:
+			by, at := e.PractitionerID, e.At
+			r.AcknowledgedBy, r.AcknowledgedAt = &by, &at
+		case EventResolved:
+			by, at := e.PractitionerID, e.At
+			r.ResolvedBy, r.ResolvedAt, r.ResolveNote = &by, &at, e.Note
+		}
+	}
+	return r
 }
 
 func (s State) recipientName(id uuid.UUID) string {

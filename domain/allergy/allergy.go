@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -303,7 +304,7 @@ func (d Details) validate(problems *domain.ValidationError, now time.Time) {
 	switch {
 	case d.Substance.Text == "":
 		problems.Add("substance.text", "is required (or give substance.code.display)")
-	case len(d.Substance.Text) > MaxTextLen:
+	case tooLong(d.Substance.Text, MaxTextLen):
 		problems.Add("substance.text", "must be at most 500 characters")
 	}
 	if c := d.Substance.Code; c != nil {
@@ -312,11 +313,11 @@ func (d Details) validate(problems *domain.ValidationError, now time.Time) {
 			switch {
 			case part.value == "":
 				problems.Add(part.field, "is required when a code is given")
-			case len(part.value) > MaxCodeComponentLen:
+			case tooLong(part.value, MaxCodeComponentLen):
 				problems.Add(part.field, "must be at most 255 characters")
 			}
 		}
-		if len(c.Display) > MaxTextLen {
+		if tooLong(c.Display, MaxTextLen) {
 			problems.Add("substance.code.display", "must be at most 500 characters")
 		}
 	}
@@ -351,7 +352,7 @@ func (d Details) validate(problems *domain.ValidationError, now time.Time) {
 			switch {
 			case m == "":
 				problems.Add(mf, "must not be empty")
-			case len(m) > MaxManifestationLen:
+			case tooLong(m, MaxManifestationLen):
 				problems.Add(mf, "must be at most 200 characters")
 			}
 		}
@@ -364,7 +365,7 @@ func (d Details) validate(problems *domain.ValidationError, now time.Time) {
 			problems.Add("onset", msg)
 		}
 	}
-	if len(d.Note) > MaxNoteLen {
+	if tooLong(d.Note, MaxNoteLen) {
 		problems.Add("note", "must be at most 5000 characters")
 	}
 	if d.RecordedBy == uuid.Nil {
@@ -395,3 +396,6 @@ func checkOnset(s string, now time.Time) string {
 	}
 	return ""
 }
+
+// tooLong reports whether s has more than max characters (not bytes).
+func tooLong(s string, max int) bool { return utf8.RuneCountInString(s) > max }

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -55,11 +57,23 @@ var Outcomes = []Outcome{OutcomeSuccess, OutcomeDenied, OutcomeFailure}
 // PurposeOfUse TREAT).
 const DefaultPurpose = "treatment"
 
-// Actor is who acted.
+// Actor is who acted: the person as well as the client.
 type Actor struct {
 	Subject  string   `json:"subject"`
 	ClientID string   `json:"clientId"`
 	Roles    []string `json:"roles,omitempty"`
+	// UserID is the signed-in user of this server the token spoke for;
+	// empty for a machine client.
+	UserID string `json:"userId,omitempty"`
+	// PractitionerID is the person's practitioner in the care-team
+	// directory: the signed-in user's, or the one a machine client named
+	// in X-On-Behalf-Of (then Asserted).
+	PractitionerID string `json:"practitionerId,omitempty"`
+	// Asserted marks PractitionerID as named by the client, not proven by a
+	// sign-in.
+	Asserted bool `json:"asserted,omitempty"`
+	// SessionID is the sign-in session of the user's token.
+	SessionID string `json:"sessionId,omitempty"`
 }
 
 // Record is one audit record. Records are append-only: once stored they are
@@ -85,6 +99,20 @@ type Record struct {
 	Description string      `json:"description,omitempty"`
 }
 
+// Size limits of a record submitted from outside, in characters and items.
+const (
+	MaxEntityTypeLen  = 64
+	MaxEntityIDLen    = 200
+	MaxSubjectLen     = 200
+	MaxRoles          = 20
+	MaxRoleLen        = 64
+	MaxPurposeLen     = 64
+	MaxDescriptionLen = 2000
+	MaxUserAgentLen   = 512
+)
+
+func tooLong(s string, max int) bool { return utf8.RuneCountInString(s) > max }
+
 // Validate reports every invalid field of a record submitted from outside.
 func (r Record) Validate() error {
 	verr := &domain.ValidationError{}
@@ -94,24 +122,35 @@ func (r Record) Validate() error {
 	if !slices.Contains(Outcomes, r.Outcome) {
 		verr.Add("outcome", "must be success, denied or failure")
 	}
-	if strings.TrimSpace(r.EntityType) == "" || len(r.EntityType) > 64 {
+	if strings.TrimSpace(r.EntityType) == "" || tooLong(r.EntityType, MaxEntityTypeLen) {
 		verr.Add("entityType", "is required (at most 64 characters)")
 	}
-	if len(r.EntityID) > 200 {
+	if tooLong(r.EntityID, MaxEntityIDLen) {
 		verr.Add("entityId", "must be at most 200 characters")
+	}
+	if tooLong(r.Actor.Subject, MaxSubjectLen) {
+		verr.Add("actor.subject", "must be at most 200 characters")
+	}
+	if len(r.Actor.Roles) > MaxRoles {
+		verr.Add("actor.roles", "must hold at most 20 items")
+	}
+	for i, role := range r.Actor.Roles {
+		if i < MaxRoles && tooLong(role, MaxRoleLen) {
+			verr.Add("actor.roles["+strconv.Itoa(i)+"]", "must be at most 64 characters")
+		}
 	}
 	if r.SourceIP != "" {
 		if _, err := netip.ParseAddr(r.SourceIP); err != nil {
 			verr.Add("sourceIp", "is not an IP address")
 		}
 	}
-	if len(r.Purpose) > 64 {
+	if tooLong(r.Purpose, MaxPurposeLen) {
 		verr.Add("purpose", "must be at most 64 characters")
 	}
-	if len(r.Description) > 2000 {
+	if tooLong(r.Description, MaxDescriptionLen) {
 		verr.Add("description", "must be at most 2000 characters")
 	}
-	if len(r.UserAgent) > 512 {
+	if tooLong(r.UserAgent, MaxUserAgentLen) {
 		verr.Add("userAgent", "must be at most 512 characters")
 	}
 	return verr.OrNil()

@@ -292,7 +292,13 @@ func (r Record) fhirPurpose() *CodeableConcept {
 	return &CodeableConcept{Text: p}
 }
 
+// SystemUserID names the users of this server in AuditEvent identifiers.
+const SystemUserID = "urn:zarish:user"
+
 func (r Record) fhirAgents() []FHIRAgent {
+	if r.Actor.UserID != "" || r.Actor.PractitionerID != "" {
+		return r.personAgents()
+	}
 	user := FHIRAgent{
 		Type:      &CodeableConcept{Coding: []Coding{{SystemSecurityRoleType, "humanuser", "human user"}}},
 		Who:       Reference{Identifier: &Identifier{Value: r.Actor.Subject}},
@@ -322,6 +328,44 @@ func (r Record) fhirAgents() []FHIRAgent {
 		})
 	}
 	return agents
+}
+
+// personAgents are the agents of a record that names a person: the person
+// (a signed-in user, or a practitioner a machine client asserted) and the
+// client. The one who made the request is the requestor: the user, or for
+// an asserted practitioner the client, whose word it is.
+func (r Record) personAgents() []FHIRAgent {
+	person := FHIRAgent{
+		Type: &CodeableConcept{Coding: []Coding{{SystemSecurityRoleType, "humanuser", "human user"}}},
+	}
+	if r.Actor.PractitionerID != "" {
+		person.Who.Reference = "Practitioner/" + r.Actor.PractitionerID
+	}
+	if r.Actor.UserID != "" {
+		person.Who.Identifier = &Identifier{System: SystemUserID, Value: r.Actor.UserID}
+	}
+	for _, role := range r.Actor.Roles {
+		person.Role = append(person.Role, CodeableConcept{Text: role})
+	}
+	client := FHIRAgent{
+		Type: &CodeableConcept{Coding: []Coding{dcmApplication}},
+		Who:  Reference{Identifier: &Identifier{Value: r.Actor.ClientID}},
+	}
+	if r.Actor.ClientID == "" {
+		client.Who = Reference{Display: "unidentified"}
+	}
+	network := (*FHIRNetwork)(nil)
+	if r.SourceIP != "" {
+		network = &FHIRNetwork{Address: r.SourceIP, Type: "2"}
+	}
+	if r.Actor.Asserted {
+		person.Type.Text = "asserted by the client (X-On-Behalf-Of), not signed in"
+		client.Requestor, client.Network = true, network
+		return []FHIRAgent{client, person}
+	}
+	person.Requestor, person.Network = true, network
+	person.AltID = r.Actor.ClientID
+	return []FHIRAgent{person, client}
 }
 
 func (r Record) fhirEntities() []FHIRAuditedEntity {

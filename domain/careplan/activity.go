@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -30,7 +31,7 @@ func (p CarePlan) SetActivityStatus(activityID uuid.UUID, status ActivityStatus,
 		problems.Add("by", "is required: the practitioner making the change")
 	}
 	note = strings.TrimSpace(note)
-	if len(note) > MaxNoteLen {
+	if utf8.RuneCountInString(note) > MaxNoteLen {
 		problems.Add("note", "must be at most 2000 characters")
 	}
 	if err := problems.OrNil(); err != nil {

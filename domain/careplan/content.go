@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -21,6 +22,8 @@ const (
 	MaxActivities     = 100
 	MaxGoalTextLen    = 1000
 	MaxNoteLen        = 2000
+	// MaxRepeatLen bounds an activity's repeat, an ISO 8601 duration.
+	MaxRepeatLen      = 64
 	MinRepeatInterval = time.Minute
 )
 
@@ -308,6 +311,8 @@ func validateSchedule(problems *domain.ValidationError, field string, s Schedule
 	if s.Repeat != "" {
 		d, err := ParseDuration(s.Repeat)
 		switch {
+		case utf8.RuneCountInString(s.Repeat) > MaxRepeatLen:
+			problems.Add(field+".repeat", "must be at most "+strconv.Itoa(MaxRepeatLen)+" characters")
 		case err != nil:
 			problems.Add(field+".repeat", err.Error())
 		case !s.DueAt.IsZero() && d.AddTo(s.DueAt).Sub(s.DueAt) < MinRepeatInterval:
@@ -328,7 +333,7 @@ func text(problems *domain.ValidationError, field, s string, required bool, max 
 	switch {
 	case required && s == "":
 		problems.Add(field, "is required")
-	case len(s) > max:
+	case utf8.RuneCountInString(s) > max:
 		problems.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
 	}
 }

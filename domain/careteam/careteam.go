@@ -4,8 +4,10 @@ package careteam
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -58,6 +60,16 @@ type Practitioner struct {
 	Active   bool           `json:"active"`
 }
 
+// Size limits of the directory, in characters and items.
+const (
+	MaxNameLen         = 200
+	MaxRoles           = 10
+	MaxUnits           = 50
+	MaxUnitLen         = 100
+	MaxContacts        = 10
+	MaxContactValueLen = 500
+)
+
 // NewPractitioner validates the fields and returns an active practitioner.
 func NewPractitioner(id uuid.UUID, name string, roles []Role, units []string, contacts []ContactPoint) (Practitioner, error) {
 	var v domain.ValidationError
@@ -65,30 +77,51 @@ func NewPractitioner(id uuid.UUID, name string, roles []Role, units []string, co
 		v.Add("id", "required")
 	}
 	name = strings.TrimSpace(name)
-	if name == "" {
+	switch {
+	case name == "":
 		v.Add("name", "required")
+	case utf8.RuneCountInString(name) > MaxNameLen:
+		v.Add("name", "must be at most "+strconv.Itoa(MaxNameLen)+" characters")
 	}
-	if len(roles) == 0 {
+	switch {
+	case len(roles) == 0:
 		v.Add("roles", "at least one role is required")
+	case len(roles) > MaxRoles:
+		v.Add("roles", "must hold at most "+strconv.Itoa(MaxRoles)+" items")
+		roles = nil // not worth reporting one by one
 	}
-	for _, r := range roles {
+	for i, r := range roles {
 		if !r.Valid() {
-			v.Add("roles", "unknown role "+string(r))
+			v.Add(index("roles", i), "must be one of "+roleList())
 		}
 	}
-	for _, u := range units {
-		if strings.TrimSpace(u) == "" {
-			v.Add("units", "unit names must not be empty")
+	if len(units) > MaxUnits {
+		v.Add("units", "must hold at most "+strconv.Itoa(MaxUnits)+" items")
+		units = nil
+	}
+	for i, u := range units {
+		switch {
+		case strings.TrimSpace(u) == "":
+			v.Add(index("units", i), "unit names must not be empty")
+		case utf8.RuneCountInString(u) > MaxUnitLen:
+			v.Add(index("units", i), "must be at most "+strconv.Itoa(MaxUnitLen)+" characters")
 		}
 	}
-	for _, c := range contacts {
+	if len(contacts) > MaxContacts {
+		v.Add("contacts", "must hold at most "+strconv.Itoa(MaxContacts)+" items")
+		contacts = nil
+	}
+	for i, c := range contacts {
 		switch c.System {
 		case ContactEmail, ContactPhone, ContactPush:
 		default:
-			v.Add("contacts", "unknown contact system "+string(c.System))
+			v.Add(index("contacts", i)+".system", "must be email, phone or push")
 		}
-		if strings.TrimSpace(c.Value) == "" {
-			v.Add("contacts", "contact value must not be empty")
+		switch {
+		case strings.TrimSpace(c.Value) == "":
+			v.Add(index("contacts", i)+".value", "contact value must not be empty")
+		case utf8.RuneCountInString(c.Value) > MaxContactValueLen:
+			v.Add(index("contacts", i)+".value", "must be at most "+strconv.Itoa(MaxContactValueLen)+" characters")
 		}
 	}
 	if err := v.OrNil(); err != nil {
@@ -135,7 +168,10 @@ func NewOnCall(id, practitionerID uuid.UUID, role Role, unit string, from, to ti
 		v.Add("practitionerId", "required")
 	}
 	if !role.Valid() {
-		v.Add("role", "unknown role "+string(role))
+		v.Add("role", "must be one of "+roleList())
+	}
+	if utf8.RuneCountInString(unit) > MaxUnitLen {
+		v.Add("unit", "must be at most "+strconv.Itoa(MaxUnitLen)+" characters")
 	}
 	if !to.After(from) {
 		v.Add("to", "must be after from")
@@ -149,4 +185,15 @@ func NewOnCall(id, practitionerID uuid.UUID, role Role, unit string, from, to ti
 // Covers reports whether the shift covers role on unit at the instant at.
 func (o OnCall) Covers(role Role, unit string, at time.Time) bool {
 	return o.Role == role && o.Unit == unit && !at.Before(o.From) && at.Before(o.To)
+}
+
+// index names item i of a list field: roles[2].
+func index(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+
+func roleList() string {
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }

@@ -6,7 +6,9 @@ package encounter
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -56,6 +58,15 @@ func (s Status) Closed() bool { return s == StatusDischarged || s == StatusCance
 // Priorities an encounter may be booked with (FHIR request priority).
 var Priorities = []string{"routine", "urgent", "asap", "stat"}
 
+// Size limits of an encounter's text, in characters. The API refuses longer
+// values at its edge for every transition (chief complaint, location,
+// reasons); Validate checks those that open an encounter.
+const (
+	MaxLocationLen       = 100
+	MaxTextLen           = 1000 // reason, discharge and cancellation reasons
+	MaxChiefComplaintLen = 500
+)
+
 // Details is what opens an encounter.
 type Details struct {
 	EncounterID uuid.UUID `json:"encounterId"`
@@ -80,6 +91,11 @@ func (d Details) Validate() error {
 	}
 	if strings.TrimSpace(d.Location) == "" {
 		v.Add("location", "required")
+	} else if utf8.RuneCountInString(d.Location) > MaxLocationLen {
+		v.Add("location", "must be at most "+strconv.Itoa(MaxLocationLen)+" characters")
+	}
+	if utf8.RuneCountInString(d.Reason) > MaxTextLen {
+		v.Add("reason", "must be at most "+strconv.Itoa(MaxTextLen)+" characters")
 	}
 	if d.Priority != "" && !slices.Contains(Priorities, d.Priority) {
 		v.Add("priority", "must be one of "+strings.Join(Priorities, ", "))

@@ -25,8 +25,30 @@ type Record struct {
 	StartedAt      *time.Time  `json:"startedAt,omitempty"`
 	EndedAt        *time.Time  `json:"endedAt,omitempty"` // discharged or cancelled
 	Version        int         `json:"version"`           // the last timeline entry recorded
+	// WorkflowID is the encounter's workflow, as operators find it in the
+	// Temporal Web UI; the process's contract fills it in.
+	WorkflowID string `json:"workflowId,omitempty"`
 	// Filled by a single-encounter read.
 	Timeline  []Entry `json:"timeline,omitempty"`
 	Locations []Stay  `json:"locations,omitempty"`
 	Orders    []Order `json:"orders,omitempty"`
+}
+
+// Record is the encounter as the read model keeps it after the state's last
+// entry: the one shape every reader of an encounter sees.
+func (s State) Record() Record {
+	d := s.Details
+	r := Record{
+		ID: d.EncounterID, PatientID: d.PatientID, Class: d.Class, Status: s.Status,
+		Reason: d.Reason, Location: s.Location, Priority: d.Priority, Acuity: s.Acuity,
+		ChiefComplaint: s.ChiefComplaint, Disposition: s.Disposition, CreatedAt: s.CreatedAt,
+		ArrivedAt: s.ArrivedAt, TriagedAt: s.TriagedAt, StartedAt: s.StartedAt, EndedAt: s.EndedAt,
+		Version:  len(s.Timeline),
+		Timeline: s.Timeline, Locations: s.Locations, Orders: s.Orders,
+	}
+	if s.Attending != uuid.Nil {
+		a := s.Attending
+		r.Attending = &a
+	}
+	return r
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -180,7 +181,7 @@ func Amend(original Note, id, author uuid.UUID, reason, text string, sections []
 	switch {
 	case reason == "":
 		problems.Add("reason", "is required: say what the amendment corrects")
-	case len(reason) > MaxReasonLen:
+	case utf8.RuneCountInString(reason) > MaxReasonLen:
 		problems.Add("reason", "must be at most 2000 characters")
 	}
 	n, err := NewNote(id, original.EncounterID, original.PatientID, original.Type, author, text, sections, now)
@@ -237,7 +238,7 @@ func validateContent(problems *domain.ValidationError, typ Type, text string, se
 	if text == "" && len(sections) == 0 {
 		problems.Add("text", "is required when the note has no sections")
 	}
-	if len(text) > MaxTextLen {
+	if utf8.RuneCountInString(text) > MaxTextLen {
 		problems.Add("text", "must be at most 100000 characters")
 	}
 	if len(sections) > MaxSections {
@@ -249,13 +250,13 @@ func validateContent(problems *domain.ValidationError, typ Type, text string, se
 		switch {
 		case s.Title == "":
 			problems.Add(field+".title", "is required")
-		case len(s.Title) > MaxSectionTitleLen:
+		case utf8.RuneCountInString(s.Title) > MaxSectionTitleLen:
 			problems.Add(field+".title", "must be at most 200 characters")
 		case seen[strings.ToLower(s.Title)]:
 			problems.Add(field+".title", "repeats an earlier section's title")
 		}
 		seen[strings.ToLower(s.Title)] = true
-		if len(s.Text) > MaxTextLen {
+		if utf8.RuneCountInString(s.Text) > MaxTextLen {
 			problems.Add(field+".text", "must be at most 100000 characters")
 		}
 	}

@@ -25,6 +25,7 @@ const (
 	maxIdentifiers       = 20
 	maxIdentifierLength  = 200
 	maxEmailLength       = 254
+	maxPhoneLength       = 32 // digits and separators
 	minPhoneDigits       = 7
 	maxPhoneDigits       = 15
 	earliestBirthDate    = "1900-01-01"
@@ -175,6 +176,8 @@ func validateTelecom(problems *domain.ValidationError, telecom []ContactPoint) {
 		switch {
 		case c.Value == "":
 			problems.Add(prefix+".value", "is required")
+		case tooLong(c.Value, maxEmailLength):
+			problems.Add(prefix+".value", fmt.Sprintf("must be at most %d characters", maxEmailLength))
 		case c.System == "phone" && !validPhone(c.Value):
 			problems.Add(prefix+".value", phoneMessage)
 		case c.System == "email" && !validEmail(c.Value):
@@ -297,6 +300,9 @@ const phoneMessage = "must be a phone number of 7 to 15 digits, optionally start
 // validPhone reports whether s, once spaces, dashes, dots and parentheses are
 // removed, is an optional leading + followed by 7 to 15 digits.
 func validPhone(s string) bool {
+	if tooLong(s, maxPhoneLength) {
+		return false
+	}
 	compact := strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '-', '.', '(', ')':

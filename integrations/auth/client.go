@@ -58,7 +58,7 @@ func NewClient(id, secret, name string, scopes, roles []string) (postgres.OAuthC
 }
 
 // ClientAccess checks what a client may be granted: its own scopes (SMART
-// scopes or the special ones) and its roles, at least one of either. It
+// scopes, the special ones or the sign-in ones) and its roles, at least one of either. It
 // returns them without repeats, or every problem found.
 func ClientAccess(scopes, roles []string) (granted, held []string, err error) {
 	var errs []error
@@ -66,7 +66,7 @@ func ClientAccess(scopes, roles []string) (granted, held []string, err error) {
 		errs = append(errs, errors.New("client scopes and roles: at least one scope or role is required"))
 	}
 	for _, s := range scopes {
-		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) {
+		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) && !slices.Contains(SignInScopes, s) {
 			errs = append(errs, err)
 			continue
 		}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ory/fosite"
 
@@ -13,6 +14,7 @@ import (
 // check of the requested scopes and the default grant both see them.
 type clientStore struct {
 	*postgres.OAuthStore
+	audience string // the API's, which every client may be granted
 }
 
 // GetClient loads an enabled client as a roleClient.
@@ -25,13 +27,22 @@ func (s clientStore) GetClient(ctx context.Context, id string) (fosite.Client, e
 	if !ok {
 		return nil, fosite.ErrServerError.WithDebugf("oauth client %q has unexpected type %T", id, c)
 	}
-	return roleClient{oc}, nil
+	return roleClient{OAuthClient: oc, audience: s.audience}, nil
 }
 
 // roleClient is a registered client whose grantable scopes include those of
-// its roles.
+// its roles, and whose audiences include the API's.
 type roleClient struct {
 	*postgres.OAuthClient
+	audience string
+}
+
+// GetAudience returns the audiences the client may request: its own and the API's.
+func (c roleClient) GetAudience() fosite.Arguments {
+	if c.audience == "" || slices.Contains(c.Audience, c.audience) {
+		return c.Audience
+	}
+	return append(slices.Clone(c.Audience), c.audience)
 }
 
 // GetScopes returns the client's own scopes and those its roles grant.

@@ -19,28 +19,6 @@ import (
 	"github.com/go-jose/go-jose/v3"
 )
 
-// loadSigningKey reads the PEM private key in path, creating an ECDSA P-256 key
-// there first when the file is missing and generate is set. It returns the key
-// as a JWK whose kid is the key's RFC 7638 thumbprint, so every process that
-// loads the same file signs with the same kid.
-func loadSigningKey(path string, generate bool, logger *slog.Logger) (*jose.JSONWebKey, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && generate {
-		data, err = generateKeyFile(path, logger)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: signing key: %w", err)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		logger.Warn("signing key file is readable by group or others", "file", path, "mode", fi.Mode().Perm().String())
-	}
-	key, err := parsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("auth: signing key %s: %w", path, err)
-	}
-	return newSigningJWK(key)
-}
-
 // generateKeyFile writes a new ECDSA P-256 key to path with mode 0600 and
 // returns the PEM it wrote. The key is written to a temporary file and linked
 // into place, so a concurrent reader never sees a partial file; when another

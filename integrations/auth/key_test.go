@@ -92,8 +92,8 @@ func TestSigningKeyRSAFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewServer with an RSA key: %v", err)
 	}
-	if srv.key.Algorithm != string(jose.RS256) {
-		t.Errorf("alg = %s, want RS256", srv.key.Algorithm)
+	if srv.signingKey().Algorithm != string(jose.RS256) {
+		t.Errorf("alg = %s, want RS256", srv.signingKey().Algorithm)
 	}
 	f := &fixture{server: srv}
 	f.token = httptest.NewServer(srv.TokenHandler())

@@ -54,7 +54,9 @@ func readOnly(types ...string) []string {
 //   - scheduler: books Procedure and ServiceRequest, reads Patient and
 //     Encounter, and the directory to find staff.
 //   - admin: the care-team directory, on-call, alert policies and routing
-//     rules; no clinical records.
+//     rules, the outbox's dead letters (Endpoint: events Kafka refused,
+//     listed without their data, and requeued), and the users who sign in
+//     and their sessions (Person); no clinical records.
 //   - auditor: the audit trail only.
 //
 // Every role the alert routing can reach (clinician, nurse, pharmacist, lab,
@@ -87,7 +89,7 @@ func roleScopes(r Role) []string {
 			readWrite("Procedure", "ServiceRequest", "Flag", "Communication"),
 			readOnly("Patient", "Encounter", "Practitioner", "PractitionerRole"))
 	case RoleAdmin:
-		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition")
+		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition", "Endpoint", "Person")
 	case RoleAuditor:
 		return readOnly("AuditEvent")
 	}

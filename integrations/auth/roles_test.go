@@ -72,7 +72,7 @@ func TestRoleScopes(t *testing.T) {
 			"system/Patient.read system/Encounter.read system/Procedure.write system/ServiceRequest.write system/Practitioner.read",
 			"system/Patient.write system/Encounter.write system/DocumentReference.read system/Observation.read system/MedicationRequest.read"},
 		{RoleAdmin,
-			"system/Practitioner.write system/PractitionerRole.write system/PlanDefinition.write system/PlanDefinition.read",
+			"system/Practitioner.write system/PractitionerRole.write system/PlanDefinition.write system/PlanDefinition.read system/Endpoint.read system/Endpoint.write",
 			"system/Patient.read system/Encounter.read system/DocumentReference.read system/Flag.read system/Communication.read system/AuditEvent.read"},
 		{RoleAuditor,
 			"system/AuditEvent.read",

@@ -34,11 +34,11 @@ type fixture struct {
 	jwks   *httptest.Server
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	return Config{
 		Issuer:         testIssuer,
 		SigningKeyFile: filepath.Join(t.TempDir(), "keys", "signing.pem"),
@@ -49,7 +49,7 @@ func testConfig(t *testing.T) Config {
 
 // newFixture starts a token server on a fresh database with one client, "lab"
 // (secret "lab-secret"), allowed labScopes.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	store := postgres.NewOAuthStore(pool)
@@ -80,7 +80,7 @@ type tokenResponse struct {
 
 // requestToken posts form to the token endpoint, with Basic credentials when
 // user is not empty.
-func (f *fixture) requestToken(t *testing.T, user, pass string, form url.Values) tokenResponse {
+func (f *fixture) requestToken(t testing.TB, user, pass string, form url.Values) tokenResponse {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, f.token.URL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -103,7 +103,7 @@ func (f *fixture) requestToken(t *testing.T, user, pass string, form url.Values)
 }
 
 // issue obtains a token for the lab client with the given scope parameter.
-func (f *fixture) issue(t *testing.T, scope string) string {
+func (f *fixture) issue(t testing.TB, scope string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if scope != "" {
@@ -204,8 +204,10 @@ func TestTokenRefusals(t *testing.T) {
 			url.Values{"grant_type": {"client_credentials"}, "scope": {"system/*.*"}}, http.StatusBadRequest, "invalid_scope"},
 		{"unsupported grant", "lab", "lab-secret",
 			url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, http.StatusBadRequest, "unsupported_grant_type"},
-		{"authorization code grant", "lab", "lab-secret",
-			url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, http.StatusBadRequest, "unsupported_grant_type"},
+		{"authorization code grant for a machine client", "lab", "lab-secret",
+			url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, http.StatusBadRequest, "unauthorized_client"},
+		{"refresh grant for a machine client", "lab", "lab-secret",
+			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, http.StatusBadRequest, "unauthorized_client"},
 		{"unsupported grant, bad client", "lab", "wrong",
 			url.Values{"grant_type": {"password"}}, http.StatusUnauthorized, "invalid_client"},
 		{"client assertion", "", "", url.Values{"grant_type": {"client_credentials"}, "client_id": {"lab"},

@@ -95,7 +95,7 @@ func TestVerifyRejects(t *testing.T) {
 
 	claims := func(edit func(map[string]any)) map[string]any {
 		c := map[string]any{
-			"iss": testIssuer, "sub": "lab", "client_id": "lab", "scope": "system/*.*",
+			"iss": testIssuer, "aud": []string{testIssuer}, "sub": "lab", "client_id": "lab", "scope": "system/*.*",
 			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "t1",
 		}
 		if edit != nil {
@@ -113,23 +113,29 @@ func TestVerifyRejects(t *testing.T) {
 		{"truncated", good[:len(good)-10], "signature"},
 		{"garbage", "not-a-jwt", "malformed"},
 		{"empty", "", "empty"},
-		{"expired", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) {
+		{"expired", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) {
 			c["iat"] = now.Add(-2 * time.Hour).Unix()
 			c["exp"] = now.Add(-time.Minute).Unix()
 		})), "expired"},
-		{"no exp", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { delete(c, "exp") })), "no exp"},
-		{"not yet valid", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() })), "not valid yet"},
-		{"issued in the future", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { c["iat"] = now.Add(5 * time.Minute).Unix() })), "future"},
-		{"wrong issuer", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { c["iss"] = "https://evil.test" })), "issuer"},
-		{"no issuer", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { delete(c, "iss") })), "issuer"},
-		{"no client_id", sign(t, f.server.key, "at+jwt", claims(func(c map[string]any) { delete(c, "client_id") })), "client_id"},
-		{"not an access token", sign(t, f.server.key, "JWT", claims(nil)), "typ"},
+		{"no exp", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { delete(c, "exp") })), "no exp"},
+		{"not yet valid", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() })), "not valid yet"},
+		{"issued in the future", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { c["iat"] = now.Add(5 * time.Minute).Unix() })), "future"},
+		{"wrong issuer", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { c["iss"] = "https://evil.test" })), "issuer"},
+		{"no issuer", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { delete(c, "iss") })), "issuer"},
+		{"wrong audience", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { c["aud"] = []string{"https://other-api.test"} })), "audience"},
+		{"no audience", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { delete(c, "aud") })), "audience"},
+		{"user token whose sub is no user id", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { c["sid"] = "s1" })), "user id"},
+		{"user token with a bad fhirUser", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) {
+			c["sub"], c["sid"], c["fhirUser"] = "0190a7a4-7b2c-7d3e-8f00-000000000001", "s1", "Patient/0190a7a4-7b2c-7d3e-8f00-000000000001"
+		})), "fhirUser"},
+		{"no client_id", sign(t, f.server.signingKey(), "at+jwt", claims(func(c map[string]any) { delete(c, "client_id") })), "client_id"},
+		{"not an access token", sign(t, f.server.signingKey(), "JWT", claims(nil)), "typ"},
 		{"wrong key, unknown kid", sign(t, otherJWK, "at+jwt", claims(nil)), "unknown signing key"},
 		{"wrong key, known kid", sign(t, &impostor, "at+jwt", claims(nil)), "signature"},
 		{"wrong algorithm for kid", sign(t, rsaImpostor, "at+jwt", claims(nil)), "alg"},
 	}
 	// The control: a token built the same way with the right key verifies.
-	if _, err := f.server.Verify(context.Background(), sign(t, f.server.key, "at+jwt", claims(nil))); err != nil {
+	if _, err := f.server.Verify(context.Background(), sign(t, f.server.signingKey(), "at+jwt", claims(nil))); err != nil {
 		t.Fatalf("control token rejected: %v", err)
 	}
 	for _, tt := range tests {

@@ -33,13 +33,21 @@ type Broker struct {
 type BrokerOption func(*brokerConfig)
 
 type brokerConfig struct {
-	dataDir string
+	dataDir         string
+	maxMessageBytes int
 }
 
 // WithDataDir keeps the broker's topics, messages and consumer offsets in dir,
 // so they survive a restart.
 func WithDataDir(dir string) BrokerOption {
 	return func(c *brokerConfig) { c.dataDir = dir }
+}
+
+// WithMaxMessageBytes sets the largest record batch the broker accepts
+// (message.max.bytes; Kafka's default of 1048588 otherwise), so tests can
+// see the broker refuse an event.
+func WithMaxMessageBytes(n int) BrokerOption {
+	return func(c *brokerConfig) { c.maxMessageBytes = n }
 }
 
 // StartBroker starts a broker listening on addr (host:port; port 0 picks a
@@ -74,6 +82,9 @@ func StartBroker(addr string, logger *slog.Logger, opts ...BrokerOption) (*Broke
 	}
 	if cfg.dataDir != "" {
 		kopts = append(kopts, kfake.DataDir(cfg.dataDir))
+	}
+	if cfg.maxMessageBytes > 0 {
+		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(cfg.maxMessageBytes)}))
 	}
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {

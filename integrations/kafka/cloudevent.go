@@ -66,7 +66,7 @@ func NewCloudEvent(e postgres.OutboxEvent) CloudEvent {
 func newMessage(e postgres.OutboxEvent) (kafkago.Message, error) {
 	value, err := json.Marshal(NewCloudEvent(e))
 	if err != nil {
-		return kafkago.Message{}, fmt.Errorf("encode event %s: %w", e.ID, err)
+		return kafkago.Message{}, fmt.Errorf("%w: event %s: %w", errUnencodable, e.ID, err)
 	}
 	headers := []kafkago.Header{
 		{Key: HeaderContentType, Value: []byte(ContentType)},

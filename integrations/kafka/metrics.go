@@ -15,6 +15,10 @@ type relayMetrics struct {
 	backlog   prometheus.Gauge
 	oldestAge prometheus.GaugeFunc
 	leader    prometheus.Gauge
+	// deadLetters counts events moved to the dead letters, by topic;
+	// deadLetterRows is how many wait for an operator.
+	deadLetters    *prometheus.CounterVec
+	deadLetterRows prometheus.Gauge
 
 	oldest atomic.Int64 // UnixNano of the oldest unsent event's write; 0 when none
 }
@@ -27,7 +31,7 @@ func newRelayMetrics() *relayMetrics {
 		}, []string{"topic"}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zarish_outbox_publish_errors_total",
-			Help: "Batches of outbox events Kafka did not acknowledge; each is retried.",
+			Help: "Writes of outbox events Kafka did not acknowledge; each is retried, or halved when refused for good.",
 		}),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zarish_outbox_backlog_events",
@@ -36,6 +40,14 @@ func newRelayMetrics() *relayMetrics {
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zarish_outbox_relay_leader",
 			Help: "1 while this process holds the relay lock and publishes, else 0.",
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zarish_outbox_dead_letters_total",
+			Help: "Outbox events Kafka refused for good, moved to the dead letters by this relay, by topic.",
+		}, []string{"topic"}),
+		deadLetterRows: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zarish_outbox_dead_letter_events",
+			Help: "Dead-lettered outbox events waiting for an operator to requeue them.",
 		}),
 	}
 	m.oldestAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -52,7 +64,7 @@ func newRelayMetrics() *relayMetrics {
 }
 
 func (m *relayMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.published, m.errors, m.backlog, m.oldestAge, m.leader}
+	return []prometheus.Collector{m.published, m.errors, m.backlog, m.oldestAge, m.leader, m.deadLetters, m.deadLetterRows}
 }
 
 func (m *relayMetrics) setBacklog(count int64, oldest time.Time) {

@@ -26,6 +26,11 @@ type Outbox interface {
 	WaitForNotify(ctx context.Context, timeout time.Duration) error
 	// Backlog counts unsent events and dates the oldest.
 	Backlog(ctx context.Context) (count int64, oldest time.Time, err error)
+	// DeadLetter moves an unsent event the broker refused for good out of
+	// the outbox, with the refusal, the publishes tried and its size.
+	DeadLetter(ctx context.Context, id uuid.UUID, size int, cause string, attempts int) error
+	// DeadLetterCount counts the dead letters waiting for an operator.
+	DeadLetterCount(ctx context.Context) (int64, error)
 }
 
 // EventPublisher sends a batch of events, all or an error; *Publisher
@@ -38,7 +43,10 @@ type EventPublisher interface {
 // publishes them in batches and marks them sent, as the only relay of its
 // database. When Kafka is unreachable it retries the same events with
 // exponential backoff; nothing is marked sent until Kafka acknowledged it, so
-// nothing is lost, and events may be published more than once.
+// nothing is lost, and events may be published more than once. An event
+// Kafka refuses for good (Permanent) never holds up the rest: the relay
+// halves the batch until the refused events stand alone, publishes the
+// others in order and moves those to the dead letters.
 type Relay struct {
 	outbox    Outbox
 	publisher EventPublisher
@@ -116,8 +124,9 @@ func NewRelay(outbox Outbox, publisher EventPublisher, logger *slog.Logger, opts
 }
 
 // Collectors returns the relay's metrics for the caller to register:
-// published events and publish errors (counters), the backlog and the age of
-// its oldest event (gauges), and whether this process is the leader.
+// published events, publish errors and dead-lettered events (counters), the
+// backlog, the age of its oldest event and the dead letters waiting for an
+// operator (gauges), and whether this process is the leader.
 func (r *Relay) Collectors() []prometheus.Collector {
 	return r.metrics.collectors()
 }
@@ -185,18 +194,64 @@ func (r *Relay) lead(ctx context.Context) error {
 	}
 }
 
-// relayBatch publishes the oldest unsent events and marks them sent,
-// returning how many it read.
+// relayBatch publishes the oldest unsent events and marks them sent (or
+// dead-letters those refused for good), returning how many it read.
 func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	events, err := r.outbox.Unsent(ctx, r.batchSize)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
-	if err := r.publisher.Publish(ctx, events); err != nil {
-		r.metrics.errors.Inc()
+	if err := r.publish(ctx, events, 1); err != nil {
 		return 0, err
 	}
+	r.logger.Debug("outbox events relayed", "count", len(events))
+	return len(events), nil
+}
 
+// publish publishes events, tried the attempts-th time, and marks them sent.
+// A part the broker refuses for good is halved and each half published in
+// turn, so an event refused alone is dead-lettered and every other one is
+// published, in order. A retryable failure ends the call: what was marked
+// sent stays so, and the rest is retried.
+func (r *Relay) publish(ctx context.Context, events []postgres.OutboxEvent, attempts int) error {
+	err := r.publisher.Publish(ctx, events)
+	if err == nil {
+		return r.markSent(ctx, events)
+	}
+	r.metrics.errors.Inc()
+	if !Permanent(err) || ctx.Err() != nil {
+		return err
+	}
+	if len(events) == 1 {
+		return r.deadLetter(ctx, events[0], err, attempts)
+	}
+	mid := len(events) / 2
+	if err := r.publish(ctx, events[:mid], attempts+1); err != nil {
+		return err
+	}
+	return r.publish(ctx, events[mid:], attempts+1)
+}
+
+// deadLetter moves e, refused for good with cause, out of the outbox.
+func (r *Relay) deadLetter(ctx context.Context, e postgres.OutboxEvent, cause error, attempts int) error {
+	size := len(e.Data)
+	if m, err := newMessage(e); err == nil {
+		size = len(m.Value)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.outbox.DeadLetter(dctx, e.ID, size, cause.Error(), attempts); err != nil {
+		return fmt.Errorf("event %s was refused for good (%v) but could not be dead-lettered: %w", e.ID, cause, err)
+	}
+	r.metrics.deadLetters.WithLabelValues(e.Topic).Inc()
+	// The event id and type only: the data may hold clinical text.
+	r.logger.Error("outbox event refused by Kafka for good; moved to the dead letters",
+		"eventId", e.ID, "type", e.Type, "topic", e.Topic, "size", size, "attempts", attempts, "err", cause)
+	return nil
+}
+
+// markSent records that Kafka has events, and counts them.
+func (r *Relay) markSent(ctx context.Context, events []postgres.OutboxEvent) error {
 	// Kafka has the events: record that even if ctx is ending now, or they
 	// go out again.
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -206,7 +261,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		ids[i] = e.ID
 	}
 	if err := r.outbox.MarkSent(markCtx, ids); err != nil {
-		return 0, fmt.Errorf("published %d events but could not mark them sent, so they will be published again: %w", len(ids), err)
+		return fmt.Errorf("published %d events but could not mark them sent, so they will be published again: %w", len(ids), err)
 	}
 
 	topic, run := events[0].Topic, 0
@@ -218,8 +273,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		run++
 	}
 	r.metrics.published.WithLabelValues(topic).Add(float64(run))
-	r.logger.Debug("outbox events published", "count", len(events))
-	return len(events), nil
+	return nil
 }
 
 // watchBacklog refreshes the backlog metrics until ctx ends, on every
@@ -231,6 +285,11 @@ func (r *Relay) watchBacklog(ctx context.Context) {
 			r.metrics.setBacklog(count, oldest)
 		} else if ctx.Err() == nil {
 			r.logger.Debug("outbox backlog unavailable", "err", err)
+		}
+		if dead, err := r.outbox.DeadLetterCount(ctx); err == nil {
+			r.metrics.deadLetterRows.Set(float64(dead))
+		} else if ctx.Err() == nil {
+			r.logger.Debug("outbox dead letters uncounted", "err", err)
 		}
 		if !sleep(ctx, r.backlogInterval) {
 			return

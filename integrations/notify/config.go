@@ -6,12 +6,7 @@ package notify
 
 import (
 	"time"
-
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
-
-// Notification is one message to deliver, as the store keeps it.
-type Notification = postgres.Notification
 
 // SMTP transport security.
 const (

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 // GroupID is the Kafka consumer group of the dispatchers: each request is
@@ -25,12 +25,12 @@ const GroupID = "zarish-notify"
 // Store keeps notifications between their request and their delivery;
 // *postgres.NotificationStore implements it.
 type Store interface {
-	Accept(ctx context.Context, n Notification) (bool, error)
-	Due(ctx context.Context, limit int) ([]Notification, error)
+	Accept(ctx context.Context, n notification.Notification) (bool, error)
+	Due(ctx context.Context, limit int) ([]notification.Notification, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
-	RecordAttempt(ctx context.Context, id uuid.UUID, r postgres.AttemptResult) (int, error)
+	RecordAttempt(ctx context.Context, id uuid.UUID, r notification.AttemptResult) (int, error)
 	Release(ctx context.Context, id uuid.UUID) error
-	AddInboxItem(ctx context.Context, id uuid.UUID) (postgres.InboxItem, error)
+	AddInboxItem(ctx context.Context, id uuid.UUID) (notification.InboxItem, error)
 	QueueDepth(ctx context.Context) (int64, error)
 	DeadLetters(ctx context.Context) (map[string]int64, error)
 }
@@ -114,16 +114,16 @@ func NewDispatcher(cfg Config, store Store, brokers []string, logger *slog.Logge
 		if err != nil {
 			return nil, err
 		}
-		d.senders[postgres.ChannelEmail] = email
+		d.senders[notification.ChannelEmail] = email
 	}
 	if (cfg.SMSWebhookURL != "" || cfg.PushWebhookURL != "") && len(cfg.WebhookSecret) == 0 {
 		return nil, errors.New("notify: a webhook secret is required with an SMS or push webhook URL")
 	}
 	if cfg.SMSWebhookURL != "" {
-		d.senders[postgres.ChannelSMS] = NewWebhookSender(cfg.SMSWebhookURL, cfg.WebhookSecret, nil)
+		d.senders[notification.ChannelSMS] = NewWebhookSender(cfg.SMSWebhookURL, cfg.WebhookSecret, nil)
 	}
 	if cfg.PushWebhookURL != "" {
-		d.senders[postgres.ChannelPush] = NewWebhookSender(cfg.PushWebhookURL, cfg.WebhookSecret, nil)
+		d.senders[notification.ChannelPush] = NewWebhookSender(cfg.PushWebhookURL, cfg.WebhookSecret, nil)
 	}
 	for _, o := range opts {
 		o(d)
@@ -222,7 +222,7 @@ func (d *Dispatcher) handle(ctx context.Context, m kafkago.Message) error {
 		d.logger.Error("skip invalid notification request", "id", ev.ID, "partition", m.Partition, "offset", m.Offset, "err", err)
 		return nil
 	}
-	n := req.notification()
+	n := req.toNotification()
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = ev.Time
 	}
@@ -272,7 +272,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 			lastDepth = time.Now()
 		}
 		free := d.workers - len(slots)
-		var claimed []Notification
+		var claimed []notification.Notification
 		if free > 0 {
 			var err error
 			claimed, err = d.store.Due(ctx, free)
@@ -326,18 +326,18 @@ func (d *Dispatcher) updateGauges(ctx context.Context) {
 	}
 	if dead, err := d.store.DeadLetters(ctx); err == nil {
 		// Every channel has a series, zero included, so an alert rule sees it.
-		for _, ch := range []string{postgres.ChannelInApp, postgres.ChannelEmail, postgres.ChannelSMS, postgres.ChannelPush} {
+		for _, ch := range []string{notification.ChannelInApp, notification.ChannelEmail, notification.ChannelSMS, notification.ChannelPush} {
 			d.metrics.deadLetters.WithLabelValues(ch).Set(float64(dead[ch]))
 		}
 	}
 }
 
 // deliver makes one attempt to deliver n and records it.
-func (d *Dispatcher) deliver(ctx context.Context, n Notification) {
+func (d *Dispatcher) deliver(ctx context.Context, n notification.Notification) {
 	attempt := n.Attempts + 1
 	log := d.logger.With("notification", n.ID, "alert", n.AlertID, "channel", n.Channel, "attempt", attempt)
 
-	if n.Channel == postgres.ChannelInApp {
+	if n.Channel == notification.ChannelInApp {
 		item, err := d.store.AddInboxItem(ctx, n.ID)
 		if err == nil {
 			d.metrics.delivered.WithLabelValues(n.Channel).Inc()
@@ -368,24 +368,24 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notification) {
 		d.failed(ctx, log, n, attempt, err)
 		return
 	}
-	d.record(log, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDelivered, Detail: receipt})
+	d.record(log, n.ID, notification.AttemptResult{Outcome: notification.AttemptDelivered, Detail: receipt})
 	d.metrics.delivered.WithLabelValues(n.Channel).Inc()
 	log.Info("notification delivered", "receipt", receipt)
 }
 
 // failed records a failed attempt: dead when err is permanent or the
 // attempts are used up, else due again after a backoff.
-func (d *Dispatcher) failed(ctx context.Context, log *slog.Logger, n Notification, attempt int, err error) {
+func (d *Dispatcher) failed(ctx context.Context, log *slog.Logger, n notification.Notification, attempt int, err error) {
 	d.metrics.failed.WithLabelValues(n.Channel).Inc()
 	if IsPermanent(err) || attempt >= d.cfg.MaxAttempts {
-		d.record(log, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDead, Detail: err.Error()})
+		d.record(log, n.ID, notification.AttemptResult{Outcome: notification.AttemptDead, Detail: err.Error()})
 		d.metrics.dead.WithLabelValues(n.Channel).Inc()
 		log.Error("notification dead-lettered", "permanent", IsPermanent(err), "err", err)
 		return
 	}
 	wait := d.backoff(attempt)
-	d.record(log, n.ID, postgres.AttemptResult{
-		Outcome:       postgres.AttemptFailed,
+	d.record(log, n.ID, notification.AttemptResult{
+		Outcome:       notification.AttemptFailed,
 		Detail:        err.Error(),
 		NextAttemptAt: time.Now().Add(wait),
 	})
@@ -395,7 +395,7 @@ func (d *Dispatcher) failed(ctx context.Context, log *slog.Logger, n Notificatio
 // record stores an attempt's result, trying a few times: a result that
 // cannot be stored leaves the claim to expire, and the notification is tried
 // again then.
-func (d *Dispatcher) record(log *slog.Logger, id uuid.UUID, r postgres.AttemptResult) {
+func (d *Dispatcher) record(log *slog.Logger, id uuid.UUID, r notification.AttemptResult) {
 	var err error
 	for i := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

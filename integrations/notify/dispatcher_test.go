@@ -29,8 +29,8 @@ import (
 	"github.com/emersion/go-smtp"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/notify"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 var secret = []byte("provider-shared-secret")
@@ -193,15 +193,15 @@ func TestEmailIsSentOverSMTPWithStartTLSAndAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.run(t, notify.Config{SMTP: smtpCfg}, notify.WithSender(postgres.ChannelEmail, email))
+	e.run(t, notify.Config{SMTP: smtpCfg}, notify.WithSender(notification.ChannelEmail, email))
 
-	ev, req := request(postgres.ChannelEmail, "dr.rahman@hospital.example")
-	bad, badReq := request(postgres.ChannelEmail, "nobody@hospital.example")
-	none, noneReq := request(postgres.ChannelEmail, "")
+	ev, req := request(notification.ChannelEmail, "dr.rahman@hospital.example")
+	bad, badReq := request(notification.ChannelEmail, "nobody@hospital.example")
+	none, noneReq := request(notification.ChannelEmail, "")
 	e.publish(t, ev, bad, none)
 
-	n := e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
-	if n.Attempts != 1 || !slices.Equal(outcomes(n), []string{postgres.AttemptDelivered}) || n.Receipt == "" {
+	n := e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
+	if n.Attempts != 1 || !slices.Equal(outcomes(n), []string{notification.AttemptDelivered}) || n.Receipt == "" {
 		t.Errorf("delivered notification: attempts %d, log %v, receipt %q", n.Attempts, outcomes(n), n.Receipt)
 	}
 	msgs := sink.received()
@@ -226,12 +226,12 @@ func TestEmailIsSentOverSMTPWithStartTLSAndAuth(t *testing.T) {
 	}
 
 	// A recipient the server refuses (550) is permanent: dead after one attempt.
-	d := e.waitStatus(t, badReq.NotificationID, postgres.NotificationDead)
+	d := e.waitStatus(t, badReq.NotificationID, notification.StatusDead)
 	if d.Attempts != 1 || !strings.Contains(d.LastError, "550") {
 		t.Errorf("refused recipient: attempts %d, last error %q", d.Attempts, d.LastError)
 	}
 	// So is a practitioner with no email address: kept, and dead, not dropped.
-	d = e.waitStatus(t, noneReq.NotificationID, postgres.NotificationDead)
+	d = e.waitStatus(t, noneReq.NotificationID, notification.StatusDead)
 	if d.Attempts != 1 || len(sink.received()) != 1 {
 		t.Errorf("no address: attempts %d, last error %q", d.Attempts, d.LastError)
 	}
@@ -248,8 +248,8 @@ func TestEmailSenderTLSModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, req := request(postgres.ChannelEmail, "nurse@hospital.example")
-			n := postgres.Notification{ID: req.NotificationID, Channel: req.Channel, Address: req.Address, Subject: req.Subject, Body: req.Body}
+			_, req := request(notification.ChannelEmail, "nurse@hospital.example")
+			n := notification.Notification{ID: req.NotificationID, Channel: req.Channel, Address: req.Address, Subject: req.Subject, Body: req.Body}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			receipt, err := email.Send(ctx, n)
@@ -337,11 +337,11 @@ func TestWebhookIsSignedAndRetriedUntilTheProviderRecovers(t *testing.T) {
 	push := startProvider(t, 429, 200)
 	r := e.run(t, fastRetries(sms.srv.URL, push.srv.URL))
 
-	smsEv, smsReq := request(postgres.ChannelSMS, "+8801711000000")
-	pushEv, pushReq := request(postgres.ChannelPush, "push-token-abc")
+	smsEv, smsReq := request(notification.ChannelSMS, "+8801711000000")
+	pushEv, pushReq := request(notification.ChannelPush, "push-token-abc")
 	e.publish(t, smsEv, pushEv)
 
-	n := e.waitStatus(t, smsReq.NotificationID, postgres.NotificationDelivered)
+	n := e.waitStatus(t, smsReq.NotificationID, notification.StatusDelivered)
 	if want := []string{"failed", "failed", "delivered"}; !slices.Equal(outcomes(n), want) || n.Attempts != 3 {
 		t.Errorf("sms attempts %d, log %v, want %v", n.Attempts, outcomes(n), want)
 	}
@@ -356,7 +356,7 @@ func TestWebhookIsSignedAndRetriedUntilTheProviderRecovers(t *testing.T) {
 		t.Errorf("sms provider got %+v", hits)
 	}
 
-	p := e.waitStatus(t, pushReq.NotificationID, postgres.NotificationDelivered)
+	p := e.waitStatus(t, pushReq.NotificationID, notification.StatusDelivered)
 	if p.Attempts != 2 || len(push.received()) != 2 || push.received()[1].To != "push-token-abc" {
 		t.Errorf("push attempts %d, provider got %+v", p.Attempts, push.received())
 	}
@@ -382,15 +382,15 @@ func TestPermanentRejectionIsDeadAtOnceAndExhaustedRetriesDeadLetter(t *testing.
 	push := startProvider(t, 503)
 	r := e.run(t, fastRetries(sms.srv.URL, push.srv.URL))
 
-	smsEv, smsReq := request(postgres.ChannelSMS, "+8801711000001")
-	pushEv, pushReq := request(postgres.ChannelPush, "push-token-def")
+	smsEv, smsReq := request(notification.ChannelSMS, "+8801711000001")
+	pushEv, pushReq := request(notification.ChannelPush, "push-token-def")
 	e.publish(t, smsEv, pushEv)
 
-	n := e.waitStatus(t, smsReq.NotificationID, postgres.NotificationDead)
+	n := e.waitStatus(t, smsReq.NotificationID, notification.StatusDead)
 	if n.Attempts != 1 || !slices.Equal(outcomes(n), []string{"dead"}) || !strings.Contains(n.LastError, "400") {
 		t.Errorf("400: attempts %d, log %v, last error %q", n.Attempts, outcomes(n), n.LastError)
 	}
-	p := e.waitStatus(t, pushReq.NotificationID, postgres.NotificationDead)
+	p := e.waitStatus(t, pushReq.NotificationID, notification.StatusDead)
 	if want := []string{"failed", "failed", "failed", "dead"}; !slices.Equal(outcomes(p), want) {
 		t.Errorf("503 forever: log %v, want %v", outcomes(p), want)
 	}
@@ -408,17 +408,17 @@ func TestChannelNotConfiguredDelaysRatherThanDrops(t *testing.T) {
 	cfg := fastRetries("", "")
 	cfg.MaxAttempts = 100
 	first := e.run(t, cfg)
-	ev, req := request(postgres.ChannelSMS, "+8801711000002")
+	ev, req := request(notification.ChannelSMS, "+8801711000002")
 	e.publish(t, ev)
 	eventually(t, 30*time.Second, "failed attempts", func() bool {
 		n, err := e.store.Get(context.Background(), req.NotificationID)
-		return err == nil && n.Status == postgres.NotificationFailed && n.Attempts >= 2
+		return err == nil && n.Status == notification.StatusFailed && n.Attempts >= 2
 	})
 	first.stop(t)
 
 	sms := startProvider(t, 200)
 	e.run(t, fastRetries(sms.srv.URL, ""))
-	n := e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	n := e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
 	if len(sms.received()) != 1 || n.AttemptLog[len(n.AttemptLog)-1].Outcome != "delivered" {
 		t.Errorf("after recovery: provider hits %d, log %v", len(sms.received()), outcomes(n))
 	}
@@ -429,9 +429,9 @@ func TestTheSameNotificationPublishedTwiceIsDeliveredOnce(t *testing.T) {
 	sms := startProvider(t, 200)
 	r := e.run(t, fastRetries(sms.srv.URL, ""))
 
-	ev, req := request(postgres.ChannelSMS, "+8801711000003")
+	ev, req := request(notification.ChannelSMS, "+8801711000003")
 	e.publish(t, ev, ev) // twice in a row, before delivery
-	e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
 	e.publish(t, ev) // and again after delivery
 	eventually(t, 30*time.Second, "duplicates seen", func() bool {
 		return r.metric(t, "zarish_notify_requests_total", "result", "duplicate") == 2
@@ -459,7 +459,7 @@ func TestInAppNotificationLandsInTheInboxAndIsAnnounced(t *testing.T) {
 	}
 	r := e.run(t, notify.Config{})
 
-	ev, req := request(postgres.ChannelInApp, "")
+	ev, req := request(notification.ChannelInApp, "")
 	e.publish(t, ev)
 
 	select {
@@ -481,7 +481,7 @@ func TestInAppNotificationLandsInTheInboxAndIsAnnounced(t *testing.T) {
 	if it.NotificationID != req.NotificationID || it.AlertID != req.AlertID || it.Subject != req.Subject || it.Severity != "critical" {
 		t.Errorf("inbox item %+v", it)
 	}
-	n := e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	n := e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
 	if n.Attempts != 1 || !strings.HasPrefix(n.Receipt, "inbox:") {
 		t.Errorf("inapp notification: attempts %d, receipt %q", n.Attempts, n.Receipt)
 	}
@@ -498,9 +498,9 @@ func TestOtherEventTypesAreSkippedAndCommitted(t *testing.T) {
 	patient := "0190a3a0-0000-7000-8000-000000000001"
 	breakGlass := event("alert.break-glass", patient, map[string]string{"patientId": patient, "practitionerId": "prac-1"})
 	malformed := event(notify.EventNotificationRequested, patient, map[string]string{"channel": "fax"})
-	ev, req := request(postgres.ChannelSMS, "+8801711000004")
+	ev, req := request(notification.ChannelSMS, "+8801711000004")
 	e.publish(t, breakGlass, malformed, ev)
-	e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
 	eventually(t, 10*time.Second, "skip counted", func() bool {
 		return first.metric(t, "zarish_notify_requests_total", "result", "skipped") == 1 &&
 			first.metric(t, "zarish_notify_requests_total", "result", "rejected") == 1
@@ -510,10 +510,10 @@ func TestOtherEventTypesAreSkippedAndCommitted(t *testing.T) {
 	// A new dispatcher in the group starts after the committed offsets:
 	// nothing already read comes back.
 	second := e.run(t, fastRetries(sms.srv.URL, ""))
-	ev2, req2 := request(postgres.ChannelSMS, "+8801711000005")
+	ev2, req2 := request(notification.ChannelSMS, "+8801711000005")
 	ev2.Key = patient
 	e.publish(t, ev2)
-	e.waitStatus(t, req2.NotificationID, postgres.NotificationDelivered)
+	e.waitStatus(t, req2.NotificationID, notification.StatusDelivered)
 	for _, result := range []string{"skipped", "rejected", "duplicate"} {
 		if got := second.metric(t, "zarish_notify_requests_total", "result", result); got != 0 {
 			t.Errorf("second dispatcher: %s = %v, want 0", result, got)
@@ -530,9 +530,9 @@ func TestARequeuedDeadLetterIsDeliveredOnceTheProviderRecovers(t *testing.T) {
 	sms := startProvider(t, 400, 200)
 	r := e.run(t, fastRetries(sms.srv.URL, ""))
 
-	ev, req := request(postgres.ChannelSMS, "+8801711000006")
+	ev, req := request(notification.ChannelSMS, "+8801711000006")
 	e.publish(t, ev)
-	e.waitStatus(t, req.NotificationID, postgres.NotificationDead)
+	e.waitStatus(t, req.NotificationID, notification.StatusDead)
 	eventually(t, 15*time.Second, "dead-letter gauge at 1", func() bool {
 		return r.metric(t, "zarish_notify_dead_letters", "channel", "sms") == 1
 	})
@@ -546,7 +546,7 @@ func TestARequeuedDeadLetterIsDeliveredOnceTheProviderRecovers(t *testing.T) {
 	if _, err := e.store.Requeue(context.Background(), req.NotificationID, nil, "ops.karim", "provider fixed"); err != nil {
 		t.Fatal(err)
 	}
-	n := e.waitStatus(t, req.NotificationID, postgres.NotificationDelivered)
+	n := e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
 	if want := []string{"dead", "requeued", "delivered"}; !slices.Equal(outcomes(n), want) || n.Attempts != 1 || n.Round != 1 {
 		t.Errorf("after requeue: attempts %d, round %d, log %v, want %v", n.Attempts, n.Round, outcomes(n), want)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
@@ -178,9 +179,9 @@ func eventually(tb testing.TB, timeout time.Duration, what string, cond func() b
 }
 
 // waitStatus waits until notification id has status, and returns it.
-func (e *env) waitStatus(tb testing.TB, id uuid.UUID, status string) postgres.Notification {
+func (e *env) waitStatus(tb testing.TB, id uuid.UUID, status string) notification.Notification {
 	tb.Helper()
-	var n postgres.Notification
+	var n notification.Notification
 	eventually(tb, 30*time.Second, "notification "+id.String()+" "+status, func() bool {
 		var err error
 		n, err = e.store.Get(context.Background(), id)
@@ -189,7 +190,7 @@ func (e *env) waitStatus(tb testing.TB, id uuid.UUID, status string) postgres.No
 	return n
 }
 
-func outcomes(n postgres.Notification) []string {
+func outcomes(n notification.Notification) []string {
 	var out []string
 	for _, a := range n.AttemptLog {
 		out = append(out, a.Outcome)

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
-	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // EventNotificationRequested is the CloudEvent type of a request to deliver
@@ -61,7 +61,7 @@ func parseRequested(data []byte) (Requested, error) {
 	// A missing address is not refused here: the notification is stored and
 	// its first attempt fails permanently, so the alert's timeline shows it.
 	switch r.Channel {
-	case postgres.ChannelInApp, postgres.ChannelEmail, postgres.ChannelSMS, postgres.ChannelPush:
+	case notification.ChannelInApp, notification.ChannelEmail, notification.ChannelSMS, notification.ChannelPush:
 	default:
 		v.Add("channel", "must be inapp, email, sms or push")
 	}
@@ -74,8 +74,8 @@ func parseRequested(data []byte) (Requested, error) {
 	return r, nil
 }
 
-func (r Requested) notification() Notification {
-	return Notification{
+func (r Requested) toNotification() notification.Notification {
+	return notification.Notification{
 		ID:             r.NotificationID,
 		AlertID:        r.AlertID,
 		PatientID:      r.PatientID,

@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // Sender delivers a notification over one channel and returns the channel's
 // receipt (a provider message id, when it gives one). An error wrapped by
 // Permanent means retrying cannot help; any other error is retried.
 type Sender interface {
-	Send(ctx context.Context, n Notification) (receipt string, err error)
+	Send(ctx context.Context, n notification.Notification) (receipt string, err error)
 }
 
 // PermanentError is a failure that retrying cannot fix, such as a rejected
@@ -94,7 +95,7 @@ func NewWebhookSender(url string, secret []byte, client *http.Client) *WebhookSe
 // Send POSTs n. A 2xx response is delivery (the receipt is the response's
 // "id" or "messageId", if any); 408, 429 and 5xx responses and network errors
 // are retried; any other response is permanent.
-func (w *WebhookSender) Send(ctx context.Context, n Notification) (string, error) {
+func (w *WebhookSender) Send(ctx context.Context, n notification.Notification) (string, error) {
 	if n.Address == "" {
 		return "", Permanent(fmt.Errorf("%s notification %s has no address", n.Channel, n.ID))
 	}
@@ -212,7 +213,7 @@ func NewEmailSender(cfg SMTPConfig, extra ...mail.Option) (*EmailSender, error) 
 // Send delivers n to its address in one SMTP conversation. The receipt is
 // the message's Message-ID. A recipient the server refuses outright (5xx) is
 // permanent; everything else is retried.
-func (e *EmailSender) Send(ctx context.Context, n Notification) (string, error) {
+func (e *EmailSender) Send(ctx context.Context, n notification.Notification) (string, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(e.cfg.From); err != nil {
 		return "", fmt.Errorf("smtp: from address: %w", err)

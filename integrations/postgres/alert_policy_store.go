@@ -49,7 +49,7 @@ func (s *AlertStore) CreatePolicy(ctx context.Context, p alert.Policy) error {
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO escalation_policies (id, name, levels, repeat, resolve_reminder_seconds)
 		VALUES ($1, $2, $3, $4, $5)`, p.ID, p.Name, levels, p.Repeat, int64(p.ResolveReminder/time.Second))
-	return translateAlertErr(err, "create policy")
+	return translate(err, "create policy")
 }
 
 // GetPolicy returns the policy with id, or domain.ErrNotFound.
@@ -57,10 +57,10 @@ func (s *AlertStore) GetPolicy(ctx context.Context, id string) (alert.Policy, er
 	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds
 		FROM escalation_policies WHERE id = $1`, id)
 	if err != nil {
-		return alert.Policy{}, translateAlertErr(err, "get policy")
+		return alert.Policy{}, translate(err, "get policy")
 	}
 	p, err := pgx.CollectExactlyOneRow(rows, scanPolicy)
-	return p, translateAlertErr(err, "policy "+id)
+	return p, translate(err, "policy "+id)
 }
 
 // ListPolicies returns every policy, ordered by id.
@@ -68,10 +68,10 @@ func (s *AlertStore) ListPolicies(ctx context.Context) ([]alert.Policy, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds
 		FROM escalation_policies ORDER BY id`)
 	if err != nil {
-		return nil, translateAlertErr(err, "list policies")
+		return nil, translate(err, "list policies")
 	}
 	ps, err := pgx.CollectRows(rows, scanPolicy)
-	return ps, translateAlertErr(err, "list policies")
+	return ps, translate(err, "list policies")
 }
 
 func scanPolicy(r pgx.CollectableRow) (alert.Policy, error) {
@@ -106,7 +106,7 @@ func (s *AlertStore) CreateRoutingRule(ctx context.Context, r alert.RoutingRule)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO alert_routing_rules (id, category, min_severity, policy_id)
 		VALUES ($1, $2, $3, $4)`, r.ID, r.Category, string(r.MinSeverity), r.PolicyID)
-	return translateAlertErr(err, "create routing rule")
+	return translate(err, "create routing rule")
 }
 
 // ListRoutingRules returns every routing rule.
@@ -114,7 +114,7 @@ func (s *AlertStore) ListRoutingRules(ctx context.Context) ([]alert.RoutingRule,
 	rows, err := s.pool.Query(ctx, `SELECT id, category, min_severity, policy_id
 		FROM alert_routing_rules ORDER BY category, min_severity, id`)
 	if err != nil {
-		return nil, translateAlertErr(err, "list routing rules")
+		return nil, translate(err, "list routing rules")
 	}
 	rules, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (alert.RoutingRule, error) {
 		var (
@@ -125,7 +125,7 @@ func (s *AlertStore) ListRoutingRules(ctx context.Context) ([]alert.RoutingRule,
 		rr.MinSeverity = alert.Severity(sev)
 		return rr, err
 	})
-	return rules, translateAlertErr(err, "list routing rules")
+	return rules, translate(err, "list routing rules")
 }
 
 // SelectPolicy returns the policy the routing rules pick for category and
@@ -166,7 +166,7 @@ func (s *AlertStore) ResolveRecipients(ctx context.Context, unit string, level a
 		rows, err := tx.Query(ctx, `SELECT `+practitionerColumns+` FROM practitioners
 			WHERE active AND ($1 = ANY (units) OR id = ANY ($2)) ORDER BY name, id`, unit, ids)
 		if err != nil {
-			return translateAlertErr(err, "resolve recipients")
+			return translate(err, "resolve recipients")
 		}
 		directory, err = scanPractitioners(rows)
 		return err

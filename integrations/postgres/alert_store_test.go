@@ -227,17 +227,17 @@ func TestAlertLifecycleWritesTimelineAndOutboxOnce(t *testing.T) {
 
 	t3 := t2.Add(time.Minute)
 	for range 2 {
-		if err := s.RecordAcknowledged(ctx, r.AlertID, nurse.ID, nurse.Name, t3); err != nil {
+		if err := s.RecordAcknowledged(ctx, r.AlertID, nurse.ID, nurse.Name, t3, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t4 := t3.Add(20 * time.Minute)
 	for range 2 {
-		if err := s.RecordResolved(ctx, r.AlertID, charge.ID, charge.Name, "fluids started", t4); err != nil {
+		if err := s.RecordResolved(ctx, r.AlertID, charge.ID, charge.Name, "fluids started", t4, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.RecordAcknowledged(ctx, uuid.New(), nurse.ID, "", t3); !errors.Is(err, domain.ErrNotFound) {
+	if err := s.RecordAcknowledged(ctx, uuid.New(), nurse.ID, "", t3, nil); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("acknowledge unknown alert: %v", err)
 	}
 
@@ -304,7 +304,7 @@ func TestListAndFindAlerts(t *testing.T) {
 	var seen []uuid.UUID
 	cursor := ""
 	for {
-		page, err := s.ListAlerts(ctx, postgres.AlertFilter{PatientID: patient, Limit: 2, Cursor: cursor})
+		page, err := s.ListAlerts(ctx, alert.Filter{PatientID: patient, Limit: 2, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +319,7 @@ func TestListAndFindAlerts(t *testing.T) {
 	if len(seen) != 5 || seen[0] != ids[4] || seen[4] != ids[0] {
 		t.Fatalf("paged %v", seen)
 	}
-	openPage, err := s.ListAlerts(ctx, postgres.AlertFilter{Status: alert.StatusOpen})
+	openPage, err := s.ListAlerts(ctx, alert.Filter{Status: alert.StatusOpen})
 	if err != nil || len(openPage.Alerts) != 2 || openPage.Next != "" {
 		t.Fatalf("open alerts: %+v, %v", openPage, err)
 	}
@@ -327,11 +327,11 @@ func TestListAndFindAlerts(t *testing.T) {
 	if !openIDs[ids[4]] || !openIDs[other.AlertID] {
 		t.Fatalf("open alerts: %+v", openPage.Alerts)
 	}
-	active, err := s.ListAlerts(ctx, postgres.AlertFilter{PatientID: patient, Active: true})
+	active, err := s.ListAlerts(ctx, alert.Filter{PatientID: patient, Active: true})
 	if err != nil || len(active.Alerts) != 1 || active.Alerts[0].ID != ids[4] {
 		t.Fatalf("the patient's active alerts: %+v, %v", active.Alerts, err)
 	}
-	if _, err := s.ListAlerts(ctx, postgres.AlertFilter{Cursor: "not-a-cursor"}); !errors.Is(err, postgres.ErrBadCursor) {
+	if _, err := s.ListAlerts(ctx, alert.Filter{Cursor: "not-a-cursor"}); !errors.Is(err, domain.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }

@@ -190,5 +190,6 @@ func (s *AllergyStore) appendAllergyEvent(ctx context.Context, tx pgx.Tx, eventT
 		Type: eventType, PatientID: a.PatientID, Resource: a, Time: a.UpdatedAt,
 		Source:  "/v1/patients/" + a.PatientID.String() + "/allergies",
 		Subject: entityAllergy + "/" + a.ID.String(),
+		Link:    "/v1/clinical/allergies/" + a.ID.String(),
 	})
 }

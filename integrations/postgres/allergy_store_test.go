@@ -45,7 +45,7 @@ func TestAllergyLifecycle(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewAllergyStore(pool)
-	patient := uuid.New()
+	patient := pgtest.Patient(t, pool)
 
 	rec := auditRecord(allergyNow, nil)
 	pen, err := s.Create(ctx, &rec, newAllergy(t, patient, allergyDetails("Penicillin", "764146007", allergy.CriticalityHigh)))
@@ -80,7 +80,7 @@ func TestAllergyLifecycle(t *testing.T) {
 		}
 	}
 	// Another patient may have the same allergy.
-	if _, err := s.Create(ctx, nil, newAllergy(t, uuid.New(), allergyDetails("Penicillin", "764146007", allergy.CriticalityHigh))); err != nil {
+	if _, err := s.Create(ctx, nil, newAllergy(t, pgtest.Patient(t, pool), allergyDetails("Penicillin", "764146007", allergy.CriticalityHigh))); err != nil {
 		t.Fatalf("other patient: %v", err)
 	}
 	latex, err := s.Create(ctx, nil, newAllergy(t, patient, allergyDetails("Latex", "", allergy.CriticalityLow)))
@@ -154,7 +154,7 @@ func TestAllergyConcurrentDuplicates(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewAllergyStore(pool)
-	patient := uuid.New()
+	patient := pgtest.Patient(t, pool)
 	const n = 8
 	var (
 		wg      sync.WaitGroup

@@ -69,7 +69,7 @@ func tamper(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
 	}
 }
 
-func verify(t *testing.T, store *postgres.AuditStore, from, to time.Time) postgres.VerifyResult {
+func verify(t *testing.T, store *postgres.AuditStore, from, to time.Time) audit.VerifyResult {
 	t.Helper()
 	res, err := store.Verify(context.Background(), from, to)
 	if err != nil {

@@ -106,18 +106,22 @@ WITH r AS (
 	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
 	                     $7::text[], $8::text[], $9::uuid[], $10::text[], $11::text[], $12::text[],
 	                     $13::text[], $14::text[], $15::text[], $16::int[], $17::text[], $18::text[],
-	                     $19::text[], $20::text[], $21::text[], $22::text[])
+	                     $19::text[], $20::text[], $21::text[], $22::text[],
+	                     $26::text[], $27::text[], $28::boolean[], $29::text[])
 	    WITH ORDINALITY AS r(id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                         entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
 	                         request_id, method, route, status, purpose, outcome,
-	                         break_glass, description, key, data, ord)
+	                         break_glass, description, key, data,
+	                         actor_user, actor_practitioner, actor_asserted, actor_session, ord)
 ), ev AS (
 	INSERT INTO audit_events (id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                          entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
-	                          request_id, method, route, status, purpose, outcome, break_glass, description)
+	                          request_id, method, route, status, purpose, outcome, break_glass, description,
+	                          actor_user, actor_practitioner, actor_asserted, actor_session)
 	SELECT id, recorded_at, actor_subject, actor_client, actor_roles::text[], action,
 	       entity_type, entity_id, patient_id, patient_ids::uuid[], source_ip, user_agent,
-	       request_id, method, route, status, purpose, outcome, break_glass, description
+	       request_id, method, route, status, purpose, outcome, break_glass, description,
+	       actor_user, actor_practitioner, actor_asserted, actor_session
 	FROM r ORDER BY ord
 	RETURNING seq, id, recorded_at
 ), queued AS (
@@ -180,7 +184,13 @@ func prepareAudit(records []audit.Record, now time.Time) ([]auditRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode audit record %s: %w", r.ID, err)
 		}
-		rows[i] = auditRow{rec: r, data: string(b)}
+		// The event obeys the outbox's size cap like every other.
+		e, err := capEvent(OutboxEvent{ID: r.ID, Topic: AuditTopic, Key: auditEventKey(r), Type: "audit." + string(r.Action),
+			Source: auditEventSource, Subject: "AuditEvent/" + r.ID.String(), Data: b, Link: "/v1/audit/events/" + r.ID.String()})
+		if err != nil {
+			return nil, fmt.Errorf("audit record %s: %w", r.ID, err)
+		}
+		rows[i] = auditRow{rec: r, data: string(e.Data)}
 	}
 	return rows, nil
 }
@@ -214,6 +224,10 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		descs       = make([]string, n)
 		keys        = make([]string, n)
 		data        = make([]string, n)
+		users       = make([]string, n)
+		persons     = make([]string, n)
+		asserted    = make([]bool, n)
+		sessions    = make([]string, n)
 	)
 	for i, row := range rows {
 		r := row.rec
@@ -229,11 +243,12 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		purposes[i], outcomes[i] = r.Purpose, string(r.Outcome)
 		breakGlass[i], descs[i] = r.BreakGlass, r.Description
 		keys[i], data[i] = auditEventKey(r), row.data
+		users[i], persons[i], asserted[i], sessions[i] = r.Actor.UserID, r.Actor.PractitionerID, r.Actor.Asserted, r.Actor.SessionID
 	}
 	_, err := db.Exec(ctx, appendAuditSQL,
 		ids, times, subjects, clients, roles, actions, entityTypes, entityIDs, patients, patientSets,
 		sourceIPs, userAgents, requestIDs, methods, routes, statuses, purposes, outcomes, breakGlass, descs,
-		keys, data, AuditTopic, auditEventSource, NotificationsTopic)
+		keys, data, AuditTopic, auditEventSource, NotificationsTopic, users, persons, asserted, sessions)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("append %d audit records: an id is already stored: %w", n, domain.ErrConflict)
@@ -296,13 +311,15 @@ func uuidArrayLiteral(ids []uuid.UUID) string {
 // scanAuditRecord reads them.
 const auditColumns = `e.id, e.recorded_at, e.actor_subject, e.actor_client, e.actor_roles, e.action,
 	e.entity_type, e.entity_id, e.patient_id, e.patient_ids, e.source_ip, e.user_agent, e.request_id,
-	e.method, e.route, e.status, e.purpose, e.outcome, e.break_glass, e.description`
+	e.method, e.route, e.status, e.purpose, e.outcome, e.break_glass, e.description,
+	e.actor_user, e.actor_practitioner, e.actor_asserted, e.actor_session`
 
 // auditScanTargets returns the scan destinations for auditColumns, filling r.
 func auditScanTargets(r *audit.Record, action, outcome *string, status *int32) []any {
 	return []any{&r.ID, &r.Time, &r.Actor.Subject, &r.Actor.ClientID, &r.Actor.Roles, action,
 		&r.EntityType, &r.EntityID, &r.PatientID, &r.PatientIDs, &r.SourceIP, &r.UserAgent, &r.RequestID,
-		&r.Method, &r.Route, status, &r.Purpose, outcome, &r.BreakGlass, &r.Description}
+		&r.Method, &r.Route, status, &r.Purpose, outcome, &r.BreakGlass, &r.Description,
+		&r.Actor.UserID, &r.Actor.PractitionerID, &r.Actor.Asserted, &r.Actor.SessionID}
 }
 
 // scanAuditRecord reads auditColumns, followed by extra destinations, into a
@@ -346,23 +363,6 @@ func (s *AuditStore) Get(ctx context.Context, id uuid.UUID) (audit.Record, error
 	return r, nil
 }
 
-// AuditFilter selects audit records for Query. Zero fields do not filter.
-type AuditFilter struct {
-	// PatientID matches records about the patient: its subject, or among the
-	// patients a search returned.
-	PatientID *uuid.UUID
-	// Actor matches the actor's subject.
-	Actor      string
-	Action     audit.Action
-	EntityType string
-	// From and To bound the record time: From ≤ time < To.
-	From, To time.Time
-	// Limit is the page size: 50 when zero, at most 1000.
-	Limit int
-	// Cursor is the next value of the previous page; empty for the first.
-	Cursor string
-}
-
 // auditCursor is the keyset position after the last record of a page.
 type auditCursor struct {
 	Time time.Time `json:"t"`
@@ -382,6 +382,12 @@ func (w *auditWhere) arg(v any) string {
 }
 
 func (w *auditWhere) add(cond string) { w.conds = append(w.conds, cond) }
+
+// actor matches records whose token subject, user or practitioner is actor.
+func (w *auditWhere) actor(actor string) {
+	a := w.arg(actor)
+	w.add("(e.actor_subject = " + a + " OR e.actor_user = " + a + " OR e.actor_practitioner = " + a + ")")
+}
 
 func (w *auditWhere) period(from, to time.Time) {
 	if !from.IsZero() {
@@ -407,7 +413,7 @@ func (w *auditWhere) sql() string {
 // Query returns one page of the records f selects, newest first, and the
 // cursor of the next page ("" on the last). A cursor this store did not issue
 // is ErrBadCursor.
-func (s *AuditStore) Query(ctx context.Context, f AuditFilter) ([]audit.Record, string, error) {
+func (s *AuditStore) Query(ctx context.Context, f audit.Filter) ([]audit.Record, string, error) {
 	cur, err := decodeCursor(f.Cursor, func(p auditCursor) bool { return p.ID != uuid.Nil && !p.Time.IsZero() })
 	if err != nil {
 		return nil, "", err
@@ -423,7 +429,7 @@ func (s *AuditStore) Query(ctx context.Context, f AuditFilter) ([]audit.Record, 
 		w.patient(*f.PatientID)
 	}
 	if f.Actor != "" {
-		w.add("e.actor_subject = " + w.arg(f.Actor))
+		w.actor(f.Actor)
 	}
 	if f.Action != "" {
 		w.add("e.action = " + w.arg(string(f.Action)))
@@ -478,12 +484,13 @@ func (s *AuditStore) Disclosures(ctx context.Context, patientID uuid.UUID, from,
 	return s.report(ctx, "disclosures", w)
 }
 
-// UserActivity returns every record of what the actor (its subject) did in
-// [from, to), oldest first. At most AuditReportLimit records: a period
+// UserActivity returns every record of what the actor did in [from, to),
+// oldest first: the actor is a token subject, a user id or a practitioner
+// id, so one person's acts are found whichever client they used. At most AuditReportLimit records: a period
 // holding more is refused with a *domain.ValidationError.
 func (s *AuditStore) UserActivity(ctx context.Context, actor string, from, to time.Time) ([]audit.Record, error) {
 	var w auditWhere
-	w.add("e.actor_subject = " + w.arg(actor))
+	w.actor(actor)
 	w.period(from, to)
 	return s.report(ctx, "user activity", w)
 }

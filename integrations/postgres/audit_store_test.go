@@ -303,20 +303,20 @@ func TestAuditQueryFiltersAndPages(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		filter postgres.AuditFilter
+		filter audit.Filter
 		want   []uuid.UUID
 	}{
-		{"everything, newest first", postgres.AuditFilter{},
+		{"everything, newest first", audit.Filter{},
 			append(append([]uuid.UUID{}, twins...), login.ID, obsP1.ID, updP2.ID, searchHit.ID, readP1.ID)},
-		{"a patient as subject or in search results", postgres.AuditFilter{PatientID: &p1},
+		{"a patient as subject or in search results", audit.Filter{PatientID: &p1},
 			[]uuid.UUID{obsP1.ID, searchHit.ID, readP1.ID}},
-		{"an actor", postgres.AuditFilter{Actor: "nurse.joy"}, []uuid.UUID{login.ID, updP2.ID}},
-		{"an action", postgres.AuditFilter{Action: audit.ActionSearch}, []uuid.UUID{searchHit.ID}},
-		{"an entity type", postgres.AuditFilter{EntityType: "Observation"}, []uuid.UUID{obsP1.ID}},
-		{"a period, from inclusive and to exclusive", postgres.AuditFilter{From: base.Add(2 * time.Minute), To: base.Add(4 * time.Minute)},
+		{"an actor", audit.Filter{Actor: "nurse.joy"}, []uuid.UUID{login.ID, updP2.ID}},
+		{"an action", audit.Filter{Action: audit.ActionSearch}, []uuid.UUID{searchHit.ID}},
+		{"an entity type", audit.Filter{EntityType: "Observation"}, []uuid.UUID{obsP1.ID}},
+		{"a period, from inclusive and to exclusive", audit.Filter{From: base.Add(2 * time.Minute), To: base.Add(4 * time.Minute)},
 			[]uuid.UUID{updP2.ID, searchHit.ID}},
-		{"combined", postgres.AuditFilter{PatientID: &p2, Actor: "dr.amina"}, []uuid.UUID{searchHit.ID}},
-		{"nothing", postgres.AuditFilter{Actor: "nobody"}, nil},
+		{"combined", audit.Filter{PatientID: &p2, Actor: "dr.amina"}, []uuid.UUID{searchHit.ID}},
+		{"nothing", audit.Filter{Actor: "nobody"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,7 +348,7 @@ func TestAuditQueryFiltersAndPages(t *testing.T) {
 		})
 	}
 
-	page, _, err := store.Query(ctx, postgres.AuditFilter{Action: audit.ActionSearch})
+	page, _, err := store.Query(ctx, audit.Filter{Action: audit.ActionSearch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestAuditQueryFiltersAndPages(t *testing.T) {
 		t.Errorf("Query returned %+v, want the stored record", page)
 	}
 	for _, bad := range []string{"not base64!", "bm90IGpzb24", "e30"} {
-		if _, _, err := store.Query(ctx, postgres.AuditFilter{Cursor: bad}); !errors.Is(err, postgres.ErrBadCursor) {
+		if _, _, err := store.Query(ctx, audit.Filter{Cursor: bad}); !errors.Is(err, domain.ErrBadCursor) {
 			t.Errorf("cursor %q: err = %v, want ErrBadCursor", bad, err)
 		}
 	}

@@ -8,33 +8,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
 )
-
-// VerifyResult is what Verify found.
-type VerifyResult struct {
-	// Intact is true when every link checked matched and every record in
-	// the period is sealed or queued for sealing.
-	Intact bool `json:"intact"`
-	// Checked counts the links examined, the broken one included.
-	Checked int `json:"checked"`
-	// Unsealed counts records of the period still queued for the sealer.
-	Unsealed int `json:"unsealed"`
-	// BrokenAt is the first break in link order; nil when intact.
-	BrokenAt *BrokenLink `json:"brokenAt,omitempty"`
-}
-
-// BrokenLink names where the chain stops verifying and why.
-type BrokenLink struct {
-	// Link is the chain position; 0 for a record that has no link at all.
-	Link       int64     `json:"link"`
-	EventID    uuid.UUID `json:"eventId"`
-	RecordedAt time.Time `json:"recordedAt"`
-	Reason     string    `json:"reason"`
-}
 
 // Verify checks the hash chain for the records of [from, to) (zero bounds are
 // open). For each link of a record in the period, in link order, it
@@ -44,11 +21,11 @@ type BrokenLink struct {
 // are read only for that. Then it counts the period's records still queued
 // for sealing; a record neither sealed nor queued is a break too (its seal
 // was removed). It reads one consistent snapshot and streams the links.
-func (s *AuditStore) Verify(ctx context.Context, from, to time.Time) (VerifyResult, error) {
-	var res VerifyResult
+func (s *AuditStore) Verify(ctx context.Context, from, to time.Time) (audit.VerifyResult, error) {
+	var res audit.VerifyResult
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
-			res = VerifyResult{}
+			res = audit.VerifyResult{}
 			var err error
 			if res.BrokenAt, res.Checked, err = verifyLinks(ctx, tx, from, to); err != nil {
 				return err
@@ -64,7 +41,7 @@ func (s *AuditStore) Verify(ctx context.Context, from, to time.Time) (VerifyResu
 			return nil
 		})
 	if err != nil {
-		return VerifyResult{}, fmt.Errorf("verify audit chain: %w", err)
+		return audit.VerifyResult{}, fmt.Errorf("verify audit chain: %w", err)
 	}
 	res.Intact = res.BrokenAt == nil
 	return res, nil
@@ -90,12 +67,12 @@ func sealPeriod(from, to time.Time) (string, []any) {
 
 // verifyLinks walks the period's links in order and returns the first broken
 // one, if any, and how many it examined.
-func verifyLinks(ctx context.Context, tx pgx.Tx, from, to time.Time) (*BrokenLink, int, error) {
+func verifyLinks(ctx context.Context, tx pgx.Tx, from, to time.Time) (*audit.BrokenLink, int, error) {
 	period, args := sealPeriod(from, to)
 
 	// A link whose record is gone cannot be joined below: find the first.
-	var missing *BrokenLink
-	var m BrokenLink
+	var missing *audit.BrokenLink
+	var m audit.BrokenLink
 	err := tx.QueryRow(ctx, `
 		SELECT s.link, s.event_id, s.recorded_at FROM audit_seals s
 		WHERE `+period+` AND NOT EXISTS (
@@ -135,8 +112,8 @@ func verifyLinks(ctx context.Context, tx pgx.Tx, from, to time.Time) (*BrokenLin
 			break
 		}
 		checked++
-		broken := func(reason string) *BrokenLink {
-			return &BrokenLink{Link: link, EventID: r.ID, RecordedAt: r.Time, Reason: reason}
+		broken := func(reason string) *audit.BrokenLink {
+			return &audit.BrokenLink{Link: link, EventID: r.ID, RecordedAt: r.Time, Reason: reason}
 		}
 		switch {
 		case link == 1 && !bytes.Equal(prevHash, audit.Genesis):
@@ -160,7 +137,7 @@ func verifyLinks(ctx context.Context, tx pgx.Tx, from, to time.Time) (*BrokenLin
 
 // verifyCoverage counts the period's records queued for sealing and returns
 // the first (in seq order) that is neither sealed nor queued.
-func verifyCoverage(ctx context.Context, tx pgx.Tx, from, to time.Time) (*BrokenLink, int, error) {
+func verifyCoverage(ctx context.Context, tx pgx.Tx, from, to time.Time) (*audit.BrokenLink, int, error) {
 	var w auditWhere
 	w.period(from, to)
 	w.add("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id AND s.recorded_at = e.recorded_at)")
@@ -175,7 +152,7 @@ func verifyCoverage(ctx context.Context, tx pgx.Tx, from, to time.Time) (*Broken
 		return nil, queued, nil
 	}
 	w.add("NOT EXISTS (SELECT 1 FROM audit_unsealed q WHERE q.seq = e.seq)")
-	b := BrokenLink{Reason: "the record has no seal and is not queued for sealing"}
+	b := audit.BrokenLink{Reason: "the record has no seal and is not queued for sealing"}
 	err = tx.QueryRow(ctx, `SELECT e.id, e.recorded_at FROM audit_events e`+w.sql()+` ORDER BY e.seq LIMIT 1`,
 		w.args...).Scan(&b.EventID, &b.RecordedAt)
 	if err != nil {

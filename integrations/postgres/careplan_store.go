@@ -11,8 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/careplan"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 )
 
 // Care plan event types published on the clinical topic, keyed by patient.
@@ -40,9 +42,25 @@ func NewCarePlanStore(pool *pgxpool.Pool) *CarePlanStore {
 }
 
 // Create stores a new plan with its careplan.created event. rec, when not
-// nil, is the request's audit record, stored in the same transaction.
-func (s *CarePlanStore) Create(ctx context.Context, rec *audit.Record, p careplan.CarePlan) (careplan.CarePlan, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// nil, is the request's audit record, and starts the workflows to start once
+// the plan is stored (its reminders), all stored in the same transaction: the
+// workflows start if and only if the plan commits, whether or not Temporal
+// is up at the time. With idem, a repeated Idempotency-Key with the same
+// body returns the plan the first request created, as it is now (replay
+// true); another body is domain.ErrIdempotencyMismatch.
+func (s *CarePlanStore) Create(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, p careplan.CarePlan,
+	starts ...outbox.WorkflowStart) (out careplan.CarePlan, replay bool, err error) {
+	err = withIdempotency(ctx, s.pool, func(tx pgx.Tx) error {
+		existing, seen, err := claimIdempotency(ctx, tx, idem, p.ID)
+		if err != nil {
+			return err
+		}
+		if replay = seen; seen {
+			if out, err = loadResource[careplan.CarePlan](ctx, tx, "care_plans", existing, false); err != nil {
+				return err
+			}
+			return auditEntity(ctx, tx, rec, entityCarePlan, out.ID, out.PatientID)
+		}
 		resource, err := json.Marshal(p)
 		if err != nil {
 			return fmt.Errorf("encode care plan: %w", err)
@@ -52,17 +70,21 @@ func (s *CarePlanStore) Create(ctx context.Context, rec *audit.Record, p carepla
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			p.ID, p.PatientID, p.EncounterID, string(p.Status), p.Version, resource, nextDueColumn(p), p.CreatedAt, p.UpdatedAt)
 		if err != nil {
-			return translateAlertErr(err, "insert care plan "+p.ID.String())
+			return translate(err, "insert care plan "+p.ID.String())
 		}
 		if err := s.appendCarePlanEvent(ctx, tx, EventCarePlanCreated, p); err != nil {
 			return err
 		}
+		if err := appendWorkflowStarts(ctx, tx, starts...); err != nil {
+			return err
+		}
+		out = p
 		return auditEntity(ctx, tx, rec, entityCarePlan, p.ID, p.PatientID)
 	})
 	if err != nil {
-		return careplan.CarePlan{}, err
+		return careplan.CarePlan{}, false, err
 	}
-	return p, nil
+	return out, replay, nil
 }
 
 // Get returns the plan with id, or domain.ErrNotFound.
@@ -103,7 +125,7 @@ func (s *CarePlanStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Rec
 			WHERE id = $1`,
 			next.ID, string(next.Status), next.Version, resource, nextDueColumn(next), next.UpdatedAt)
 		if err != nil {
-			return translateAlertErr(err, "update care plan "+id.String())
+			return translate(err, "update care plan "+id.String())
 		}
 		event := EventCarePlanUpdated
 		if recordedActivityChange(current, next) {
@@ -139,24 +161,6 @@ func nextDueColumn(p careplan.CarePlan) *time.Time {
 	return nil
 }
 
-// CarePlanFilter narrows List. Zero fields match everything; Overdue keeps
-// active plans with an open activity due at or before Now. Limit defaults to
-// 50 and is capped at 200.
-type CarePlanFilter struct {
-	PatientID uuid.UUID
-	Status    careplan.Status
-	Overdue   bool
-	Now       time.Time
-	Limit     int
-	Cursor    string // Next of the previous page
-}
-
-// CarePlanPage is one page of plans, newest first; Next is empty on the last page.
-type CarePlanPage struct {
-	CarePlans []careplan.CarePlan
-	Next      string
-}
-
 // carePlanCursor is the keyset position of List: the last plan returned.
 type carePlanCursor struct {
 	CreatedAt time.Time `json:"c"`
@@ -165,7 +169,7 @@ type carePlanCursor struct {
 
 // List returns plans newest first, one page at a time; ErrBadCursor for a
 // cursor this store did not issue.
-func (s *CarePlanStore) List(ctx context.Context, f CarePlanFilter) (CarePlanPage, error) {
+func (s *CarePlanStore) List(ctx context.Context, f careplan.Filter) (careplan.Page, error) {
 	q := newPageQuery(f.Limit)
 	if f.PatientID != uuid.Nil {
 		q.where("patient_id = " + q.arg(f.PatientID))
@@ -179,15 +183,15 @@ func (s *CarePlanStore) List(ctx context.Context, f CarePlanFilter) (CarePlanPag
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p carePlanCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
-			return CarePlanPage{}, err
+			return careplan.Page{}, err
 		}
 		q.after("created_at", pos.CreatedAt, pos.ID)
 	}
 	list, err := s.query(ctx, q.sql(`SELECT resource FROM care_plans`, "created_at"), q.args...)
 	if err != nil {
-		return CarePlanPage{}, err
+		return careplan.Page{}, err
 	}
-	var page CarePlanPage
+	var page careplan.Page
 	page.CarePlans, page.Next = cutPage(q, list, func(last careplan.CarePlan) string {
 		return encodeCursor(carePlanCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	})
@@ -219,5 +223,6 @@ func (s *CarePlanStore) appendCarePlanEvent(ctx context.Context, tx pgx.Tx, even
 	return appendResourceEvent(ctx, tx, s.newEventID, resourceEvent{
 		Type: eventType, PatientID: p.PatientID, Resource: p, Time: p.UpdatedAt,
 		Source: "/v1/clinical/care-plans", Subject: "CarePlan/" + p.ID.String(),
+		Link: "/v1/clinical/care-plans/" + p.ID.String(),
 	})
 }

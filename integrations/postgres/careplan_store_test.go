@@ -28,7 +28,7 @@ func newCarePlan(t *testing.T, s *postgres.CarePlanStore, patient uuid.UUID, due
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := s.Create(context.Background(), nil, p)
+	stored, _, err := s.Create(context.Background(), nil, nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewCarePlanStore(pool)
-	patient, nurse := uuid.New(), uuid.New()
+	patient, nurse := pgtest.Patient(t, pool), uuid.New()
 
 	rec := auditRecord(planNow, nil)
 	p, err := careplan.New(uuid.Must(uuid.NewV7()), patient, nil, careplan.Content{
@@ -50,7 +50,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(ctx, &rec, p); err != nil {
+	if _, _, err := s.Create(ctx, nil, &rec, p); err != nil {
 		t.Fatal(err)
 	}
 	var entity string
@@ -62,7 +62,7 @@ func TestCarePlanLifecycle(t *testing.T) {
 	if entity != "CarePlan/"+p.ID.String() || auditPatient != patient {
 		t.Fatalf("audit names %s of %s", entity, auditPatient)
 	}
-	if _, err := s.Create(ctx, nil, p); !errors.Is(err, domain.ErrConflict) {
+	if _, _, err := s.Create(ctx, nil, nil, p); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("same id twice: %v", err)
 	}
 
@@ -119,6 +119,7 @@ func TestCarePlanListAndOverdue(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.NewCarePlanStore(pool)
 	patient, other := uuid.New(), uuid.New()
+	pgtest.Patients(t, pool, patient, other)
 
 	overdue := newCarePlan(t, s, patient, planNow.Add(-time.Hour), planNow.Add(-3*time.Hour))
 	later := newCarePlan(t, s, patient, planNow.Add(time.Hour), planNow.Add(-2*time.Hour))
@@ -135,7 +136,7 @@ func TestCarePlanListAndOverdue(t *testing.T) {
 	}
 	newCarePlan(t, s, other, planNow.Add(-time.Hour), planNow)
 
-	ids := func(page postgres.CarePlanPage) []uuid.UUID {
+	ids := func(page careplan.Page) []uuid.UUID {
 		var out []uuid.UUID
 		for _, p := range page.CarePlans {
 			out = append(out, p.ID)
@@ -144,13 +145,13 @@ func TestCarePlanListAndOverdue(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		f    postgres.CarePlanFilter
+		f    careplan.Filter
 		want []uuid.UUID
 	}{
-		{"patient, newest first", postgres.CarePlanFilter{PatientID: patient}, []uuid.UUID{held.ID, later.ID, overdue.ID}},
-		{"status", postgres.CarePlanFilter{PatientID: patient, Status: careplan.StatusOnHold}, []uuid.UUID{held.ID}},
-		{"overdue (active plans only)", postgres.CarePlanFilter{PatientID: patient, Overdue: true, Now: planNow}, []uuid.UUID{overdue.ID}},
-		{"overdue later on", postgres.CarePlanFilter{PatientID: patient, Overdue: true, Now: planNow.Add(2 * time.Hour)}, []uuid.UUID{later.ID, overdue.ID}},
+		{"patient, newest first", careplan.Filter{PatientID: patient}, []uuid.UUID{held.ID, later.ID, overdue.ID}},
+		{"status", careplan.Filter{PatientID: patient, Status: careplan.StatusOnHold}, []uuid.UUID{held.ID}},
+		{"overdue (active plans only)", careplan.Filter{PatientID: patient, Overdue: true, Now: planNow}, []uuid.UUID{overdue.ID}},
+		{"overdue later on", careplan.Filter{PatientID: patient, Overdue: true, Now: planNow.Add(2 * time.Hour)}, []uuid.UUID{later.ID, overdue.ID}},
 	}
 	for _, tc := range cases {
 		page, err := s.List(ctx, tc.f)
@@ -161,7 +162,7 @@ func TestCarePlanListAndOverdue(t *testing.T) {
 
 	// Pages of one, following the cursor, see each plan once.
 	var seen []uuid.UUID
-	f := postgres.CarePlanFilter{PatientID: patient, Limit: 1}
+	f := careplan.Filter{PatientID: patient, Limit: 1}
 	for range 5 {
 		page, err := s.List(ctx, f)
 		if err != nil {
@@ -176,7 +177,7 @@ func TestCarePlanListAndOverdue(t *testing.T) {
 	if !slices.Equal(seen, []uuid.UUID{held.ID, later.ID, overdue.ID}) {
 		t.Fatalf("paged: %v", seen)
 	}
-	if _, err := s.List(ctx, postgres.CarePlanFilter{Cursor: "not-a-cursor"}); !errors.Is(err, postgres.ErrBadCursor) {
+	if _, err := s.List(ctx, careplan.Filter{Cursor: "not-a-cursor"}); !errors.Is(err, domain.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 

@@ -3,13 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -26,26 +24,6 @@ func NewCareTeamStore(pool *pgxpool.Pool) *CareTeamStore {
 	return &CareTeamStore{pool: pool}
 }
 
-// translate maps pgx errors to domain errors, once, at the store boundary.
-func translateAlertErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505":
-			return fmt.Errorf("%s: %w", what, domain.ErrConflict)
-		case "23503":
-			return fmt.Errorf("%s: referenced row missing: %w", what, domain.ErrNotFound)
-		}
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 const practitionerColumns = `id, name, roles, units, contacts, active`
 
 // CreatePractitioner adds p to the directory; domain.ErrConflict if its id is taken.
@@ -56,14 +34,14 @@ func (s *CareTeamStore) CreatePractitioner(ctx context.Context, p careteam.Pract
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO practitioners (`+practitionerColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		p.ID, p.Name, rolesText(p.Roles), nonNil(p.Units), contacts, p.Active)
-	return translateAlertErr(err, "create practitioner")
+	return translate(err, "create practitioner")
 }
 
 // GetPractitioner returns the practitioner with id, or domain.ErrNotFound.
 func (s *CareTeamStore) GetPractitioner(ctx context.Context, id uuid.UUID) (careteam.Practitioner, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+practitionerColumns+` FROM practitioners WHERE id = $1`, id)
 	if err != nil {
-		return careteam.Practitioner{}, translateAlertErr(err, "get practitioner")
+		return careteam.Practitioner{}, translate(err, "get practitioner")
 	}
 	ps, err := scanPractitioners(rows)
 	if err != nil {
@@ -81,7 +59,7 @@ func (s *CareTeamStore) ListPractitioners(ctx context.Context, unit string) ([]c
 	rows, err := s.pool.Query(ctx, `SELECT `+practitionerColumns+` FROM practitioners
 		WHERE $1 = '' OR $1 = ANY (units) ORDER BY name, id`, unit)
 	if err != nil {
-		return nil, translateAlertErr(err, "list practitioners")
+		return nil, translate(err, "list practitioners")
 	}
 	return scanPractitioners(rows)
 }
@@ -94,7 +72,7 @@ func (s *CareTeamStore) SetOnCall(ctx context.Context, o careteam.OnCall) error 
 		ON CONFLICT (id) DO UPDATE SET practitioner_id = EXCLUDED.practitioner_id, role = EXCLUDED.role,
 			unit = EXCLUDED.unit, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at`,
 		o.ID, o.PractitionerID, string(o.Role), o.Unit, o.From, o.To)
-	return translateAlertErr(err, "set on-call")
+	return translate(err, "set on-call")
 }
 
 // ListOnCall returns the shifts running at the instant at.
@@ -106,7 +84,7 @@ func listOnCall(ctx context.Context, q rowsQuerier, at time.Time) ([]careteam.On
 	rows, err := q.Query(ctx, `SELECT id, practitioner_id, role, unit, starts_at, ends_at FROM on_call_shifts
 		WHERE starts_at <= $1 AND ends_at > $1 ORDER BY role, unit, starts_at, id`, at)
 	if err != nil {
-		return nil, translateAlertErr(err, "list on-call")
+		return nil, translate(err, "list on-call")
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (careteam.OnCall, error) {
 		var (

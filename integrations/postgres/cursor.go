@@ -3,7 +3,7 @@ package postgres
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"github.com/zarish-sphere/zarish/domain"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +12,7 @@ import (
 )
 
 // ErrBadCursor means a pagination cursor was not one this store issued.
-var ErrBadCursor = errors.New("invalid cursor")
+var ErrBadCursor = domain.ErrBadCursor
 
 // encodeCursor renders a keyset position as an opaque URL-safe string.
 func encodeCursor[T any](position T) string {

@@ -11,18 +11,19 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
 // deadLetter stores n and makes it dead after one attempt.
-func deadLetter(t *testing.T, s *postgres.NotificationStore, n postgres.Notification, why string) {
+func deadLetter(t *testing.T, s *postgres.NotificationStore, n notification.Notification, why string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.Accept(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDead, Detail: why}); err != nil {
+	if _, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptDead, Detail: why}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -41,7 +42,7 @@ func requeueRecord() audit.Record {
 	}
 }
 
-func historyOf(h []postgres.NotificationAttempt) (outcomes []string, rounds, attempts []int) {
+func historyOf(h []notification.Attempt) (outcomes []string, rounds, attempts []int) {
 	for _, a := range h {
 		outcomes = append(outcomes, a.Outcome)
 		rounds = append(rounds, a.Round)
@@ -55,9 +56,9 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.NewNotificationStore(pool, postgres.WithClaimLease(time.Hour))
 	auditStore := postgres.NewAuditStore(pool)
-	n := newNotification(postgres.ChannelSMS, "prac-1")
+	n := newNotification(notification.ChannelSMS, "prac-1")
 	deadLetter(t, s, n, "webhook: provider answered 400: invalid number")
-	if dead, err := s.DeadLetters(ctx); err != nil || dead[postgres.ChannelSMS] != 1 || len(dead) != 1 {
+	if dead, err := s.DeadLetters(ctx); err != nil || dead[notification.ChannelSMS] != 1 || len(dead) != 1 {
 		t.Fatalf("DeadLetters = %v, %v", dead, err)
 	}
 
@@ -67,7 +68,7 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 		t.Fatal(err)
 	}
 	outcomes, rounds, attempts := historyOf(d.History)
-	if d.Status != postgres.NotificationQueued || d.Attempts != 0 || d.Round != 1 || d.LastError != "" || d.NextAttemptAt == nil ||
+	if d.Status != notification.StatusQueued || d.Attempts != 0 || d.Round != 1 || d.LastError != "" || d.NextAttemptAt == nil ||
 		!slices.Equal(outcomes, []string{"dead", "requeued"}) || !slices.Equal(rounds, []int{0, 1}) || !slices.Equal(attempts, []int{1, 0}) ||
 		d.History[1].By != "ops.karim" || d.History[1].Detail != "number corrected in the directory" {
 		t.Fatalf("requeued delivery %+v", d)
@@ -81,7 +82,7 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 	if got.EntityType != "Communication" || got.EntityID != n.ID.String() || got.PatientID == nil || *got.PatientID != n.PatientID {
 		t.Errorf("audit record %+v", got)
 	}
-	if dead, _ := s.DeadLetters(ctx); dead[postgres.ChannelSMS] != 0 {
+	if dead, _ := s.DeadLetters(ctx); dead[notification.ChannelSMS] != 0 {
 		t.Errorf("still counted dead: %v", dead)
 	}
 
@@ -89,8 +90,8 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 	// audit record.
 	again := requeueRecord()
 	_, err = s.Requeue(ctx, n.ID, &again, "ops.karim", "twice")
-	var state *postgres.DeliveryStateError
-	if !errors.As(err, &state) || state.Status != postgres.NotificationQueued || !errors.Is(err, domain.ErrConflict) {
+	var state *notification.StateError
+	if !errors.As(err, &state) || state.Status != notification.StatusQueued || !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("second requeue: %v, want a DeliveryStateError (queued)", err)
 	}
 	if _, err := auditStore.Get(ctx, again.ID); !errors.Is(err, domain.ErrNotFound) {
@@ -102,7 +103,7 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 	if err != nil || len(due) != 1 || due[0].ID != n.ID || due[0].Attempts != 0 || due[0].Round != 1 {
 		t.Fatalf("Due after requeue = %+v, %v", due, err)
 	}
-	if a, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDelivered, Detail: "prov-7"}); err != nil || a != 1 {
+	if a, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptDelivered, Detail: "prov-7"}); err != nil || a != 1 {
 		t.Fatalf("RecordAttempt = %d, %v; want attempt 1 of the new round", a, err)
 	}
 	full, err := s.Get(ctx, n.ID)
@@ -110,14 +111,14 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 		t.Fatal(err)
 	}
 	outcomes, rounds, attempts = historyOf(full.AttemptLog)
-	if full.Status != postgres.NotificationDelivered || full.Round != 1 || full.Attempts != 1 ||
+	if full.Status != notification.StatusDelivered || full.Round != 1 || full.Attempts != 1 ||
 		!slices.Equal(outcomes, []string{"dead", "requeued", "delivered"}) || !slices.Equal(rounds, []int{0, 1, 1}) ||
 		!slices.Equal(attempts, []int{1, 0, 1}) {
 		t.Errorf("after delivery: status %s, round %d, history %v %v %v", full.Status, full.Round, outcomes, rounds, attempts)
 	}
 
 	_, err = s.Requeue(ctx, n.ID, nil, "ops.karim", "")
-	if !errors.As(err, &state) || state.Status != postgres.NotificationDelivered {
+	if !errors.As(err, &state) || state.Status != notification.StatusDelivered {
 		t.Errorf("requeue of a delivered notification: %v", err)
 	}
 	if _, err := s.Requeue(ctx, uuid.Must(uuid.NewV7()), nil, "ops.karim", ""); !errors.Is(err, domain.ErrNotFound) {
@@ -131,7 +132,7 @@ func TestRequeueGivesADeadNotificationANewRound(t *testing.T) {
 func TestConcurrentRequeuesRequeueOnce(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewNotificationStore(pgtest.NewPool(t))
-	n := newNotification(postgres.ChannelPush, "prac-2")
+	n := newNotification(notification.ChannelPush, "prac-2")
 	deadLetter(t, s, n, "410 token expired")
 	errs := make(chan error, 5)
 	for range 5 {
@@ -143,7 +144,7 @@ func TestConcurrentRequeuesRequeueOnce(t *testing.T) {
 	ok := 0
 	for range 5 {
 		err := <-errs
-		var state *postgres.DeliveryStateError
+		var state *notification.StateError
 		switch {
 		case err == nil:
 			ok++
@@ -163,7 +164,7 @@ func TestDeliveryLogListsNewestFirstWithFilters(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Microsecond).Add(-time.Hour)
 	patient := uuid.Must(uuid.NewV7())
 	alertID := uuid.Must(uuid.NewV7())
-	var all []postgres.Notification
+	var all []notification.Notification
 	for i, ch := range []string{"sms", "email", "sms", "push", "sms", "inapp"} {
 		n := newNotification(ch, "prac-3")
 		n.CreatedAt = base.Add(time.Duration(i) * time.Minute)
@@ -180,14 +181,14 @@ func TestDeliveryLogListsNewestFirstWithFilters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.RecordAttempt(ctx, all[1].ID, postgres.AttemptResult{Outcome: postgres.AttemptDelivered, Detail: "ok"}); err != nil {
+	if _, err := s.RecordAttempt(ctx, all[1].ID, notification.AttemptResult{Outcome: notification.AttemptDelivered, Detail: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecordAttempt(ctx, all[3].ID, postgres.AttemptResult{Outcome: postgres.AttemptFailed, Detail: "503", NextAttemptAt: time.Now().Add(time.Minute)}); err != nil {
+	if _, err := s.RecordAttempt(ctx, all[3].ID, notification.AttemptResult{Outcome: notification.AttemptFailed, Detail: "503", NextAttemptAt: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 
-	ids := func(f postgres.DeliveryFilter) []uuid.UUID {
+	ids := func(f notification.Filter) []uuid.UUID {
 		t.Helper()
 		var out []uuid.UUID
 		for {
@@ -212,24 +213,24 @@ func TestDeliveryLogListsNewestFirstWithFilters(t *testing.T) {
 		return out
 	}
 	for name, tc := range map[string]struct {
-		f    postgres.DeliveryFilter
+		f    notification.Filter
 		want []uuid.UUID
 	}{
-		"all, two a page":  {postgres.DeliveryFilter{Limit: 2}, want(5, 4, 3, 2, 1, 0)},
-		"dead":             {postgres.DeliveryFilter{Status: "dead"}, want(2, 0)},
-		"pending":          {postgres.DeliveryFilter{Status: postgres.DeliveryPending, Limit: 1}, want(5, 4, 3)},
-		"failed":           {postgres.DeliveryFilter{Status: "failed"}, want(3)},
-		"sms":              {postgres.DeliveryFilter{Channel: "sms"}, want(4, 2, 0)},
-		"alert":            {postgres.DeliveryFilter{AlertID: alertID}, want(4, 2, 0)},
-		"patient and dead": {postgres.DeliveryFilter{PatientID: patient, Status: "dead"}, want(2, 0)},
-		"from, to":         {postgres.DeliveryFilter{From: base.Add(time.Minute), To: base.Add(4 * time.Minute)}, want(3, 2, 1)},
+		"all, two a page":  {notification.Filter{Limit: 2}, want(5, 4, 3, 2, 1, 0)},
+		"dead":             {notification.Filter{Status: "dead"}, want(2, 0)},
+		"pending":          {notification.Filter{Status: notification.Pending, Limit: 1}, want(5, 4, 3)},
+		"failed":           {notification.Filter{Status: "failed"}, want(3)},
+		"sms":              {notification.Filter{Channel: "sms"}, want(4, 2, 0)},
+		"alert":            {notification.Filter{AlertID: alertID}, want(4, 2, 0)},
+		"patient and dead": {notification.Filter{PatientID: patient, Status: "dead"}, want(2, 0)},
+		"from, to":         {notification.Filter{From: base.Add(time.Minute), To: base.Add(4 * time.Minute)}, want(3, 2, 1)},
 	} {
 		if got := ids(tc.f); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", name, got, tc.want)
 		}
 	}
 
-	page, err := s.ListDeliveries(ctx, postgres.DeliveryFilter{Status: "failed"})
+	page, err := s.ListDeliveries(ctx, notification.Filter{Status: "failed"})
 	if err != nil || len(page.Deliveries) != 1 {
 		t.Fatalf("failed page: %+v, %v", page, err)
 	}
@@ -237,15 +238,15 @@ func TestDeliveryLogListsNewestFirstWithFilters(t *testing.T) {
 	if d.NextAttemptAt == nil || d.LastError != "503" || len(d.History) != 1 || d.History[0].Outcome != "failed" || d.Channel != "push" {
 		t.Errorf("failed delivery %+v", d)
 	}
-	page, _ = s.ListDeliveries(ctx, postgres.DeliveryFilter{Status: "delivered"})
+	page, _ = s.ListDeliveries(ctx, notification.Filter{Status: "delivered"})
 	if d := page.Deliveries[0]; d.NextAttemptAt != nil || d.Receipt != "ok" || d.DeliveredAt == nil {
 		t.Errorf("delivered delivery %+v", d)
 	}
-	page, _ = s.ListDeliveries(ctx, postgres.DeliveryFilter{Channel: "inapp"})
+	page, _ = s.ListDeliveries(ctx, notification.Filter{Channel: "inapp"})
 	if d := page.Deliveries[0]; d.History == nil || len(d.History) != 0 {
 		t.Errorf("untried delivery history %#v, want empty", d.History)
 	}
-	if _, err := s.ListDeliveries(ctx, postgres.DeliveryFilter{Cursor: "not-a-cursor"}); !errors.Is(err, postgres.ErrBadCursor) {
+	if _, err := s.ListDeliveries(ctx, notification.Filter{Cursor: "not-a-cursor"}); !errors.Is(err, domain.ErrBadCursor) {
 		t.Errorf("bad cursor: %v, want ErrBadCursor", err)
 	}
 }

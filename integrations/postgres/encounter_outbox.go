@@ -72,5 +72,6 @@ func encounterEvent(s encounter.State, e encounter.Entry) (OutboxEvent, error) {
 		ID: EncounterEventID(d.EncounterID, e.Seq), Topic: ClinicalTopic, Key: d.PatientID.String(),
 		Type: EncounterEventType(e.Kind), Source: "/v1/encounters/" + d.EncounterID.String(),
 		Subject: d.EncounterID.String(), Time: e.At.UTC().Truncate(time.Microsecond), Data: raw,
+		Link: "/v1/clinical/encounters/" + d.EncounterID.String(),
 	}, nil
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 )
 
 // EncounterStore keeps the encounters read model (with each encounter's
@@ -23,50 +26,105 @@ type EncounterStore struct {
 // NewEncounterStore returns a store on pool.
 func NewEncounterStore(pool *pgxpool.Pool) *EncounterStore { return &EncounterStore{pool: pool} }
 
-// translateEncounterErr maps pgx errors to domain errors, once, at the store boundary.
-func translateEncounterErr(err error, what string) error { return translateAlertErr(err, what) }
-
 // RecordCreated adds a new encounter to the read model with its timeline so
 // far, and writes encounter.created. Repeating it changes nothing.
 func (s *EncounterStore) RecordCreated(ctx context.Context, st encounter.State) error {
-	if len(st.Timeline) == 0 || st.Timeline[0].Kind != encounter.EventCreated {
-		return errors.New("record created: the timeline must start with the created entry")
-	}
-	event, err := encounterEvent(st, st.Timeline[0])
-	if err != nil {
-		return err
-	}
-	d := st.Details
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO encounters (id, patient_id, class, status, reason, location, priority, created_at, version, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8)
-			ON CONFLICT (id) DO NOTHING`,
-			d.EncounterID, d.PatientID, string(d.Class), string(encounter.StatusPlanned), d.Reason, d.Location, d.Priority, st.CreatedAt)
+		_, err := insertCreated(ctx, tx, st)
+		return err
+	})
+}
+
+// CreateEncounter stores an encounter the API opens, before its workflow
+// starts: the Idempotency-Key, the row with its created entry, the
+// encounter.created event and the request's audit record rec, in one
+// transaction, with starts, the rows that start its workflow should the
+// caller's own start not happen. A repeated key with the same body returns
+// the encounter the first request created, as it is now, with replay true;
+// with another body domain.ErrIdempotencyMismatch. A patient that does not
+// exist is a validation error naming patientId.
+func (s *EncounterStore) CreateEncounter(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, st encounter.State,
+	starts ...outbox.WorkflowStart) (out encounter.Record, replay bool, err error) {
+	id := st.Details.EncounterID
+	err = withIdempotency(ctx, s.pool, func(tx pgx.Tx) error {
+		existing, seen, err := claimIdempotency(ctx, tx, idem, id)
 		if err != nil {
-			return translateEncounterErr(err, "record encounter created")
+			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return nil
-		}
-		for _, e := range st.Timeline {
-			if _, err := insertEncounterEntry(ctx, tx, d.EncounterID, e); err != nil {
+		replay = seen
+		if seen {
+			id = existing
+		} else {
+			if _, err := insertCreated(ctx, tx, st); err != nil {
+				if errors.Is(err, domain.ErrNotFound) {
+					return &domain.ValidationError{Fields: []domain.FieldError{{Field: "patientId", Message: "is not a registered patient"}}}
+				}
+				return err
+			}
+			if err := appendWorkflowStarts(ctx, tx, starts...); err != nil {
 				return err
 			}
 		}
-		if err := saveEncounter(ctx, tx, st); err != nil {
-			return err
+		var patientID uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT patient_id FROM encounters WHERE id = $1`, id).Scan(&patientID); err != nil {
+			return translate(err, "encounter "+id.String())
 		}
-		return appendOutbox(ctx, tx, event)
+		return auditEntity(ctx, tx, rec, "Encounter", id, patientID)
 	})
+	if err != nil {
+		return out, false, err
+	}
+	out, err = s.GetEncounter(ctx, id)
+	return out, replay, err
+}
+
+// MarkStarted records that the caller started the encounter's workflow
+// itself, so the starter leaves its start row alone.
+func (s *EncounterStore) MarkStarted(ctx context.Context, workflowID string) error {
+	return MarkStartedByWorkflow(ctx, s.pool, workflowID)
+}
+
+// insertCreated writes a new encounter's row, entries, locations and
+// encounter.created event, reporting false when the row already exists.
+func insertCreated(ctx context.Context, tx pgx.Tx, st encounter.State) (bool, error) {
+	if len(st.Timeline) == 0 || st.Timeline[0].Kind != encounter.EventCreated {
+		return false, errors.New("record created: the timeline must start with the created entry")
+	}
+	event, err := encounterEvent(st, st.Timeline[0])
+	if err != nil {
+		return false, err
+	}
+	d := st.Details
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO encounters (id, patient_id, class, status, reason, location, priority, created_at, version, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8)
+		ON CONFLICT (id) DO NOTHING`,
+		d.EncounterID, d.PatientID, string(d.Class), string(encounter.StatusPlanned), d.Reason, d.Location, d.Priority, st.CreatedAt)
+	if err != nil {
+		return false, translate(err, "record encounter created")
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	for _, e := range st.Timeline {
+		if _, err := insertEncounterEntry(ctx, tx, d.EncounterID, e); err != nil {
+			return false, err
+		}
+	}
+	if err := saveEncounter(ctx, tx, st); err != nil {
+		return false, err
+	}
+	return true, appendOutbox(ctx, tx, event)
 }
 
 // RecordTransition records timeline entry e of the encounter and, unless a
 // newer state was recorded already, the encounter as st after it; a
 // transition (not an order change) also writes its encounter.<kind> event.
 // The entry's seq is the transition key: repeating it changes nothing.
-// domain.ErrNotFound when the encounter was never recorded.
-func (s *EncounterStore) RecordTransition(ctx context.Context, st encounter.State, e encounter.Entry) error {
+// rec, when not nil, is the audit record of the request that asked for the
+// change, stored in the same transaction. domain.ErrNotFound when the
+// encounter was never recorded.
+func (s *EncounterStore) RecordTransition(ctx context.Context, st encounter.State, e encounter.Entry, rec *audit.Record) error {
 	if e.Seq < 1 || e.Seq > len(st.Timeline) || st.Timeline[e.Seq-1].Kind != e.Kind {
 		return fmt.Errorf("record transition: entry %d is not in the encounter's timeline", e.Seq)
 	}
@@ -74,13 +132,16 @@ func (s *EncounterStore) RecordTransition(ctx context.Context, st encounter.Stat
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM encounters WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
-			return translateEncounterErr(err, "encounter "+id.String())
+			return translate(err, "encounter "+id.String())
 		}
 		added, err := insertEncounterEntry(ctx, tx, id, e)
 		if err != nil || !added {
 			return err
 		}
 		if err := saveEncounter(ctx, tx, st); err != nil {
+			return err
+		}
+		if err := auditEntity(ctx, tx, rec, "Encounter", id, st.Details.PatientID); err != nil {
 			return err
 		}
 		if !e.Kind.Transition() {
@@ -115,7 +176,7 @@ func saveEncounter(ctx context.Context, tx pgx.Tx, st encounter.State) error {
 		st.Details.EncounterID, string(st.Status), st.Location, acuity, st.ChiefComplaint, attending,
 		string(st.Disposition), st.ArrivedAt, st.TriagedAt, st.StartedAt, st.EndedAt, version, st.Last().At)
 	if err != nil {
-		return translateEncounterErr(err, "save encounter")
+		return translate(err, "save encounter")
 	}
 	if tag.RowsAffected() == 0 {
 		return nil
@@ -126,7 +187,7 @@ func saveEncounter(ctx context.Context, tx pgx.Tx, st encounter.State) error {
 			ON CONFLICT (encounter_id, seq) DO UPDATE SET until_at = EXCLUDED.until_at`,
 			st.Details.EncounterID, i+1, l.Location, l.From, l.Until)
 		if err != nil {
-			return translateEncounterErr(err, "save encounter location")
+			return translate(err, "save encounter location")
 		}
 	}
 	for _, o := range st.Orders {
@@ -135,7 +196,7 @@ func saveEncounter(ctx context.Context, tx pgx.Tx, st encounter.State) error {
 			ON CONFLICT (encounter_id, order_id) DO UPDATE SET status = EXCLUDED.status, closed_at = EXCLUDED.closed_at`,
 			st.Details.EncounterID, o.ID, string(o.Kind), string(o.Status), o.LinkedAt, o.ClosedAt)
 		if err != nil {
-			return translateEncounterErr(err, "save encounter order")
+			return translate(err, "save encounter order")
 		}
 	}
 	return nil
@@ -152,30 +213,9 @@ func insertEncounterEntry(ctx context.Context, tx pgx.Tx, id uuid.UUID, e encoun
 		INSERT INTO encounter_timeline (encounter_id, seq, kind, at, by_id, note) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (encounter_id, seq) DO NOTHING`, id, e.Seq, string(e.Kind), e.At, by, e.Note)
 	if err != nil {
-		return false, translateEncounterErr(err, "append encounter timeline")
+		return false, translate(err, "append encounter timeline")
 	}
 	return tag.RowsAffected() == 1, nil
-}
-
-// EncounterFilter narrows ListEncounters. Zero fields match everything; From
-// and To bound the creation time as [From, To). Limit defaults to 50 and is
-// capped at 200.
-type EncounterFilter struct {
-	PatientID uuid.UUID
-	Status    encounter.Status
-	// Open keeps only the encounters neither discharged nor cancelled.
-	Open     bool
-	Class    encounter.Class
-	Location string
-	From, To time.Time
-	Limit    int
-	Cursor   string // Next of the previous page
-}
-
-// EncounterPage is one page of encounters, newest first; Next is empty on the last page.
-type EncounterPage struct {
-	Encounters []encounter.Record
-	Next       string
 }
 
 const encounterColumns = `id, patient_id, class, status, reason, location, priority, acuity, chief_complaint,
@@ -183,7 +223,7 @@ const encounterColumns = `id, patient_id, class, status, reason, location, prior
 
 // ListEncounters returns encounters newest first, one page at a time;
 // ErrBadCursor for a cursor this store did not issue.
-func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) (EncounterPage, error) {
+func (s *EncounterStore) ListEncounters(ctx context.Context, f encounter.Filter) (encounter.Page, error) {
 	q := newPageQuery(f.Limit)
 	if f.PatientID != uuid.Nil {
 		q.where("patient_id = " + q.arg(f.PatientID))
@@ -204,19 +244,19 @@ func (s *EncounterStore) ListEncounters(ctx context.Context, f EncounterFilter) 
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p encounterCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {
-			return EncounterPage{}, err
+			return encounter.Page{}, err
 		}
 		q.after("created_at", pos.CreatedAt, pos.ID)
 	}
 	rows, err := s.pool.Query(ctx, q.sql(`SELECT `+encounterColumns+` FROM encounters`, "created_at"), q.args...)
 	if err != nil {
-		return EncounterPage{}, translateEncounterErr(err, "list encounters")
+		return encounter.Page{}, translate(err, "list encounters")
 	}
 	list, err := pgx.CollectRows(rows, scanEncounter)
 	if err != nil {
-		return EncounterPage{}, translateEncounterErr(err, "list encounters")
+		return encounter.Page{}, translate(err, "list encounters")
 	}
-	var page EncounterPage
+	var page encounter.Page
 	page.Encounters, page.Next = cutPage(q, list, func(last encounter.Record) string {
 		return encodeCursor(encounterCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	})
@@ -282,7 +322,7 @@ func (s *EncounterStore) GetEncounter(ctx context.Context, id uuid.UUID) (encoun
 		})
 		return err
 	})
-	return rec, translateEncounterErr(err, "encounter "+id.String())
+	return rec, translate(err, "encounter "+id.String())
 }
 
 func scanEncounter(r pgx.CollectableRow) (encounter.Record, error) {

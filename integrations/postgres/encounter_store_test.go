@@ -39,7 +39,7 @@ func recorder(t *testing.T, s *postgres.EncounterStore) func(encounter.State, er
 			t.Fatal(err)
 		}
 		for range 2 {
-			if err := s.RecordTransition(context.Background(), st, st.Last()); err != nil {
+			if err := s.RecordTransition(context.Background(), st, st.Last(), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -52,6 +52,7 @@ func TestEncounterReadModelFollowsTransitions(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.NewEncounterStore(pool)
 	patient, nurse, doctor, lab := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	pgtest.Patients(t, pool, patient)
 	at := func(m int) time.Time { return encounterNow.Add(time.Duration(m) * time.Minute) }
 
 	record := recorder(t, s)
@@ -70,7 +71,7 @@ func TestEncounterReadModelFollowsTransitions(t *testing.T) {
 	discharged := record(st.Discharge(doctor, at(180), encounter.DispositionHome, false, ""))
 
 	// A late retry of an older transition must not roll the row back.
-	if err := s.RecordTransition(ctx, st, st.Last()); err != nil {
+	if err := s.RecordTransition(ctx, st, st.Last(), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -96,7 +97,7 @@ func TestEncounterReadModelFollowsTransitions(t *testing.T) {
 	}
 
 	// One event per transition, none for order changes, each written once.
-	rows, err := pool.Query(ctx, `SELECT type, data FROM outbox WHERE key = $1 ORDER BY time`, patient.String())
+	rows, err := pool.Query(ctx, `SELECT type, data FROM outbox WHERE key = $1 AND type LIKE 'encounter.%' ORDER BY time`, patient.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestRecordTransitionOfAnUnknownEncounter(t *testing.T) {
 	s := postgres.NewEncounterStore(pgtest.NewPool(t))
 	st, _ := encounter.New(encounter.Details{EncounterID: uuid.New(), PatientID: uuid.New(), Class: encounter.ClassVirtual, Location: "tele"}, encounterNow)
 	st, _ = st.Arrive(uuid.New(), encounterNow.Add(time.Minute))
-	if err := s.RecordTransition(context.Background(), st, st.Last()); !errors.Is(err, domain.ErrNotFound) {
+	if err := s.RecordTransition(context.Background(), st, st.Last(), nil); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}
 	if _, err := s.GetEncounter(context.Background(), uuid.New()); !errors.Is(err, domain.ErrNotFound) {
@@ -141,8 +142,10 @@ func TestRecordTransitionOfAnUnknownEncounter(t *testing.T) {
 
 func TestListEncountersFiltersAndPages(t *testing.T) {
 	ctx := context.Background()
-	s := postgres.NewEncounterStore(pgtest.NewPool(t))
+	pool := pgtest.NewPool(t)
+	s := postgres.NewEncounterStore(pool)
 	alice, bob := uuid.New(), uuid.New()
+	pgtest.Patients(t, pool, alice, bob)
 	var aliceIDs []uuid.UUID
 	for i := range 5 {
 		st := newEncounter(t, s, alice, encounter.ClassEmergency, "ed", encounterNow.Add(time.Duration(i)*time.Hour))
@@ -158,7 +161,7 @@ func TestListEncountersFiltersAndPages(t *testing.T) {
 	var seen []uuid.UUID
 	cursor := ""
 	for {
-		page, err := s.ListEncounters(ctx, postgres.EncounterFilter{PatientID: alice, Limit: 2, Cursor: cursor})
+		page, err := s.ListEncounters(ctx, encounter.Filter{PatientID: alice, Limit: 2, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,17 +178,17 @@ func TestListEncountersFiltersAndPages(t *testing.T) {
 
 	tests := []struct {
 		name string
-		f    postgres.EncounterFilter
+		f    encounter.Filter
 		want int
 	}{
-		{"all", postgres.EncounterFilter{}, 7},
-		{"arrived", postgres.EncounterFilter{Status: encounter.StatusArrived}, 1},
-		{"outpatient", postgres.EncounterFilter{Class: encounter.ClassOutpatient}, 2},
-		{"open of bob", postgres.EncounterFilter{PatientID: bob, Open: true}, 1},
-		{"open", postgres.EncounterFilter{Open: true}, 6},
-		{"at ed", postgres.EncounterFilter{Location: "ed"}, 5},
-		{"window", postgres.EncounterFilter{From: encounterNow.Add(time.Hour), To: encounterNow.Add(3 * time.Hour)}, 2},
-		{"planned emergency of alice", postgres.EncounterFilter{PatientID: alice, Status: encounter.StatusPlanned, Class: encounter.ClassEmergency}, 5},
+		{"all", encounter.Filter{}, 7},
+		{"arrived", encounter.Filter{Status: encounter.StatusArrived}, 1},
+		{"outpatient", encounter.Filter{Class: encounter.ClassOutpatient}, 2},
+		{"open of bob", encounter.Filter{PatientID: bob, Open: true}, 1},
+		{"open", encounter.Filter{Open: true}, 6},
+		{"at ed", encounter.Filter{Location: "ed"}, 5},
+		{"window", encounter.Filter{From: encounterNow.Add(time.Hour), To: encounterNow.Add(3 * time.Hour)}, 2},
+		{"planned emergency of alice", encounter.Filter{PatientID: alice, Status: encounter.StatusPlanned, Class: encounter.ClassEmergency}, 5},
 	}
 	for _, tc := range tests {
 		page, err := s.ListEncounters(ctx, tc.f)
@@ -193,7 +196,7 @@ func TestListEncountersFiltersAndPages(t *testing.T) {
 			t.Errorf("%s: %d encounters, %v; want %d", tc.name, len(page.Encounters), err, tc.want)
 		}
 	}
-	if _, err := s.ListEncounters(ctx, postgres.EncounterFilter{Cursor: "not-a-cursor"}); !errors.Is(err, postgres.ErrBadCursor) {
+	if _, err := s.ListEncounters(ctx, encounter.Filter{Cursor: "not-a-cursor"}); !errors.Is(err, domain.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/note"
 )
@@ -36,9 +37,16 @@ func NewNoteStore(pool *pgxpool.Pool) *NoteStore {
 }
 
 // Create stores a new note with its note.created event. rec, when not nil,
-// is the request's audit record, stored in the same transaction.
+// is the request's audit record, stored in the same transaction. The note's
+// patient must be its encounter's: domain.ErrNotFound when the encounter was
+// never recorded, a *domain.ValidationError naming patientId when the
+// encounter is another patient's (the foreign keys of the notes table hold
+// the same, whatever the writer).
 func (s *NoteStore) Create(ctx context.Context, rec *audit.Record, n note.Note) (note.Note, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := requireEncounterPatient(ctx, tx, n.EncounterID, n.PatientID); err != nil {
+			return err
+		}
 		if err := insertNote(ctx, tx, n); err != nil {
 			return err
 		}
@@ -159,6 +167,20 @@ func (s *NoteStore) Amend(ctx context.Context, originalID uuid.UUID, rec *audit.
 	return created, err
 }
 
+// requireEncounterPatient refuses a record of patientID made during the
+// encounter encounterID unless the encounter is that patient's.
+func requireEncounterPatient(ctx context.Context, tx pgx.Tx, encounterID, patientID uuid.UUID) error {
+	var owner uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT patient_id FROM encounters WHERE id = $1`, encounterID).Scan(&owner)
+	if err != nil {
+		return translate(err, "encounter "+encounterID.String())
+	}
+	if owner != patientID {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "patientId", Message: notEncounterPatient + " " + encounterID.String()}}}
+	}
+	return nil
+}
+
 func insertNote(ctx context.Context, tx pgx.Tx, n note.Note) error {
 	resource, err := json.Marshal(n)
 	if err != nil {
@@ -196,5 +218,6 @@ func (s *NoteStore) appendNoteEvent(ctx context.Context, tx pgx.Tx, eventType st
 		Type: eventType, PatientID: n.PatientID, Resource: n, Time: n.UpdatedAt,
 		Source:  "/v1/clinical/encounters/" + n.EncounterID.String() + "/notes",
 		Subject: "DocumentReference/" + n.ID.String(),
+		Link:    "/v1/clinical/notes/" + n.ID.String(),
 	})
 }

@@ -9,15 +9,26 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/domain/note"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
 var noteNow = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+
+// encounterOf registers a patient and records an encounter of theirs: a
+// note is written during an encounter, about its patient.
+func encounterOf(t *testing.T, pool *pgxpool.Pool) (enc, patient uuid.UUID) {
+	t.Helper()
+	patient = pgtest.Patient(t, pool)
+	st := newEncounter(t, postgres.NewEncounterStore(pool), patient, encounter.ClassInpatient, "ward-3", noteNow)
+	return st.Details.EncounterID, patient
+}
 
 func newDraft(t *testing.T, s *postgres.NoteStore, enc, patient, author uuid.UUID, rec *audit.Record) note.Note {
 	t.Helper()
@@ -40,7 +51,8 @@ func TestNoteLifecycle(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewNoteStore(pool)
-	enc, patient, author, colleague := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	enc, patient := encounterOf(t, pool)
+	author, colleague := uuid.New(), uuid.New()
 
 	rec := auditRecord(noteNow, nil)
 	d := newDraft(t, s, enc, patient, author, &rec)
@@ -123,7 +135,8 @@ func TestNoteAmendRules(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewNoteStore(pool)
-	enc, patient, author := uuid.New(), uuid.New(), uuid.New()
+	enc, patient := encounterOf(t, pool)
+	author := uuid.New()
 	d := newDraft(t, s, enc, patient, author, nil)
 	amend := func(o note.Note) (note.Note, error) {
 		return note.Amend(o, uuid.Must(uuid.NewV7()), author, "typo", "Corrected.", nil, noteNow)
@@ -177,7 +190,8 @@ func TestNoteCreateIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	s := postgres.NewNoteStore(pool)
-	d := newDraft(t, s, uuid.New(), uuid.New(), uuid.New(), nil)
+	enc, patient := encounterOf(t, pool)
+	d := newDraft(t, s, enc, patient, uuid.New(), nil)
 	if _, err := s.Create(ctx, nil, d); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("same id twice: %v", err)
 	}

@@ -12,36 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
-)
-
-// Notification channels.
-const (
-	ChannelInApp = "inapp"
-	ChannelEmail = "email"
-	ChannelSMS   = "sms"
-	ChannelPush  = "push"
-)
-
-// Notification statuses. Queued and failed notifications wait for an attempt
-// (failed ones have had at least one); delivered and dead are final.
-const (
-	NotificationQueued    = "queued"
-	NotificationDelivered = "delivered"
-	NotificationFailed    = "failed"
-	NotificationDead      = "dead"
-)
-
-// Attempt outcomes.
-const (
-	// AttemptDelivered: the channel took the message.
-	AttemptDelivered = "delivered"
-	// AttemptFailed: the attempt failed and another is scheduled.
-	AttemptFailed = "failed"
-	// AttemptDead: the attempt failed and no other will be made.
-	AttemptDead = "dead"
-	// AttemptRequeued: an operator requeued the dead notification, starting
-	// a new round of attempts; it is attempt 0 of that round.
-	AttemptRequeued = "requeued"
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // inboxChannel is the PostgreSQL notification channel told about new inbox
@@ -53,95 +24,13 @@ const inboxChannel = "inbox"
 // before recording the attempt).
 const DefaultClaimLease = 5 * time.Minute
 
-// Notification is one message to deliver to one person over one channel.
-type Notification struct {
-	ID             uuid.UUID // the requesting event's notificationId
-	AlertID        uuid.UUID
-	PatientID      uuid.UUID
-	PractitionerID string
-	RecipientName  string
-	Channel        string // inapp, email, sms or push
-	Address        string // email address, phone number or push token; empty for inapp
-	Subject        string
-	Body           string
-	Severity       string // info, warning, urgent or critical
-	Category       string
-	Level          int // escalation level
-	CreatedAt      time.Time
-
-	Status string
-	// Attempts counts the attempts of the current round; Round is 0 until
-	// the notification is first requeued, then one more per requeue.
-	Attempts      int
-	Round         int
-	NextAttemptAt time.Time
-	LastError     string
-	Receipt       string
-	DeliveredAt   *time.Time
-	UpdatedAt     time.Time
-
-	// AttemptLog lists every attempt in order; filled by Get only.
-	AttemptLog []NotificationAttempt
-}
-
-// NotificationAttempt is one entry of a notification's attempt history: a
-// delivery attempt, or an operator's requeue.
-type NotificationAttempt struct {
-	Round   int       `json:"round"`   // 0, then one more per requeue
-	Attempt int       `json:"attempt"` // from 1 within its round; 0 for the requeue that began it
-	At      time.Time `json:"at"`
-	Outcome string    `json:"outcome"`      // AttemptDelivered, AttemptFailed, AttemptDead or AttemptRequeued
-	Detail  string    `json:"detail"`       // the receipt, what went wrong, or why it was requeued
-	By      string    `json:"by,omitempty"` // who requeued it
-}
-
-// AttemptResult is what one delivery attempt came to.
-type AttemptResult struct {
-	Outcome string // AttemptDelivered, AttemptFailed or AttemptDead
-	// Detail is the receipt when delivered, else the error.
-	Detail string
-	// NextAttemptAt is when to try again; used when Outcome is AttemptFailed.
-	NextAttemptAt time.Time
-}
-
-// NotificationStatus is a notification's delivery state, for an alert's
-// timeline.
-type NotificationStatus struct {
-	NotificationID uuid.UUID  `json:"notificationId"`
-	PractitionerID string     `json:"practitionerId"`
-	Channel        string     `json:"channel"`
-	Level          int        `json:"level"`
-	Status         string     `json:"status"`
-	Attempts       int        `json:"attempts"`
-	LastError      string     `json:"lastError,omitempty"`
-	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
-}
-
-// InboxItem is an in-app notification in a practitioner's inbox.
-type InboxItem struct {
-	ID             uuid.UUID  `json:"id"`
-	PractitionerID string     `json:"practitionerId"`
-	NotificationID uuid.UUID  `json:"notificationId"`
-	AlertID        uuid.UUID  `json:"alertId"`
-	PatientID      uuid.UUID  `json:"patientId"`
-	Subject        string     `json:"subject"`
-	Body           string     `json:"body"`
-	Severity       string     `json:"severity"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	ReadAt         *time.Time `json:"readAt,omitempty"`
-}
-
-// InboxEvent says a practitioner's inbox has a new item.
-type InboxEvent struct {
-	PractitionerID string
-}
-
 // NotificationStore keeps notifications, their attempts and the in-app inbox.
 type NotificationStore struct {
 	pool  *pgxpool.Pool
 	lease time.Duration
+	// hub shares one LISTEN connection among every inbox listener of
+	// this store.
+	hub *inboxHub
 }
 
 // NotificationStoreOption configures NewNotificationStore.
@@ -159,7 +48,7 @@ func WithClaimLease(d time.Duration) NotificationStoreOption {
 
 // NewNotificationStore returns a store on pool.
 func NewNotificationStore(pool *pgxpool.Pool, opts ...NotificationStoreOption) *NotificationStore {
-	s := &NotificationStore{pool: pool, lease: DefaultClaimLease}
+	s := &NotificationStore{pool: pool, lease: DefaultClaimLease, hub: newInboxHub(pool)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -170,8 +59,8 @@ const notificationColumns = `id, alert_id, patient_id, practitioner_id, recipien
 	subject, body, severity, category, level, created_at, status, attempts, next_attempt_at,
 	last_error, receipt, delivered_at, updated_at, round`
 
-func scanNotification(row pgx.Row) (Notification, error) {
-	var n Notification
+func scanNotification(row pgx.Row) (notification.Notification, error) {
+	var n notification.Notification
 	err := row.Scan(&n.ID, &n.AlertID, &n.PatientID, &n.PractitionerID, &n.RecipientName, &n.Channel,
 		&n.Address, &n.Subject, &n.Body, &n.Severity, &n.Category, &n.Level, &n.CreatedAt, &n.Status,
 		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.Receipt, &n.DeliveredAt, &n.UpdatedAt, &n.Round)
@@ -181,7 +70,7 @@ func scanNotification(row pgx.Row) (Notification, error) {
 // Accept stores n as queued, due now, and reports whether it is new. A
 // notification already stored (the same id) is left as it is, so a
 // redelivered request is never delivered twice.
-func (s *NotificationStore) Accept(ctx context.Context, n Notification) (bool, error) {
+func (s *NotificationStore) Accept(ctx context.Context, n notification.Notification) (bool, error) {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = time.Now()
 	}
@@ -202,7 +91,7 @@ func (s *NotificationStore) Accept(ctx context.Context, n Notification) (bool, e
 // first. Claiming pushes their next attempt past the store's lease, so
 // concurrent callers (other processes included) never get the same one;
 // RecordAttempt or AddInboxItem then settles it.
-func (s *NotificationStore) Due(ctx context.Context, limit int) ([]Notification, error) {
+func (s *NotificationStore) Due(ctx context.Context, limit int) ([]notification.Notification, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -222,7 +111,7 @@ func (s *NotificationStore) Due(ctx context.Context, limit int) ([]Notification,
 	if err != nil {
 		return nil, fmt.Errorf("claim due notifications: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) { return scanNotification(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (notification.Notification, error) { return scanNotification(r) })
 	if err != nil {
 		return nil, fmt.Errorf("claim due notifications: %w", err)
 	}
@@ -262,7 +151,7 @@ func (s *NotificationStore) QueueDepth(ctx context.Context) (int64, error) {
 // that is already delivered or dead is not changed: the result is
 // domain.ErrConflict, or domain.ErrNotFound when there is no such
 // notification.
-func (s *NotificationStore) RecordAttempt(ctx context.Context, id uuid.UUID, r AttemptResult) (int, error) {
+func (s *NotificationStore) RecordAttempt(ctx context.Context, id uuid.UUID, r notification.AttemptResult) (int, error) {
 	var attempt int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -272,24 +161,24 @@ func (s *NotificationStore) RecordAttempt(ctx context.Context, id uuid.UUID, r A
 	return attempt, err
 }
 
-func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r AttemptResult) (int, error) {
+func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r notification.AttemptResult) (int, error) {
 	var status, receipt string
 	next := r.NextAttemptAt
 	switch r.Outcome {
-	case AttemptDelivered:
-		status, receipt = NotificationDelivered, r.Detail
-	case AttemptFailed:
-		status = NotificationFailed
+	case notification.AttemptDelivered:
+		status, receipt = notification.StatusDelivered, r.Detail
+	case notification.AttemptFailed:
+		status = notification.StatusFailed
 		if next.IsZero() {
 			next = time.Now()
 		}
-	case AttemptDead:
-		status = NotificationDead
+	case notification.AttemptDead:
+		status = notification.StatusDead
 	default:
 		return 0, fmt.Errorf("record attempt for notification %s: unknown outcome %q", id, r.Outcome)
 	}
 	lastError := ""
-	if r.Outcome != AttemptDelivered {
+	if r.Outcome != notification.AttemptDelivered {
 		lastError = r.Detail
 	}
 	var attempt, round int
@@ -330,18 +219,18 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, id uuid.UUID, r AttemptResult
 
 // Get returns notification id with its attempt history (every attempt and
 // requeue, in order), or domain.ErrNotFound.
-func (s *NotificationStore) Get(ctx context.Context, id uuid.UUID) (Notification, error) {
+func (s *NotificationStore) Get(ctx context.Context, id uuid.UUID) (notification.Notification, error) {
 	n, err := scanNotification(s.pool.QueryRow(ctx,
 		`SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Notification{}, fmt.Errorf("notification %s: %w", id, domain.ErrNotFound)
+		return notification.Notification{}, fmt.Errorf("notification %s: %w", id, domain.ErrNotFound)
 	}
 	if err != nil {
-		return Notification{}, fmt.Errorf("get notification %s: %w", id, err)
+		return notification.Notification{}, fmt.Errorf("get notification %s: %w", id, err)
 	}
 	history, err := attemptHistory(ctx, s.pool, []uuid.UUID{id})
 	if err != nil {
-		return Notification{}, err
+		return notification.Notification{}, err
 	}
 	n.AttemptLog = history[id]
 	return n, nil
@@ -349,7 +238,7 @@ func (s *NotificationStore) Get(ctx context.Context, id uuid.UUID) (Notification
 
 // DeliveryStatus lists the delivery state of every notification sent for
 // alertID, in the order they were requested.
-func (s *NotificationStore) DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]NotificationStatus, error) {
+func (s *NotificationStore) DeliveryStatus(ctx context.Context, alertID uuid.UUID) ([]notification.Status, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, practitioner_id, channel, level, status, attempts, last_error, delivered_at,
 			created_at, updated_at
@@ -358,7 +247,7 @@ func (s *NotificationStore) DeliveryStatus(ctx context.Context, alertID uuid.UUI
 	if err != nil {
 		return nil, fmt.Errorf("delivery status of alert %s: %w", alertID, err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[NotificationStatus])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[notification.Status])
 	if err != nil {
 		return nil, fmt.Errorf("delivery status of alert %s: %w", alertID, err)
 	}
@@ -369,12 +258,12 @@ func (s *NotificationStore) DeliveryStatus(ctx context.Context, alertID uuid.UUI
 // the item in the practitioner's inbox, marks the notification delivered,
 // records the attempt and tells inbox listeners (ListenInbox) at commit. A
 // notification already delivered returns its existing item.
-func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (InboxItem, error) {
+func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (notification.InboxItem, error) {
 	itemID, err := uuid.NewV7()
 	if err != nil {
-		return InboxItem{}, fmt.Errorf("inbox item id: %w", err)
+		return notification.InboxItem{}, fmt.Errorf("inbox item id: %w", err)
 	}
-	var item InboxItem
+	var item notification.InboxItem
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n, err := scanNotification(tx.QueryRow(ctx,
 			`SELECT `+notificationColumns+` FROM notifications WHERE id = $1 FOR UPDATE`, id))
@@ -384,7 +273,7 @@ func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (Inb
 		if err != nil {
 			return fmt.Errorf("load notification %s: %w", id, err)
 		}
-		if n.Channel != ChannelInApp {
+		if n.Channel != notification.ChannelInApp {
 			return fmt.Errorf("notification %s goes by %s, not inapp: %w", id, n.Channel, domain.ErrConflict)
 		}
 		tag, err := tx.Exec(ctx, `
@@ -397,7 +286,7 @@ func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (Inb
 			return fmt.Errorf("add inbox item for notification %s: %w", id, err)
 		}
 		if tag.RowsAffected() == 1 {
-			if _, err := recordAttempt(ctx, tx, id, AttemptResult{Outcome: AttemptDelivered, Detail: "inbox:" + itemID.String()}); err != nil {
+			if _, err := recordAttempt(ctx, tx, id, notification.AttemptResult{Outcome: notification.AttemptDelivered, Detail: "inbox:" + itemID.String()}); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inboxChannel, n.PractitionerID); err != nil {
@@ -417,8 +306,8 @@ func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (Inb
 const inboxColumns = `id, practitioner_id, notification_id, alert_id, patient_id, subject, body,
 	severity, created_at, read_at`
 
-func scanInboxItem(row pgx.Row) (InboxItem, error) {
-	var it InboxItem
+func scanInboxItem(row pgx.Row) (notification.InboxItem, error) {
+	var it notification.InboxItem
 	err := row.Scan(&it.ID, &it.PractitionerID, &it.NotificationID, &it.AlertID, &it.PatientID,
 		&it.Subject, &it.Body, &it.Severity, &it.CreatedAt, &it.ReadAt)
 	return it, err
@@ -428,7 +317,7 @@ func scanInboxItem(row pgx.Row) (InboxItem, error) {
 // first, only unread ones when unreadOnly. cursor is empty for the first page,
 // else the next cursor a previous call returned; next is empty on the last
 // page.
-func (s *NotificationStore) ListInbox(ctx context.Context, practitionerID string, unreadOnly bool, limit int, cursor string) (items []InboxItem, next string, err error) {
+func (s *NotificationStore) ListInbox(ctx context.Context, practitionerID string, unreadOnly bool, limit int, cursor string) (items []notification.InboxItem, next string, err error) {
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
@@ -450,7 +339,7 @@ func (s *NotificationStore) ListInbox(ctx context.Context, practitionerID string
 	if err != nil {
 		return nil, "", fmt.Errorf("list inbox: %w", err)
 	}
-	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboxItem, error) { return scanInboxItem(r) })
+	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (notification.InboxItem, error) { return scanInboxItem(r) })
 	if err != nil {
 		return nil, "", fmt.Errorf("list inbox: %w", err)
 	}
@@ -463,81 +352,44 @@ func (s *NotificationStore) ListInbox(ctx context.Context, practitionerID string
 
 // MarkRead marks a practitioner's inbox item read (keeping the first read
 // time) and returns it; another practitioner's item is domain.ErrNotFound.
-func (s *NotificationStore) MarkRead(ctx context.Context, practitionerID string, itemID uuid.UUID) (InboxItem, error) {
+func (s *NotificationStore) MarkRead(ctx context.Context, practitionerID string, itemID uuid.UUID) (notification.InboxItem, error) {
 	it, err := scanInboxItem(s.pool.QueryRow(ctx, `
 		UPDATE inbox_items SET read_at = coalesce(read_at, now())
 		WHERE id = $1 AND practitioner_id = $2
 		RETURNING `+inboxColumns, itemID, practitionerID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return InboxItem{}, fmt.Errorf("inbox item %s: %w", itemID, domain.ErrNotFound)
+		return notification.InboxItem{}, fmt.Errorf("inbox item %s: %w", itemID, domain.ErrNotFound)
 	}
 	if err != nil {
-		return InboxItem{}, fmt.Errorf("mark inbox item %s read: %w", itemID, err)
+		return notification.InboxItem{}, fmt.Errorf("mark inbox item %s read: %w", itemID, err)
 	}
 	return it, nil
 }
 
-// ListenInbox streams an event for each new inbox item until ctx ends, then
-// closes the channel. It listens on a connection of its own, taken from the
-// pool, and is listening when it returns. If that connection fails it
-// reconnects; items added while it was away are not announced, so a
-// consumer that must not miss any should re-read the inbox (ListInbox) when
-// the stream starts and after a gap. Each call has its own connection, so a
-// slow consumer holds up only itself.
-func (s *NotificationStore) ListenInbox(ctx context.Context) (<-chan InboxEvent, error) {
-	conn, err := s.listen(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan InboxEvent, 64)
-	go func() {
-		defer close(out)
-		for {
-			s.forward(ctx, conn, out)
-			_ = conn.Close(context.Background())
-			if ctx.Err() != nil {
-				return
-			}
-			for conn = nil; conn == nil; {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-				conn, _ = s.listen(ctx)
-			}
-		}
-	}()
-	return out, nil
+// ListenInbox streams an event for each new inbox item, of every
+// practitioner, until ctx ends, then closes the channel; it is listening
+// when it returns. All listeners of the store share one connection (see
+// SubscribeInbox). The channel holds up to 64 events: a consumer further
+// behind misses announcements, and so does one while the connection is
+// being replaced after a failure, so a consumer that must not miss any
+// should re-read the inbox (ListInbox) when the stream starts and after a
+// gap.
+func (s *NotificationStore) ListenInbox(ctx context.Context) (<-chan notification.InboxEvent, error) {
+	return s.hub.subscribe(ctx, "")
 }
 
-// listen takes a connection out of the pool for good and listens on it.
-func (s *NotificationStore) listen(ctx context.Context) (*pgx.Conn, error) {
-	pc, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listen inbox: %w", err)
+// SubscribeInbox wakes the caller whenever practitionerID's inbox gets a new
+// item, until ctx ends, then closes the channel; it is listening when it
+// returns. Every subscriber of the store, however many live streams there
+// are, shares one PostgreSQL connection, opened for the first and closed
+// after the last. Wake-ups coalesce (the channel holds one), and one is sent
+// after the connection was replaced following a failure: on each, re-read
+// the inbox.
+func (s *NotificationStore) SubscribeInbox(ctx context.Context, practitionerID string) (<-chan notification.InboxEvent, error) {
+	if practitionerID == "" {
+		return nil, fmt.Errorf("subscribe to inbox: %w", &domain.ValidationError{Fields: []domain.FieldError{{Field: "practitionerId", Message: "is required"}}})
 	}
-	conn := pc.Hijack()
-	if _, err := conn.Exec(ctx, "LISTEN "+inboxChannel); err != nil {
-		_ = conn.Close(context.Background())
-		return nil, fmt.Errorf("listen inbox: %w", err)
-	}
-	return conn, nil
-}
-
-// forward sends conn's notifications to out until ctx ends or conn fails.
-func (s *NotificationStore) forward(ctx context.Context, conn *pgx.Conn, out chan<- InboxEvent) {
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return
-		}
-		select {
-		case out <- InboxEvent{PractitionerID: n.Payload}:
-		case <-ctx.Done():
-			return
-		}
-	}
+	return s.hub.subscribe(ctx, practitionerID)
 }
 
 func prefixColumns(prefix, cols string) string {

@@ -11,12 +11,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
-func newNotification(channel, practitioner string) postgres.Notification {
-	return postgres.Notification{
+func newNotification(channel, practitioner string) notification.Notification {
+	return notification.Notification{
 		ID:             uuid.Must(uuid.NewV7()),
 		AlertID:        uuid.Must(uuid.NewV7()),
 		PatientID:      uuid.Must(uuid.NewV7()),
@@ -36,7 +37,7 @@ func newNotification(channel, practitioner string) postgres.Notification {
 func TestNotificationAcceptIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewNotificationStore(pgtest.NewPool(t))
-	n := newNotification(postgres.ChannelEmail, "prac-1")
+	n := newNotification(notification.ChannelEmail, "prac-1")
 	fresh, err := s.Accept(ctx, n)
 	if err != nil || !fresh {
 		t.Fatalf("first Accept = %v, %v; want true", fresh, err)
@@ -51,7 +52,7 @@ func TestNotificationAcceptIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Body != n.Body || got.Status != postgres.NotificationQueued || got.Attempts != 0 || !got.CreatedAt.Equal(n.CreatedAt) {
+	if got.Body != n.Body || got.Status != notification.StatusQueued || got.Attempts != 0 || !got.CreatedAt.Equal(n.CreatedAt) {
 		t.Errorf("stored %+v", got)
 	}
 	if _, err := s.Get(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, domain.ErrNotFound) {
@@ -64,7 +65,7 @@ func TestNotificationDueClaimsEachOnce(t *testing.T) {
 	s := postgres.NewNotificationStore(pgtest.NewPool(t))
 	want := map[uuid.UUID]bool{}
 	for range 40 {
-		n := newNotification(postgres.ChannelSMS, "prac-1")
+		n := newNotification(notification.ChannelSMS, "prac-1")
 		if _, err := s.Accept(ctx, n); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestNotificationDueClaimsEachOnce(t *testing.T) {
 func TestNotificationAttemptsMoveItOn(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewNotificationStore(pgtest.NewPool(t), postgres.WithClaimLease(time.Hour))
-	n := newNotification(postgres.ChannelSMS, "prac-1")
+	n := newNotification(notification.ChannelSMS, "prac-1")
 	if _, err := s.Accept(ctx, n); err != nil {
 		t.Fatal(err)
 	}
@@ -120,17 +121,17 @@ func TestNotificationAttemptsMoveItOn(t *testing.T) {
 		t.Fatalf("claimed notification due again within its lease")
 	}
 	// Failed, retry due in the past: due again.
-	a, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptFailed, Detail: "503", NextAttemptAt: time.Now().Add(-time.Second)})
+	a, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptFailed, Detail: "503", NextAttemptAt: time.Now().Add(-time.Second)})
 	if err != nil || a != 1 {
 		t.Fatalf("RecordAttempt = %d, %v", a, err)
 	}
 	due, _ := s.Due(ctx, 10)
-	if len(due) != 1 || due[0].Attempts != 1 || due[0].Status != postgres.NotificationFailed || due[0].LastError != "503" {
+	if len(due) != 1 || due[0].Attempts != 1 || due[0].Status != notification.StatusFailed || due[0].LastError != "503" {
 		t.Fatalf("after failure Due = %+v", due)
 	}
 	// Failed, retry in the future: not due, but NextDue says when.
 	retryAt := time.Now().Add(time.Minute)
-	if _, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptFailed, Detail: "timeout", NextAttemptAt: retryAt}); err != nil {
+	if _, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptFailed, Detail: "timeout", NextAttemptAt: retryAt}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Due(ctx, 10); len(got) != 0 {
@@ -140,7 +141,7 @@ func TestNotificationAttemptsMoveItOn(t *testing.T) {
 	if err != nil || !ok || next.Sub(retryAt).Abs() > time.Millisecond {
 		t.Errorf("NextDue = %v, %v, %v; want %v", next, ok, err, retryAt)
 	}
-	if _, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDelivered, Detail: "prov-42"}); err != nil {
+	if _, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptDelivered, Detail: "prov-42"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, n.ID)
@@ -151,15 +152,15 @@ func TestNotificationAttemptsMoveItOn(t *testing.T) {
 	for _, a := range got.AttemptLog {
 		outcomes = append(outcomes, a.Outcome)
 	}
-	if got.Status != postgres.NotificationDelivered || got.Attempts != 3 || got.Receipt != "prov-42" || got.DeliveredAt == nil ||
+	if got.Status != notification.StatusDelivered || got.Attempts != 3 || got.Receipt != "prov-42" || got.DeliveredAt == nil ||
 		!slices.Equal(outcomes, []string{"failed", "failed", "delivered"}) || got.AttemptLog[1].Detail != "timeout" {
 		t.Errorf("after delivery %+v", got)
 	}
 	// Final: no further attempt is taken.
-	if _, err := s.RecordAttempt(ctx, n.ID, postgres.AttemptResult{Outcome: postgres.AttemptDelivered}); !errors.Is(err, domain.ErrConflict) {
+	if _, err := s.RecordAttempt(ctx, n.ID, notification.AttemptResult{Outcome: notification.AttemptDelivered}); !errors.Is(err, domain.ErrConflict) {
 		t.Errorf("attempt on delivered notification: %v, want ErrConflict", err)
 	}
-	if _, err := s.RecordAttempt(ctx, uuid.Must(uuid.NewV7()), postgres.AttemptResult{Outcome: postgres.AttemptDead}); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := s.RecordAttempt(ctx, uuid.Must(uuid.NewV7()), notification.AttemptResult{Outcome: notification.AttemptDead}); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("attempt on unknown notification: %v, want ErrNotFound", err)
 	}
 	if _, ok, _ := s.NextDue(ctx); ok {
@@ -178,7 +179,7 @@ func TestNotificationAttemptsMoveItOn(t *testing.T) {
 func TestNotificationReleaseMakesItDueAgain(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewNotificationStore(pgtest.NewPool(t), postgres.WithClaimLease(time.Hour))
-	n := newNotification(postgres.ChannelPush, "prac-1")
+	n := newNotification(notification.ChannelPush, "prac-1")
 	if _, err := s.Accept(ctx, n); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestInboxDeliveryListingAndStream(t *testing.T) {
 
 	var ids []uuid.UUID
 	for range 5 {
-		n := newNotification(postgres.ChannelInApp, "prac-7")
+		n := newNotification(notification.ChannelInApp, "prac-7")
 		n.Address = ""
 		if _, err := s.Accept(ctx, n); err != nil {
 			t.Fatal(err)
@@ -221,19 +222,19 @@ func TestInboxDeliveryListingAndStream(t *testing.T) {
 			t.Errorf("second AddInboxItem = %v, %v; want the same item", again.ID, err)
 		}
 		got, _ := s.Get(ctx, n.ID)
-		if got.Status != postgres.NotificationDelivered || got.Attempts != 1 {
+		if got.Status != notification.StatusDelivered || got.Attempts != 1 {
 			t.Errorf("inapp notification %s: status %s, attempts %d", n.ID, got.Status, got.Attempts)
 		}
 		ids = append(ids, item.ID)
 	}
-	other := newNotification(postgres.ChannelInApp, "prac-8")
+	other := newNotification(notification.ChannelInApp, "prac-8")
 	if _, err := s.Accept(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AddInboxItem(ctx, other.ID); err != nil {
 		t.Fatal(err)
 	}
-	email := newNotification(postgres.ChannelEmail, "prac-7")
+	email := newNotification(notification.ChannelEmail, "prac-7")
 	if _, err := s.Accept(ctx, email); err != nil {
 		t.Fatal(err)
 	}

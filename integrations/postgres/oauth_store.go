@@ -18,7 +18,8 @@ import (
 )
 
 // OAuthClient is a registered OAuth2 client. It satisfies fosite.Client: a
-// confidential client that authenticates with its secret.
+// confidential client that authenticates with its secret, or a public one
+// (a browser or native app) that holds none and proves itself with PKCE.
 type OAuthClient struct {
 	ID         string
 	Name       string
@@ -27,6 +28,14 @@ type OAuthClient struct {
 	Roles      []string // roles the client acts in, e.g. nurse; each grants scopes
 	GrantTypes []string // e.g. client_credentials
 	Audience   []string // audiences the client may request
+	// RedirectURIs are where the authorization endpoint may send a user
+	// back; ResponseTypes what it may answer (code).
+	RedirectURIs  []string
+	ResponseTypes []string
+	// Public clients hold no secret: a browser or native app.
+	Public bool
+	// FirstParty clients are ours: signing in to them skips the consent step.
+	FirstParty bool
 	CreatedAt  time.Time
 	DisabledAt *time.Time // non-nil: the client can no longer authenticate
 }
@@ -39,29 +48,30 @@ func (c *OAuthClient) GetID() string { return c.ID }
 // GetHashedSecret returns the bcrypt hash of the client secret.
 func (c *OAuthClient) GetHashedSecret() []byte { return c.SecretHash }
 
-// GetRedirectURIs returns nothing: no grant that redirects is offered.
-func (c *OAuthClient) GetRedirectURIs() []string { return nil }
+// GetRedirectURIs returns where the authorization endpoint may redirect to.
+func (c *OAuthClient) GetRedirectURIs() []string { return c.RedirectURIs }
 
 // GetGrantTypes returns the grants the client may use.
 func (c *OAuthClient) GetGrantTypes() fosite.Arguments { return c.GrantTypes }
 
-// GetResponseTypes returns nothing: no authorize endpoint is offered.
-func (c *OAuthClient) GetResponseTypes() fosite.Arguments { return nil }
+// GetResponseTypes returns what the authorization endpoint may answer the client.
+func (c *OAuthClient) GetResponseTypes() fosite.Arguments { return c.ResponseTypes }
 
 // GetScopes returns the client's own scopes; the auth server's client store
 // adds those its roles grant before fosite checks a request against them.
 func (c *OAuthClient) GetScopes() fosite.Arguments { return c.Scopes }
 
-// IsPublic reports false: every client authenticates with a secret.
-func (c *OAuthClient) IsPublic() bool { return false }
+// IsPublic reports whether the client holds no secret.
+func (c *OAuthClient) IsPublic() bool { return c.Public }
 
 // GetAudience returns the audiences the client may request.
 func (c *OAuthClient) GetAudience() fosite.Arguments { return c.Audience }
 
-// OAuthStore keeps OAuth2 clients and access token records in PostgreSQL. It
-// implements the fosite storage interfaces the client_credentials grant with
-// JWT access tokens needs (fosite.ClientManager, oauth2.AccessTokenStorage),
-// plus client administration.
+// OAuthStore keeps OAuth2 clients, the records of issued tokens, sign-in
+// sessions and the revocation list in PostgreSQL. It is the one persister of
+// the fosite storage interfaces (fosite.ClientManager, oauth2.CoreStorage,
+// oauth2.TokenRevocationStorage, PKCE and OpenID Connect request storage;
+// see oauth_grants.go), plus client administration.
 //
 // Methods called by fosite report a missing row as fosite.ErrNotFound and any
 // other database failure as fosite.ErrServerError wrapping the cause, so the
@@ -81,11 +91,13 @@ func NewOAuthStore(pool *pgxpool.Pool) *OAuthStore {
 	return &OAuthStore{pool: pool}
 }
 
-const clientColumns = `id, name, secret_hash, scopes, roles, grant_types, audience, created_at, disabled_at`
+const clientColumns = `id, name, secret_hash, scopes, roles, grant_types, audience, created_at, disabled_at,
+	redirect_uris, response_types, public, first_party`
 
 func scanClient(row pgx.Row) (*OAuthClient, error) {
 	var c OAuthClient
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.Roles, &c.GrantTypes, &c.Audience, &c.CreatedAt, &c.DisabledAt)
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.Roles, &c.GrantTypes, &c.Audience, &c.CreatedAt, &c.DisabledAt,
+		&c.RedirectURIs, &c.ResponseTypes, &c.Public, &c.FirstParty)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +107,11 @@ func scanClient(row pgx.Row) (*OAuthClient, error) {
 // CreateClient registers c. A client with the same id yields domain.ErrConflict.
 func (s *OAuthStore) CreateClient(ctx context.Context, c OAuthClient) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience))
+		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience,
+			redirect_uris, response_types, public, first_party)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.Name, nonNilBytes(c.SecretHash), nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience),
+		nonNil(c.RedirectURIs), nonNil(c.ResponseTypes), c.Public, c.FirstParty)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("oauth client %q: %w", c.ID, domain.ErrConflict)
@@ -112,10 +126,12 @@ func (s *OAuthStore) CreateClient(ctx context.Context, c OAuthClient) error {
 // the existing client is left untouched. It reports whether it created c.
 func (s *OAuthStore) EnsureClient(ctx context.Context, c OAuthClient) (created bool, err error) {
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO oauth_clients (id, name, secret_hash, scopes, roles, grant_types, audience,
+			redirect_uris, response_types, public, first_party)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Name, c.SecretHash, nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience))
+		c.ID, c.Name, nonNilBytes(c.SecretHash), nonNil(c.Scopes), nonNil(c.Roles), nonNil(c.GrantTypes), nonNil(c.Audience),
+		nonNil(c.RedirectURIs), nonNil(c.ResponseTypes), c.Public, c.FirstParty)
 	if err != nil {
 		return false, fmt.Errorf("ensure oauth client %q: %w", c.ID, err)
 	}
@@ -149,20 +165,22 @@ func (s *OAuthStore) SetClientAccess(ctx context.Context, id string, scopes, rol
 	return nil
 }
 
-// DisableClient stops the client with id from authenticating; tokens already
-// issued stay valid until they expire. An unknown id yields domain.ErrNotFound.
+// DisableClient stops the client with id from authenticating and puts the
+// tokens already issued to it on the revocation list, so they are refused
+// from then on. An unknown id yields domain.ErrNotFound.
 func (s *OAuthStore) DisableClient(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE oauth_clients SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL`, id)
-	if err != nil {
-		return fmt.Errorf("disable oauth client %q: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		if _, err := s.GetOAuthClient(ctx, id); err != nil {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE oauth_clients SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL`, id)
+		if err != nil {
+			return fmt.Errorf("disable oauth client %q: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			_, err := s.GetOAuthClient(ctx, id)
 			return err
 		}
-	}
-	return nil
+		return revoke(ctx, tx, RevokeClient, id, "client disabled")
+	})
 }
 
 // GetClient loads an enabled client for fosite; unknown and disabled clients
@@ -210,15 +228,15 @@ func (s *OAuthStore) CreateAccessTokenSession(ctx context.Context, signature str
 	if err != nil {
 		return serverError("encode access token session", err)
 	}
-	_, err = s.pool.Exec(ctx, `
+	_, err = s.db(ctx).Exec(ctx, `
 		INSERT INTO oauth_access_tokens (signature, request_id, client_id, subject,
 			requested_scopes, granted_scopes, requested_audience, granted_audience,
-			requested_at, expires_at, session)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			requested_at, expires_at, session, token_id, session_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		signature, req.GetID(), req.GetClient().GetID(), sess.GetSubject(),
 		nonNil(req.GetRequestedScopes()), nonNil(req.GetGrantedScopes()),
 		nonNil(req.GetRequestedAudience()), nonNil(req.GetGrantedAudience()),
-		req.GetRequestedAt(), expires, data)
+		req.GetRequestedAt(), expires, data, tokenIDOf(req), sessionIDOf(req))
 	if err != nil {
 		return serverError("record access token", err)
 	}
@@ -233,7 +251,7 @@ func (s *OAuthStore) GetAccessTokenSession(ctx context.Context, signature string
 		clientID    string
 		sessionJSON []byte
 	)
-	err := s.pool.QueryRow(ctx, `
+	err := s.db(ctx).QueryRow(ctx, `
 		SELECT request_id, client_id, requested_scopes, granted_scopes,
 			requested_audience, granted_audience, requested_at, session
 		FROM oauth_access_tokens WHERE signature = $1`, signature).
@@ -245,7 +263,7 @@ func (s *OAuthStore) GetAccessTokenSession(ctx context.Context, signature string
 	if err != nil {
 		return nil, serverError("get access token", err)
 	}
-	client, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = $1`, clientID))
+	client, err := scanClient(s.db(ctx).QueryRow(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = $1`, clientID))
 	if err != nil {
 		// The foreign key cascades deletes, so a missing client is a race with its deletion.
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -267,18 +285,32 @@ func (s *OAuthStore) GetAccessTokenSession(ctx context.Context, signature string
 
 // DeleteAccessTokenSession removes the record of the access token with signature.
 func (s *OAuthStore) DeleteAccessTokenSession(ctx context.Context, signature string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM oauth_access_tokens WHERE signature = $1`, signature); err != nil {
+	if _, err := s.db(ctx).Exec(ctx, `DELETE FROM oauth_access_tokens WHERE signature = $1`, signature); err != nil {
 		return serverError("delete access token", err)
 	}
 	return nil
 }
 
 // RevokeAccessToken removes the records of the access tokens issued for
-// requestID. Tokens are self-contained JWTs, so verifiers that do not consult
-// this table keep accepting them until they expire.
+// requestID and puts each on the revocation list by its jti: the tokens are
+// self-contained JWTs, and the list is how verifiers learn to refuse them.
 func (s *OAuthStore) RevokeAccessToken(ctx context.Context, requestID string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM oauth_access_tokens WHERE request_id = $1`, requestID); err != nil {
+	db := s.db(ctx)
+	rows, err := db.Query(ctx, `DELETE FROM oauth_access_tokens WHERE request_id = $1 RETURNING token_id`, requestID)
+	if err != nil {
 		return serverError("revoke access token", err)
+	}
+	jtis, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return serverError("revoke access token", err)
+	}
+	for _, jti := range jtis {
+		if jti == "" {
+			continue
+		}
+		if err := revoke(ctx, db, RevokeToken, jti, "access token revoked"); err != nil {
+			return serverError("revoke access token", err)
+		}
 	}
 	return nil
 }
@@ -298,6 +330,15 @@ func (s *OAuthStore) DeleteExpiredAccessTokens(ctx context.Context, t time.Time)
 func serverError(op string, err error) error {
 	err = fmt.Errorf("%s: %w", op, err)
 	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+}
+
+// nonNilBytes turns a nil byte slice into an empty one, for NOT NULL bytea
+// columns (a public client has no secret hash).
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // nonNil turns a nil slice into an empty one, so NOT NULL array columns get '{}'.

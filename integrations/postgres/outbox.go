@@ -25,19 +25,30 @@ type OutboxEvent struct {
 	// TraceParent is the W3C traceparent of the operation that wrote the
 	// event; appendOutbox takes it from the context. Empty when untraced.
 	TraceParent string
+	// Link is the API path that serves the resource the event is about,
+	// e.g. /v1/clinical/notes/<id>; an event over outbox.MaxEventBytes is
+	// written with its data replaced by a reference to it. Not stored: when
+	// empty, the reference links to Source.
+	Link string
 }
 
 // appendOutbox writes events inside tx, so they commit (or roll back) with the
 // change they describe. An event whose id is already stored is skipped: a
 // retried activity derives the same ids, and must not publish twice. Each
-// event records the trace of ctx, if any, for the relay to pass on.
+// event records the trace of ctx, if any, for the relay to pass on. An event
+// over outbox.MaxEventBytes is written in its reference form (capEvent):
+// never dropped, and never a reason to fail the write.
 func appendOutbox(ctx context.Context, tx pgx.Tx, events ...OutboxEvent) error {
 	trace := traceParent(ctx)
 	for _, e := range events {
 		if e.TraceParent == "" {
 			e.TraceParent = trace
 		}
-		_, err := tx.Exec(ctx, `
+		e, err := capEvent(e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
 			INSERT INTO outbox (id, topic, key, type, source, subject, time, data, traceparent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (id) DO NOTHING`,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,16 +36,14 @@ const (
 // OutboxReader is the SQL side of the outbox relay: leader election, reading
 // unsent events in order, marking them sent, and waking on commits.
 type OutboxReader struct {
-	pool *pgxpool.Pool
-
-	mu     sync.Mutex    // guards listen
-	listen *pgxpool.Conn // dedicated LISTEN outbox connection, opened on first wait
+	pool   *pgxpool.Pool
+	listen *notifyWaiter // LISTEN outbox, opened on the first wait
 }
 
 // NewOutboxReader returns a reader on pool. Close it before the pool: it may
 // hold a LISTEN connection.
 func NewOutboxReader(pool *pgxpool.Pool) *OutboxReader {
-	return &OutboxReader{pool: pool}
+	return &OutboxReader{pool: pool, listen: &notifyWaiter{pool: pool, channel: outboxChannel}}
 }
 
 // AppendOutbox writes events for producers with no store transaction of their
@@ -71,66 +68,7 @@ func AppendOutbox(ctx context.Context, db interface {
 // context is cancelled and Lead returns an error wrapping ErrLeadershipLost.
 // If ctx ends before the lock is taken, Lead returns ctx's error.
 func (r *OutboxReader) Lead(ctx context.Context, run func(ctx context.Context) error) error {
-	conn, err := r.acquireLock(ctx)
-	if err != nil {
-		return err
-	}
-	defer releaseLock(conn)
-
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var watch sync.WaitGroup
-	watch.Go(func() { watchLock(runCtx, conn, cancel) })
-
-	err = run(runCtx)
-	cancel(nil)
-	watch.Wait()
-	if cause := context.Cause(runCtx); errors.Is(cause, ErrLeadershipLost) {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%w (run: %v)", cause, err)
-		}
-		return cause
-	}
-	return err
-}
-
-// acquireLock returns a pooled connection holding OutboxRelayLockKey.
-func (r *OutboxReader) acquireLock(ctx context.Context) (*pgxpool.Conn, error) {
-	return acquireAdvisoryLock(ctx, r.pool, OutboxRelayLockKey)
-}
-
-// watchLock pings the lock connection until ctx ends; a failed ping means the
-// session, and with it the lock, is gone.
-func watchLock(ctx context.Context, conn *pgxpool.Conn, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(leadCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pingCtx, done := context.WithTimeout(ctx, leadCheckTimeout)
-		err := conn.Ping(pingCtx)
-		done()
-		if err != nil && ctx.Err() == nil {
-			cancel(fmt.Errorf("%w: %v", ErrLeadershipLost, err))
-			return
-		}
-	}
-}
-
-// releaseLock unlocks and returns conn to the pool, or closes it when the
-// unlock cannot be confirmed, which ends the session and so the lock.
-func releaseLock(conn *pgxpool.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), leadCheckTimeout)
-	defer cancel()
-	var unlocked bool
-	err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, OutboxRelayLockKey).Scan(&unlocked)
-	if err != nil || !unlocked {
-		_ = conn.Conn().Close(ctx)
-	}
-	conn.Release()
+	return leadWithLock(ctx, r.pool, OutboxRelayLockKey, ErrLeadershipLost, run)
 }
 
 // Unsent returns up to limit unsent events in insertion (seq) order. It reads
@@ -178,55 +116,12 @@ func (r *OutboxReader) MarkSent(ctx context.Context, ids []uuid.UUID) error {
 // delivered on the next call. It returns an error when ctx ends or the
 // connection fails (the next call opens a new one).
 func (r *OutboxReader) WaitForNotify(ctx context.Context, timeout time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.listen == nil {
-		conn, err := r.pool.Acquire(ctx)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", outboxChannel, err)
-		}
-		if _, err := conn.Exec(ctx, "LISTEN "+outboxChannel); err != nil {
-			conn.Release()
-			return fmt.Errorf("listen %s: %w", outboxChannel, err)
-		}
-		r.listen = conn
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	_, err := r.listen.Conn().WaitForNotification(waitCtx)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case waitCtx.Err() != nil && !r.listen.Conn().IsClosed():
-		return nil // the poll interval passed
-	}
-	r.closeListen()
-	return fmt.Errorf("wait for %s notification: %w", outboxChannel, err)
-}
-
-// closeListen drops the LISTEN connection; r.mu must be held.
-func (r *OutboxReader) closeListen() {
-	if r.listen == nil {
-		return
-	}
-	// Closing rather than releasing: a pooled connection must not keep
-	// listening for another user.
-	ctx, cancel := context.WithTimeout(context.Background(), leadCheckTimeout)
-	defer cancel()
-	_ = r.listen.Conn().Close(ctx)
-	r.listen.Release()
-	r.listen = nil
+	return r.listen.wait(ctx, timeout)
 }
 
 // Close releases the LISTEN connection, if one is open, once any
 // WaitForNotify in progress returns.
-func (r *OutboxReader) Close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closeListen()
-}
+func (r *OutboxReader) Close() { r.listen.close() }
 
 // Backlog reports how many events are unsent and when the oldest of them was
 // written (the zero time when none are).

@@ -1,11 +1,8 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/patient"
 )
@@ -41,39 +39,15 @@ func NewPatientStore(pool *pgxpool.Pool) *PatientStore {
 	return &PatientStore{pool: pool, newEventID: uuid.NewV7}
 }
 
-// Idempotency names a client's Idempotency-Key and the request it came with.
-type Idempotency struct {
-	Scope       string // who and where: client id and route
-	Key         string
-	RequestBody []byte
-}
-
-// ErrIdempotencyMismatch means an Idempotency-Key was reused with a different request.
-var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
-
 // Register allocates an MRN, builds the patient with create and stores it with
 // its patient.created event. With a non-nil idem, a repeated key returns the
 // patient the first request created and created=false.
 //
 // rec, when not nil, is the request's audit record: it is completed with the
 // patient's id and stored in the same transaction, replay or not.
-func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+func (s *PatientStore) Register(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
+	err = withIdempotency(ctx, s.pool, func(tx pgx.Tx) error {
 		p, created = patient.Patient{}, false
-		var hash [32]byte
-		if idem != nil {
-			hash = sha256.Sum256(idem.RequestBody)
-			existing, found, err := lookupIdempotency(ctx, tx, idem, hash[:])
-			if err != nil {
-				return err
-			}
-			if found {
-				if p, err = loadResource[patient.Patient](ctx, tx, "patients", existing, false); err != nil {
-					return err
-				}
-				return auditEntity(ctx, tx, rec, "Patient", p.ID, p.ID)
-			}
-		}
 		var seq int64
 		if err := tx.QueryRow(ctx, `SELECT nextval('patient_mrn_seq')`).Scan(&seq); err != nil {
 			return fmt.Errorf("next mrn: %w", err)
@@ -82,22 +56,18 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *aud
 		if err != nil {
 			return err
 		}
-		if err := insertPatient(ctx, tx, np); err != nil {
+		existing, replay, err := claimIdempotency(ctx, tx, idem, np.ID)
+		if err != nil {
 			return err
 		}
-		if idem != nil {
-			tag, err := tx.Exec(ctx, `
-				INSERT INTO idempotency_keys (scope, key, request_hash, resource_id)
-				VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-				idem.Scope, idem.Key, hash[:], np.ID)
-			if err != nil {
-				return fmt.Errorf("record idempotency key: %w", err)
+		if replay {
+			if p, err = loadResource[patient.Patient](ctx, tx, "patients", existing, false); err != nil {
+				return err
 			}
-			if tag.RowsAffected() == 0 {
-				// A concurrent request with the same key won the race; retry
-				// reads its result.
-				return errIdempotencyRace
-			}
+			return auditEntity(ctx, tx, rec, "Patient", p.ID, p.ID)
+		}
+		if err := insertPatient(ctx, tx, np); err != nil {
+			return err
 		}
 		if err := s.appendPatientEvent(ctx, tx, EventPatientCreated, np); err != nil {
 			return err
@@ -105,31 +75,7 @@ func (s *PatientStore) Register(ctx context.Context, idem *Idempotency, rec *aud
 		p, created = np, true
 		return auditEntity(ctx, tx, rec, "Patient", np.ID, np.ID)
 	})
-	if errors.Is(err, errIdempotencyRace) {
-		return s.Register(ctx, idem, rec, create)
-	}
 	return p, created, err
-}
-
-var errIdempotencyRace = errors.New("idempotency race")
-
-func lookupIdempotency(ctx context.Context, tx pgx.Tx, idem *Idempotency, hash []byte) (uuid.UUID, bool, error) {
-	var (
-		id     uuid.UUID
-		stored []byte
-	)
-	err := tx.QueryRow(ctx, `SELECT resource_id, request_hash FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-		idem.Scope, idem.Key).Scan(&id, &stored)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, false, nil
-	}
-	if err != nil {
-		return uuid.Nil, false, fmt.Errorf("idempotency lookup: %w", err)
-	}
-	if !bytes.Equal(stored, hash) {
-		return uuid.Nil, false, ErrIdempotencyMismatch
-	}
-	return id, true, nil
 }
 
 // Get returns the patient with id, or domain.ErrNotFound.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -104,7 +105,7 @@ func TestFailedRegistrationLeavesNoTrace(t *testing.T) {
 func TestIdempotentRegistration(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.NewPatientStore(pool)
-	idem := &postgres.Idempotency{Scope: "client POST /v1/patients", Key: "k-1", RequestBody: []byte(`{"a":1}`)}
+	idem := &domain.Idempotency{Scope: "client POST /v1/patients", Key: "k-1", Hash: sha256.Sum256([]byte(`{"a":1}`))}
 	create := func(mrn string) (patient.Patient, error) {
 		return patient.NewPatient(uuid.Must(uuid.NewV7()), mrn, details("Rafi", "Ahmed", "2001-02-03"), now)
 	}
@@ -132,8 +133,8 @@ func TestIdempotentRegistration(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("one key made %d patients", len(ids))
 	}
-	other := &postgres.Idempotency{Scope: idem.Scope, Key: idem.Key, RequestBody: []byte(`{"a":2}`)}
-	if _, _, err := s.Register(context.Background(), other, nil, create); !errors.Is(err, postgres.ErrIdempotencyMismatch) {
+	other := &domain.Idempotency{Scope: idem.Scope, Key: idem.Key, Hash: sha256.Sum256([]byte(`{"a":2}`))}
+	if _, _, err := s.Register(context.Background(), other, nil, create); !errors.Is(err, domain.ErrIdempotencyMismatch) {
 		t.Fatalf("reused key with another body: %v", err)
 	}
 }

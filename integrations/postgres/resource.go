@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -89,14 +88,7 @@ func listResources[T any](ctx context.Context, q rowsQuerier, table, sql string,
 // writeError translates a unique violation on a write of the resource kind
 // with id to domain.ErrConflict, and wraps any other error with op.
 func writeError(kind, op string, id uuid.UUID, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("%s %s: %w", kind, id, domain.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, kind, err)
-	}
-	return nil
+	return translate(err, fmt.Sprintf("%s %s %s", op, kind, id))
 }
 
 // resourceEvent is a change of one patient's resource, published on the
@@ -108,6 +100,9 @@ type resourceEvent struct {
 	Subject   string // e.g. CarePlan/<id>
 	Time      time.Time
 	Resource  any
+	// Link is the API path of the resource, e.g. /v1/clinical/notes/<id>:
+	// where a consumer of an event too large to carry it reads it.
+	Link string
 }
 
 // appendResourceEvent writes e to the outbox in tx under a fresh id.
@@ -129,5 +124,6 @@ func appendResourceEvent(ctx context.Context, tx pgx.Tx, newID func() (uuid.UUID
 		Subject: e.Subject,
 		Time:    e.Time,
 		Data:    data,
+		Link:    e.Link,
 	})
 }

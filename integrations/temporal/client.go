@@ -29,17 +29,9 @@ type ClientConfig struct {
 // and every workflow and activity task continue the caller's trace, whose
 // context travels in the Temporal headers.
 func Dial(ctx context.Context, cfg ClientConfig, logger *slog.Logger) (client.Client, error) {
-	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
-		TextMapPropagator: otel.GetTextMapPropagator(),
-	})
+	opts, err := clientOptions(cfg, logger)
 	if err != nil {
-		return nil, fmt.Errorf("temporal tracing interceptor: %w", err)
-	}
-	opts := client.Options{
-		HostPort:     cfg.Address,
-		Namespace:    cfg.Namespace,
-		Logger:       sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
-		Interceptors: []interceptor.ClientInterceptor{tracing},
+		return nil, err
 	}
 	delay := 250 * time.Millisecond
 	for {
@@ -55,6 +47,38 @@ func Dial(ctx context.Context, cfg ClientConfig, logger *slog.Logger) (client.Cl
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
+}
+
+// DialLazy returns a client like Dial's that connects on its first call
+// rather than now, so a process whose other work must not wait for Temporal
+// (the relay) starts while Temporal is down; calls fail until it answers.
+func DialLazy(cfg ClientConfig, logger *slog.Logger) (client.Client, error) {
+	opts, err := clientOptions(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Address, err)
+	}
+	return c, nil
+}
+
+// clientOptions are the SDK options of every client: the address and
+// namespace, the SDK logging through logger, and the tracing interceptor.
+func clientOptions(cfg ClientConfig, logger *slog.Logger) (client.Options, error) {
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		TextMapPropagator: otel.GetTextMapPropagator(),
+	})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal tracing interceptor: %w", err)
+	}
+	return client.Options{
+		HostPort:     cfg.Address,
+		Namespace:    cfg.Namespace,
+		Logger:       sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+		Interceptors: []interceptor.ClientInterceptor{tracing},
+	}, nil
 }
 
 // Check reports whether the frontend answers, for /ready.

@@ -31,15 +31,18 @@ import (
 // so operators can filter workflows by patient and status in the Web UI.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
 	"PatientId":       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"Status":          enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"Status":          enumspb.INDEXED_VALUE_TYPE_KEYWORD, // upserted by alerts started before AlertStatus
 	"EncounterStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"AlertStatus":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // DevServerConfig configures the embedded Temporal server that `zarish dev` runs.
 type DevServerConfig struct {
-	// FrontendAddress is where the gRPC frontend listens, e.g. 127.0.0.1:7233.
+	// FrontendAddress is where the gRPC frontend listens, e.g. 127.0.0.1:7233;
+	// port 0 picks one outside the kernel's ephemeral port range.
 	FrontendAddress string
-	// UIAddress is where the Web UI listens; empty disables the UI.
+	// UIAddress is where the Web UI listens (port 0 picks one); empty
+	// disables the UI.
 	UIAddress string
 	// DatabaseFile is the SQLite file; empty keeps everything in memory.
 	DatabaseFile string
@@ -69,20 +72,49 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("temporal frontend port %q: %w", portText, err)
 	}
-	if port == 0 {
-		if port, err = freePort(host); err != nil {
-			return nil, err
-		}
-		cfg.FrontendAddress = net.JoinHostPort(host, strconv.Itoa(port))
-	}
 	sqlCfg, err := sqliteConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := serverConfig(host, port, sqlCfg)
+	hideUnknownTraceExporter()
+	// The server binds every port itself; one lost to another process
+	// between choosing and binding is retried with fresh ports.
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		d, err := startServer(cfg, host, port, sqlCfg, logger)
+		if err == nil {
+			if cfg.UIAddress != "" {
+				if err := d.startUI(); err != nil {
+					d.server.Stop()
+					return nil, err
+				}
+			}
+			return d, nil
+		}
+		if !addrInUse(err) || attempt == attempts {
+			return nil, err
+		}
+		logger.Warn("temporal server lost a port while starting; retrying on others", "attempt", attempt, "error", err)
+	}
+}
+
+// startServer builds and starts the server once: the frontend on port (0
+// picks one), the HTTP API and the internal services on ports chosen here.
+func startServer(cfg DevServerConfig, host string, port int, sqlCfg *config.SQL, logger *slog.Logger) (_ *DevServer, err error) {
+	want := 4 // frontend HTTP, history, matching, worker
+	if port == 0 {
+		want++
+	}
+	ports, err := reservePorts(host, want)
 	if err != nil {
 		return nil, err
 	}
+	defer ports.release()
+	if port == 0 {
+		port, ports.ports = ports.ports[0], ports.ports[1:]
+		cfg.FrontendAddress = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	conf := serverConfig(host, port, ports.ports, sqlCfg)
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
@@ -93,7 +125,19 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 	staticHost := func(svc primitives.ServiceName) static.Hosts {
 		return static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
 	}
-	hideUnknownTraceExporter()
+	// A listener the server cannot open is reported through the logger's
+	// Fatal, which panics with serverFatal (the server's own logger would
+	// exit the process): turn it back into an error.
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(serverFatal)
+			if !ok {
+				panic(r)
+			}
+			err = f
+		}
+	}()
+	ports.release()
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -110,16 +154,10 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 		return nil, fmt.Errorf("build temporal server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
+		srv.Stop()
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	d := &DevServer{server: srv, cfg: cfg, log: logger}
-	if cfg.UIAddress != "" {
-		if err := d.startUI(); err != nil {
-			srv.Stop()
-			return nil, err
-		}
-	}
-	return d, nil
+	return &DevServer{server: srv, cfg: cfg, log: logger}, nil
 }
 
 // hideUnknownTraceExporter keeps the engine's trace exporter choice from
@@ -137,6 +175,9 @@ func hideUnknownTraceExporter() {
 
 // FrontendAddress is the host:port SDK clients and workers dial.
 func (d *DevServer) FrontendAddress() string { return d.cfg.FrontendAddress }
+
+// UIAddress is the host:port the Web UI listens on, empty when it is off.
+func (d *DevServer) UIAddress() string { return d.cfg.UIAddress }
 
 // Namespace is the namespace the server registered.
 func (d *DevServer) Namespace() string { return d.cfg.Namespace }
@@ -159,12 +200,23 @@ func (d *DevServer) startUI() error {
 		return fmt.Errorf("temporal UI port %q: %w", portText, err)
 	}
 	// The UI's Start blocks and only reports bind errors after the fact, so
-	// claim the port first to fail fast when something else holds it.
-	probe, err := net.Listen("tcp", d.cfg.UIAddress)
-	if err != nil {
-		return fmt.Errorf("temporal UI listen: %w", err)
+	// claim the port first to fail fast when something else holds it; port 0
+	// picks one outside the ephemeral range.
+	if port == 0 {
+		ports, err := reservePorts(host, 1)
+		if err != nil {
+			return fmt.Errorf("temporal UI: %w", err)
+		}
+		ports.release()
+		port = ports.ports[0]
+		d.cfg.UIAddress = net.JoinHostPort(host, strconv.Itoa(port))
+	} else {
+		probe, err := net.Listen("tcp", d.cfg.UIAddress)
+		if err != nil {
+			return fmt.Errorf("temporal UI listen: %w", err)
+		}
+		_ = probe.Close()
 	}
-	_ = probe.Close()
 	d.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
 		Host:                host,
 		Port:                port,
@@ -226,7 +278,7 @@ func sqliteConfig(cfg DevServerConfig) (*config.SQL, error) {
 
 const clusterName = "active"
 
-func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Config, error) {
+func serverConfig(host string, frontendPort int, ports []int, sqlCfg *config.SQL) *config.Config {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30_000_000_000
 	conf.Global.Membership.BroadcastAddress = host
@@ -234,10 +286,7 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	conf.Persistence.VisibilityStore = "sqlite"
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
-	httpPort, err := freePort(host)
-	if err != nil {
-		return nil, err
-	}
+	httpPort := ports[0]
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,
@@ -259,13 +308,9 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	frontend.RPC.HTTPPort = httpPort
 	frontend.RPC.BindOnIP = host
 	conf.Services["frontend"] = frontend
-	for _, name := range []string{"history", "matching", "worker"} {
-		p, err := freePort(host)
-		if err != nil {
-			return nil, err
-		}
+	for i, name := range []string{"history", "matching", "worker"} {
 		svc := config.Service{}
-		svc.RPC.GRPCPort = p
+		svc.RPC.GRPCPort = ports[1+i]
 		svc.RPC.BindOnIP = host
 		conf.Services[name] = svc
 	}
@@ -274,16 +319,7 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = net.JoinHostPort(host, strconv.Itoa(frontendPort))
-	return &conf, nil
-}
-
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return &conf
 }
 
 // serverLogger adapts the server's tagged logger to slog. The server is chatty,
@@ -300,7 +336,26 @@ func (s serverLogger) DPanic(msg string, tags ...tag.Tag) {
 	s.emit(slog.LevelError, msg, tags)
 }
 func (s serverLogger) Panic(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
-func (s serverLogger) Fatal(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
+	s.emit(slog.LevelError, msg, tags)
+	f := serverFatal{msg: msg}
+	for _, t := range tags {
+		if e, ok := t.Value().(error); ok {
+			f.err = e
+		}
+	}
+	panic(f)
+}
+
+// serverFatal is what the server reported as fatal while starting (a port
+// it could not bind), raised as a panic and recovered by startServer.
+type serverFatal struct {
+	msg string
+	err error
+}
+
+func (f serverFatal) Error() string { return fmt.Sprintf("temporal server: %s: %v", f.msg, f.err) }
+func (f serverFatal) Unwrap() error { return f.err }
 
 func (s serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	ctx := context.Background()

@@ -20,6 +20,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // The care team of the tests: who each level of testPolicy reaches.
@@ -63,6 +64,14 @@ type harness struct {
 	resolved []activities.TransitionRequest
 	exhaust  int
 	raised   int
+	// empty lists the levels (0-based) with nobody to notify.
+	empty map[int]bool
+	// undeliverable are the operator alarms raised.
+	undeliverable []activities.UndeliverableRequest
+	// ackErr, when set, is what recording an acknowledgement fails with.
+	ackErr error
+	// notifyErr, when set, may fail a step's notification.
+	notifyErr func(activities.NotifyRequest) error
 }
 
 var acts *activities.Activities
@@ -70,24 +79,51 @@ var acts *activities.Activities
 func newHarness(t *testing.T, policy alert.Policy) *harness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment()}
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), empty: map[int]bool{}}
 	h.start = h.env.Now()
 	alertwf.Register(h.env, acts)
 	h.env.OnActivity(acts.PreparePolicy, mock.Anything, mock.Anything).Return(policy, nil)
 	h.env.OnActivity(acts.RecordRaised, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.RaisedRequest) error { h.raised++; return nil })
+	notify := func(req activities.NotifyRequest) []alert.Notification {
+		h.notified = append(h.notified, req)
+		p := byLevel[req.Step.Level]
+		if req.Kind != "" { // a reminder goes to whoever acknowledged
+			p = req.Level.Recipients[0].PractitionerID
+		} else if h.empty[req.Step.Level] {
+			return nil
+		}
+		who := careteam.Practitioner{ID: p, Name: names[p], Active: true}
+		return alert.Notifications(req.Raise, req.Step, req.Kind, req.Level.Channels, []careteam.Practitioner{who}, req.At)
+	}
 	h.env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.NotifyRequest) ([]alert.Notification, error) {
-			h.notified = append(h.notified, req)
-			p := byLevel[req.Step.Level]
-			if req.Kind != "" { // a reminder goes to whoever acknowledged
-				p = req.Level.Recipients[0].PractitionerID
+			return notify(req), nil
+		})
+	h.env.OnActivity(acts.NotifyStep, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.NotifyRequest) (activities.NotifyResult, error) {
+			if h.notifyErr != nil {
+				if err := h.notifyErr(req); err != nil {
+					return activities.NotifyResult{}, err
+				}
 			}
-			who := careteam.Practitioner{ID: p, Name: names[p], Active: true}
-			return alert.Notifications(req.Raise, req.Step, req.Kind, req.Level.Channels, []careteam.Practitioner{who}, req.At), nil
+			ns := notify(req)
+			if len(ns) == 0 {
+				e := alert.UnreachableEvent(req.Step, alert.UnreachableNote(req.Level, req.Raise.Unit, nil), req.At)
+				return activities.NotifyResult{Unreachable: &e}, nil
+			}
+			return activities.NotifyResult{Notifications: ns}, nil
+		})
+	h.env.OnActivity(acts.RecordUndeliverable, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.UndeliverableRequest) ([]alert.Notification, error) {
+			h.undeliverable = append(h.undeliverable, req)
+			return []alert.Notification{alert.FallbackNotification(req.Raise, "operator@localhost", req.Reasons, req.At)}, nil
 		})
 	h.env.OnActivity(acts.RecordAcknowledged, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.TransitionRequest) error {
+			if h.ackErr != nil {
+				return h.ackErr
+			}
 			h.acked = append(h.acked, req)
 			return nil
 		})
@@ -109,21 +145,40 @@ func (h *harness) at(d time.Duration, f func()) { h.env.RegisterDelayedCallback(
 type outcome struct {
 	accepted bool
 	rejected error
+	failed   error       // the handler's error, when it was accepted and failed
+	result   alert.State // the handler's result, when it completed
 }
 
 // update sends an update; its outcome is known once the workflow has run.
+// An accepted update that fails fails the test.
 func (h *harness) update(name string, arg any) *outcome {
-	o := &outcome{}
+	o := h.updateMayFail(name, arg)
+	o.mustComplete = true
+	return o.outcome
+}
+
+type pending struct {
+	*outcome
+	mustComplete bool
+}
+
+// updateMayFail sends an update whose handler may fail.
+func (h *harness) updateMayFail(name string, arg any) *pending {
+	p := &pending{outcome: &outcome{}}
 	h.env.UpdateWorkflow(name, uuid.NewString(), &testsuite.TestUpdateCallback{
-		OnAccept: func() { o.accepted = true },
-		OnReject: func(err error) { o.rejected = err },
-		OnComplete: func(_ any, err error) {
-			if err != nil {
+		OnAccept: func() { p.accepted = true },
+		OnReject: func(err error) { p.rejected = err },
+		OnComplete: func(v any, err error) {
+			p.failed = err
+			if s, ok := v.(alert.State); ok {
+				p.result = s
+			}
+			if err != nil && p.mustComplete {
 				h.t.Errorf("%s: %v", name, err)
 			}
 		},
 	}, arg)
-	return o
+	return p
 }
 
 func (h *harness) state() alertwf.State {
@@ -269,8 +324,11 @@ func TestAcknowledgementBySomeoneElseIsRejected(t *testing.T) {
 			t.Fatalf("acknowledgement %d: accepted %v, rejected %v", i, o.accepted, o.rejected)
 		}
 	}
-	if !strings.Contains(outcomes[0].rejected.Error(), alert.ErrNotRecipient.Error()) {
-		t.Fatalf("rejection reason: %v", outcomes[0].rejected)
+	// Refusals are typed: the API answers by type, never by the words.
+	for i, want := range []string{alertwf.RefusedNotARecipient, alertwf.RefusedNotARecipient, process.TypeInvalidInput} {
+		if got := process.ErrorType(outcomes[i].rejected); got != want {
+			t.Fatalf("acknowledgement %d refused as %q (%v), want %q", i, got, outcomes[i].rejected, want)
+		}
 	}
 	if len(h.acked) != 0 {
 		t.Fatalf("rejected acknowledgements were recorded: %+v", h.acked)
@@ -293,7 +351,7 @@ func TestSecondAcknowledgementIsRejected(t *testing.T) {
 	h.at(8*time.Minute, func() { h.update(alertwf.UpdateResolve, alertwf.ResolveRequest{PractitionerID: charge}) })
 	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
 	s := h.result()
-	if second == nil || second.accepted || second.rejected == nil {
+	if second == nil || second.accepted || process.ErrorType(second.rejected) != alertwf.RefusedAlreadyAcknowledged {
 		t.Fatalf("second acknowledgement: %+v", second)
 	}
 	if len(h.acked) != 1 || h.acked[0].PractitionerID != charge || s.AcknowledgedBy != charge {
@@ -414,5 +472,129 @@ func TestStartChildRaisesFromAnotherWorkflow(t *testing.T) {
 	in.Category = ""
 	if _, err := alertwf.StartChild(nil, in); err == nil {
 		t.Fatal("StartChild accepted an alert without category")
+	}
+}
+
+// TestEmptyLevelEscalatesAtOnce: a level with nobody to notify is recorded
+// in the timeline, naming the role and unit, and the alert escalates at once
+// to the next level instead of waiting out the empty level's timeout.
+func TestEmptyLevelEscalatesAtOnce(t *testing.T) {
+	h := newHarness(t, testPolicy(0))
+	h.empty[0] = true // no nurse on ward-3
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+
+	equal(t, "notified steps", h.steps(), []string{"L1/R0@0s", "L2/R0@0s", "L3/R0@5m0s"})
+	equal(t, "timeline", kinds(s), []string{"raised", "unreachable", "escalated", "notified", "escalated", "notified", "exhausted"})
+	if e := s.Timeline[1]; e.Note != "no nurse on ward-3" || e.Level != 1 {
+		t.Fatalf("unreachable entry %+v", e)
+	}
+	if e := s.Timeline[2]; e.Note != "nobody to notify at level 1" || e.Level != 2 {
+		t.Fatalf("escalated entry %+v", e)
+	}
+	if s.Status != alertwf.StatusExhausted || len(h.undeliverable) != 0 {
+		t.Fatalf("status %s, operator alarms %d: someone was notified, so the alert is exhausted", s.Status, len(h.undeliverable))
+	}
+	if end := s.Timeline[len(s.Timeline)-1]; end.At.Sub(h.start) != 15*time.Minute {
+		t.Fatalf("exhausted after %s, want 15m (levels 2 and 3 only)", end.At.Sub(h.start))
+	}
+}
+
+// TestNoLevelDeliverableAlarmsTheOperator: when no level has anyone to
+// notify, the alert is not left waiting: it goes to the fallback contact at
+// once and closes as undeliverable, every missing level named.
+func TestNoLevelDeliverableAlarmsTheOperator(t *testing.T) {
+	h := newHarness(t, testPolicy(2)) // repeats would reach nobody either
+	h.empty[0], h.empty[1], h.empty[2] = true, true, true
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+
+	equal(t, "notified steps", h.steps(), []string{"L1/R0@0s", "L2/R0@0s", "L3/R0@0s"})
+	if s.Status != alertwf.StatusUndeliverable || h.exhaust != 0 {
+		t.Fatalf("status %s, exhausted %d", s.Status, h.exhaust)
+	}
+	if len(h.undeliverable) != 1 {
+		t.Fatalf("operator alarms %d, want 1", len(h.undeliverable))
+	}
+	equal(t, "reasons", h.undeliverable[0].Reasons, []string{"no nurse on ward-3", "no charge-nurse on ward-3", "no physician on ward-3"})
+	equal(t, "timeline", kinds(s), []string{"raised", "unreachable", "escalated", "unreachable", "escalated", "unreachable", "undeliverable", "notified"})
+	if last := s.Timeline[len(s.Timeline)-1]; last.Name != alert.OperatorName || last.Channel != alert.ChannelEmail {
+		t.Fatalf("operator notification entry %+v", last)
+	}
+	if !strings.Contains(s.Timeline[6].Note, "operator@localhost") {
+		t.Fatalf("undeliverable entry %+v", s.Timeline[6])
+	}
+	if end := s.Timeline[len(s.Timeline)-1]; end.At.Sub(h.start) != 0 {
+		t.Fatalf("undeliverable after %s: nothing to wait for", end.At.Sub(h.start))
+	}
+}
+
+// TestAcknowledgementNotRecordedLeavesTheAlertOpen: an acknowledgement the
+// read model refuses for good is refused, and the alert goes on escalating
+// as if it had never been asked.
+func TestAcknowledgementNotRecordedLeavesTheAlertOpen(t *testing.T) {
+	h := newHarness(t, testPolicy(0))
+	h.ackErr = process.InvalidInput(errors.New("validation failed: (body): holds a character that cannot be stored"))
+	var ack *pending
+	var during alertwf.State
+	h.at(time.Minute, func() {
+		ack = h.updateMayFail(alertwf.UpdateAcknowledge, alertwf.AcknowledgeRequest{PractitionerID: nurse})
+	})
+	h.at(2*time.Minute, func() { during = h.state() })
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+
+	if ack == nil || !ack.accepted || process.ErrorType(ack.failed) != alertwf.RefusedNotRecorded {
+		t.Fatalf("acknowledgement: accepted %v, failed %v", ack != nil && ack.accepted, ack.failed)
+	}
+	if during.Status != alertwf.StatusOpen || during.AcknowledgedBy != uuid.Nil || len(kinds(during)) != 2 {
+		t.Fatalf("state after the refused acknowledgement: %s by %s, %v", during.Status, during.AcknowledgedBy, kinds(during))
+	}
+	equal(t, "notified steps", h.steps(), []string{"L1/R0@0s", "L2/R0@5m0s", "L3/R0@10m0s"})
+	if s.Status != alertwf.StatusExhausted {
+		t.Fatalf("status %s", s.Status)
+	}
+}
+
+// TestStepOutlastingItsRetriesIsTriedAgain: a notification whose activity
+// fails past its retry policy (a database outage) is late, never dropped.
+func TestStepOutlastingItsRetriesIsTriedAgain(t *testing.T) {
+	h := newHarness(t, testPolicy(0))
+	failures := 0
+	h.notifyErr = func(req activities.NotifyRequest) error {
+		if req.Step.Level == 0 && failures < process.RetryAttempts+2 {
+			failures++
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+	if len(h.notified) != 3 || h.notified[0].Step.Level != 0 || s.Status != alertwf.StatusExhausted {
+		t.Fatalf("notified %v, status %s", h.steps(), s.Status)
+	}
+	if failures != process.RetryAttempts+2 {
+		t.Fatalf("%d failed attempts", failures)
+	}
+}
+
+// TestConcurrentAcknowledgementsRecordOne: two acknowledgements at the same
+// moment both pass their validators, but they are recorded one at a time:
+// the second finds the alert acknowledged and is refused, typed.
+func TestConcurrentAcknowledgementsRecordOne(t *testing.T) {
+	h := newHarness(t, testPolicy(0))
+	var first, second *pending
+	h.at(6*time.Minute, func() { // nurse (level 1) and charge nurse (level 2) at once
+		first = h.updateMayFail(alertwf.UpdateAcknowledge, alertwf.AcknowledgeRequest{PractitionerID: nurse})
+		second = h.updateMayFail(alertwf.UpdateAcknowledge, alertwf.AcknowledgeRequest{PractitionerID: charge})
+	})
+	h.at(7*time.Minute, func() { h.update(alertwf.UpdateResolve, alertwf.ResolveRequest{PractitionerID: nurse, Note: "seen"}) })
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+	if first.failed != nil || process.ErrorType(second.failed) != alertwf.RefusedAlreadyAcknowledged {
+		t.Fatalf("first %v, second %v (rejected %v)", first.failed, second.failed, second.rejected)
+	}
+	if len(h.acked) != 1 || s.AcknowledgedBy != nurse {
+		t.Fatalf("acknowledgements recorded: %+v, acknowledged by %s", h.acked, s.AcknowledgedBy)
 	}
 }

@@ -13,15 +13,13 @@ import (
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/careplan"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // Limits that keep a long plan's history short: the run continues as new
 // after this many checks, or earlier when the history grows or the server
 // suggests it.
-const (
-	maxChecks        = 500
-	maxHistoryEvents = 2000
-)
+const maxChecks = 500
 
 // acts is only used to name activities; the worker holds the real ones.
 var acts *activities.Activities
@@ -37,9 +35,7 @@ func CarePlan(ctx workflow.Context, in Input) (Result, error) {
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		// A database outage delays reminders, never drops them: retry without
-		// limit, backing off to a minute. Invalid input fails at once.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		RetryPolicy:         process.RetryPolicy(),
 	})
 	changed := workflow.GetSignalChannel(ctx, SignalPlanChanged)
 	for check := 1; ; check++ {
@@ -48,15 +44,24 @@ func CarePlan(ctx workflow.Context, in Input) (Result, error) {
 		}
 		var plan activities.CheckResult
 		err := workflow.ExecuteActivity(ctx, acts.CheckCarePlan, activities.CheckRequest{PlanID: in.PlanID, At: workflow.Now(ctx)}).Get(ctx, &plan)
-		if err != nil {
+		if process.ErrorType(err) == process.TypeInvalidInput {
 			return Result{AlertsRaised: in.AlertsRaised}, err
+		}
+		if err != nil {
+			// A database outage outlasted the retry policy: the reminders
+			// are late, never dropped. Say so, and check again shortly.
+			workflow.GetLogger(ctx).Error("care plan check failed; checking again", "planId", in.PlanID, "error", err)
+			if err := sleep(ctx, changed, min(in.Recheck, checkAgain)); err != nil {
+				return Result{AlertsRaised: in.AlertsRaised}, err
+			}
+			continue
 		}
 		if !plan.Active {
 			settle(ctx, in, in.Reminded)
 			return Result{AlertsRaised: in.AlertsRaised}, nil
 		}
 		in = remind(ctx, in, plan)
-		if check >= maxChecks || shouldContinueAsNew(ctx) {
+		if check >= maxChecks || process.ShouldContinueAsNew(ctx) {
 			return Result{AlertsRaised: in.AlertsRaised}, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 		}
 		wait := in.Recheck
@@ -151,14 +156,12 @@ func settle(ctx workflow.Context, in Input, keys []string) {
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		RetryPolicy:         process.RetryPolicy(),
 	})
 	if err := workflow.ExecuteActivity(actx, acts.SettleReminders, req).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("resolve settled care plan reminders", "planId", in.PlanID, "error", err)
 	}
 }
 
-func shouldContinueAsNew(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxHistoryEvents
-}
+// checkAgain is how soon a check that failed after its retries is repeated.
+const checkAgain = time.Minute

@@ -10,7 +10,9 @@ package careplan
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/careplan"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 )
 
 // TaskQueue is the queue the CarePlan workflow runs on: the clinical
@@ -84,6 +87,27 @@ type PlanChanged struct {
 // Result is what a run returns when the plan stops being active.
 type Result struct {
 	AlertsRaised int `json:"alertsRaised"`
+}
+
+// Starts are the workflow starts a new plan p needs, for the store to write
+// in the transaction that stores p (outbox.WorkflowStart): an active plan's
+// reminders, started by the workflow starter once p commits, so creating a
+// plan never depends on Temporal being up. Any other plan needs none.
+func Starts(p careplan.CarePlan) ([]outbox.WorkflowStart, error) {
+	if p.Status != careplan.StatusActive {
+		return nil, nil
+	}
+	input, err := json.Marshal(Input{PlanID: p.ID, PatientID: p.PatientID})
+	if err != nil {
+		return nil, fmt.Errorf("care plan %s reminders: %w", p.ID, err)
+	}
+	return []outbox.WorkflowStart{{
+		WorkflowID:       WorkflowID(p.ID),
+		WorkflowType:     WorkflowName,
+		TaskQueue:        TaskQueue,
+		Input:            input,
+		SearchAttributes: map[string]string{SearchPatientID.GetName(): p.PatientID.String()},
+	}}, nil
 }
 
 // Schedule keeps the plan's reminders in step with p, just written: an

@@ -11,6 +11,9 @@ package encounter
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,7 +21,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/domain/outbox"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // TaskQueue is the queue the encounter workers poll.
@@ -53,9 +59,32 @@ const (
 	QueryState = "state"
 )
 
-// Every update's validator rejects a transition the current status forbids
-// (wrapping encounter.ErrInvalidTransition and naming the status) or an
-// invalid argument, before anything is written to the history.
+// Refusal types: the ApplicationError types the updates answer with, which
+// callers match (never the message). Every update's validator rejects a
+// transition the current status forbids or an invalid argument before
+// anything is written to the history; a change the read model cannot store
+// is refused by the handler and leaves the encounter as it was.
+const (
+	// RefusedInvalidTransition: the current status forbids the transition;
+	// the message names the status.
+	RefusedInvalidTransition = "encounter.InvalidTransition"
+	// RefusedOpenOrders: discharge with open orders, not forced with a reason.
+	RefusedOpenOrders = "encounter.OpenOrders"
+	// RefusedInvalidArgument: an argument the rules reject.
+	RefusedInvalidArgument = "encounter.InvalidArgument"
+	// RefusedNotRecorded: the read model refused the change for good.
+	RefusedNotRecorded = "encounter.NotRecorded"
+	// RefusedRecordUnavailable: the read model could not be reached within
+	// the retry policy; the request may be repeated.
+	RefusedRecordUnavailable = "encounter.RecordUnavailable"
+)
+
+// refusals maps the rules' sentinels to the refusal types.
+var refusals = []process.Refusal{
+	{Err: encounter.ErrOpenOrders, Type: RefusedOpenOrders},
+	{Err: encounter.ErrInvalidTransition, Type: RefusedInvalidTransition},
+	{Err: encounter.ErrInvalidArgument, Type: RefusedInvalidArgument},
+}
 
 // Search attributes (Keyword, registered on the namespace) set on every encounter.
 var (
@@ -78,8 +107,20 @@ const (
 	CategoryReview = "encounter-review"
 )
 
+// workflowIDPrefix opens every encounter's workflow id.
+const workflowIDPrefix = "encounter/"
+
 // WorkflowID is the readable id of an encounter's workflow: "encounter/<encounterId>".
-func WorkflowID(encounterID uuid.UUID) string { return "encounter/" + encounterID.String() }
+func WorkflowID(encounterID uuid.UUID) string { return workflowIDPrefix + encounterID.String() }
+
+// IDFromWorkflowID is the encounter id in a workflow id WorkflowID made.
+func IDFromWorkflowID(workflowID string) (uuid.UUID, error) {
+	rest, ok := strings.CutPrefix(workflowID, workflowIDPrefix)
+	if !ok {
+		return uuid.Nil, fmt.Errorf("%q is not an encounter workflow id", workflowID)
+	}
+	return uuid.Parse(rest)
+}
 
 // Input opens an encounter.
 type Input struct {
@@ -95,6 +136,9 @@ type Input struct {
 	// ExpectedLength is how long care may run before the encounter-review
 	// alert; DefaultExpectedLength when zero.
 	ExpectedLength time.Duration `json:"expectedLength,omitempty"`
+	// CreatedAt is when the encounter was opened, as its read-model row
+	// (written before the start) says; zero takes the workflow's clock.
+	CreatedAt time.Time `json:"createdAt,omitzero"`
 	// Resume carries the state across continue-as-new; starters leave it nil.
 	Resume *State `json:"resume,omitempty"`
 }
@@ -108,9 +152,34 @@ func (in Input) Details() encounter.Details {
 // State is what the "state" query and every update return.
 type State = encounter.State
 
+// Request is a transition: it names its Update and who asks for it, and
+// carries the audit record of the API request that asked, which the
+// read-model write stores in its own transaction.
+type Request interface {
+	UpdateName() string
+	Actor() uuid.UUID
+	audited() *Audited
+}
+
+// Audited carries a request's audit record into the write it describes, so
+// the change and its record commit together; nil when nobody audits it
+// (another process).
+type Audited struct {
+	Audit *audit.Record `json:"audit,omitempty"`
+}
+
+func (a *Audited) audited() *Audited { return a }
+
+// WithAudit sets the audit record req carries.
+func WithAudit(req Request, rec *audit.Record) Request {
+	req.audited().Audit = rec
+	return req
+}
+
 // ArriveRequest is the "arrive" update's argument.
 type ArriveRequest struct {
 	By uuid.UUID `json:"by"` // who marks the patient arrived
+	Audited
 }
 
 // TriageRequest is the "triage" update's argument.
@@ -118,18 +187,21 @@ type TriageRequest struct {
 	By             uuid.UUID        `json:"by"`
 	Acuity         encounter.Acuity `json:"acuity"` // ESI 1–5
 	ChiefComplaint string           `json:"chiefComplaint"`
+	Audited
 }
 
 // StartRequest is the "start" update's argument.
 type StartRequest struct {
 	By        uuid.UUID `json:"by"`
 	Attending uuid.UUID `json:"attending"`
+	Audited
 }
 
 // TransferRequest is the "transfer" update's argument.
 type TransferRequest struct {
 	By       uuid.UUID `json:"by"`
 	Location string    `json:"location"`
+	Audited
 }
 
 // DischargeRequest is the "discharge" update's argument. Force with a Reason
@@ -139,13 +211,31 @@ type DischargeRequest struct {
 	Disposition encounter.Disposition `json:"disposition"`
 	Force       bool                  `json:"force,omitempty"`
 	Reason      string                `json:"reason,omitempty"`
+	Audited
 }
 
 // CancelRequest is the "cancel" update's argument.
 type CancelRequest struct {
 	By     uuid.UUID `json:"by"`
 	Reason string    `json:"reason"`
+	Audited
 }
+
+// UpdateName is the Update each request is sent as.
+func (*ArriveRequest) UpdateName() string    { return UpdateArrive }
+func (*TriageRequest) UpdateName() string    { return UpdateTriage }
+func (*StartRequest) UpdateName() string     { return UpdateStart }
+func (*TransferRequest) UpdateName() string  { return UpdateTransfer }
+func (*DischargeRequest) UpdateName() string { return UpdateDischarge }
+func (*CancelRequest) UpdateName() string    { return UpdateCancel }
+
+// Actor is the practitioner each request names as making the change.
+func (r *ArriveRequest) Actor() uuid.UUID    { return r.By }
+func (r *TriageRequest) Actor() uuid.UUID    { return r.By }
+func (r *StartRequest) Actor() uuid.UUID     { return r.By }
+func (r *TransferRequest) Actor() uuid.UUID  { return r.By }
+func (r *DischargeRequest) Actor() uuid.UUID { return r.By }
+func (r *CancelRequest) Actor() uuid.UUID    { return r.By }
 
 // OrderSignal is the "order-linked" and "order-closed" signals' argument.
 type OrderSignal struct {
@@ -169,13 +259,39 @@ func Start(ctx context.Context, c client.Client, in Input) (client.WorkflowRun, 
 	}, WorkflowName, in)
 }
 
-// Transition sends the update name (UpdateArrive … UpdateCancel) with its
-// request and returns the new state. A rejected transition changes nothing.
-func Transition(ctx context.Context, c client.Client, encounterID uuid.UUID, name string, req any) (State, error) {
+// StartGrace is how long the workflow starter leaves a new encounter's
+// start to the API, which starts it at once after the commit.
+const StartGrace = 10 * time.Second
+
+// Starts is the start row a new encounter's store transaction writes, so
+// the workflow starts even if the API's own start (right after the commit)
+// never happens: the starter steps in after StartGrace.
+func Starts(in Input) ([]outbox.WorkflowStart, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encounter %s start: %w", in.EncounterID, err)
+	}
+	return []outbox.WorkflowStart{{
+		WorkflowID:   WorkflowID(in.EncounterID),
+		WorkflowType: WorkflowName,
+		TaskQueue:    TaskQueue,
+		Input:        raw,
+		SearchAttributes: map[string]string{
+			SearchPatientID.GetName(): in.PatientID.String(),
+			SearchStatus.GetName():    string(encounter.StatusPlanned),
+		},
+		Grace: StartGrace,
+	}}, nil
+}
+
+// Transition sends req as its Update and returns the new state. A refused
+// transition (an ApplicationError of one of the Refused* types) changes
+// nothing; on a closed encounter the server answers NotFound.
+func Transition(ctx context.Context, c client.Client, encounterID uuid.UUID, req Request) (State, error) {
 	var s State
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   WorkflowID(encounterID),
-		UpdateName:   name,
+		UpdateName:   req.UpdateName(),
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
@@ -183,6 +299,28 @@ func Transition(ctx context.Context, c client.Client, encounterID uuid.UUID, nam
 		return s, err
 	}
 	return s, h.Get(ctx, &s)
+}
+
+// View is an encounter as the API shows it, after a read or a transition
+// alike: the read model's record.
+type View = encounter.Record
+
+// ViewOf is the view of the workflow's state after a transition.
+func ViewOf(s State) View { return ViewOfRecord(s.Record()) }
+
+// ViewOfRecord is the view of the read model's record.
+func ViewOfRecord(r encounter.Record) View {
+	r.WorkflowID = WorkflowID(r.ID)
+	return r
+}
+
+// ViewsOfRecords is the view of each record.
+func ViewsOfRecords(rs []encounter.Record) []View {
+	out := make([]View, len(rs))
+	for i, r := range rs {
+		out[i] = ViewOfRecord(r)
+	}
+	return out
 }
 
 // LinkOrder tells the encounter that an order was placed during it.

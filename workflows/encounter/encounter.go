@@ -11,13 +11,11 @@ import (
 
 	activities "github.com/zarish-sphere/zarish/activities/encounter"
 	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
-
-// maxHistoryEvents continues the workflow as new before its history grows
-// long, even when the server does not suggest it.
-const maxHistoryEvents = 2000
 
 // acts is only used to name activities; the worker holds the real ones.
 var acts *activities.Activities
@@ -39,14 +37,19 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 		r.s = *in.Resume
 		r.created = true
 	} else {
-		s, err := encounter.New(in.Details(), workflow.Now(ctx))
+		at := in.CreatedAt
+		if at.IsZero() {
+			at = workflow.Now(ctx)
+		}
+		s, err := encounter.New(in.Details(), at)
 		if err != nil {
-			return State{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+			return State{}, process.InvalidInput(err)
 		}
 		r.s = s
 	}
 	ctx = withActivityOptions(ctx)
 	r.local = workflow.GetVersion(ctx, versionLocalRecords, workflow.DefaultVersion, 1) == 1
+	r.atomic = workflow.GetVersion(ctx, versionAtomicTransitions, workflow.DefaultVersion, 1) == 1
 	// The read-model row starts from the state as created: an update handled
 	// before RecordCreated runs records its own entry (and event) afterwards.
 	initial := r.s
@@ -70,16 +73,8 @@ func Encounter(ctx workflow.Context, in Input) (State, error) {
 func withActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		// A database outage must delay the record, never drop it: retry
-		// without limit, backing off to a minute. Invalid input fails at once.
-		RetryPolicy: recordRetry(),
+		RetryPolicy:         process.RetryPolicy(),
 	})
-}
-
-// recordRetry retries a read-model write without limit, backing off to a
-// minute: a database outage delays the record, never drops it.
-func recordRetry() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
 }
 
 // run is one run's input, state, and the steps that change it.
@@ -94,9 +89,17 @@ type run struct {
 	created bool
 	// local is set when the read model is written with local activities
 	// (versionLocalRecords).
-	local  bool
-	linked workflow.ReceiveChannel
-	closed workflow.ReceiveChannel
+	local bool
+	// atomic is set when a transition changes the state only once its
+	// read-model write succeeded (versionAtomicTransitions); busy holds
+	// the next transition back until the one before it is recorded.
+	atomic bool
+	busy   bool
+	// pending is the state the transition being recorded will leave, which
+	// validators judge the next request against.
+	pending *State
+	linked  workflow.ReceiveChannel
+	closed  workflow.ReceiveChannel
 }
 
 // register installs the query, the updates and the order signals before
@@ -111,34 +114,38 @@ func (r *run) register(ctx workflow.Context) error {
 		validator any
 	}{
 		{UpdateArrive, func(ctx workflow.Context, req ArriveRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Arrive(req.By, at) })
-		}, func(_ workflow.Context, req ArriveRequest) error { return first(requireBy(req.By), r.s.CanArrive()) }},
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) { return s.Arrive(req.By, at) })
+		}, func(_ workflow.Context, req ArriveRequest) error {
+			return refuse(requireBy(req.By), r.current().CanArrive())
+		}},
 		{UpdateTriage, func(ctx workflow.Context, req TriageRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Triage(req.By, at, req.Acuity, req.ChiefComplaint) })
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) {
+				return s.Triage(req.By, at, req.Acuity, req.ChiefComplaint)
+			})
 		}, func(_ workflow.Context, req TriageRequest) error {
-			return first(requireBy(req.By), r.s.CanTriage(req.Acuity, req.ChiefComplaint))
+			return refuse(requireBy(req.By), r.current().CanTriage(req.Acuity, req.ChiefComplaint))
 		}},
 		{UpdateStart, func(ctx workflow.Context, req StartRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Start(req.By, at, req.Attending) })
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) { return s.Start(req.By, at, req.Attending) })
 		}, func(_ workflow.Context, req StartRequest) error {
-			return first(requireBy(req.By), r.s.CanStart(req.Attending))
+			return refuse(requireBy(req.By), r.current().CanStart(req.Attending))
 		}},
 		{UpdateTransfer, func(ctx workflow.Context, req TransferRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Transfer(req.By, at, req.Location) })
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) { return s.Transfer(req.By, at, req.Location) })
 		}, func(_ workflow.Context, req TransferRequest) error {
-			return first(requireBy(req.By), r.s.CanTransfer(req.Location))
+			return refuse(requireBy(req.By), r.current().CanTransfer(req.Location))
 		}},
 		{UpdateDischarge, func(ctx workflow.Context, req DischargeRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) {
-				return r.s.Discharge(req.By, at, req.Disposition, req.Force, req.Reason)
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) {
+				return s.Discharge(req.By, at, req.Disposition, req.Force, req.Reason)
 			})
 		}, func(_ workflow.Context, req DischargeRequest) error {
-			return first(requireBy(req.By), r.s.CanDischarge(req.Disposition, req.Force, req.Reason))
+			return refuse(requireBy(req.By), r.current().CanDischarge(req.Disposition, req.Force, req.Reason))
 		}},
 		{UpdateCancel, func(ctx workflow.Context, req CancelRequest) (State, error) {
-			return r.apply(ctx, func(at time.Time) (State, error) { return r.s.Cancel(req.By, at, req.Reason) })
+			return r.apply(ctx, req.Audit, func(s State, at time.Time) (State, error) { return s.Cancel(req.By, at, req.Reason) })
 		}, func(_ workflow.Context, req CancelRequest) error {
-			return first(requireBy(req.By), r.s.CanCancel(req.Reason))
+			return refuse(requireBy(req.By), r.current().CanCancel(req.Reason))
 		}},
 	}
 	for _, u := range updates {
@@ -175,38 +182,113 @@ func requireBy(by uuid.UUID) error {
 	return nil
 }
 
-func first(errs ...error) error {
+// refuse answers the first of errs as the typed refusal its sentinel maps
+// to, or nil.
+func refuse(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {
-			return err
+			return process.Refuse(err, refusals...)
 		}
 	}
 	return nil
 }
 
-// apply runs a transition the validator has accepted, publishes the new
-// status as a search attribute and records the entry.
-func (r *run) apply(ctx workflow.Context, transition func(at time.Time) (State, error)) (State, error) {
+// versionAtomicTransitions marks the runs whose transitions change the
+// workflow's state only together with their read-model write: a write that
+// fails for good refuses the Update and leaves the encounter as it was.
+// Earlier runs changed the state first, and replay so.
+const versionAtomicTransitions = "atomic-transitions"
+
+// apply runs a transition the validator has accepted. Since
+// versionAtomicTransitions, transitions run one at a time: each is computed
+// on the state the one before left, recorded with rec (the audit record of
+// the request) in the read model, and only then becomes the workflow's
+// state and search attributes.
+func (r *run) apply(ctx workflow.Context, rec *audit.Record, transition func(s State, at time.Time) (State, error)) (State, error) {
 	ctx = withActivityOptions(ctx)
-	next, err := transition(workflow.Now(ctx))
+	if !r.atomic {
+		next, err := transition(r.s, workflow.Now(ctx))
+		if err != nil {
+			return r.s, err
+		}
+		r.s = next
+		if err := r.upsertSearch(ctx); err != nil {
+			return r.s, err
+		}
+		return r.s, r.record(ctx, r.s, r.s.Last(), rec)
+	}
+	release, err := r.exclusive(ctx)
 	if err != nil {
 		return r.s, err
 	}
-	r.s = next
-	if err := r.upsertSearch(ctx); err != nil {
-		return r.s, err
+	defer release()
+	// The validator saw the state before any change queued ahead of this
+	// one; the rules check again here.
+	next, err := transition(r.s, workflow.Now(ctx))
+	if err != nil {
+		return r.s, refuse(err)
 	}
-	return r.s, r.record(ctx, r.s.Last())
+	r.pending = &next
+	err = r.record(ctx, next, next.Last(), rec)
+	r.pending = nil
+	if err != nil {
+		return r.s, notRecorded(err)
+	}
+	next.Alerts = r.s.Alerts // an alert raised meanwhile stays raised
+	r.s = next
+	return r.s, r.upsertSearch(ctx)
 }
 
-// record writes entry e of the current state to the read model.
-func (r *run) record(ctx workflow.Context, e encounter.Entry) error {
+// current is the state a new request is judged against: the one the
+// transition being recorded will leave, else the workflow's.
+func (r *run) current() State {
+	if r.pending != nil {
+		return *r.pending
+	}
+	return r.s
+}
+
+// exclusive waits until no other change of the state is being recorded and
+// holds the state until release; in runs before versionAtomicTransitions
+// it holds nothing.
+func (r *run) exclusive(ctx workflow.Context) (release func(), err error) {
+	if !r.atomic {
+		return func() {}, nil
+	}
+	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+		return nil, err
+	}
+	r.busy = true
+	return func() { r.busy = false }, nil
+}
+
+// notRecorded is the refusal of a transition whose read-model write failed:
+// for good (the store refused the data), or after the retry policy ran out.
+func notRecorded(err error) error {
+	if process.ErrorType(err) == process.TypeInvalidInput {
+		return temporal.NewNonRetryableApplicationError("the change could not be recorded: "+refusalText(err), RefusedNotRecorded, err)
+	}
+	return temporal.NewNonRetryableApplicationError("the change could not be recorded now; nothing changed, retry shortly", RefusedRecordUnavailable, err)
+}
+
+// refusalText is the innermost ApplicationError's message of err.
+func refusalText(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
+// record writes entry e of state s to the read model, with the audit
+// record of the request that asked for it.
+func (r *run) record(ctx workflow.Context, s State, e encounter.Entry, rec *audit.Record) error {
 	r.recording++
 	defer func() { r.recording-- }()
 	if err := workflow.Await(ctx, func() bool { return r.created }); err != nil {
 		return err
 	}
-	return r.write(ctx, acts.RecordTransition, activities.TransitionRequest{State: r.s, Entry: e})
+	return r.write(ctx, acts.RecordTransition, activities.TransitionRequest{State: s, Entry: e, Audit: rec})
 }
 
 // versionLocalRecords marks the runs that write the read model with local
@@ -223,7 +305,7 @@ func (r *run) write(ctx workflow.Context, activity, req any) error {
 	}
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         recordRetry(),
+		RetryPolicy:         process.RetryPolicy(),
 	})
 	return workflow.ExecuteLocalActivity(ctx, activity, req).Get(ctx, nil)
 }
@@ -231,6 +313,11 @@ func (r *run) write(ctx workflow.Context, activity, req any) error {
 // linkOrder handles the order-linked signal; a repeated or malformed
 // signal changes nothing.
 func (r *run) linkOrder(ctx workflow.Context, o OrderSignal) {
+	release, err := r.exclusive(ctx)
+	if err != nil {
+		return
+	}
+	defer release()
 	if r.s.Status.Closed() {
 		return
 	}
@@ -239,12 +326,16 @@ func (r *run) linkOrder(ctx workflow.Context, o OrderSignal) {
 		workflow.GetLogger(ctx).Warn("order-linked ignored", "orderId", o.OrderID, "kind", o.Kind)
 		return
 	}
-	r.s = next
-	r.recordSignalled(ctx)
+	r.recordSignalled(ctx, next)
 }
 
 // closeOrder handles the order-closed signal.
 func (r *run) closeOrder(ctx workflow.Context, o OrderSignal) {
+	release, err := r.exclusive(ctx)
+	if err != nil {
+		return
+	}
+	defer release()
 	if r.s.Status.Closed() {
 		return
 	}
@@ -253,13 +344,16 @@ func (r *run) closeOrder(ctx workflow.Context, o OrderSignal) {
 		workflow.GetLogger(ctx).Warn("order-closed ignored", "orderId", o.OrderID)
 		return
 	}
-	r.s = next
-	r.recordSignalled(ctx)
+	r.recordSignalled(ctx, next)
 }
 
-func (r *run) recordSignalled(ctx workflow.Context) {
-	if err := r.record(ctx, r.s.Last()); err != nil {
-		// Only invalid input fails without retry; the workflow's state stays right.
+// recordSignalled makes an order change the state and records it. Another
+// process's signal cannot be refused, so the change stands even when its
+// record fails after the retry policy; that is logged, and the next
+// transition's write carries the whole state to the read model.
+func (r *run) recordSignalled(ctx workflow.Context, next State) {
+	r.s = next
+	if err := r.record(ctx, r.s, r.s.Last(), nil); err != nil {
 		workflow.GetLogger(ctx).Error("record order change", "encounterId", r.s.Details.EncounterID, "error", err)
 	}
 }
@@ -292,7 +386,7 @@ func (r *run) loop(ctx workflow.Context) (State, error) {
 			}
 			return r.s, nil
 		}
-		if shouldContinueAsNew(ctx) {
+		if process.ShouldContinueAsNew(ctx) {
 			if err := r.settle(ctx); err != nil {
 				return r.s, err
 			}
@@ -363,9 +457,4 @@ func (r *run) raise(ctx workflow.Context, category string) {
 func (r *run) upsertSearch(ctx workflow.Context) error {
 	return workflow.UpsertTypedSearchAttributes(ctx,
 		SearchPatientID.ValueSet(r.s.Details.PatientID.String()), SearchStatus.ValueSet(string(r.s.Status)))
-}
-
-func shouldContinueAsNew(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxHistoryEvents
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
 	encounterwf "github.com/zarish-sphere/zarish/workflows/encounter"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 var (
@@ -59,6 +60,8 @@ type harness struct {
 	recorded []activities.TransitionRequest
 	statuses []string // EncounterStatus as upserted
 	alerts   []alertwf.Input
+	// refuse, when set, fails the read-model writes it returns an error for.
+	refuse func(activities.TransitionRequest) error
 }
 
 var acts *activities.Activities
@@ -78,6 +81,11 @@ func newHarness(t *testing.T) *harness {
 		func(context.Context, activities.CreatedRequest) error { h.created++; return nil })
 	h.env.OnActivity(acts.RecordTransition, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.TransitionRequest) error {
+			if h.refuse != nil {
+				if err := h.refuse(req); err != nil {
+					return err
+				}
+			}
 			h.recorded = append(h.recorded, req)
 			return nil
 		})
@@ -501,7 +509,7 @@ func TestInvalidInputFailsWithoutRetry(t *testing.T) {
 	in.Class = "ward-round"
 	h.env.ExecuteWorkflow(encounterwf.WorkflowName, in)
 	var app *temporal.ApplicationError
-	if err := h.env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != activities.ErrInvalidInput {
+	if err := h.env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != process.TypeInvalidInput {
 		t.Fatalf("invalid encounter: %v", err)
 	}
 	if h.created != 0 {

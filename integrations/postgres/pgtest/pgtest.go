@@ -11,10 +11,13 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -78,4 +81,32 @@ func NewPool(tb testing.TB) *pgxpool.Pool {
 		tb.Fatalf("pgtest: %v", err)
 	}
 	return pool
+}
+
+// Patients registers a patient under each id, so that records the test
+// writes for them reference a patient that exists. Each gets a minimal
+// profile and, like every registration, a patient.created event.
+func Patients(tb testing.TB, pool *pgxpool.Pool, ids ...uuid.UUID) {
+	tb.Helper()
+	store := postgres.NewPatientStore(pool)
+	for _, id := range ids {
+		_, _, err := store.Register(context.Background(), nil, nil, func(mrn string) (patient.Patient, error) {
+			return patient.NewPatient(id, mrn, patient.Details{
+				Name:      patient.Name{Given: []string{"Test"}, Family: "Patient"},
+				BirthDate: "1990-01-01",
+				Sex:       "unknown",
+			}, time.Now())
+		})
+		if err != nil {
+			tb.Fatalf("pgtest: register patient %s: %v", id, err)
+		}
+	}
+}
+
+// Patient registers a new patient and returns its id.
+func Patient(tb testing.TB, pool *pgxpool.Pool) uuid.UUID {
+	tb.Helper()
+	id := uuid.Must(uuid.NewV7())
+	Patients(tb, pool, id)
+	return id
 }

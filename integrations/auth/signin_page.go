@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"bytes"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+//go:embed pages/signin.html
+var pageFiles embed.FS
+
+// The steps of a sign-in, each a page of its own.
+const (
+	stepPassword      = "password"
+	stepOTP           = "otp"
+	stepEnrol         = "enrol"
+	stepRecoveryCodes = "recovery-codes"
+	stepConsent       = "consent"
+	stepMessage       = "message"
+)
+
+var pageTitles = map[string]string{
+	stepPassword:      "Sign in",
+	stepOTP:           "Second factor",
+	stepEnrol:         "Set up your authenticator",
+	stepRecoveryCodes: "Save your recovery codes",
+	stepConsent:       "Allow access?",
+}
+
+// pages holds one template per step: the layout with that step's body.
+var pages = func() map[string]*template.Template {
+	base := template.Must(template.ParseFS(pageFiles, "pages/signin.html"))
+	out := map[string]*template.Template{}
+	for _, step := range []string{stepPassword, stepOTP, stepEnrol, stepRecoveryCodes, stepConsent, stepMessage} {
+		t := template.Must(base.Clone())
+		template.Must(t.New("body").Parse(`{{template "` + step + `" .}}`))
+		out[step] = t
+	}
+	return out
+}()
+
+// pageData is what a sign-in page shows. Plain HTML forms: the page works
+// without JavaScript, every input has a label, errors are announced
+// (role=alert) and tied to their inputs.
+type pageData struct {
+	Title, Error, Message string
+	Action, CSRF          string
+	Client, Username      string
+	// Enrolment: the QR code (a data: URI of a PNG), the key and its URI.
+	QR             template.URL
+	Secret, OTPURI string
+	RecoveryCodes  []string
+	Scopes         []string
+}
+
+// render writes the page of step with status, and the headers that keep it
+// out of frames and caches and confine what it may load. redirectOrigin is
+// where the form's answer may redirect (the client), if known.
+func render(w http.ResponseWriter, status int, step string, d pageData, redirectOrigin string) {
+	if d.Title == "" {
+		d.Title = pageTitles[step]
+	}
+	if d.Action == "" {
+		d.Action = authorizePath
+	}
+	var buf bytes.Buffer
+	if err := pages[step].ExecuteTemplate(&buf, "page", d); err != nil {
+		http.Error(w, "The sign-in page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	formAction := "'self'"
+	if redirectOrigin != "" {
+		formAction += " " + redirectOrigin
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action "+formAction)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderMessage shows a page with a title and one sentence.
+func renderMessage(w http.ResponseWriter, status int, title, message string) {
+	render(w, status, stepMessage, pageData{Title: title, Message: message}, "")
+}
+
+// pngDataURI embeds a PNG in the page.
+func pngDataURI(png []byte) template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+}
+
+// origin returns scheme://host of a URI, for the form-action policy.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// describeScopes says in words what each granted scope lets the client do.
+func describeScopes(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		switch s {
+		case ScopeOpenID:
+			out = append(out, "Know who you are")
+		case ScopeProfile:
+			out = append(out, "See your name and username")
+		case ScopeFHIRUser:
+			out = append(out, "See your practitioner record")
+		case ScopeOfflineAccess:
+			out = append(out, "Stay signed in for the rest of your session")
+		default:
+			sc, err := ParseScope(s)
+			if err != nil {
+				out = append(out, s)
+				continue
+			}
+			verb := map[string]string{ActionRead: "Read", ActionWrite: "Create and change", ActionAny: "Read, create and change"}[sc.Action]
+			what := sc.ResourceType + " records"
+			if sc.ResourceType == AnyResource {
+				what = "every kind of record"
+			}
+			out = append(out, fmt.Sprintf("%s %s you may access (%s)", verb, what, s))
+		}
+	}
+	return out
+}
+
+// firstLine trims a message for a page.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,95 @@
+// Package process holds what every care-process workflow shares, so each
+// process copies one shape: the typed refusals its Updates answer with, the
+// error for input no retry can fix, the activity retry policy, and when to
+// continue as new.
+package process
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TypeInvalidInput is the ApplicationError type of input no retry can fix:
+// an activity or workflow fails with it at once, without retrying.
+const TypeInvalidInput = "InvalidInput"
+
+// InvalidInput wraps err as a non-retryable ApplicationError of type
+// TypeInvalidInput, keeping err for errors.Is.
+func InvalidInput(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), TypeInvalidInput, err)
+}
+
+// Refusal pairs a domain sentinel with the ApplicationError type a
+// validator answers for it. The type is what crosses the Temporal server:
+// callers match on it (ErrorType), never on the message.
+type Refusal struct {
+	Err  error  // the domain sentinel, matched with errors.Is
+	Type string // the ApplicationError type a contract exports
+}
+
+// Refuse turns a validator's or handler's domain error into an
+// ApplicationError of the type its sentinel maps to in kinds; an error
+// matching none is TypeInvalidInput. nil stays nil, and an error that already
+// is an ApplicationError passes through.
+func Refuse(err error, kinds ...Refusal) error {
+	if err == nil {
+		return nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return err
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.Err) {
+			return temporal.NewNonRetryableApplicationError(err.Error(), k.Type, err)
+		}
+	}
+	return InvalidInput(err)
+}
+
+// ErrorType is the ApplicationError type carried by err, "" when err is
+// none (a timeout, a missing workflow, a transport error).
+func ErrorType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	return ""
+}
+
+// Activity retry bounds: a database outage is retried for about
+// RetryWindow, then the step fails with a visible outcome (a refused
+// Update, a failed workflow, a logged and alerted error), never an endless
+// retry.
+const (
+	RetryInitial  = time.Second
+	RetryMaximum  = 10 * time.Second
+	RetryAttempts = 12 // ≈ 1+2+4+8+10·8 s ≈ 95 s
+)
+
+// RetryPolicy is every process's activity retry policy: exponential
+// back-off to RetryMaximum, RetryAttempts attempts, and none for
+// TypeInvalidInput.
+func RetryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        RetryInitial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        RetryMaximum,
+		MaximumAttempts:        RetryAttempts,
+		NonRetryableErrorTypes: []string{TypeInvalidInput},
+	}
+}
+
+// MaxHistoryEvents continues a workflow as new before its history grows
+// long, even when the server does not suggest it.
+const MaxHistoryEvents = 2000
+
+// ShouldContinueAsNew reports whether the run should hand its state to a
+// fresh run: the server suggests it, or the history passed MaxHistoryEvents.
+func ShouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > MaxHistoryEvents
+}
