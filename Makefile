@@ -25,7 +25,7 @@ services:
 ## test: every test — unit, store, workflow and end-to-end — on the real components,
 ## then a 20 s run of the fuzz test that drives every API route with generated input
 test: vet
-	@./scripts/ensure-services.sh --with-kcat
+	@./scripts/ensure-services.sh --with-kcat --with-chromium
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 20s ./api/
 

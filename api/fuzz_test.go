@@ -301,3 +301,21 @@ func sameValue(sent, got string) bool {
 	}
 	return false
 }
+
+func TestStoredAsSent(t *testing.T) {
+	for _, tt := range []struct {
+		sent, answer string
+		ok           bool
+	}{
+		{`{"name":{"family":" Khatun "}}`, `{"id":"1","name":{"family":"Khatun"}}`, true},
+		{`{"telecom":[{"value":"A@Example.org"}]}`, `{"telecom":[{"value":"a@example.org"}]}`, true},
+		{`{"at":"2026-11-25T09:00:00+01:00","who":"0190F3C4-0000-7000-8000-0000000000A1"}`,
+			`{"at":"2026-11-25T08:00:00Z","who":"0190f3c4-0000-7000-8000-0000000000a1"}`, true},
+		{`{"name":{"family":"José"}}`, `{"name":{"family":"Jos\ufffd"}}`, false},
+		{`{"sections":[{"text":"a"},{"text":"b"}]}`, `{"sections":[{"text":"a"},{"text":"c"}]}`, false},
+	} {
+		if field, _, _, ok := storedAsSent([]byte(tt.sent), []byte(tt.answer)); ok != tt.ok {
+			t.Errorf("%s vs %s: ok %v (%s)", tt.sent, tt.answer, ok, field)
+		}
+	}
+}

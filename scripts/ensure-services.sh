@@ -2,7 +2,8 @@
 # Makes sure what `make run` and `make test` need is on this machine and running:
 # a PostgreSQL server on 127.0.0.1:5432 and a Redis server on 127.0.0.1:6379
 # (started, or installed and started) and, for the tests that talk to the
-# broker with a second real Kafka client, kcat.
+# broker with a second real Kafka client, kcat (--with-kcat), and for the
+# sign-in test in headless Chromium, Debian's chromium (--with-chromium).
 set -euo pipefail
 
 need_apt_update=1
@@ -52,7 +53,19 @@ if ! redis_up; then
 	exit 1
 fi
 
-if [ "${1:-}" = "--with-kcat" ] && ! command -v kcat >/dev/null 2>&1; then
+with_kcat=0
+with_chromium=0
+for arg in "$@"; do
+	case "$arg" in
+	--with-kcat) with_kcat=1 ;;
+	--with-chromium) with_chromium=1 ;;
+	esac
+done
+if [ "$with_kcat" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
 	echo "ensure-services: installing kcat" >&2
 	apt_install kcat
+fi
+if [ "$with_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+	echo "ensure-services: installing chromium (the sign-in page's browser test)" >&2
+	apt_install chromium
 fi

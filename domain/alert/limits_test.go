@@ -19,7 +19,7 @@ func TestRaiseAndPolicyLimits(t *testing.T) {
 		t.Fatalf("at the limits: %v", err)
 	}
 	r.Message += "ক"
-	r.PolicyID = "../../v1/patients"
+	r.PolicyID = strings.Repeat("p", 65)
 	var v *domain.ValidationError
 	if err := r.Validate(); !errors.As(err, &v) || len(v.Fields) != 2 || v.Fields[0].Field != "message" || v.Fields[1].Field != "policyId" {
 		t.Fatalf("over the limits: %+v", v)

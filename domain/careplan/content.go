@@ -15,13 +15,13 @@ import (
 
 // Size limits of a plan's content.
 const (
-	MaxTitleLen       = 200
-	MaxTextLen        = 10_000
-	MaxUnitLen        = 100
-	MaxGoals          = 50
-	MaxActivities     = 100
-	MaxGoalTextLen    = 1000
-	MaxNoteLen        = 2000
+	MaxTitleLen    = 200
+	MaxTextLen     = 10_000
+	MaxUnitLen     = 100
+	MaxGoals       = 50
+	MaxActivities  = 100
+	MaxGoalTextLen = 1000
+	MaxNoteLen     = 2000
 	// MaxRepeatLen bounds an activity's repeat, an ISO 8601 duration.
 	MaxRepeatLen      = 64
 	MinRepeatInterval = time.Minute

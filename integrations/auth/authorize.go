@@ -107,7 +107,7 @@ func (s *Server) startSignIn(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode,
 	})
 	note.Description = "sign-in started"
-	render(w, http.StatusOK, stepPassword, pageData{CSRF: csrf, Client: clientName(client)}, "")
+	render(w, http.StatusOK, stepPassword, pageData{CSRF: csrf, Client: clientName(client)}, origin(ar.GetRedirectURI().String()))
 }
 
 // checkAuthorizeRequest refuses, before anyone signs in, what the code
@@ -239,7 +239,8 @@ func (s *Server) passwordStep(w http.ResponseWriter, r *http.Request, st *flowSt
 	}
 	note.Username = shown
 	retry := func(status int, msg string) {
-		render(w, status, stepPassword, pageData{CSRF: st.flow.CSRFToken, Client: clientName(st.client), Username: shown, Error: msg}, "")
+		render(w, status, stepPassword, pageData{CSRF: st.flow.CSRFToken, Client: clientName(st.client), Username: shown, Error: msg},
+			origin(st.ar.GetRedirectURI().String()))
 	}
 	const wrong = "The username or password is not right."
 	cred, err := s.users.SignInRecord(ctx, username)

@@ -74,6 +74,9 @@ func (s *EncounterStore) CreateEncounter(ctx context.Context, idem *domain.Idemp
 	if err != nil {
 		return out, false, err
 	}
+	if !replay {
+		return st.Record(), false, nil // what was just written
+	}
 	out, err = s.GetEncounter(ctx, id)
 	return out, replay, err
 }

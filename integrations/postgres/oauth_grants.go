@@ -345,12 +345,13 @@ func (s *OAuthStore) DeleteOpenIDConnectSession(ctx context.Context, code string
 	return s.deleteGrant(ctx, kindOIDC, oidcKey(code))
 }
 
-// DeleteExpiredGrants removes stored codes, challenges and refresh tokens
-// that expired before t, and the sign-in flows and revocations no longer
-// needed, reporting how many rows went.
+// DeleteExpiredGrants removes the records of access tokens, and the codes,
+// challenges and refresh tokens, that expired before t, and the sign-in
+// flows and revocations no longer needed, reporting how many rows went.
 func (s *OAuthStore) DeleteExpiredGrants(ctx context.Context, t time.Time) (int64, error) {
 	var total int64
 	for _, q := range []string{
+		`DELETE FROM oauth_access_tokens WHERE expires_at < $1`,
 		`DELETE FROM oauth_grant_requests WHERE expires_at < $1`,
 		`DELETE FROM auth_signin_flows WHERE expires_at < $1`,
 		`DELETE FROM auth_revocations WHERE expires_at < $1`,
