@@ -113,9 +113,15 @@ func New(d Details, at time.Time) (State, error) {
 	if err := d.Validate(); err != nil {
 		return State{}, err
 	}
+	return Open(d, at), nil
+}
+
+// Open opens a planned encounter without validating d: for a workflow
+// replaying a run whose details were valid under the rules of its day.
+func Open(d Details, at time.Time) State {
 	s := State{Details: d, Status: StatusPlanned, Location: d.Location, CreatedAt: at,
 		Locations: []Stay{{Location: d.Location, From: at}}}
-	return s.append(EventCreated, uuid.Nil, at, d.Reason), nil
+	return s.append(EventCreated, uuid.Nil, at, d.Reason)
 }
 
 // Last is the latest timeline entry.
