@@ -17,6 +17,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/domain/notification"
 	alertflow "github.com/zarish-sphere/zarish/workflows/alert"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // AlertStore is the alerts' read model, the escalation policies and the
@@ -249,7 +250,7 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Flag", id.String(), nil)
 		ctx := c.Request.Context()
-		state, err := alertflow.Update(ctx, s.temporal, id, alertflow.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
+		state, err := alertflow.Update(ctx, s.temporal, id, process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.workflowFailure(c, err, "No such alert.", s.closedStatus(id))
 			return

@@ -60,6 +60,13 @@ func (s *server) onBehalfOf(c *gin.Context, p *auth.Principal) bool {
 	return true
 }
 
+// breakGlassReaches reports whether breaking the glass may stand in for
+// scope: clinical data only — never the audit trail, the users who sign in
+// and their sessions (Person), or one's own sign-in (openid).
+func breakGlassReaches(scope string) bool {
+	return !strings.Contains(scope, "AuditEvent") && !strings.Contains(scope, "/Person.") && scope != auth.ScopeOpenID
+}
+
 // actingPractitioner returns the practitioner the request acts as: the
 // signed-in user's (from the token's fhirUser) or the one a machine client
 // asserted with X-On-Behalf-Of. False when the caller is a machine client

@@ -15,6 +15,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/domain/outbox"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // EncounterStore is the encounters' read model.
@@ -171,7 +172,7 @@ func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.Ha
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Encounter", id.String(), nil)
 		state, err := encounterflow.Transition(c.Request.Context(), s.temporal, id,
-			encounterflow.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
+			process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.workflowFailure(c, err, "No such encounter.", s.closedStatus(id))
 			return

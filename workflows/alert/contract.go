@@ -27,7 +27,6 @@ import (
 	activities "github.com/zarish-sphere/zarish/activities/alert"
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
-	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
@@ -139,35 +138,20 @@ type Request interface {
 	UpdateName() string
 	// Validate reports every invalid field at once (*domain.ValidationError).
 	Validate() error
-	audited() *Audited
-}
-
-// Audited carries a request's audit record into the write it describes, so
-// the change and its record commit together; nil when nobody audits it
-// (another process resolving its alert).
-type Audited struct {
-	Audit *audit.Record `json:"audit,omitempty"`
-}
-
-func (a *Audited) audited() *Audited { return a }
-
-// WithAudit sets the audit record req carries.
-func WithAudit(req Request, rec *audit.Record) Request {
-	req.audited().Audit = rec
-	return req
+	process.Auditable
 }
 
 // AcknowledgeRequest is the "acknowledge" update's argument.
 type AcknowledgeRequest struct {
 	PractitionerID uuid.UUID `json:"practitionerId"`
-	Audited
+	process.Audited
 }
 
 // ResolveRequest is the "resolve" update's argument.
 type ResolveRequest struct {
 	PractitionerID uuid.UUID `json:"practitionerId"`
 	Note           string    `json:"note"`
-	Audited
+	process.Audited
 }
 
 // UpdateName is the Update each request is sent as.

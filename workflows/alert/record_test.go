@@ -29,6 +29,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/integrations/temporal/temporaltest"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // memoryStore is the activities' store kept in memory.
@@ -123,7 +124,7 @@ func TestRecordHistory(t *testing.T) {
 			t.Fatal("a stranger acknowledged")
 		}
 		rec := &audit.Record{ID: uuid.MustParse("0193a000-0000-7000-8000-0000000a0d17"), Action: audit.ActionUpdate, EntityType: "Flag"}
-		if _, err := alertwf.Update(ctx, c, in.AlertID, alertwf.WithAudit(&alertwf.AcknowledgeRequest{PractitionerID: charge}, rec)); err != nil {
+		if _, err := alertwf.Update(ctx, c, in.AlertID, process.WithAudit(&alertwf.AcknowledgeRequest{PractitionerID: charge}, rec)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := alertwf.Resolve(ctx, c, in.AlertID, alertwf.ResolveRequest{PractitionerID: doctor, Note: "reviewed"}); err != nil {

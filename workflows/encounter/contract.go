@@ -21,7 +21,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/domain/outbox"
 	"github.com/zarish-sphere/zarish/workflows/process"
@@ -158,28 +157,13 @@ type State = encounter.State
 type Request interface {
 	UpdateName() string
 	Actor() uuid.UUID
-	audited() *Audited
-}
-
-// Audited carries a request's audit record into the write it describes, so
-// the change and its record commit together; nil when nobody audits it
-// (another process).
-type Audited struct {
-	Audit *audit.Record `json:"audit,omitempty"`
-}
-
-func (a *Audited) audited() *Audited { return a }
-
-// WithAudit sets the audit record req carries.
-func WithAudit(req Request, rec *audit.Record) Request {
-	req.audited().Audit = rec
-	return req
+	process.Auditable
 }
 
 // ArriveRequest is the "arrive" update's argument.
 type ArriveRequest struct {
 	By uuid.UUID `json:"by"` // who marks the patient arrived
-	Audited
+	process.Audited
 }
 
 // TriageRequest is the "triage" update's argument.
@@ -187,21 +171,21 @@ type TriageRequest struct {
 	By             uuid.UUID        `json:"by"`
 	Acuity         encounter.Acuity `json:"acuity"` // ESI 1–5
 	ChiefComplaint string           `json:"chiefComplaint"`
-	Audited
+	process.Audited
 }
 
 // StartRequest is the "start" update's argument.
 type StartRequest struct {
 	By        uuid.UUID `json:"by"`
 	Attending uuid.UUID `json:"attending"`
-	Audited
+	process.Audited
 }
 
 // TransferRequest is the "transfer" update's argument.
 type TransferRequest struct {
 	By       uuid.UUID `json:"by"`
 	Location string    `json:"location"`
-	Audited
+	process.Audited
 }
 
 // DischargeRequest is the "discharge" update's argument. Force with a Reason
@@ -211,14 +195,14 @@ type DischargeRequest struct {
 	Disposition encounter.Disposition `json:"disposition"`
 	Force       bool                  `json:"force,omitempty"`
 	Reason      string                `json:"reason,omitempty"`
-	Audited
+	process.Audited
 }
 
 // CancelRequest is the "cancel" update's argument.
 type CancelRequest struct {
 	By     uuid.UUID `json:"by"`
 	Reason string    `json:"reason"`
-	Audited
+	process.Audited
 }
 
 // UpdateName is the Update each request is sent as.
