@@ -75,36 +75,33 @@ func (s *AllergyStore) ListForPatient(ctx context.Context, patientID uuid.UUID, 
 // refused with a *allergy.DuplicateError. rec, when not nil, is the
 // request's audit record, stored in the same transaction.
 func (s *AllergyStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(allergy.Allergy) (allergy.Allergy, error)) (allergy.Allergy, error) {
-	var updated, candidate allergy.Allergy
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := loadResource[allergy.Allergy](ctx, tx, "allergies", id, true)
-		if err != nil {
-			return err
-		}
-		next, err := change(current)
-		if err != nil {
-			return err
-		}
-		if next.Version == current.Version {
-			updated = current // nothing changed
-			return auditEntity(ctx, tx, rec, entityAllergy, current.ID, current.PatientID)
-		}
-		if next.ID != current.ID || next.PatientID != current.PatientID || next.Version != current.Version+1 {
-			return fmt.Errorf("allergy %s: change must keep id and patient and bump the version by one", id)
-		}
-		candidate = next
-		if err := refuseDuplicate(ctx, tx, next); err != nil {
-			return err
-		}
-		if err := saveAllergy(ctx, tx, next); err != nil {
-			return err
-		}
-		if err := s.appendAllergyEvent(ctx, tx, EventAllergyUpdated, next); err != nil {
-			return err
-		}
-		updated = next
-		return auditEntity(ctx, tx, rec, entityAllergy, next.ID, next.PatientID)
-	})
+	var candidate allergy.Allergy
+	k := resourceKind[allergy.Allergy]{
+		table: "allergies", entity: entityAllergy,
+		id:      func(a allergy.Allergy) uuid.UUID { return a.ID },
+		patient: func(a allergy.Allergy) uuid.UUID { return a.PatientID },
+		version: func(a allergy.Allergy) int { return a.Version },
+		keeps: func(current, next allergy.Allergy) string {
+			switch {
+			case next.ID != current.ID:
+				return "id"
+			case next.PatientID != current.PatientID:
+				return "patient"
+			}
+			return ""
+		},
+		save: func(ctx context.Context, tx pgx.Tx, _, next allergy.Allergy) error {
+			candidate = next
+			if err := refuseDuplicate(ctx, tx, next); err != nil {
+				return err
+			}
+			if err := saveAllergy(ctx, tx, next); err != nil {
+				return err
+			}
+			return s.appendAllergyEvent(ctx, tx, EventAllergyUpdated, next)
+		},
+	}
+	updated, err := updateResource(ctx, s.pool, k, id, rec, change)
 	if err != nil {
 		return allergy.Allergy{}, s.duplicateRace(ctx, candidate, err)
 	}

@@ -99,45 +99,46 @@ func (s *CarePlanStore) Get(ctx context.Context, id uuid.UUID) (careplan.CarePla
 // nothing. An error from change aborts the write. rec, when not nil, is the
 // request's audit record, stored in the same transaction.
 func (s *CarePlanStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(careplan.CarePlan) (careplan.CarePlan, error)) (careplan.CarePlan, error) {
-	var updated careplan.CarePlan
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := loadResource[careplan.CarePlan](ctx, tx, "care_plans", id, true)
-		if err != nil {
-			return err
-		}
-		next, err := change(current)
-		if err != nil {
-			return err
-		}
-		if next.Version == current.Version {
-			updated = current // nothing changed
-			return auditEntity(ctx, tx, rec, entityCarePlan, current.ID, current.PatientID)
-		}
-		if next.ID != current.ID || next.PatientID != current.PatientID || next.Version != current.Version+1 {
-			return fmt.Errorf("care plan %s: change must keep id and patient and bump the version by one", id)
-		}
-		resource, err := json.Marshal(next)
-		if err != nil {
-			return fmt.Errorf("encode care plan: %w", err)
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE care_plans SET status = $2, version = $3, resource = $4, next_due_at = $5, updated_at = $6
-			WHERE id = $1`,
-			next.ID, string(next.Status), next.Version, resource, nextDueColumn(next), next.UpdatedAt)
-		if err != nil {
-			return translate(err, "update care plan "+id.String())
-		}
-		event := EventCarePlanUpdated
-		if recordedActivityChange(current, next) {
-			event = EventCarePlanActivityUpdated
-		}
-		if err := s.appendCarePlanEvent(ctx, tx, event, next); err != nil {
-			return err
-		}
-		updated = next
-		return auditEntity(ctx, tx, rec, entityCarePlan, next.ID, next.PatientID)
-	})
-	return updated, err
+	return updateResource(ctx, s.pool, s.kind(), id, rec, change)
+}
+
+// kind is how updateResource updates a care plan: careplan.activity-updated
+// when the change recorded an activity's status change, careplan.updated
+// otherwise.
+func (s *CarePlanStore) kind() resourceKind[careplan.CarePlan] {
+	return resourceKind[careplan.CarePlan]{
+		table: "care_plans", entity: entityCarePlan,
+		id:      func(p careplan.CarePlan) uuid.UUID { return p.ID },
+		patient: func(p careplan.CarePlan) uuid.UUID { return p.PatientID },
+		version: func(p careplan.CarePlan) int { return p.Version },
+		keeps: func(current, next careplan.CarePlan) string {
+			switch {
+			case next.ID != current.ID:
+				return "id"
+			case next.PatientID != current.PatientID:
+				return "patient"
+			}
+			return ""
+		},
+		save: func(ctx context.Context, tx pgx.Tx, current, next careplan.CarePlan) error {
+			resource, err := json.Marshal(next)
+			if err != nil {
+				return fmt.Errorf("encode care plan: %w", err)
+			}
+			_, err = tx.Exec(ctx, `
+				UPDATE care_plans SET status = $2, version = $3, resource = $4, next_due_at = $5, updated_at = $6
+				WHERE id = $1`,
+				next.ID, string(next.Status), next.Version, resource, nextDueColumn(next), next.UpdatedAt)
+			if err != nil {
+				return translate(err, "update care plan "+next.ID.String())
+			}
+			event := EventCarePlanUpdated
+			if recordedActivityChange(current, next) {
+				event = EventCarePlanActivityUpdated
+			}
+			return s.appendCarePlanEvent(ctx, tx, event, next)
+		},
+	}
 }
 
 // recordedActivityChange reports whether next adds an activity status change

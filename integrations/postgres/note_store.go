@@ -80,45 +80,45 @@ func (s *NoteStore) ListForEncounter(ctx context.Context, encounterID uuid.UUID)
 // transaction. An error from change aborts the write. rec, when not nil, is
 // the request's audit record, stored in the same transaction.
 func (s *NoteStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(note.Note) (note.Note, error)) (note.Note, error) {
-	var updated note.Note
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := loadResource[note.Note](ctx, tx, "notes", id, true)
-		if err != nil {
-			return err
-		}
-		next, err := change(current)
-		if err != nil {
-			return err
-		}
-		if next.Version == current.Version {
-			updated = current // nothing changed
-			return auditEntity(ctx, tx, rec, "DocumentReference", current.ID, current.PatientID)
-		}
-		if next.ID != current.ID || next.EncounterID != current.EncounterID || next.PatientID != current.PatientID ||
-			next.Author != current.Author || next.Type != current.Type || next.Version != current.Version+1 {
-			return fmt.Errorf("note %s: change must keep id, encounter, patient, author and type and bump the version by one", id)
-		}
-		event := EventNoteUpdated
-		if current.Status == note.StatusDraft && next.Status == note.StatusSigned {
-			event = EventNoteSigned
-			if next.AmendsID != nil {
-				// The original first: a second signed amendment of it is
-				// refused as ErrSuperseded before it is written.
-				if err := s.supersede(ctx, tx, *next.AmendsID, next); err != nil {
-					return err
+	k := resourceKind[note.Note]{
+		table: "notes", entity: "DocumentReference",
+		id:      func(n note.Note) uuid.UUID { return n.ID },
+		patient: func(n note.Note) uuid.UUID { return n.PatientID },
+		version: func(n note.Note) int { return n.Version },
+		keeps: func(current, next note.Note) string {
+			switch {
+			case next.ID != current.ID:
+				return "id"
+			case next.EncounterID != current.EncounterID:
+				return "encounter"
+			case next.PatientID != current.PatientID:
+				return "patient"
+			case next.Author != current.Author:
+				return "author"
+			case next.Type != current.Type:
+				return "type"
+			}
+			return ""
+		},
+		save: func(ctx context.Context, tx pgx.Tx, current, next note.Note) error {
+			event := EventNoteUpdated
+			if current.Status == note.StatusDraft && next.Status == note.StatusSigned {
+				event = EventNoteSigned
+				if next.AmendsID != nil {
+					// The original first: a second signed amendment of it is
+					// refused as ErrSuperseded before it is written.
+					if err := s.supersede(ctx, tx, *next.AmendsID, next); err != nil {
+						return err
+					}
 				}
 			}
-		}
-		if err := saveNote(ctx, tx, next); err != nil {
-			return err
-		}
-		if err := s.appendNoteEvent(ctx, tx, event, next); err != nil {
-			return err
-		}
-		updated = next
-		return auditEntity(ctx, tx, rec, "DocumentReference", next.ID, next.PatientID)
-	})
-	return updated, err
+			if err := saveNote(ctx, tx, next); err != nil {
+				return err
+			}
+			return s.appendNoteEvent(ctx, tx, event, next)
+		},
+	}
+	return updateResource(ctx, s.pool, k, id, rec, change)
 }
 
 // supersede marks the original of a just-signed amendment.

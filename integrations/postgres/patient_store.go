@@ -96,37 +96,32 @@ func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patien
 // rec, when not nil, is the request's audit record, stored in the same
 // transaction.
 func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
-	var updated patient.Patient
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		current, err := loadResource[patient.Patient](ctx, tx, "patients", id, true)
-		if err != nil {
-			return err
-		}
-		next, err := change(current)
-		if err != nil {
-			return err
-		}
-		if next.Version == current.Version {
-			updated = current // nothing changed
-			return auditEntity(ctx, tx, rec, "Patient", current.ID, current.ID)
-		}
-		if next.ID != current.ID || next.MRN != current.MRN || next.Version != current.Version+1 {
-			return fmt.Errorf("patient %s: change must keep id and MRN and bump the version by one", id)
-		}
-		if err := savePatient(ctx, tx, next); err != nil {
-			return err
-		}
-		event := EventPatientUpdated
-		if current.Active && !next.Active {
-			event = EventPatientDeactivated
-		}
-		if err := s.appendPatientEvent(ctx, tx, event, next); err != nil {
-			return err
-		}
-		updated = next
-		return auditEntity(ctx, tx, rec, "Patient", next.ID, next.ID)
-	})
-	return updated, err
+	k := resourceKind[patient.Patient]{
+		table: "patients", entity: "Patient",
+		id:      func(p patient.Patient) uuid.UUID { return p.ID },
+		patient: func(p patient.Patient) uuid.UUID { return p.ID },
+		version: func(p patient.Patient) int { return p.Version },
+		keeps: func(current, next patient.Patient) string {
+			switch {
+			case next.ID != current.ID:
+				return "id"
+			case next.MRN != current.MRN:
+				return "MRN"
+			}
+			return ""
+		},
+		save: func(ctx context.Context, tx pgx.Tx, current, next patient.Patient) error {
+			if err := savePatient(ctx, tx, next); err != nil {
+				return err
+			}
+			event := EventPatientUpdated
+			if current.Active && !next.Active {
+				event = EventPatientDeactivated
+			}
+			return s.appendPatientEvent(ctx, tx, event, next)
+		},
+	}
+	return updateResource(ctx, s.pool, k, id, rec, change)
 }
 
 // patientColumns are the searchable columns derived from a patient.
