@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,11 +47,23 @@ const CategoryActivityOverdue = "care-plan-activity-overdue"
 // plan, so a lost signal delays a reminder by at most this much.
 const DefaultRecheck = time.Hour
 
+// workflowIDPrefix opens every care plan's workflow id.
+const workflowIDPrefix = "careplan/"
+
 // WorkflowID is the readable id of a plan's workflow: "careplan/<planId>".
-func WorkflowID(planID uuid.UUID) string { return "careplan/" + planID.String() }
+func WorkflowID(planID uuid.UUID) string { return workflowIDPrefix + planID.String() }
+
+// IDFromWorkflowID is the plan id in a workflow id WorkflowID made.
+func IDFromWorkflowID(workflowID string) (uuid.UUID, error) {
+	rest, ok := strings.CutPrefix(workflowID, workflowIDPrefix)
+	if !ok {
+		return uuid.Nil, fmt.Errorf("%q is not a care plan workflow id", workflowID)
+	}
+	return uuid.Parse(rest)
+}
 
 // Source is the source named on the plan's alerts: "careplan/<planId>".
-func Source(planID uuid.UUID) string { return "careplan/" + planID.String() }
+func Source(planID uuid.UUID) string { return workflowIDPrefix + planID.String() }
 
 // AlertID is the id of the alert for one overdue activity occurrence,
 // derived from the patient, the category and a source naming the plan, the

@@ -95,3 +95,17 @@ func TestTransitionCarriesItsAuditRecord(t *testing.T) {
 		t.Fatalf("recorded %+v", h.recorded)
 	}
 }
+
+// A workflow id reads back as the encounter it names; another process's does not.
+func TestIDFromWorkflowID(t *testing.T) {
+	id := testInput().EncounterID
+	got, err := encounterwf.IDFromWorkflowID(encounterwf.WorkflowID(id))
+	if err != nil || got != id {
+		t.Fatalf("round trip: %s, %v", got, err)
+	}
+	for _, bad := range []string{"alert/" + id.String(), "encounter/x", ""} {
+		if _, err := encounterwf.IDFromWorkflowID(bad); err == nil {
+			t.Errorf("%q read as an encounter", bad)
+		}
+	}
+}
