@@ -11,6 +11,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/allergy"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/patient"
 )
 
 // CodeDuplicateAllergy: the patient already has an active allergy to the
@@ -55,8 +56,32 @@ func (b allergyBody) details(verr *domain.ValidationError) allergy.Details {
 
 const entityAllergy = "AllergyIntolerance"
 
+// patientLookup is what a service reads of the patient register: the
+// patient a request names, or domain.ErrNotFound.
+type patientLookup interface {
+	Get(ctx context.Context, id uuid.UUID) (patient.Patient, error)
+}
+
+// allergyRoutes serve a patient's allergies: their store, and the patient
+// register that says whether the patient exists.
+type allergyRoutes struct {
+	*edge
+	store    AllergyStore
+	patients patientLookup
+}
+
+func (s *allergyRoutes) routes() []Route {
+	const scopeR, scopeW = "system/AllergyIntolerance.read", "system/AllergyIntolerance.write"
+	return []Route{
+		{http.MethodPost, "/v1/patients/:id/allergies", scopeW, entityAllergy, s.recordAllergy},
+		{http.MethodGet, "/v1/patients/:id/allergies", scopeR, entityAllergy, s.listAllergies},
+		{http.MethodGet, "/v1/clinical/allergies/:id", scopeR, entityAllergy, s.getAllergy},
+		{http.MethodPut, "/v1/clinical/allergies/:id", scopeW, entityAllergy, s.updateAllergy},
+	}
+}
+
 // recordAllergy serves POST /v1/patients/{id}/allergies.
-func (s *server) recordAllergy(c *gin.Context) {
+func (s *allergyRoutes) recordAllergy(c *gin.Context) {
 	patientID, ok := uuidParam(c, "is not a patient id (UUID)")
 	if !ok {
 		return
@@ -67,23 +92,23 @@ func (s *server) recordAllergy(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	d := b.details(verr)
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	a, err := allergy.New(id, patientID, d, s.Now())
+	a, err := allergy.New(id, patientID, d, s.now())
 	if err := mergeValidation(verr, err); err != nil {
 		s.fail(c, err)
 		return
 	}
 	audited := auditOf(c)
 	audited.about(audit.ActionCreate, entityAllergy, a.ID.String(), &patientID)
-	if _, err := s.Patients.Get(c.Request.Context(), patientID); err != nil {
+	if _, err := s.patients.Get(c.Request.Context(), patientID); err != nil {
 		s.allergyFailure(c, err, "No such patient.")
 		return
 	}
-	a, err = s.Allergies.Create(c.Request.Context(), audited.forWrite(c, audit.ActionCreate, http.StatusCreated), a)
+	a, err = s.store.Create(c.Request.Context(), audited.forWrite(c, audit.ActionCreate, http.StatusCreated), a)
 	if err != nil {
 		s.allergyFailure(c, err, "No such patient.")
 		return
@@ -95,7 +120,7 @@ func (s *server) recordAllergy(c *gin.Context) {
 
 // listAllergies serves GET /v1/patients/{id}/allergies, optionally only
 // those of one clinical status.
-func (s *server) listAllergies(c *gin.Context) {
+func (s *allergyRoutes) listAllergies(c *gin.Context) {
 	patientID, ok := uuidParam(c, "is not a patient id (UUID)")
 	if !ok {
 		return
@@ -111,11 +136,11 @@ func (s *server) listAllergies(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, entityAllergy, "", &patientID)
-	if _, err := s.Patients.Get(c.Request.Context(), patientID); err != nil {
+	if _, err := s.patients.Get(c.Request.Context(), patientID); err != nil {
 		s.allergyFailure(c, err, "No such patient.")
 		return
 	}
-	all, err := s.Allergies.ListForPatient(c.Request.Context(), patientID, false)
+	all, err := s.store.ListForPatient(c.Request.Context(), patientID, false)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -130,14 +155,14 @@ func (s *server) listAllergies(c *gin.Context) {
 }
 
 // getAllergy serves GET /v1/clinical/allergies/{id}; If-None-Match answers 304.
-func (s *server) getAllergy(c *gin.Context) {
+func (s *allergyRoutes) getAllergy(c *gin.Context) {
 	id, ok := uuidParam(c, "is not an allergy id (UUID)")
 	if !ok {
 		return
 	}
 	audited := auditOf(c)
 	audited.about(audit.ActionRead, entityAllergy, id.String(), nil)
-	a, err := s.Allergies.Get(c.Request.Context(), id)
+	a, err := s.store.Get(c.Request.Context(), id)
 	if err != nil {
 		s.allergyFailure(c, err, "No such allergy.")
 		return
@@ -151,7 +176,7 @@ func (s *server) getAllergy(c *gin.Context) {
 
 // updateAllergy serves PUT /v1/clinical/allergies/{id}: the body replaces
 // the record's details; If-Match is required.
-func (s *server) updateAllergy(c *gin.Context) {
+func (s *allergyRoutes) updateAllergy(c *gin.Context) {
 	id, ok := uuidParam(c, "is not an allergy id (UUID)")
 	if !ok {
 		return
@@ -170,10 +195,10 @@ func (s *server) updateAllergy(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	now := s.Now()
+	now := s.now()
 	audited := auditOf(c)
 	audited.about(audit.ActionUpdate, entityAllergy, id.String(), nil)
-	a, err := s.Allergies.Update(c.Request.Context(), id, audited.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur allergy.Allergy) (allergy.Allergy, error) {
+	a, err := s.store.Update(c.Request.Context(), id, audited.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur allergy.Allergy) (allergy.Allergy, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -190,7 +215,7 @@ func (s *server) updateAllergy(c *gin.Context) {
 // allergyFailure answers a duplicate with 409 DUPLICATE_ALLERGY naming the
 // existing record, a missing resource with notFound, and everything else
 // through fail.
-func (s *server) allergyFailure(c *gin.Context, err error, notFound string) {
+func (s *allergyRoutes) allergyFailure(c *gin.Context, err error, notFound string) {
 	var dup *allergy.DuplicateError
 	switch {
 	case errors.As(err, &dup):

@@ -12,6 +12,8 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/allergy"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
 const recorder = "0193c0de-0000-7000-8000-0000000000aa"
@@ -142,4 +144,34 @@ func TestAllergyRecordReadRevise(t *testing.T) {
 	}
 	wantCode(t, call(t, srv, "GET", listPath+"?clinicalStatus=gone", adminToken, ""), http.StatusBadRequest, CodeValidationFailed)
 	wantCode(t, call(t, srv, "GET", "/v1/patients/"+uuid.NewString()+"/allergies", adminToken, ""), http.StatusNotFound, CodeNotFound)
+}
+
+// The allergy routes need only the allergy store and the patient register:
+// an allergy is recorded with its audit record, and a patient the register
+// does not know is refused.
+func TestAllergyRoutesOnTheirOwn(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	d, auditStore := serviceDeps(pool)
+	d.Allergies, d.Patients = postgres.NewAllergyStore(pool), postgres.NewPatientStore(pool)
+	srv := serveRouter(t, d)
+	patient := registerPatient(t, postgres.NewPatientStore(pool))
+
+	r := call(t, srv, "POST", "/v1/patients/"+patient.String()+"/allergies", adminToken, allergyJSON("Latex", "low"),
+		"X-Request-Id", "allergy-alone")
+	if r.status != http.StatusCreated {
+		t.Fatalf("record: %d %s", r.status, r.body)
+	}
+	a := decodeAllergy(t, r)
+	recs := recordsFor(t, auditStore, "allergy-alone")
+	if len(recs) != 1 || recs[0].Action != audit.ActionCreate || recs[0].EntityType != "AllergyIntolerance" ||
+		recs[0].EntityID != a.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient {
+		t.Errorf("audit record of the allergy: %+v", recs)
+	}
+	if r := call(t, srv, "GET", "/v1/clinical/allergies/"+a.ID.String(), adminToken, ""); r.status != http.StatusOK ||
+		decodeAllergy(t, r).PatientID != patient {
+		t.Errorf("read: %d %s", r.status, r.body)
+	}
+
+	r = call(t, srv, "POST", "/v1/patients/"+uuid.NewString()+"/allergies", adminToken, allergyJSON("Latex", "low"))
+	wantCode(t, r, http.StatusNotFound, CodeNotFound)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -174,18 +175,18 @@ func (a *auditing) stored() {
 	}
 }
 
-// beginStream stores the request's audit record now, before a streaming
-// response starts, and lets the stream's writes through. It reports false,
-// having answered 503, when the record cannot be stored.
-func (s *server) beginStream(c *gin.Context) bool {
+// beginStream stores the request's audit record in records now, before a
+// streaming response starts, and lets the stream's writes through. It
+// reports false, having answered 503, when the record cannot be stored.
+func beginStream(c *gin.Context, records AuditLog, log *slog.Logger) bool {
 	a := auditOf(c)
 	bw, ok := c.Writer.(*bufferedWriter)
 	if !ok || a.rec.ID == uuid.Nil {
 		return true // not an audited request
 	}
 	a.finish(c, http.StatusOK)
-	if err := s.Audit.Append(c.Request.Context(), a.rec); err != nil {
-		s.log.Error("audit record not stored; stream refused", "requestId", requestID(c), "error", err)
+	if err := records.Append(c.Request.Context(), a.rec); err != nil {
+		log.Error("audit record not stored; stream refused", "requestId", requestID(c), "error", err)
 		abort(c, http.StatusServiceUnavailable, CodeAuditUnavailable,
 			"The access could not be recorded in the audit trail, so it was not served; retry shortly.")
 		return false
@@ -196,10 +197,10 @@ func (s *server) beginStream(c *gin.Context) bool {
 	// ordinary requests; it ends when the client goes or the stream does.
 	rc := http.NewResponseController(bw.ResponseWriter)
 	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.log.Warn("stream read deadline not lifted", "requestId", requestID(c), "error", err)
+		log.Warn("stream read deadline not lifted", "requestId", requestID(c), "error", err)
 	}
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.log.Warn("stream write deadline not lifted", "requestId", requestID(c), "error", err)
+		log.Warn("stream write deadline not lifted", "requestId", requestID(c), "error", err)
 	}
 	return true
 }

@@ -26,6 +26,26 @@ type AuditStore interface {
 	BreakGlass(ctx context.Context, from, to time.Time) ([]audit.Record, error)
 }
 
+// auditRoutes serve /v1/audit: the audit trail's search, submission,
+// chain verification and compliance reports.
+type auditRoutes struct {
+	*edge
+	store AuditStore
+}
+
+func (s *auditRoutes) routes() []Route {
+	const scopeR, entity = "system/AuditEvent.read", "AuditEvent"
+	return []Route{
+		{http.MethodGet, "/v1/audit/events", scopeR, entity, s.searchAudit},
+		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", entity, s.submitAudit},
+		{http.MethodGet, "/v1/audit/events/:id", scopeR, entity, s.getAudit},
+		{http.MethodGet, "/v1/audit/verify", scopeR, entity, s.verifyAudit},
+		{http.MethodGet, "/v1/audit/reports/disclosures", scopeR, entity, s.disclosuresReport},
+		{http.MethodGet, "/v1/audit/reports/user-activity", scopeR, entity, s.userActivityReport},
+		{http.MethodGet, "/v1/audit/reports/break-glass", scopeR, entity, s.breakGlassReport},
+	}
+}
+
 // AuditPage is one page of audit records.
 type AuditPage struct {
 	Data []audit.Record `json:"data"`
@@ -106,7 +126,7 @@ func optionalUUID(c *gin.Context, name string, verr *domain.ValidationError) *uu
 	return &id
 }
 
-func (s *server) searchAudit(c *gin.Context) {
+func (s *auditRoutes) searchAudit(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "actor", "action", "entityType", "from", "to", "limit", "cursor")
 	f := audit.Filter{
@@ -126,7 +146,7 @@ func (s *server) searchAudit(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, "AuditEvent", "", f.PatientID)
-	records, next, err := s.Audit.Query(c.Request.Context(), f)
+	records, next, err := s.store.Query(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -154,13 +174,13 @@ func validAction(a audit.Action) bool {
 	return false
 }
 
-func (s *server) getAudit(c *gin.Context) {
+func (s *auditRoutes) getAudit(c *gin.Context) {
 	id, ok := uuidParam(c, "must be an audit record id (UUID)")
 	if !ok {
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "AuditEvent", id.String(), nil)
-	r, err := s.Audit.Get(c.Request.Context(), id)
+	r, err := s.store.Get(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -189,7 +209,7 @@ type submittedEvent struct {
 
 // submitAudit records a security event reported by a service; that record is
 // this request's audit record.
-func (s *server) submitAudit(c *gin.Context) {
+func (s *auditRoutes) submitAudit(c *gin.Context) {
 	var ev submittedEvent
 	if readJSON(c, &ev) == nil {
 		return
@@ -219,7 +239,7 @@ func (s *server) submitAudit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Audit.Append(c.Request.Context(), rec); err != nil {
+	if err := s.store.Append(c.Request.Context(), rec); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -239,7 +259,7 @@ type VerifyBody struct {
 	BrokenAt *audit.BrokenLink `json:"brokenAt,omitempty"`
 }
 
-func (s *server) verifyAudit(c *gin.Context) {
+func (s *auditRoutes) verifyAudit(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "from", "to")
 	from, to := s.timeRange(c, verr)
@@ -251,7 +271,7 @@ func (s *server) verifyAudit(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "AuditChain", "", nil)
-	res, err := s.Audit.Verify(c.Request.Context(), from, to)
+	res, err := s.store.Verify(c.Request.Context(), from, to)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -269,7 +289,7 @@ type ReportBody struct {
 	Records []audit.Record `json:"records"`
 }
 
-func (s *server) report(c *gin.Context, name string, records []audit.Record, from, to time.Time) {
+func (s *auditRoutes) report(c *gin.Context, name string, records []audit.Record, from, to time.Time) {
 	if records == nil {
 		records = []audit.Record{}
 	}
@@ -285,7 +305,7 @@ func (s *server) report(c *gin.Context, name string, records []audit.Record, fro
 	c.JSON(http.StatusOK, ReportBody{Report: name, From: from, To: to, Count: len(records), Records: records})
 }
 
-func (s *server) disclosuresReport(c *gin.Context) {
+func (s *auditRoutes) disclosuresReport(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "from", "to")
 	patient := optionalUUID(c, "patientId", verr)
@@ -298,7 +318,7 @@ func (s *server) disclosuresReport(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionExport, "AuditEvent", "disclosures", patient)
-	records, err := s.Audit.Disclosures(c.Request.Context(), *patient, from, to)
+	records, err := s.store.Disclosures(c.Request.Context(), *patient, from, to)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -306,7 +326,7 @@ func (s *server) disclosuresReport(c *gin.Context) {
 	s.report(c, "disclosures", records, from, to)
 }
 
-func (s *server) userActivityReport(c *gin.Context) {
+func (s *auditRoutes) userActivityReport(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "actor", "from", "to")
 	actor := strings.TrimSpace(c.Query("actor"))
@@ -319,7 +339,7 @@ func (s *server) userActivityReport(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionExport, "AuditEvent", "user-activity", nil)
-	records, err := s.Audit.UserActivity(c.Request.Context(), actor, from, to)
+	records, err := s.store.UserActivity(c.Request.Context(), actor, from, to)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -327,7 +347,7 @@ func (s *server) userActivityReport(c *gin.Context) {
 	s.report(c, "user-activity", records, from, to)
 }
 
-func (s *server) breakGlassReport(c *gin.Context) {
+func (s *auditRoutes) breakGlassReport(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "from", "to")
 	from, to := s.timeRange(c, verr)
@@ -336,7 +356,7 @@ func (s *server) breakGlassReport(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionExport, "AuditEvent", "break-glass", nil)
-	records, err := s.Audit.BreakGlass(c.Request.Context(), from, to)
+	records, err := s.store.BreakGlass(c.Request.Context(), from, to)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -72,6 +72,7 @@ func newIdentityAPI(t *testing.T) *identityAPI {
 		userAdminToken:        {Subject: "user-admin", ClientID: "user-admin", Scopes: []string{"system/Person.read", "system/Person.write"}},
 		integrationToken:      {Subject: "hl7-engine", ClientID: "hl7-engine", Scopes: []string{"system/Practitioner.read", auth.ScopeActOnBehalf}},
 		integrationNoActToken: {Subject: "hl7-engine", ClientID: "hl7-engine", Scopes: []string{"system/Practitioner.read"}},
+		emergencyToken:        {Subject: "er-app", ClientID: "er-app", Scopes: []string{auth.ScopeEmergency}},
 	}
 	d := Deps{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -206,9 +207,13 @@ func TestUserAdministration(t *testing.T) {
 		t.Errorf("session of a disabled user: %+v %v", s, err)
 	}
 
-	// Without the scope: refused.
+	// Without the scope: refused, and breaking the glass does not reach
+	// the users either.
 	if r := call(t, e.srv, http.MethodGet, "/v1/auth/users", integrationToken, ""); r.status != http.StatusForbidden {
 		t.Errorf("listing users without system/Person.read: %d", r.status)
+	}
+	if r := call(t, e.srv, http.MethodGet, "/v1/auth/users", emergencyToken, "", headerBreakGlass, "cardiac arrest"); r.status != http.StatusForbidden {
+		t.Errorf("break-the-glass reaches the users: %d", r.status)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -36,6 +37,25 @@ type CarePlanStore interface {
 }
 
 const entityCarePlan = "CarePlan"
+
+// carePlanRoutes serve /v1/clinical/care-plans: the plans' store and the
+// Temporal client that tells each plan's workflow of a change.
+type carePlanRoutes struct {
+	*edge
+	store    CarePlanStore
+	temporal client.Client
+}
+
+func (s *carePlanRoutes) routes() []Route {
+	const scopeR, scopeW = "system/CarePlan.read", "system/CarePlan.write"
+	return []Route{
+		{http.MethodPost, "/v1/clinical/care-plans", scopeW, entityCarePlan, s.createCarePlan},
+		{http.MethodGet, "/v1/clinical/care-plans", scopeR, entityCarePlan, s.listCarePlans},
+		{http.MethodGet, "/v1/clinical/care-plans/:id", scopeR, entityCarePlan, s.getCarePlan},
+		{http.MethodPut, "/v1/clinical/care-plans/:id", scopeW, entityCarePlan, s.updateCarePlan},
+		{http.MethodPost, "/v1/clinical/care-plans/:id/activities/:activityId/status", scopeW, entityCarePlan, s.setActivityStatus},
+	}
+}
 
 // carePlanBody is what PUT /v1/clinical/care-plans/{id} replaces. Ids and
 // times are read as text so that every malformed one is reported by name.
@@ -153,7 +173,7 @@ func withParseErrors(verr *domain.ValidationError, err error) error {
 	return verr
 }
 
-func (s *server) createCarePlan(c *gin.Context) {
+func (s *carePlanRoutes) createCarePlan(c *gin.Context) {
 	var b createCarePlanBody
 	body := readJSON(c, &b)
 	if body == nil {
@@ -172,12 +192,12 @@ func (s *server) createCarePlan(c *gin.Context) {
 		}
 	}
 	content := b.content(verr)
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	p, err := careplan.New(id, patientID, encounterID, content, s.NewID, s.Now())
+	p, err := careplan.New(id, patientID, encounterID, content, s.newID, s.now())
 	if err := mergeValidation(verr, err); err != nil {
 		s.fail(c, err)
 		return
@@ -191,7 +211,7 @@ func (s *server) createCarePlan(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityCarePlan, p.ID.String(), &p.PatientID)
-	created, replay, err := s.CarePlans.Create(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), p, starts...)
+	created, replay, err := s.store.Create(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), p, starts...)
 	if err != nil {
 		s.carePlanFailure(c, err)
 		return
@@ -206,10 +226,10 @@ func (s *server) createCarePlan(c *gin.Context) {
 	writeCarePlan(c, http.StatusCreated, created)
 }
 
-func (s *server) listCarePlans(c *gin.Context) {
+func (s *carePlanRoutes) listCarePlans(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "patientId", "status", "overdue", "limit", "cursor")
-	f := careplan.Filter{Cursor: c.Query("cursor"), Now: s.Now()}
+	f := careplan.Filter{Cursor: c.Query("cursor"), Now: s.now()}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
 	}
@@ -237,7 +257,7 @@ func (s *server) listCarePlans(c *gin.Context) {
 		patient = &f.PatientID
 	}
 	a.about(audit.ActionSearch, entityCarePlan, "", patient)
-	page, err := s.CarePlans.List(c.Request.Context(), f)
+	page, err := s.store.List(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -251,14 +271,14 @@ func (s *server) listCarePlans(c *gin.Context) {
 	c.JSON(http.StatusOK, pageBody(page.CarePlans, page.Next))
 }
 
-func (s *server) getCarePlan(c *gin.Context) {
+func (s *carePlanRoutes) getCarePlan(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a care plan id (UUID)")
 	if !ok {
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionRead, entityCarePlan, id.String(), nil)
-	p, err := s.CarePlans.Get(c.Request.Context(), id)
+	p, err := s.store.Get(c.Request.Context(), id)
 	if err != nil {
 		s.carePlanFailure(c, err)
 		return
@@ -272,7 +292,7 @@ func (s *server) getCarePlan(c *gin.Context) {
 
 // updateCarePlan replaces the plan's content; If-Match is required. Existing
 // activities (named by id) keep their history; new ones get ids.
-func (s *server) updateCarePlan(c *gin.Context) {
+func (s *carePlanRoutes) updateCarePlan(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a care plan id (UUID)")
 	if !ok {
 		return
@@ -287,14 +307,14 @@ func (s *server) updateCarePlan(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	content := b.content(verr)
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityCarePlan, id.String(), nil)
-	p, err := s.CarePlans.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur careplan.CarePlan) (careplan.CarePlan, error) {
+	p, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur careplan.CarePlan) (careplan.CarePlan, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
-		next, err := cur.Revise(content, s.NewID, now)
+		next, err := cur.Revise(content, s.newID, now)
 		return next, withParseErrors(verr, err)
 	})
 	if err != nil {
@@ -307,7 +327,7 @@ func (s *server) updateCarePlan(c *gin.Context) {
 
 // setActivityStatus records an activity's status change; If-Match is
 // honoured when sent.
-func (s *server) setActivityStatus(c *gin.Context) {
+func (s *carePlanRoutes) setActivityStatus(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a care plan id (UUID)")
 	if !ok {
 		return
@@ -327,10 +347,10 @@ func (s *server) setActivityStatus(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	by := requiredUUID(verr, "by", b.By)
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityCarePlan, id.String(), nil)
-	p, err := s.CarePlans.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur careplan.CarePlan) (careplan.CarePlan, error) {
+	p, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur careplan.CarePlan) (careplan.CarePlan, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -349,8 +369,8 @@ func (s *server) setActivityStatus(c *gin.Context) {
 // committed, then answers with the plan. If the workflow cannot be told, the
 // answer says so: the plan is saved, and repeating the request (the
 // unchanged plan with its ETag) schedules them.
-func (s *server) scheduleReminders(c *gin.Context, p careplan.CarePlan, status int) {
-	if err := careplanflow.Schedule(c.Request.Context(), s.Temporal, p); err != nil {
+func (s *carePlanRoutes) scheduleReminders(c *gin.Context, p careplan.CarePlan, status int) {
+	if err := careplanflow.Schedule(c.Request.Context(), s.temporal, p); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "care plan reminders not scheduled",
 			"requestId", requestID(c), "carePlanId", p.ID, "error", err)
 		c.Header("ETag", etag(p.Version))
@@ -365,7 +385,7 @@ func (s *server) scheduleReminders(c *gin.Context, p careplan.CarePlan, status i
 
 // carePlanFailure maps the care plan rules' refusals to statuses and codes,
 // and everything else through fail.
-func (s *server) carePlanFailure(c *gin.Context, err error) {
+func (s *carePlanRoutes) carePlanFailure(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, careplan.ErrInvalidTransition):
 		reason := strings.TrimPrefix(err.Error(), careplan.ErrInvalidTransition.Error()+": ")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -13,6 +14,40 @@ import (
 	"github.com/zarish-sphere/zarish/domain/careteam"
 )
 
+// escalationPolicies is what the policy routes need of the alerts' store:
+// the escalation policies and the rules that route alerts to them.
+type escalationPolicies interface {
+	CreatePolicy(ctx context.Context, p alert.Policy) error
+	GetPolicy(ctx context.Context, id string) (alert.Policy, error)
+	ListPolicies(ctx context.Context) ([]alert.Policy, error)
+	CreateRoutingRule(ctx context.Context, r alert.RoutingRule) error
+	ListRoutingRules(ctx context.Context) ([]alert.RoutingRule, error)
+}
+
+// careTeamRoutes serve who is reached: the practitioner directory and its
+// on-call rota (/v1/clinical), and the escalation policies and routing
+// rules (/v1/notifications).
+type careTeamRoutes struct {
+	*edge
+	directory CareTeam
+	policies  escalationPolicies
+}
+
+func (s *careTeamRoutes) routes() []Route {
+	return []Route{
+		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
+		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},
+		{http.MethodGet, "/v1/clinical/practitioners/:id", "system/Practitioner.read", "Practitioner", s.getPractitioner},
+		{http.MethodPost, "/v1/clinical/on-call", "system/PractitionerRole.write", "PractitionerRole", s.setOnCall},
+		{http.MethodGet, "/v1/clinical/on-call", "system/PractitionerRole.read", "PractitionerRole", s.listOnCall},
+
+		{http.MethodGet, "/v1/notifications/policies", "system/PlanDefinition.read", "PlanDefinition", s.listPolicies},
+		{http.MethodPost, "/v1/notifications/policies", "system/PlanDefinition.write", "PlanDefinition", s.createPolicy},
+		{http.MethodGet, "/v1/notifications/policies/:id", "system/PlanDefinition.read", "PlanDefinition", s.getPolicy},
+		{http.MethodPost, "/v1/notifications/routing-rules", "system/PlanDefinition.write", "PlanDefinition", s.createRoutingRule},
+	}
+}
+
 // practitionerBody is POST /v1/clinical/practitioners.
 type practitionerBody struct {
 	Name     string                  `json:"name"`
@@ -21,12 +56,12 @@ type practitionerBody struct {
 	Contacts []careteam.ContactPoint `json:"contacts"`
 }
 
-func (s *server) createPractitioner(c *gin.Context) {
+func (s *careTeamRoutes) createPractitioner(c *gin.Context) {
 	var b practitionerBody
 	if readJSON(c, &b) == nil {
 		return
 	}
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -37,7 +72,7 @@ func (s *server) createPractitioner(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionCreate, "Practitioner", id.String(), nil)
-	if err := s.CareTeam.CreatePractitioner(c.Request.Context(), p); err != nil {
+	if err := s.directory.CreatePractitioner(c.Request.Context(), p); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -45,7 +80,7 @@ func (s *server) createPractitioner(c *gin.Context) {
 	c.JSON(http.StatusCreated, p)
 }
 
-func (s *server) listPractitioners(c *gin.Context) {
+func (s *careTeamRoutes) listPractitioners(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "unit")
 	if err := verr.OrNil(); err != nil {
@@ -53,7 +88,7 @@ func (s *server) listPractitioners(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, "Practitioner", "", nil)
-	ps, err := s.CareTeam.ListPractitioners(c.Request.Context(), c.Query("unit"))
+	ps, err := s.directory.ListPractitioners(c.Request.Context(), c.Query("unit"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -64,13 +99,13 @@ func (s *server) listPractitioners(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": ps})
 }
 
-func (s *server) getPractitioner(c *gin.Context) {
+func (s *careTeamRoutes) getPractitioner(c *gin.Context) {
 	id, ok := uuidParam(c, "must be a practitioner id (UUID)")
 	if !ok {
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "Practitioner", id.String(), nil)
-	p, err := s.CareTeam.GetPractitioner(c.Request.Context(), id)
+	p, err := s.directory.GetPractitioner(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -87,12 +122,12 @@ type onCallBody struct {
 	To             time.Time     `json:"to"`
 }
 
-func (s *server) setOnCall(c *gin.Context) {
+func (s *careTeamRoutes) setOnCall(c *gin.Context) {
 	var b onCallBody
 	if readJSON(c, &b) == nil {
 		return
 	}
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -103,17 +138,17 @@ func (s *server) setOnCall(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionCreate, "PractitionerRole", id.String(), nil)
-	if err := s.CareTeam.SetOnCall(c.Request.Context(), o); err != nil {
+	if err := s.directory.SetOnCall(c.Request.Context(), o); err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, o)
 }
 
-func (s *server) listOnCall(c *gin.Context) {
+func (s *careTeamRoutes) listOnCall(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "at")
-	at := s.Now()
+	at := s.now()
 	if v := c.Query("at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -126,7 +161,7 @@ func (s *server) listOnCall(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, "PractitionerRole", "", nil)
-	os, err := s.CareTeam.ListOnCall(c.Request.Context(), at)
+	os, err := s.directory.ListOnCall(c.Request.Context(), at)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -137,14 +172,14 @@ func (s *server) listOnCall(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": os})
 }
 
-func (s *server) listPolicies(c *gin.Context) {
+func (s *careTeamRoutes) listPolicies(c *gin.Context) {
 	auditOf(c).about(audit.ActionSearch, "PlanDefinition", "", nil)
-	ps, err := s.Alerts.ListPolicies(c.Request.Context())
+	ps, err := s.policies.ListPolicies(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	rules, err := s.Alerts.ListRoutingRules(c.Request.Context())
+	rules, err := s.policies.ListRoutingRules(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -158,9 +193,9 @@ func (s *server) listPolicies(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": ps, "routingRules": rules})
 }
 
-func (s *server) getPolicy(c *gin.Context) {
+func (s *careTeamRoutes) getPolicy(c *gin.Context) {
 	auditOf(c).about(audit.ActionRead, "PlanDefinition", c.Param("id"), nil)
-	p, err := s.Alerts.GetPolicy(c.Request.Context(), c.Param("id"))
+	p, err := s.policies.GetPolicy(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -168,7 +203,7 @@ func (s *server) getPolicy(c *gin.Context) {
 	c.JSON(http.StatusOK, p)
 }
 
-func (s *server) createPolicy(c *gin.Context) {
+func (s *careTeamRoutes) createPolicy(c *gin.Context) {
 	var p alert.Policy
 	if readJSON(c, &p) == nil {
 		return
@@ -178,7 +213,7 @@ func (s *server) createPolicy(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionCreate, "PlanDefinition", p.ID, nil)
-	if err := s.Alerts.CreatePolicy(c.Request.Context(), p); err != nil {
+	if err := s.policies.CreatePolicy(c.Request.Context(), p); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -186,12 +221,12 @@ func (s *server) createPolicy(c *gin.Context) {
 	c.JSON(http.StatusCreated, p)
 }
 
-func (s *server) createRoutingRule(c *gin.Context) {
+func (s *careTeamRoutes) createRoutingRule(c *gin.Context) {
 	var r alert.RoutingRule
 	if readJSON(c, &r) == nil {
 		return
 	}
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -203,7 +238,7 @@ func (s *server) createRoutingRule(c *gin.Context) {
 	}
 	if r.PolicyID == "" {
 		verr.Add("policyId", "is required")
-	} else if _, err := s.Alerts.GetPolicy(c.Request.Context(), r.PolicyID); err != nil {
+	} else if _, err := s.policies.GetPolicy(c.Request.Context(), r.PolicyID); err != nil {
 		verr.Add("policyId", "names no escalation policy")
 	}
 	if err := verr.OrNil(); err != nil {
@@ -211,7 +246,7 @@ func (s *server) createRoutingRule(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionCreate, "PlanDefinition", r.PolicyID, nil)
-	if err := s.Alerts.CreateRoutingRule(c.Request.Context(), r); err != nil {
+	if err := s.policies.CreateRoutingRule(c.Request.Context(), r); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -12,9 +12,11 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/allergy"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/cds"
 	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/domain/note"
 )
 
 // CarePlanReminders reports a patient's care-plan activities that are past
@@ -30,8 +32,46 @@ type CDSServices struct {
 
 const entityGuidance = "GuidanceResponse"
 
+// What decision support reads of the other services' stores.
+type (
+	cdsEncounters interface {
+		GetEncounter(ctx context.Context, id uuid.UUID) (encounter.Record, error)
+		ListEncounters(ctx context.Context, f encounter.Filter) (encounter.Page, error)
+	}
+	cdsAlerts interface {
+		ListAlerts(ctx context.Context, f alert.Filter) (alert.Page, error)
+	}
+	cdsAllergies interface {
+		ListForPatient(ctx context.Context, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error)
+	}
+	cdsNotes interface {
+		ListForEncounter(ctx context.Context, encounterID uuid.UUID) ([]note.Note, error)
+	}
+)
+
+// cdsRoutes serve the CDS Hooks services of /v1/clinical/cds-services:
+// they read the patient's record from the stores and answer cards.
+type cdsRoutes struct {
+	*edge
+	patients   patientLookup
+	encounters cdsEncounters
+	alerts     cdsAlerts
+	allergies  cdsAllergies
+	notes      cdsNotes
+	// reminders is nil when there are no care plans.
+	reminders CarePlanReminders
+}
+
+func (s *cdsRoutes) routes() []Route {
+	const scope = "system/Patient.read"
+	return []Route{
+		{http.MethodGet, "/v1/clinical/cds-services", scope, entityGuidance, s.cdsDiscovery},
+		{http.MethodPost, "/v1/clinical/cds-services/:id", scope, entityGuidance, s.callCDSService},
+	}
+}
+
 // cdsDiscovery serves GET /v1/clinical/cds-services.
-func (s *server) cdsDiscovery(c *gin.Context) {
+func (s *cdsRoutes) cdsDiscovery(c *gin.Context) {
 	auditOf(c).about(audit.ActionRead, entityGuidance, "", nil)
 	c.JSON(http.StatusOK, CDSServices{Services: cds.Services()})
 }
@@ -39,7 +79,7 @@ func (s *server) cdsDiscovery(c *gin.Context) {
 // callCDSService serves POST /v1/clinical/cds-services/{id}: it checks the
 // hook request, gathers the facts the service reads from the stores and
 // answers the cards the rules give, most urgent first.
-func (s *server) callCDSService(c *gin.Context) {
+func (s *cdsRoutes) callCDSService(c *gin.Context) {
 	audited := auditOf(c)
 	audited.about(audit.ActionRead, entityGuidance, "", nil)
 	svc, ok := cds.FindService(c.Param("id"))
@@ -58,7 +98,7 @@ func (s *server) callCDSService(c *gin.Context) {
 	}
 	audited.about(audit.ActionRead, entityGuidance, sub.HookInstance.String(), &sub.PatientID)
 	ctx := c.Request.Context()
-	if _, err := s.Patients.Get(ctx, sub.PatientID); err != nil {
+	if _, err := s.patients.Get(ctx, sub.PatientID); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
 			abort(c, http.StatusNotFound, CodeNotFound, "No such patient.")
 			return
@@ -66,9 +106,9 @@ func (s *server) callCDSService(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	f := cds.Facts{Subject: sub, Now: s.Now()}
+	f := cds.Facts{Subject: sub, Now: s.now()}
 	if sub.EncounterID != uuid.Nil {
-		f.Encounter, err = s.Encounters.GetEncounter(ctx, sub.EncounterID)
+		f.Encounter, err = s.encounters.GetEncounter(ctx, sub.EncounterID)
 		if errors.Is(err, domain.ErrNotFound) || (err == nil && f.Encounter.PatientID != sub.PatientID) {
 			fieldError(c, "context.encounterId", "is not an encounter of this patient")
 			return
@@ -86,7 +126,7 @@ func (s *server) callCDSService(c *gin.Context) {
 }
 
 // gatherFacts reads what svc's rules need into f.
-func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts) error {
+func (s *cdsRoutes) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts) error {
 	patientID := f.Subject.PatientID
 	var err error
 	switch svc.ID {
@@ -94,11 +134,11 @@ func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts)
 		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
 			return err
 		}
-		if f.Allergies, err = s.Allergies.ListForPatient(ctx, patientID, true); err != nil {
+		if f.Allergies, err = s.allergies.ListForPatient(ctx, patientID, true); err != nil {
 			return fmt.Errorf("allergies: %w", err)
 		}
-		if s.CareReminders != nil {
-			if f.Overdue, err = s.CareReminders.OverdueActivities(ctx, patientID, f.Now); err != nil {
+		if s.reminders != nil {
+			if f.Overdue, err = s.reminders.OverdueActivities(ctx, patientID, f.Now); err != nil {
 				return fmt.Errorf("overdue care-plan activities: %w", err)
 			}
 		}
@@ -106,14 +146,14 @@ func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts)
 		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
 			return err
 		}
-		if f.Allergies, err = s.Allergies.ListForPatient(ctx, patientID, true); err != nil {
+		if f.Allergies, err = s.allergies.ListForPatient(ctx, patientID, true); err != nil {
 			return fmt.Errorf("allergies: %w", err)
 		}
 		if f.Encounters, err = s.openEncounters(ctx, patientID); err != nil {
 			return err
 		}
 	case cds.ServiceEncounterDischarge:
-		if f.Notes, err = s.Notes.ListForEncounter(ctx, f.Subject.EncounterID); err != nil {
+		if f.Notes, err = s.notes.ListForEncounter(ctx, f.Subject.EncounterID); err != nil {
 			return fmt.Errorf("notes: %w", err)
 		}
 	}
@@ -121,9 +161,9 @@ func (s *server) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts)
 }
 
 // activeAlerts returns the patient's open and acknowledged alerts.
-func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert.Record, error) {
+func (s *cdsRoutes) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert.Record, error) {
 	return allPages(func(cursor string) ([]alert.Record, string, error) {
-		page, err := s.Alerts.ListAlerts(ctx, alert.Filter{Active: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		page, err := s.alerts.ListAlerts(ctx, alert.Filter{Active: true, PatientID: patientID, Limit: 200, Cursor: cursor})
 		if err != nil {
 			return nil, "", fmt.Errorf("active alerts: %w", err)
 		}
@@ -133,9 +173,9 @@ func (s *server) activeAlerts(ctx context.Context, patientID uuid.UUID) ([]alert
 
 // openEncounters returns the patient's encounters that are neither
 // discharged nor cancelled.
-func (s *server) openEncounters(ctx context.Context, patientID uuid.UUID) ([]encounter.Record, error) {
+func (s *cdsRoutes) openEncounters(ctx context.Context, patientID uuid.UUID) ([]encounter.Record, error) {
 	return allPages(func(cursor string) ([]encounter.Record, string, error) {
-		page, err := s.Encounters.ListEncounters(ctx, encounter.Filter{Open: true, PatientID: patientID, Limit: 200, Cursor: cursor})
+		page, err := s.encounters.ListEncounters(ctx, encounter.Filter{Open: true, PatientID: patientID, Limit: 200, Cursor: cursor})
 		if err != nil {
 			return nil, "", fmt.Errorf("open encounters: %w", err)
 		}

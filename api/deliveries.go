@@ -22,6 +22,21 @@ const (
 	CodeDeliveryDelivered = "DELIVERY_ALREADY_DELIVERED"
 )
 
+// deliveryRoutes serve /v1/notifications/deliveries: the notifications'
+// delivery log, searched and requeued by an operator.
+type deliveryRoutes struct {
+	*edge
+	store Deliveries
+}
+
+func (s *deliveryRoutes) routes() []Route {
+	const scopeR, scopeW, entity = "system/Communication.read", "system/Communication.write", "Communication"
+	return []Route{
+		{http.MethodGet, "/v1/notifications/deliveries", scopeR, entity, s.listDeliveries},
+		{http.MethodPost, "/v1/notifications/deliveries/:id/retry", scopeW, entity, s.retryDelivery},
+	}
+}
+
 // maxRequeueReason bounds the reason an operator gives for a requeue.
 const maxRequeueReason = 500
 
@@ -31,7 +46,7 @@ type requeueBody struct {
 	Reason string `json:"reason"`
 }
 
-func (s *server) listDeliveries(c *gin.Context) {
+func (s *deliveryRoutes) listDeliveries(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "status", "channel", "alertId", "patientId", "from", "to", "limit", "cursor")
 	f := notification.Filter{Status: c.Query("status"), Channel: c.Query("channel"), Cursor: c.Query("cursor")}
@@ -69,7 +84,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionSearch, "Communication", "", patient)
-	page, err := s.Deliveries.ListDeliveries(c.Request.Context(), f)
+	page, err := s.store.ListDeliveries(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -89,7 +104,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 // retryDelivery requeues a dead-lettered delivery: a new round of attempts,
 // recorded with who asked and why in the delivery's history and in the
 // request's audit record, in one transaction.
-func (s *server) retryDelivery(c *gin.Context) {
+func (s *deliveryRoutes) retryDelivery(c *gin.Context) {
 	id, ok := uuidParam(c, "must be a notification id (UUID)")
 	if !ok {
 		return
@@ -112,7 +127,7 @@ func (s *server) retryDelivery(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, "Communication", id.String(), nil)
-	d, err := s.Deliveries.Requeue(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), by, b.Reason)
+	d, err := s.store.Requeue(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), by, b.Reason)
 	if err != nil {
 		var state *notification.StateError
 		if errors.As(err, &state) {

@@ -15,19 +15,22 @@ import (
 	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
 const opsReadToken = "ops-read"
 
-// newDeliveriesAPI serves the router on a fresh database and returns the
-// notification store behind it, for the test to fill.
+// newDeliveriesAPI serves the router with only the delivery log on a fresh
+// database and returns the notification store behind it, for the test to
+// fill.
 func newDeliveriesAPI(t *testing.T) (*httptest.Server, *postgres.NotificationStore, *postgres.AuditStore) {
 	t.Helper()
-	d, auditStore := testDeps(t, nil)
+	pool := pgtest.NewPool(t)
+	d, auditStore := serviceDeps(pool)
+	store := postgres.NewNotificationStore(pool)
+	d.Deliveries = store
 	d.Verifier.(stubVerifier)[opsReadToken] = auth.Principal{Subject: "ops.rina", ClientID: "ops-console", Scopes: []string{"system/Communication.read"}}
-	srv := httptest.NewServer(NewRouter(d))
-	t.Cleanup(srv.Close)
-	return srv, d.Deliveries.(*postgres.NotificationStore), auditStore
+	return serveRouter(t, d), store, auditStore
 }
 
 // storedNotification accepts a notification on channel and, unless outcome

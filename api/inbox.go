@@ -31,6 +31,25 @@ type InboxPage struct {
 	Next *string                  `json:"next"`
 }
 
+// inboxRoutes serve a practitioner's in-app notifications, as pages and as
+// a live stream: the inbox, the count of each client's open streams, and
+// the audit log a stream's record is stored in before it starts.
+type inboxRoutes struct {
+	*edge
+	inbox    Inbox
+	streams  *streamCount
+	auditLog AuditLog
+}
+
+func (s *inboxRoutes) routes() []Route {
+	const scopeR, scopeW, entity = "system/Communication.read", "system/Communication.write", "Communication"
+	return []Route{
+		{http.MethodGet, "/v1/notifications/inbox", scopeR, entity, s.listInbox},
+		{http.MethodPost, "/v1/notifications/inbox/:id/read", scopeW, entity, s.markInboxRead},
+		{http.MethodGet, "/v1/notifications/stream", scopeR, entity, s.streamInbox},
+	}
+}
+
 // sseKeepAlive is how often an idle stream sends a comment, so proxies keep it open.
 const sseKeepAlive = 15 * time.Second
 
@@ -42,7 +61,7 @@ func practitionerParam(c *gin.Context, verr *domain.ValidationError) string {
 	return id
 }
 
-func (s *server) listInbox(c *gin.Context) {
+func (s *inboxRoutes) listInbox(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId", "unread", "limit", "cursor")
 	who := practitionerParam(c, verr)
@@ -67,7 +86,7 @@ func (s *server) listInbox(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, "Communication", who, nil)
-	items, next, err := s.Inbox.ListInbox(c.Request.Context(), who, unread, limit, c.Query("cursor"))
+	items, next, err := s.inbox.ListInbox(c.Request.Context(), who, unread, limit, c.Query("cursor"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -82,7 +101,7 @@ func (s *server) listInbox(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-func (s *server) markInboxRead(c *gin.Context) {
+func (s *inboxRoutes) markInboxRead(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId")
 	who := practitionerParam(c, verr)
@@ -95,7 +114,7 @@ func (s *server) markInboxRead(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionUpdate, "Communication", id.String(), nil)
-	item, err := s.Inbox.MarkRead(c.Request.Context(), who, id)
+	item, err := s.inbox.MarkRead(c.Request.Context(), who, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -108,7 +127,7 @@ func (s *server) markInboxRead(c *gin.Context) {
 // Server-Sent Events, then each new one as it arrives. A client holds at
 // most MaxStreamsPerClient streams at once; the next is refused with 429
 // TOO_MANY_STREAMS.
-func (s *server) streamInbox(c *gin.Context) {
+func (s *inboxRoutes) streamInbox(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId")
 	who := practitionerParam(c, verr)
@@ -122,13 +141,13 @@ func (s *server) streamInbox(c *gin.Context) {
 	}
 	defer release()
 	ctx := c.Request.Context()
-	events, err := s.Inbox.SubscribeInbox(ctx, who)
+	events, err := s.inbox.SubscribeInbox(ctx, who)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	auditOf(c).about(audit.ActionRead, "Communication", who, nil)
-	if !s.beginStream(c) {
+	if !beginStream(c, s.auditLog, s.log) {
 		return
 	}
 	h := c.Writer.Header()
@@ -139,7 +158,7 @@ func (s *server) streamInbox(c *gin.Context) {
 
 	sent := map[uuid.UUID]bool{}
 	sendUnread := func() bool {
-		items, _, err := s.Inbox.ListInbox(ctx, who, true, 100, "")
+		items, _, err := s.inbox.ListInbox(ctx, who, true, 100, "")
 		if err != nil {
 			s.log.Warn("inbox stream read failed", "requestId", requestID(c), "error", err)
 			return false

@@ -67,7 +67,26 @@ type amendNoteBody struct {
 
 const entityNote = "DocumentReference"
 
-func (s *server) createNote(c *gin.Context) {
+// noteRoutes serve the clinical notes of /v1/clinical: drafts, signing and
+// amendments.
+type noteRoutes struct {
+	*edge
+	store NoteStore
+}
+
+func (s *noteRoutes) routes() []Route {
+	const scopeR, scopeW = "system/DocumentReference.read", "system/DocumentReference.write"
+	return []Route{
+		{http.MethodPost, "/v1/clinical/encounters/:id/notes", scopeW, entityNote, s.createNote},
+		{http.MethodGet, "/v1/clinical/encounters/:id/notes", scopeR, entityNote, s.listNotes},
+		{http.MethodGet, "/v1/clinical/notes/:id", scopeR, entityNote, s.getNote},
+		{http.MethodPut, "/v1/clinical/notes/:id", scopeW, entityNote, s.editNote},
+		{http.MethodPost, "/v1/clinical/notes/:id/sign", scopeW, entityNote, s.signNote},
+		{http.MethodPost, "/v1/clinical/notes/:id/amend", scopeW, entityNote, s.amendNote},
+	}
+}
+
+func (s *noteRoutes) createNote(c *gin.Context) {
 	encounterID, ok := uuidParam(c, "is not an encounter id (UUID)")
 	if !ok {
 		return
@@ -79,12 +98,12 @@ func (s *server) createNote(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	author := bodyUUID(verr, "authorId", b.AuthorID)
 	patientID := bodyUUID(verr, "patientId", b.PatientID)
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	n, err := note.NewNote(id, encounterID, patientID, b.Type, author, b.Text, b.Sections, s.Now())
+	n, err := note.NewNote(id, encounterID, patientID, b.Type, author, b.Text, b.Sections, s.now())
 	if err := mergeValidation(verr, err); err != nil {
 		s.fail(c, err)
 		return
@@ -93,7 +112,7 @@ func (s *server) createNote(c *gin.Context) {
 	a.about(audit.ActionCreate, entityNote, n.ID.String(), &n.PatientID)
 	// The store refuses a patientId that is not the encounter's: a note
 	// is never filed in another patient's chart.
-	n, err = s.Notes.Create(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), n)
+	n, err = s.store.Create(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), n)
 	if errors.Is(err, domain.ErrNotFound) {
 		abort(c, http.StatusNotFound, CodeNotFound, "No such encounter.")
 		return
@@ -107,14 +126,14 @@ func (s *server) createNote(c *gin.Context) {
 	writeNote(c, http.StatusCreated, n)
 }
 
-func (s *server) listNotes(c *gin.Context) {
+func (s *noteRoutes) listNotes(c *gin.Context) {
 	encounterID, ok := uuidParam(c, "is not an encounter id (UUID)")
 	if !ok {
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionRead, entityNote, "", nil)
-	notes, err := s.Notes.ListForEncounter(c.Request.Context(), encounterID)
+	notes, err := s.store.ListForEncounter(c.Request.Context(), encounterID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -134,14 +153,14 @@ func (s *server) listNotes(c *gin.Context) {
 	c.JSON(http.StatusOK, NoteList{Data: notes})
 }
 
-func (s *server) getNote(c *gin.Context) {
+func (s *noteRoutes) getNote(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a note id (UUID)")
 	if !ok {
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionRead, entityNote, id.String(), nil)
-	n, err := s.Notes.Get(c.Request.Context(), id)
+	n, err := s.store.Get(c.Request.Context(), id)
 	if err != nil {
 		s.noteFailure(c, err)
 		return
@@ -154,7 +173,7 @@ func (s *server) getNote(c *gin.Context) {
 }
 
 // editNote replaces a draft's text and sections; If-Match is required.
-func (s *server) editNote(c *gin.Context) {
+func (s *noteRoutes) editNote(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a note id (UUID)")
 	if !ok {
 		return
@@ -173,10 +192,10 @@ func (s *server) editNote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityNote, id.String(), nil)
-	n, err := s.Notes.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
+	n, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -192,7 +211,7 @@ func (s *server) editNote(c *gin.Context) {
 
 // signNote signs a draft, after which it never changes. If-Match is honoured
 // when sent.
-func (s *server) signNote(c *gin.Context) {
+func (s *noteRoutes) signNote(c *gin.Context) {
 	id, ok := uuidParam(c, "is not a note id (UUID)")
 	if !ok {
 		return
@@ -211,10 +230,10 @@ func (s *server) signNote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityNote, id.String(), nil)
-	n, err := s.Notes.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
+	n, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur note.Note) (note.Note, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -230,7 +249,7 @@ func (s *server) signNote(c *gin.Context) {
 
 // amendNote starts a correction of a signed note: a new draft that names the
 // original, which it supersedes once signed.
-func (s *server) amendNote(c *gin.Context) {
+func (s *noteRoutes) amendNote(c *gin.Context) {
 	originalID, ok := uuidParam(c, "is not a note id (UUID)")
 	if !ok {
 		return
@@ -245,15 +264,15 @@ func (s *server) amendNote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	id, err := s.NewID()
+	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityNote, id.String(), nil)
-	n, err := s.Notes.Amend(c.Request.Context(), originalID, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(original note.Note) (note.Note, error) {
+	n, err := s.store.Amend(c.Request.Context(), originalID, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(original note.Note) (note.Note, error) {
 		return note.Amend(original, id, author, b.Reason, b.Text, b.Sections, now)
 	})
 	if err != nil {
@@ -267,7 +286,7 @@ func (s *server) amendNote(c *gin.Context) {
 
 // noteFailure maps the note rules' refusals to statuses and codes, and
 // everything else through fail.
-func (s *server) noteFailure(c *gin.Context, err error) {
+func (s *noteRoutes) noteFailure(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, note.ErrNotDraft):
 		abort(c, http.StatusConflict, CodeNoteSigned, "The note is signed and cannot change; amend it to correct it.")

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/note"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -216,5 +217,38 @@ func TestNoteErrors(t *testing.T) {
 	r := call(t, srv, "GET", "/v1/clinical/encounters/"+uuid.NewString()+"/notes", adminToken, "")
 	if r.status != http.StatusOK || strings.TrimSpace(r.body) != `{"data":[]}` {
 		t.Fatalf("encounter without notes: %d %s", r.status, r.body)
+	}
+}
+
+// The note routes need only the note store: a note written during an
+// encounter is stored with its audit record, and a colleague may not sign
+// the author's draft.
+func TestNoteRoutesOnTheirOwn(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	d, auditStore := serviceDeps(pool)
+	d.Notes = postgres.NewNoteStore(pool)
+	srv := serveRouter(t, d)
+	patient := registerPatient(t, postgres.NewPatientStore(pool))
+	enc, author := recordEncounter(t, pool, patient, false, nil), uuid.New()
+
+	r := call(t, srv, "POST", "/v1/clinical/encounters/"+enc.String()+"/notes", adminToken, fmt.Sprintf(
+		`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable overnight."}`, author, patient), "X-Request-Id", "note-create")
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	n := decodeNote(t, r)
+	if n.EncounterID != enc || n.PatientID != patient || n.Status != note.StatusDraft {
+		t.Errorf("created %+v", n)
+	}
+	recs := recordsFor(t, auditStore, "note-create")
+	if len(recs) != 1 || recs[0].Action != audit.ActionCreate || recs[0].EntityType != "DocumentReference" ||
+		recs[0].EntityID != n.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient {
+		t.Errorf("audit record of the note: %+v", recs)
+	}
+
+	r = call(t, srv, "POST", "/v1/clinical/notes/"+n.ID.String()+"/sign", adminToken, fmt.Sprintf(`{"authorId":%q}`, uuid.New()))
+	wantCode(t, r, http.StatusForbidden, CodeNotAuthor)
+	if r := call(t, srv, "GET", "/v1/clinical/notes/"+n.ID.String(), adminToken, ""); decodeNote(t, r).Status != note.StatusDraft {
+		t.Errorf("after a refused signature: %s", r.body)
 	}
 }

@@ -31,9 +31,23 @@ type OutboxDeadLetters interface {
 	Requeue(ctx context.Context, id uuid.UUID, rec *audit.Record, by, reason string) (outbox.DeadLetter, error)
 }
 
+// deadLetterRoutes serve /v1/integration/outbox/dead-letters: the events
+// Kafka refused for good, listed and requeued by an operator.
+type deadLetterRoutes struct {
+	*edge
+	store OutboxDeadLetters
+}
+
+func (s *deadLetterRoutes) routes() []Route {
+	return []Route{
+		{http.MethodGet, "/v1/integration/outbox/dead-letters", "system/Endpoint.read", entityEndpoint, s.listDeadLetters},
+		{http.MethodPost, "/v1/integration/outbox/dead-letters/:id/retry", "system/Endpoint.write", entityEndpoint, s.retryDeadLetter},
+	}
+}
+
 // listDeadLetters is GET /v1/integration/outbox/dead-letters: newest
 // failure first, cursor-paginated, filtered by status, topic and type.
-func (s *server) listDeadLetters(c *gin.Context) {
+func (s *deadLetterRoutes) listDeadLetters(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "status", "topic", "type", "limit", "cursor")
 	f := outbox.DeadLetterFilter{Status: c.Query("status"), Topic: c.Query("topic"), Type: c.Query("type"), Cursor: c.Query("cursor")}
@@ -52,7 +66,7 @@ func (s *server) listDeadLetters(c *gin.Context) {
 		return
 	}
 	auditOf(c).about(audit.ActionSearch, entityEndpoint, "", nil)
-	page, err := s.DeadLetters.List(c.Request.Context(), f)
+	page, err := s.store.List(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -64,7 +78,7 @@ func (s *server) listDeadLetters(c *gin.Context) {
 // the event goes back into the outbox under its own id, and the requeue
 // (who, why) is kept on the dead letter and in the request's audit record,
 // in one transaction.
-func (s *server) retryDeadLetter(c *gin.Context) {
+func (s *deadLetterRoutes) retryDeadLetter(c *gin.Context) {
 	id, ok := uuidParam(c, "must be an event id (UUID)")
 	if !ok {
 		return
@@ -91,7 +105,7 @@ func (s *server) retryDeadLetter(c *gin.Context) {
 			rec.Description += ": " + b.Reason
 		}
 	}
-	d, err := s.DeadLetters.Requeue(c.Request.Context(), id, rec, requester(c), b.Reason)
+	d, err := s.store.Requeue(c.Request.Context(), id, rec, requester(c), b.Reason)
 	switch {
 	case errors.Is(err, outbox.ErrAlreadyRequeued):
 		abort(c, http.StatusConflict, CodeDeadLetterRequeued, "The event was requeued already; only a dead letter can be requeued.")

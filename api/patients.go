@@ -30,6 +30,23 @@ type PatientPage struct {
 	Next *string           `json:"next"`
 }
 
+// patientRoutes serve /v1/patients: the patient register.
+type patientRoutes struct {
+	*edge
+	store PatientStore
+}
+
+func (s *patientRoutes) routes() []Route {
+	const scopeR, scopeW, entity = "system/Patient.read", "system/Patient.write", "Patient"
+	return []Route{
+		{http.MethodPost, "/v1/patients", scopeW, entity, s.registerPatient},
+		{http.MethodGet, "/v1/patients", scopeR, entity, s.searchPatients},
+		{http.MethodGet, "/v1/patients/:id", scopeR, entity, s.getPatient},
+		{http.MethodPut, "/v1/patients/:id", scopeW, entity, s.updatePatient},
+		{http.MethodDelete, "/v1/patients/:id", scopeW, entity, s.deactivatePatient},
+	}
+}
+
 // replaceBody is a PUT body: the editable details, plus the read-only fields a
 // client echoes back from a GET, which must then match.
 type replaceBody struct {
@@ -42,14 +59,14 @@ type replaceBody struct {
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
-func (s *server) registerPatient(c *gin.Context) {
+func (s *patientRoutes) registerPatient(c *gin.Context) {
 	var d patient.Details
 	body := readJSON(c, &d)
 	if body == nil {
 		return
 	}
 	d = d.Normalized()
-	now := s.Now()
+	now := s.now()
 	if err := d.Validate(now); err != nil {
 		s.fail(c, err)
 		return
@@ -59,8 +76,8 @@ func (s *server) registerPatient(c *gin.Context) {
 		return
 	}
 	a := auditOf(c)
-	p, created, err := s.Patients.Register(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(mrn string) (patient.Patient, error) {
-		id, err := s.NewID()
+	p, created, err := s.store.Register(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), func(mrn string) (patient.Patient, error) {
+		id, err := s.newID()
 		if err != nil {
 			return patient.Patient{}, err
 		}
@@ -80,7 +97,7 @@ func (s *server) registerPatient(c *gin.Context) {
 
 // getPatient answers by id, or by MRN when the path holds only digits; a
 // mistyped MRN is a 400 naming the check digit, not a 404.
-func (s *server) getPatient(c *gin.Context) {
+func (s *patientRoutes) getPatient(c *gin.Context) {
 	ref := c.Param("id")
 	var (
 		p   patient.Patient
@@ -91,13 +108,13 @@ func (s *server) getPatient(c *gin.Context) {
 			fieldError(c, "id", mrnMessage(verr))
 			return
 		}
-		p, err = s.Patients.GetByMRN(c.Request.Context(), ref)
+		p, err = s.store.GetByMRN(c.Request.Context(), ref)
 	} else {
 		id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 		if !ok {
 			return
 		}
-		p, err = s.Patients.Get(c.Request.Context(), id)
+		p, err = s.store.Get(c.Request.Context(), id)
 		auditOf(c).about(audit.ActionRead, "Patient", id.String(), &id)
 	}
 	if err == nil {
@@ -113,7 +130,7 @@ func (s *server) getPatient(c *gin.Context) {
 	writePatient(c, http.StatusOK, p)
 }
 
-func (s *server) updatePatient(c *gin.Context) {
+func (s *patientRoutes) updatePatient(c *gin.Context) {
 	id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 	if !ok {
 		return
@@ -127,14 +144,14 @@ func (s *server) updatePatient(c *gin.Context) {
 		return
 	}
 	d := rb.Details.Normalized()
-	now := s.Now()
+	now := s.now()
 	if err := d.Validate(now); err != nil {
 		s.fail(c, err)
 		return
 	}
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, "Patient", id.String(), &id)
-	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
+	p, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionUpdate, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -163,7 +180,7 @@ func (s *server) updatePatient(c *gin.Context) {
 
 // deactivatePatient marks the patient inactive; records are never erased.
 // If-Match is honoured when sent.
-func (s *server) deactivatePatient(c *gin.Context) {
+func (s *patientRoutes) deactivatePatient(c *gin.Context) {
 	id, ok := uuidParam(c, "is neither a patient id (UUID) nor an MRN")
 	if !ok {
 		return
@@ -172,10 +189,10 @@ func (s *server) deactivatePatient(c *gin.Context) {
 	if !ok {
 		return
 	}
-	now := s.Now()
+	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionDelete, "Patient", id.String(), &id)
-	p, err := s.Patients.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionDelete, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
+	p, err := s.store.Update(c.Request.Context(), id, a.forWrite(c, audit.ActionDelete, http.StatusOK), func(cur patient.Patient) (patient.Patient, error) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
@@ -195,7 +212,7 @@ var searchParams = map[string]bool{
 	"active": true, "limit": true, "cursor": true,
 }
 
-func (s *server) searchPatients(c *gin.Context) {
+func (s *patientRoutes) searchPatients(c *gin.Context) {
 	q := c.Request.URL.Query()
 	verr := &domain.ValidationError{}
 	for k := range q {
@@ -228,7 +245,7 @@ func (s *server) searchPatients(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionSearch, "Patient", "", nil)
-	page, next, err := s.Patients.Search(c.Request.Context(), crit)
+	page, next, err := s.store.Search(c.Request.Context(), crit)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -102,6 +103,32 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 			Token:     ratelimit.PerMinute(1_000_000, 10_000),
 		},
 	}, store
+}
+
+// serviceDeps is where a service's own suite starts: the audit store on
+// pool, the admin and reader tokens, and no store of any service; the suite
+// adds only the stores its service's routes hold.
+func serviceDeps(pool *pgxpool.Pool) (Deps, *postgres.AuditStore) {
+	store := postgres.NewAuditStore(pool)
+	return Deps{
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version: "test",
+		Audit:   store,
+		Verifier: stubVerifier{
+			adminToken:  {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
+			readerToken: {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},
+		},
+		Health:  NewHealth(nil, time.Second),
+		Metrics: NewMetrics(),
+	}, store
+}
+
+// serveRouter serves NewRouter(d) until the test ends.
+func serveRouter(t *testing.T, d Deps) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(NewRouter(d))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 type result struct {
@@ -298,5 +325,35 @@ func TestUpdateKeepsReadOnlyFields(t *testing.T) {
 	}
 	if r := call(t, srv, "GET", "/v1/patients/"+p.ID, adminToken, "", "If-None-Match", `"2"`); r.status != 304 {
 		t.Fatalf("conditional get: %d", r.status)
+	}
+}
+
+// The patient routes need only the patient register: a registration is
+// stored with its audit record, and a client without Patient.write is
+// refused, on the record.
+func TestPatientRoutesOnTheirOwn(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	d, auditStore := serviceDeps(pool)
+	d.Patients = postgres.NewPatientStore(pool)
+	srv := serveRouter(t, d)
+
+	r := call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Nadia", "Islam"), "X-Request-Id", "patient-register")
+	id := newPatient(t, r)
+	if r.header.Get("Location") != "/v1/patients/"+id {
+		t.Errorf("Location %q", r.header.Get("Location"))
+	}
+	if r := call(t, srv, "GET", "/v1/patients/"+id, readerToken, ""); r.status != http.StatusOK || !strings.Contains(r.body, `"Nadia"`) {
+		t.Errorf("read: %d %s", r.status, r.body)
+	}
+	recs := recordsFor(t, auditStore, "patient-register")
+	if len(recs) != 1 || recs[0].Action != audit.ActionCreate || recs[0].EntityType != "Patient" || recs[0].EntityID != id ||
+		recs[0].PatientID == nil || recs[0].PatientID.String() != id || recs[0].Outcome != audit.OutcomeSuccess {
+		t.Errorf("audit record of the registration: %+v", recs)
+	}
+
+	r = call(t, srv, "POST", "/v1/patients", readerToken, patientBody("Not", "Registered"), "X-Request-Id", "patient-refused")
+	wantCode(t, r, http.StatusForbidden, CodeForbidden)
+	if recs := recordsFor(t, auditStore, "patient-refused"); len(recs) != 1 || recs[0].Outcome != audit.OutcomeDenied {
+		t.Errorf("audit record of the refusal: %+v", recs)
 	}
 }

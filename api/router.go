@@ -151,9 +151,21 @@ func NewRouter(d Deps) *gin.Engine {
 }
 
 // routes is the one table of the API: the router, the auth middleware and the
-// OpenAPI completeness test all read it.
+// OpenAPI completeness test all read it. Each service's routes hang off a
+// struct holding the shared edge and only that service's dependencies.
 func (s *server) routes() []Route {
 	return slices.Concat(s.sharedRoutes(),
+		(&patientRoutes{edge: s.edge, store: s.Patients}).routes(),
+		(&noteRoutes{edge: s.edge, store: s.Notes}).routes(),
+		(&carePlanRoutes{edge: s.edge, store: s.CarePlans, temporal: s.Temporal}).routes(),
+		(&allergyRoutes{edge: s.edge, store: s.Allergies, patients: s.Patients}).routes(),
+		(&cdsRoutes{edge: s.edge, patients: s.Patients, encounters: s.Encounters, alerts: s.Alerts,
+			allergies: s.Allergies, notes: s.Notes, reminders: s.CareReminders}).routes(),
+		(&careTeamRoutes{edge: s.edge, directory: s.CareTeam, policies: s.Alerts}).routes(),
+		(&inboxRoutes{edge: s.edge, inbox: s.Inbox, streams: s.streams, auditLog: s.Audit}).routes(),
+		(&deliveryRoutes{edge: s.edge, store: s.Deliveries}).routes(),
+		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
+		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
@@ -161,7 +173,8 @@ func (s *server) routes() []Route {
 	)
 }
 
-// sharedRoutes are the routes whose handlers still hang off the server.
+// sharedRoutes are the routes whose handlers hang off the server: health,
+// metrics, the OpenAPI document, and the token and key endpoints.
 func (s *server) sharedRoutes() []Route {
 	return []Route{
 		{http.MethodGet, "/health", "", "", s.health},
@@ -170,61 +183,6 @@ func (s *server) sharedRoutes() []Route {
 		{http.MethodGet, "/v1/openapi.json", "", "OpenAPI", serveOpenAPI},
 		{http.MethodPost, tokenPath, "", "Client", s.token},
 		{http.MethodGet, "/v1/auth/jwks.json", "", "JWKS", gin.WrapH(s.JWKS)},
-
-		{http.MethodPost, "/v1/patients", "system/Patient.write", "Patient", s.registerPatient},
-		{http.MethodGet, "/v1/patients", "system/Patient.read", "Patient", s.searchPatients},
-		{http.MethodGet, "/v1/patients/:id", "system/Patient.read", "Patient", s.getPatient},
-		{http.MethodPut, "/v1/patients/:id", "system/Patient.write", "Patient", s.updatePatient},
-		{http.MethodDelete, "/v1/patients/:id", "system/Patient.write", "Patient", s.deactivatePatient},
-
-		{http.MethodPost, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.write", "DocumentReference", s.createNote},
-		{http.MethodGet, "/v1/clinical/encounters/:id/notes", "system/DocumentReference.read", "DocumentReference", s.listNotes},
-		{http.MethodGet, "/v1/clinical/notes/:id", "system/DocumentReference.read", "DocumentReference", s.getNote},
-		{http.MethodPut, "/v1/clinical/notes/:id", "system/DocumentReference.write", "DocumentReference", s.editNote},
-		{http.MethodPost, "/v1/clinical/notes/:id/sign", "system/DocumentReference.write", "DocumentReference", s.signNote},
-		{http.MethodPost, "/v1/clinical/notes/:id/amend", "system/DocumentReference.write", "DocumentReference", s.amendNote},
-
-		{http.MethodPost, "/v1/clinical/care-plans", "system/CarePlan.write", "CarePlan", s.createCarePlan},
-		{http.MethodGet, "/v1/clinical/care-plans", "system/CarePlan.read", "CarePlan", s.listCarePlans},
-		{http.MethodGet, "/v1/clinical/care-plans/:id", "system/CarePlan.read", "CarePlan", s.getCarePlan},
-		{http.MethodPut, "/v1/clinical/care-plans/:id", "system/CarePlan.write", "CarePlan", s.updateCarePlan},
-		{http.MethodPost, "/v1/clinical/care-plans/:id/activities/:activityId/status", "system/CarePlan.write", "CarePlan", s.setActivityStatus},
-
-		{http.MethodPost, "/v1/patients/:id/allergies", "system/AllergyIntolerance.write", "AllergyIntolerance", s.recordAllergy},
-		{http.MethodGet, "/v1/patients/:id/allergies", "system/AllergyIntolerance.read", "AllergyIntolerance", s.listAllergies},
-		{http.MethodGet, "/v1/clinical/allergies/:id", "system/AllergyIntolerance.read", "AllergyIntolerance", s.getAllergy},
-		{http.MethodPut, "/v1/clinical/allergies/:id", "system/AllergyIntolerance.write", "AllergyIntolerance", s.updateAllergy},
-
-		{http.MethodGet, "/v1/clinical/cds-services", "system/Patient.read", "GuidanceResponse", s.cdsDiscovery},
-		{http.MethodPost, "/v1/clinical/cds-services/:id", "system/Patient.read", "GuidanceResponse", s.callCDSService},
-
-		{http.MethodPost, "/v1/clinical/practitioners", "system/Practitioner.write", "Practitioner", s.createPractitioner},
-		{http.MethodGet, "/v1/clinical/practitioners", "system/Practitioner.read", "Practitioner", s.listPractitioners},
-		{http.MethodGet, "/v1/clinical/practitioners/:id", "system/Practitioner.read", "Practitioner", s.getPractitioner},
-		{http.MethodPost, "/v1/clinical/on-call", "system/PractitionerRole.write", "PractitionerRole", s.setOnCall},
-		{http.MethodGet, "/v1/clinical/on-call", "system/PractitionerRole.read", "PractitionerRole", s.listOnCall},
-
-		{http.MethodGet, "/v1/notifications/policies", "system/PlanDefinition.read", "PlanDefinition", s.listPolicies},
-		{http.MethodPost, "/v1/notifications/policies", "system/PlanDefinition.write", "PlanDefinition", s.createPolicy},
-		{http.MethodGet, "/v1/notifications/policies/:id", "system/PlanDefinition.read", "PlanDefinition", s.getPolicy},
-		{http.MethodPost, "/v1/notifications/routing-rules", "system/PlanDefinition.write", "PlanDefinition", s.createRoutingRule},
-
-		{http.MethodGet, "/v1/notifications/inbox", "system/Communication.read", "Communication", s.listInbox},
-		{http.MethodPost, "/v1/notifications/inbox/:id/read", "system/Communication.write", "Communication", s.markInboxRead},
-		{http.MethodGet, "/v1/notifications/stream", "system/Communication.read", "Communication", s.streamInbox},
-		{http.MethodGet, "/v1/notifications/deliveries", "system/Communication.read", "Communication", s.listDeliveries},
-		{http.MethodPost, "/v1/notifications/deliveries/:id/retry", "system/Communication.write", "Communication", s.retryDelivery},
-
-		{http.MethodGet, "/v1/integration/outbox/dead-letters", "system/Endpoint.read", "Endpoint", s.listDeadLetters},
-		{http.MethodPost, "/v1/integration/outbox/dead-letters/:id/retry", "system/Endpoint.write", "Endpoint", s.retryDeadLetter},
-
-		{http.MethodGet, "/v1/audit/events", "system/AuditEvent.read", "AuditEvent", s.searchAudit},
-		{http.MethodPost, "/v1/audit/events", "system/AuditEvent.write", "AuditEvent", s.submitAudit},
-		{http.MethodGet, "/v1/audit/events/:id", "system/AuditEvent.read", "AuditEvent", s.getAudit},
-		{http.MethodGet, "/v1/audit/verify", "system/AuditEvent.read", "AuditEvent", s.verifyAudit},
-		{http.MethodGet, "/v1/audit/reports/disclosures", "system/AuditEvent.read", "AuditEvent", s.disclosuresReport},
-		{http.MethodGet, "/v1/audit/reports/user-activity", "system/AuditEvent.read", "AuditEvent", s.userActivityReport},
-		{http.MethodGet, "/v1/audit/reports/break-glass", "system/AuditEvent.read", "AuditEvent", s.breakGlassReport},
 	}
 }
 

@@ -124,7 +124,7 @@ func TestStreamsOutliveTheTimeouts(t *testing.T) {
 	r := gin.New()
 	r.Use(s.audited(map[string]string{}))
 	tick := func(c *gin.Context, stream bool) {
-		if stream && !s.beginStream(c) {
+		if stream && !beginStream(c, s.Audit, s.log) {
 			return
 		}
 		c.Header("Content-Type", "text/event-stream")

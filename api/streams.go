@@ -59,7 +59,7 @@ func (l *streamCount) acquire(client string) (release func(), ok bool) {
 // handler runs, and reports false, having answered 429 TOO_MANY_STREAMS in
 // the rate limit envelope, when the client holds its maximum already. The
 // caller defers the release.
-func (s *server) openStream(c *gin.Context) (release func(), ok bool) {
+func (s *inboxRoutes) openStream(c *gin.Context) (release func(), ok bool) {
 	client := "anonymous"
 	if p, found := principal(c); found {
 		client = p.ClientID

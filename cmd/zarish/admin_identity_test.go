@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -112,4 +113,30 @@ func TestDevRefusesBuiltInSecretRemotely(t *testing.T) {
 			t.Errorf("%s with a secret of one's own: %v", url, err)
 		}
 	}
+}
+
+// TestDevBannerPrintsDemoUsers: a newcomer reads how to sign in, and as whom.
+func TestDevBannerPrintsDemoUsers(t *testing.T) {
+	var out bytes.Buffer
+	s := &devStack{APIURL: "http://127.0.0.1:8080", KafkaAddress: "127.0.0.1:9092"}
+	s.printBanner(&out, devConfigWithoutDatabase(t))
+	for _, d := range demoUsers {
+		if !strings.Contains(out.String(), d.Username) || !strings.Contains(out.String(), d.Password) {
+			t.Errorf("banner lacks %s / %s:\n%s", d.Username, d.Password, out.String())
+		}
+	}
+	for _, want := range []string{"/v1/auth/oauth2/authorize", devAppClientID, "admin, pharmacist", "Ctrl-C stops everything."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func devConfigWithoutDatabase(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

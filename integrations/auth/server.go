@@ -308,7 +308,8 @@ func (s *Server) JWKSHandler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
+		// Short: after a rotation, resource servers should see the new key soon.
+		w.Header().Set("Cache-Control", "public, max-age=60")
 		_, _ = w.Write(s.ring.Load().jwks)
 	})
 }
