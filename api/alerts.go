@@ -31,19 +31,19 @@ type AlertStore interface {
 	CurrentLocation(ctx context.Context, patientID uuid.UUID, encounterID *uuid.UUID) (alert.Location, error)
 	ListAlerts(ctx context.Context, f alert.Filter) (alert.Page, error)
 	GetAlert(ctx context.Context, id uuid.UUID) (alert.Record, error)
-	CreatePolicy(ctx context.Context, p alert.Policy) error
+	CreatePolicy(ctx context.Context, rec *audit.Record, p alert.Policy) error
 	GetPolicy(ctx context.Context, id string) (alert.Policy, error)
 	ListPolicies(ctx context.Context) ([]alert.Policy, error)
-	CreateRoutingRule(ctx context.Context, r alert.RoutingRule) error
+	CreateRoutingRule(ctx context.Context, rec *audit.Record, r alert.RoutingRule) error
 	ListRoutingRules(ctx context.Context) ([]alert.RoutingRule, error)
 }
 
 // CareTeam is the practitioner directory.
 type CareTeam interface {
-	CreatePractitioner(ctx context.Context, p careteam.Practitioner) error
+	CreatePractitioner(ctx context.Context, rec *audit.Record, p careteam.Practitioner) error
 	GetPractitioner(ctx context.Context, id uuid.UUID) (careteam.Practitioner, error)
 	ListPractitioners(ctx context.Context, unit string) ([]careteam.Practitioner, error)
-	SetOnCall(ctx context.Context, o careteam.OnCall) error
+	SetOnCall(ctx context.Context, rec *audit.Record, o careteam.OnCall) error
 	ListOnCall(ctx context.Context, at time.Time) ([]careteam.OnCall, error)
 }
 

@@ -58,7 +58,7 @@ func newIdentityAPI(t *testing.T) *identityAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := team.CreatePractitioner(ctx, p); err != nil {
+	if err := team.CreatePractitioner(ctx, nil, p); err != nil {
 		t.Fatal(err)
 	}
 	app, err := auth.NewAppClient(auth.AppClient{ID: "ward-app", RedirectURIs: []string{"https://ward.test/cb"}, Scopes: []string{"openid", "user/*.*"}, FirstParty: true})

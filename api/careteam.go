@@ -17,10 +17,10 @@ import (
 // escalationPolicies is what the policy routes need of the alerts' store:
 // the escalation policies and the rules that route alerts to them.
 type escalationPolicies interface {
-	CreatePolicy(ctx context.Context, p alert.Policy) error
+	CreatePolicy(ctx context.Context, rec *audit.Record, p alert.Policy) error
 	GetPolicy(ctx context.Context, id string) (alert.Policy, error)
 	ListPolicies(ctx context.Context) ([]alert.Policy, error)
-	CreateRoutingRule(ctx context.Context, r alert.RoutingRule) error
+	CreateRoutingRule(ctx context.Context, rec *audit.Record, r alert.RoutingRule) error
 	ListRoutingRules(ctx context.Context) ([]alert.RoutingRule, error)
 }
 
@@ -71,11 +71,13 @@ func (s *careTeamRoutes) createPractitioner(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionCreate, "Practitioner", id.String(), nil)
-	if err := s.directory.CreatePractitioner(c.Request.Context(), p); err != nil {
+	a := auditOf(c)
+	a.about(audit.ActionCreate, "Practitioner", id.String(), nil)
+	if err := s.directory.CreatePractitioner(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), p); err != nil {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	c.Header("Location", "/v1/clinical/practitioners/"+id.String())
 	c.JSON(http.StatusCreated, p)
 }
@@ -137,11 +139,13 @@ func (s *careTeamRoutes) setOnCall(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionCreate, "PractitionerRole", id.String(), nil)
-	if err := s.directory.SetOnCall(c.Request.Context(), o); err != nil {
+	a := auditOf(c)
+	a.about(audit.ActionCreate, "PractitionerRole", id.String(), nil)
+	if err := s.directory.SetOnCall(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), o); err != nil {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	c.JSON(http.StatusCreated, o)
 }
 
@@ -212,11 +216,13 @@ func (s *careTeamRoutes) createPolicy(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionCreate, "PlanDefinition", p.ID, nil)
-	if err := s.policies.CreatePolicy(c.Request.Context(), p); err != nil {
+	a := auditOf(c)
+	a.about(audit.ActionCreate, "PlanDefinition", p.ID, nil)
+	if err := s.policies.CreatePolicy(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), p); err != nil {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	c.Header("Location", location("/v1/notifications/policies", p.ID))
 	c.JSON(http.StatusCreated, p)
 }
@@ -245,10 +251,12 @@ func (s *careTeamRoutes) createRoutingRule(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionCreate, "PlanDefinition", r.PolicyID, nil)
-	if err := s.policies.CreateRoutingRule(c.Request.Context(), r); err != nil {
+	a := auditOf(c)
+	a.about(audit.ActionCreate, "PlanDefinition", r.PolicyID, nil)
+	if err := s.policies.CreateRoutingRule(c.Request.Context(), a.forWrite(c, audit.ActionCreate, http.StatusCreated), r); err != nil {
 		s.fail(c, err)
 		return
 	}
+	a.stored()
 	c.JSON(http.StatusCreated, r)
 }

@@ -49,7 +49,7 @@ func TestNotifyOnPostgresIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreatePractitioner(ctx, nurse); err != nil {
+	if err := store.CreatePractitioner(ctx, nil, nurse); err != nil {
 		t.Fatal(err)
 	}
 	v, err := e.ExecuteActivity(a.PreparePolicy, activities.PolicyRequest{PolicyID: "no-such-policy", Category: "news2-high", Severity: alert.SeverityCritical})
@@ -117,7 +117,7 @@ func TestNotifyReachesTheOwnerAtTheFirstLevel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.CreatePractitioner(ctx, p); err != nil {
+		if err := store.CreatePractitioner(ctx, nil, p); err != nil {
 			t.Fatal(err)
 		}
 		return p

@@ -122,7 +122,7 @@ func seedDevIdentity(ctx context.Context, pool *pgxpool.Pool, store *postgres.OA
 			if err != nil {
 				return fmt.Errorf("demo practitioner %s: %w", d.Username, err)
 			}
-			if err := team.CreatePractitioner(ctx, p); err != nil && !errors.Is(err, domain.ErrConflict) {
+			if err := team.CreatePractitioner(ctx, nil, p); err != nil && !errors.Is(err, domain.ErrConflict) {
 				return fmt.Errorf("demo practitioner %s: %w", d.Username, err)
 			}
 			practitioner = &id

@@ -70,7 +70,7 @@ func newSignInFixture(t testing.TB, edit ...func(*Config)) *signInFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := team.CreatePractitioner(ctx, p); err != nil {
+		if err := team.CreatePractitioner(ctx, nil, p); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,8 +35,10 @@ type levelRow struct {
 	AckTimeoutSeconds int64                 `json:"ackTimeoutSeconds"`
 }
 
-// CreatePolicy validates and stores p; domain.ErrConflict if its id is taken.
-func (s *AlertStore) CreatePolicy(ctx context.Context, p alert.Policy) error {
+// CreatePolicy validates and stores p; domain.ErrConflict if its id is
+// taken. rec, when not nil, is the request's audit record, stored in the
+// same transaction.
+func (s *AlertStore) CreatePolicy(ctx context.Context, rec *audit.Record, p alert.Policy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -47,9 +50,14 @@ func (s *AlertStore) CreatePolicy(ctx context.Context, p alert.Policy) error {
 	if err != nil {
 		return fmt.Errorf("encode levels: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO escalation_policies (id, name, levels, repeat, resolve_reminder_seconds)
-		VALUES ($1, $2, $3, $4, $5)`, p.ID, p.Name, levels, p.Repeat, int64(p.ResolveReminder/time.Second))
-	return translate(err, "create policy")
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO escalation_policies (id, name, levels, repeat, resolve_reminder_seconds)
+			VALUES ($1, $2, $3, $4, $5)`, p.ID, p.Name, levels, p.Repeat, int64(p.ResolveReminder/time.Second))
+		if err != nil {
+			return translate(err, "create policy")
+		}
+		return auditWrite(ctx, tx, rec, "PlanDefinition", p.ID)
+	})
 }
 
 // GetPolicy returns the policy with id, or domain.ErrNotFound.
@@ -96,17 +104,24 @@ func scanPolicy(r pgx.CollectableRow) (alert.Policy, error) {
 }
 
 // CreateRoutingRule stores r; domain.ErrConflict when a rule for the same
-// category and minimum severity exists, domain.ErrNotFound for an unknown policy.
-func (s *AlertStore) CreateRoutingRule(ctx context.Context, r alert.RoutingRule) error {
+// category and minimum severity exists, domain.ErrNotFound for an unknown
+// policy. rec, when not nil, is the request's audit record, stored in the
+// same transaction.
+func (s *AlertStore) CreateRoutingRule(ctx context.Context, rec *audit.Record, r alert.RoutingRule) error {
 	if !r.MinSeverity.Valid() {
 		return fmt.Errorf("routing rule: unknown severity %q", r.MinSeverity)
 	}
 	if r.ID == uuid.Nil {
 		return fmt.Errorf("routing rule: id is required")
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO alert_routing_rules (id, category, min_severity, policy_id)
-		VALUES ($1, $2, $3, $4)`, r.ID, r.Category, string(r.MinSeverity), r.PolicyID)
-	return translate(err, "create routing rule")
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO alert_routing_rules (id, category, min_severity, policy_id)
+			VALUES ($1, $2, $3, $4)`, r.ID, r.Category, string(r.MinSeverity), r.PolicyID)
+		if err != nil {
+			return translate(err, "create routing rule")
+		}
+		return auditWrite(ctx, tx, rec, "PlanDefinition", r.PolicyID)
+	})
 }
 
 // ListRoutingRules returns every routing rule.

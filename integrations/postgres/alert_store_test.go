@@ -25,7 +25,7 @@ func addPractitioner(t *testing.T, s *postgres.AlertStore, name string, role car
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreatePractitioner(context.Background(), p); err != nil {
+	if err := s.CreatePractitioner(context.Background(), nil, p); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -45,7 +45,7 @@ func TestCareTeamDirectory(t *testing.T) {
 	if _, err := s.GetPractitioner(ctx, uuid.New()); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("missing practitioner: %v", err)
 	}
-	if err := s.CreatePractitioner(ctx, amina); !errors.Is(err, domain.ErrConflict) {
+	if err := s.CreatePractitioner(ctx, nil, amina); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("duplicate practitioner: %v", err)
 	}
 	ward3, err := s.ListPractitioners(ctx, "ward-3")
@@ -57,7 +57,7 @@ func TestCareTeamDirectory(t *testing.T) {
 		t.Fatalf("all: %d", len(all))
 	}
 	shift, _ := careteam.NewOnCall(uuid.New(), uuid.New(), careteam.RolePhysician, "", alertNow, alertNow.Add(time.Hour))
-	if err := s.SetOnCall(ctx, shift); !errors.Is(err, domain.ErrNotFound) {
+	if err := s.SetOnCall(ctx, nil, shift); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("shift of an unknown practitioner: %v", err)
 	}
 }
@@ -98,16 +98,16 @@ func TestDefaultPoliciesAreSeededAndRouted(t *testing.T) {
 		Recipients: []alert.RecipientRule{{Kind: alert.RecipientOnCall, Role: careteam.RoleLab}},
 		Channels:   []alert.Channel{alert.ChannelSMS}, AckTimeout: 2 * time.Minute,
 	}}}
-	if err := s.CreatePolicy(ctx, lab); err != nil {
+	if err := s.CreatePolicy(ctx, nil, lab); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreatePolicy(ctx, lab); !errors.Is(err, domain.ErrConflict) {
+	if err := s.CreatePolicy(ctx, nil, lab); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("duplicate policy: %v", err)
 	}
-	if err := s.CreateRoutingRule(ctx, alert.RoutingRule{ID: uuid.New(), Category: "critical-lab-value", MinSeverity: alert.SeverityUrgent, PolicyID: lab.ID}); err != nil {
+	if err := s.CreateRoutingRule(ctx, nil, alert.RoutingRule{ID: uuid.New(), Category: "critical-lab-value", MinSeverity: alert.SeverityUrgent, PolicyID: lab.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateRoutingRule(ctx, alert.RoutingRule{ID: uuid.New(), MinSeverity: alert.SeverityUrgent, PolicyID: "nope"}); err == nil {
+	if err := s.CreateRoutingRule(ctx, nil, alert.RoutingRule{ID: uuid.New(), MinSeverity: alert.SeverityUrgent, PolicyID: "nope"}); err == nil {
 		t.Fatal("rule for an unknown policy accepted")
 	}
 	got, err := s.SelectPolicy(ctx, "critical-lab-value", alert.SeverityCritical)
@@ -131,7 +131,7 @@ func TestResolveRecipientsReadsDirectoryAndOnCall(t *testing.T) {
 		from, to time.Time
 	}{{day, alertNow.Add(-12 * time.Hour), alertNow.Add(-2 * time.Hour)}, {night, alertNow.Add(-2 * time.Hour), alertNow.Add(10 * time.Hour)}} {
 		o, _ := careteam.NewOnCall(uuid.New(), sh.who.ID, careteam.RolePhysician, "ward-3", sh.from, sh.to)
-		if err := s.SetOnCall(ctx, o); err != nil {
+		if err := s.SetOnCall(ctx, nil, o); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,15 +27,22 @@ func NewCareTeamStore(pool *pgxpool.Pool) *CareTeamStore {
 
 const practitionerColumns = `id, name, roles, units, contacts, active`
 
-// CreatePractitioner adds p to the directory; domain.ErrConflict if its id is taken.
-func (s *CareTeamStore) CreatePractitioner(ctx context.Context, p careteam.Practitioner) error {
+// CreatePractitioner adds p to the directory; domain.ErrConflict if its id
+// is taken. rec, when not nil, is the request's audit record, stored in the
+// same transaction.
+func (s *CareTeamStore) CreatePractitioner(ctx context.Context, rec *audit.Record, p careteam.Practitioner) error {
 	contacts, err := json.Marshal(p.Contacts)
 	if err != nil {
 		return fmt.Errorf("encode contacts: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO practitioners (`+practitionerColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Name, rolesText(p.Roles), nonNil(p.Units), contacts, p.Active)
-	return translate(err, "create practitioner")
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO practitioners (`+practitionerColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+			p.ID, p.Name, rolesText(p.Roles), nonNil(p.Units), contacts, p.Active)
+		if err != nil {
+			return translate(err, "create practitioner")
+		}
+		return auditWrite(ctx, tx, rec, "Practitioner", p.ID.String())
+	})
 }
 
 // GetPractitioner returns the practitioner with id, or domain.ErrNotFound.
@@ -64,15 +72,21 @@ func (s *CareTeamStore) ListPractitioners(ctx context.Context, unit string) ([]c
 	return scanPractitioners(rows)
 }
 
-// SetOnCall stores a shift, replacing the shift with the same id.
-func (s *CareTeamStore) SetOnCall(ctx context.Context, o careteam.OnCall) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO on_call_shifts (id, practitioner_id, role, unit, starts_at, ends_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET practitioner_id = EXCLUDED.practitioner_id, role = EXCLUDED.role,
-			unit = EXCLUDED.unit, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at`,
-		o.ID, o.PractitionerID, string(o.Role), o.Unit, o.From, o.To)
-	return translate(err, "set on-call")
+// SetOnCall stores a shift, replacing the shift with the same id, with the
+// request's audit record rec (when not nil) in the same transaction.
+func (s *CareTeamStore) SetOnCall(ctx context.Context, rec *audit.Record, o careteam.OnCall) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO on_call_shifts (id, practitioner_id, role, unit, starts_at, ends_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET practitioner_id = EXCLUDED.practitioner_id, role = EXCLUDED.role,
+				unit = EXCLUDED.unit, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at`,
+			o.ID, o.PractitionerID, string(o.Role), o.Unit, o.From, o.To)
+		if err != nil {
+			return translate(err, "set on-call")
+		}
+		return auditWrite(ctx, tx, rec, "PractitionerRole", o.ID.String())
+	})
 }
 
 // ListOnCall returns the shifts running at the instant at.

@@ -47,6 +47,18 @@ func decodeResource[T any](table string, raw []byte, err error) (T, error) {
 	return v, nil
 }
 
+// auditWrite completes rec, when not nil, with the entity a write that
+// concerns no patient (the directory, policies) touched, and stores it in
+// tx, so it commits with the write.
+func auditWrite(ctx context.Context, tx pgx.Tx, rec *audit.Record, entityType, entityID string) error {
+	if rec == nil {
+		return nil
+	}
+	rec.EntityType = entityType
+	rec.EntityID = entityID
+	return AppendAudit(ctx, tx, *rec)
+}
+
 // auditEntity completes rec, when not nil, with the entity and patient a
 // write concerns and stores it in tx, so it commits with the write.
 func auditEntity(ctx context.Context, tx pgx.Tx, rec *audit.Record, entityType string, entityID, patientID uuid.UUID) error {

@@ -26,7 +26,7 @@ func TestUserStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewCareTeamStore(pool).CreatePractitioner(ctx, p); err != nil {
+	if err := postgres.NewCareTeamStore(pool).CreatePractitioner(ctx, nil, p); err != nil {
 		t.Fatal(err)
 	}
 	u := identity.User{ID: uuid.Must(uuid.NewV7()), Username: "nina.nurse", DisplayName: "Nina", PractitionerID: &pid, Roles: []string{"nurse"}}
