@@ -243,6 +243,11 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 		if readJSON(c, req) == nil {
 			return
 		}
+		who, ok := actor(c, "practitionerId", req.Actor())
+		if !ok {
+			return
+		}
+		req.SetActor(who)
 		if err := req.Validate(); err != nil {
 			s.fail(c, err)
 			return

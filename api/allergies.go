@@ -50,7 +50,7 @@ func (b allergyBody) details(verr *domain.ValidationError) allergy.Details {
 	return allergy.Details{
 		Substance: b.Substance, Category: b.Category, Criticality: b.Criticality, Type: b.Type,
 		ClinicalStatus: b.ClinicalStatus, VerificationStatus: b.VerificationStatus, Reactions: b.Reactions,
-		Onset: b.Onset, Note: b.Note, RecordedBy: bodyUUID(verr, "recordedBy", b.RecordedBy),
+		Onset: b.Onset, Note: b.Note, // RecordedBy: the acting practitioner (actorInto)
 	}
 }
 
@@ -92,6 +92,9 @@ func (s *allergyRoutes) recordAllergy(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	d := b.details(verr)
+	if d.RecordedBy, ok = actorInto(c, verr, "recordedBy", b.RecordedBy, false); !ok {
+		return
+	}
 	id, err := s.newID()
 	if err != nil {
 		s.fail(c, err)
@@ -191,6 +194,9 @@ func (s *allergyRoutes) updateAllergy(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	d := b.details(verr)
+	if d.RecordedBy, ok = actorInto(c, verr, "recordedBy", b.RecordedBy, false); !ok {
+		return
+	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return

@@ -346,7 +346,10 @@ func (s *carePlanRoutes) setActivityStatus(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	by := requiredUUID(verr, "by", b.By)
+	by, ok := actorInto(c, verr, "by", b.By, true)
+	if !ok {
+		return
+	}
 	now := s.now()
 	a := auditOf(c)
 	a.about(audit.ActionUpdate, entityCarePlan, id.String(), nil)

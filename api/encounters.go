@@ -165,10 +165,11 @@ func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.Ha
 		if readJSON(c, req) == nil {
 			return
 		}
-		if req.Actor() == uuid.Nil {
-			fieldError(c, "by", "is required: the practitioner making the change")
+		who, ok := actor(c, "by", req.Actor())
+		if !ok {
 			return
 		}
+		req.SetActor(who)
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Encounter", id.String(), nil)
 		state, err := encounterflow.Transition(c.Request.Context(), s.temporal, id,

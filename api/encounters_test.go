@@ -96,11 +96,9 @@ func newEncountersAPI(t *testing.T) *encountersAPI {
 		Audit:      e.audit,
 		Temporal:   e.temporal,
 		Encounters: e.store,
-		Verifier: stubVerifier{
-			adminToken: {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
-		},
-		Health:  NewHealth(nil, time.Second),
-		Metrics: NewMetrics(),
+		Verifier:   peopleVerifier(),
+		Health:     NewHealth(nil, time.Second),
+		Metrics:    NewMetrics(),
 	})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
@@ -123,11 +121,16 @@ func registerPatient(t *testing.T, store *postgres.PatientStore) uuid.UUID {
 
 func (e *encountersAPI) post(t *testing.T, path, body string, headers ...string) result {
 	t.Helper()
+	return e.postAs(t, adminToken, path, body, headers...)
+}
+
+func (e *encountersAPI) postAs(t *testing.T, token, path, body string, headers ...string) result {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -318,5 +321,31 @@ func TestEncounterTransitionAnswersTheView(t *testing.T) {
 	}
 	if updates != 1 {
 		t.Fatalf("the arrive's audit record was stored %d times: %+v", updates, records)
+	}
+}
+
+// A transition's actor is the signed-in practitioner: a body naming another
+// is 403 ACTOR_MISMATCH and reaches no workflow; without one, the token's
+// practitioner is who the workflow records.
+func TestEncounterTransitionActorFromTheToken(t *testing.T) {
+	e := newEncountersAPI(t)
+	rec := e.open(t, "enc-5")
+	var got []uuid.UUID
+	e.temporal.update = func(id uuid.UUID, req encounterflow.Request) (encounterflow.State, error) {
+		got = append(got, req.Actor())
+		st, err := encounter.New(encounter.Details{EncounterID: id, PatientID: e.patient, Class: encounter.ClassEmergency,
+			Reason: "chest pain", Location: "ed-resus"}, rec.CreatedAt)
+		if err != nil {
+			return st, err
+		}
+		return st.Arrive(req.Actor(), rec.CreatedAt.Add(time.Minute))
+	}
+	path := "/v1/clinical/encounters/" + rec.ID.String() + "/arrive"
+	r := e.postAs(t, nurseToken, path, `{"by":"`+physicianID.String()+`"}`)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, CodeActorMismatch) || len(got) != 0 {
+		t.Fatalf("naming another: %d %s (updates %v)", r.status, r.body, got)
+	}
+	if r := e.postAs(t, nurseToken, path, `{}`); r.status != http.StatusOK || len(got) != 1 || got[0] != nurseID {
+		t.Fatalf("arrive as the nurse: %d %s, actors %v", r.status, r.body, got)
 	}
 }

@@ -53,18 +53,43 @@ func (s *inboxRoutes) routes() []Route {
 // sseKeepAlive is how often an idle stream sends a comment, so proxies keep it open.
 const sseKeepAlive = 15 * time.Second
 
-func practitionerParam(c *gin.Context, verr *domain.ValidationError) string {
-	id := c.Query("practitionerId")
-	if id == "" || len(id) > 100 {
-		verr.Add("practitionerId", "is required (at most 100 characters)")
+// practitionerParam is whose inbox the request reads: the acting
+// practitioner's (a user's own, or the one a machine client asserts); a
+// practitionerId naming someone else is 403 ACTOR_MISMATCH. Only a machine
+// client acting as itself (a pager gateway) names the practitioner. It
+// reports false when it has answered.
+func practitionerParam(c *gin.Context) (string, bool) {
+	named := c.Query("practitionerId")
+	if acting, ok := actingPractitioner(c); ok {
+		if named != "" && named != acting.String() {
+			abort(c, http.StatusForbidden, CodeActorMismatch, "An inbox is read only by its own practitioner.",
+				domain.FieldError{Field: "practitionerId", Message: "is not the acting practitioner"})
+			return "", false
+		}
+		return acting.String(), true
 	}
-	return id
+	if p, ok := principal(c); ok && p.IsUser() {
+		abort(c, http.StatusForbidden, CodeForbidden, "Only a practitioner has an inbox; your account is linked to none.")
+		return "", false
+	}
+	if named == "" || len(named) > 100 {
+		fieldError(c, "practitionerId", "is required (at most 100 characters)")
+		return "", false
+	}
+	return named, true
 }
 
 func (s *inboxRoutes) listInbox(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId", "unread", "limit", "cursor")
-	who := practitionerParam(c, verr)
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	who, ok := practitionerParam(c)
+	if !ok {
+		return
+	}
 	unread := false
 	if v := c.Query("unread"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -104,13 +129,16 @@ func (s *inboxRoutes) listInbox(c *gin.Context) {
 func (s *inboxRoutes) markInboxRead(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId")
-	who := practitionerParam(c, verr)
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		verr.Add("id", "must be a UUID")
 	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
+		return
+	}
+	who, ok := practitionerParam(c)
+	if !ok {
 		return
 	}
 	auditOf(c).about(audit.ActionUpdate, "Communication", id.String(), nil)
@@ -130,9 +158,12 @@ func (s *inboxRoutes) markInboxRead(c *gin.Context) {
 func (s *inboxRoutes) streamInbox(c *gin.Context) {
 	verr := &domain.ValidationError{}
 	onlyParams(c, verr, "practitionerId")
-	who := practitionerParam(c, verr)
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
+		return
+	}
+	who, ok := practitionerParam(c)
+	if !ok {
 		return
 	}
 	release, ok := s.openStream(c)

@@ -96,7 +96,10 @@ func (s *noteRoutes) createNote(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	author := bodyUUID(verr, "authorId", b.AuthorID)
+	author, ok := actorInto(c, verr, "authorId", b.AuthorID, false)
+	if !ok {
+		return
+	}
 	patientID := bodyUUID(verr, "patientId", b.PatientID)
 	id, err := s.newID()
 	if err != nil {
@@ -187,7 +190,10 @@ func (s *noteRoutes) editNote(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	author := requiredUUID(verr, "authorId", b.AuthorID)
+	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	if !ok {
+		return
+	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return
@@ -225,7 +231,10 @@ func (s *noteRoutes) signNote(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	author := requiredUUID(verr, "authorId", b.AuthorID)
+	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	if !ok {
+		return
+	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return
@@ -259,7 +268,10 @@ func (s *noteRoutes) amendNote(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	author := requiredUUID(verr, "authorId", b.AuthorID)
+	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	if !ok {
+		return
+	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
 		return

@@ -136,6 +136,10 @@ type State = alert.State
 // the read-model write stores in its own transaction.
 type Request interface {
 	UpdateName() string
+	// Actor is the practitioner acting; SetActor sets it (the API takes it
+	// from the token).
+	Actor() uuid.UUID
+	SetActor(uuid.UUID)
 	// Validate reports every invalid field at once (*domain.ValidationError).
 	Validate() error
 	process.Auditable
@@ -159,6 +163,18 @@ func (*AcknowledgeRequest) UpdateName() string { return UpdateAcknowledge }
 
 // UpdateName is the Update each request is sent as.
 func (*ResolveRequest) UpdateName() string { return UpdateResolve }
+
+// Actor is the practitioner who acknowledges.
+func (r *AcknowledgeRequest) Actor() uuid.UUID { return r.PractitionerID }
+
+// SetActor names the practitioner who acknowledges.
+func (r *AcknowledgeRequest) SetActor(id uuid.UUID) { r.PractitionerID = id }
+
+// Actor is the practitioner who resolves.
+func (r *ResolveRequest) Actor() uuid.UUID { return r.PractitionerID }
+
+// SetActor names the practitioner who resolves.
+func (r *ResolveRequest) SetActor(id uuid.UUID) { r.PractitionerID = id }
 
 // MaxResolveNote is the longest resolution note, in characters.
 const MaxResolveNote = 2000

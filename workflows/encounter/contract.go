@@ -156,7 +156,10 @@ type State = encounter.State
 // read-model write stores in its own transaction.
 type Request interface {
 	UpdateName() string
+	// Actor is the practitioner making the change; SetActor sets it (the
+	// API takes it from the token).
 	Actor() uuid.UUID
+	SetActor(uuid.UUID)
 	process.Auditable
 }
 
@@ -212,6 +215,14 @@ func (*StartRequest) UpdateName() string     { return UpdateStart }
 func (*TransferRequest) UpdateName() string  { return UpdateTransfer }
 func (*DischargeRequest) UpdateName() string { return UpdateDischarge }
 func (*CancelRequest) UpdateName() string    { return UpdateCancel }
+
+// SetActor names the practitioner making the change.
+func (r *ArriveRequest) SetActor(id uuid.UUID)    { r.By = id }
+func (r *TriageRequest) SetActor(id uuid.UUID)    { r.By = id }
+func (r *StartRequest) SetActor(id uuid.UUID)     { r.By = id }
+func (r *TransferRequest) SetActor(id uuid.UUID)  { r.By = id }
+func (r *DischargeRequest) SetActor(id uuid.UUID) { r.By = id }
+func (r *CancelRequest) SetActor(id uuid.UUID)    { r.By = id }
 
 // Actor is the practitioner each request names as making the change.
 func (r *ArriveRequest) Actor() uuid.UUID    { return r.By }
