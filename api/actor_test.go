@@ -90,3 +90,18 @@ func TestTheActorComesFromTheToken(t *testing.T) {
 		t.Fatalf("gateway reading an inbox: %d %s", r.status, r.body)
 	}
 }
+
+// Breaking the glass reaches clinical data, never administration or the
+// audit trail.
+func TestBreakGlassStopsAtAdministration(t *testing.T) {
+	for scope, want := range map[string]bool{
+		"system/Patient.read": true, "system/Encounter.write": true, "system/Flag.write": true,
+		"system/AuditEvent.read": false, "system/Person.write": false, "system/Practitioner.write": false,
+		"system/Practitioner.act": false, "system/PractitionerRole.write": false, "system/PlanDefinition.write": false,
+		"system/Endpoint.write": false, "openid": false,
+	} {
+		if got := breakGlassReaches(scope); got != want {
+			t.Errorf("break glass reaches %s: %v, want %v", scope, got, want)
+		}
+	}
+}

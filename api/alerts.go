@@ -200,11 +200,15 @@ func (s *alertRoutes) list(c *gin.Context) {
 	if f.PatientID != uuid.Nil {
 		patient = &f.PatientID
 	}
-	auditOf(c).about(audit.ActionSearch, "Flag", "", patient)
+	a := auditOf(c)
+	a.about(audit.ActionSearch, "Flag", "", patient)
 	page, err := s.store.ListAlerts(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for _, r := range page.Alerts {
+		a.disclosed(r.PatientID)
 	}
 	c.JSON(http.StatusOK, pageBody(page.Alerts, page.Next))
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"log/slog"
@@ -203,6 +204,20 @@ func beginStream(c *gin.Context, records AuditLog, log *slog.Logger) bool {
 		log.Warn("stream write deadline not lifted", "requestId", requestID(c), "error", err)
 	}
 	return true
+}
+
+// disclosed records the patients whose data a list or search answered, so
+// the accounting of disclosures names each of them; with one patient it is
+// also the record's patient.
+func (a *auditing) disclosed(patients ...uuid.UUID) {
+	for _, id := range patients {
+		if id != uuid.Nil && !slices.Contains(a.rec.PatientIDs, id) {
+			a.rec.PatientIDs = append(a.rec.PatientIDs, id)
+		}
+	}
+	if len(a.rec.PatientIDs) == 1 && a.rec.PatientID == nil {
+		a.rec.PatientID = &a.rec.PatientIDs[0]
+	}
 }
 
 // about names what the request touched.

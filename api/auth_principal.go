@@ -60,11 +60,26 @@ func (s *server) onBehalfOf(c *gin.Context, p *auth.Principal) bool {
 	return true
 }
 
+// administration lists the resource types no broken glass reaches: the
+// audit trail, the users who sign in and their sessions (Person), the
+// care-team directory and on-call rota (Practitioner, PractitionerRole —
+// acting for a practitioner too), escalation policies and routing
+// (PlanDefinition) and the integration endpoints (Endpoint).
+var administration = []string{"/AuditEvent.", "/Person.", "/Practitioner.", "/PractitionerRole.", "/PlanDefinition.", "/Endpoint."}
+
 // breakGlassReaches reports whether breaking the glass may stand in for
-// scope: clinical data only — never the audit trail, the users who sign in
-// and their sessions (Person), or one's own sign-in (openid).
+// scope: clinical reads and clinically necessary writes only — never
+// administration, nor one's own sign-in (openid).
 func breakGlassReaches(scope string) bool {
-	return !strings.Contains(scope, "AuditEvent") && !strings.Contains(scope, "/Person.") && scope != auth.ScopeOpenID
+	if scope == auth.ScopeOpenID {
+		return false
+	}
+	for _, kind := range administration {
+		if strings.Contains(scope, kind) {
+			return false
+		}
+	}
+	return true
 }
 
 // actingPractitioner returns the practitioner the request acts as: the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,9 +263,7 @@ func (s *carePlanRoutes) listCarePlans(c *gin.Context) {
 	}
 	// A list discloses every patient whose plans it returns.
 	for _, p := range page.CarePlans {
-		if !slices.Contains(a.rec.PatientIDs, p.PatientID) {
-			a.rec.PatientIDs = append(a.rec.PatientIDs, p.PatientID)
-		}
+		a.disclosed(p.PatientID)
 	}
 	c.JSON(http.StatusOK, pageBody(page.CarePlans, page.Next))
 }

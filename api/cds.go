@@ -107,7 +107,7 @@ func (s *cdsRoutes) callCDSService(c *gin.Context) {
 		return
 	}
 	f := cds.Facts{Subject: sub, Now: s.now()}
-	if sub.EncounterID != uuid.Nil {
+	if sub.EncounterID != uuid.Nil && readable(c)("Encounter") {
 		f.Encounter, err = s.encounters.GetEncounter(ctx, sub.EncounterID)
 		if errors.Is(err, domain.ErrNotFound) || (err == nil && f.Encounter.PatientID != sub.PatientID) {
 			fieldError(c, "context.encounterId", "is not an encounter of this patient")
@@ -118,43 +118,75 @@ func (s *cdsRoutes) callCDSService(c *gin.Context) {
 			return
 		}
 	}
-	if err := s.gatherFacts(ctx, svc, &f); err != nil {
+	if err := s.gatherFacts(ctx, svc, &f, readable(c)); err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, cds.Response{Cards: cds.Cards(svc.ID, f)})
 }
 
-// gatherFacts reads what svc's rules need into f.
-func (s *cdsRoutes) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts) error {
+// readable reports, for a FHIR resource type, whether the caller may read
+// it: its scopes cover <context>/<Type>.read, or it broke the glass for a
+// clinical read. Decision support builds its cards only from what the
+// caller may read.
+func readable(c *gin.Context) func(resource string) bool {
+	p, _ := principal(c)
+	glass := auditOf(c).rec.BreakGlass != ""
+	return func(resource string) bool {
+		scope := "system/" + resource + ".read"
+		return p.Allows(scope) || (glass && breakGlassReaches(scope))
+	}
+}
+
+// gatherFacts reads what svc's rules need into f, each kind of fact only
+// when may says the caller may read that resource type.
+func (s *cdsRoutes) gatherFacts(ctx context.Context, svc cds.Service, f *cds.Facts, may func(resource string) bool) error {
 	patientID := f.Subject.PatientID
 	var err error
+	alerts := func() error {
+		if may("Flag") {
+			f.Alerts, err = s.activeAlerts(ctx, patientID)
+		}
+		return err
+	}
+	allergies := func() error {
+		if may("AllergyIntolerance") {
+			if f.Allergies, err = s.allergies.ListForPatient(ctx, patientID, true); err != nil {
+				return fmt.Errorf("allergies: %w", err)
+			}
+		}
+		return nil
+	}
 	switch svc.ID {
 	case cds.ServicePatientView:
-		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
+		if err := alerts(); err != nil {
 			return err
 		}
-		if f.Allergies, err = s.allergies.ListForPatient(ctx, patientID, true); err != nil {
-			return fmt.Errorf("allergies: %w", err)
+		if err := allergies(); err != nil {
+			return err
 		}
-		if s.reminders != nil {
+		if s.reminders != nil && may("CarePlan") {
 			if f.Overdue, err = s.reminders.OverdueActivities(ctx, patientID, f.Now); err != nil {
 				return fmt.Errorf("overdue care-plan activities: %w", err)
 			}
 		}
 	case cds.ServiceEncounterStart:
-		if f.Alerts, err = s.activeAlerts(ctx, patientID); err != nil {
+		if err := alerts(); err != nil {
 			return err
 		}
-		if f.Allergies, err = s.allergies.ListForPatient(ctx, patientID, true); err != nil {
-			return fmt.Errorf("allergies: %w", err)
-		}
-		if f.Encounters, err = s.openEncounters(ctx, patientID); err != nil {
+		if err := allergies(); err != nil {
 			return err
+		}
+		if may("Encounter") {
+			if f.Encounters, err = s.openEncounters(ctx, patientID); err != nil {
+				return err
+			}
 		}
 	case cds.ServiceEncounterDischarge:
-		if f.Notes, err = s.notes.ListForEncounter(ctx, f.Subject.EncounterID); err != nil {
-			return fmt.Errorf("notes: %w", err)
+		if may("DocumentReference") {
+			if f.Notes, err = s.notes.ListForEncounter(ctx, f.Subject.EncounterID); err != nil {
+				return fmt.Errorf("notes: %w", err)
+			}
 		}
 	}
 	return nil

@@ -31,6 +31,10 @@ func (f fixedReminders) OverdueActivities(context.Context, uuid.UUID, time.Time)
 	return f, nil
 }
 
+// clinicalReaderToken reads every resource decision support builds cards
+// from; readerToken reads patients only.
+const clinicalReaderToken = "clinical-reader"
+
 // newCDSAPI serves the router, with every store decision support reads, on
 // a fresh database.
 func newCDSAPI(t *testing.T, reminders CarePlanReminders) (*httptest.Server, *pgxpool.Pool, *postgres.AuditStore) {
@@ -50,6 +54,8 @@ func newCDSAPI(t *testing.T, reminders CarePlanReminders) (*httptest.Server, *pg
 		Verifier: stubVerifier{
 			adminToken:  {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken: {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},
+			clinicalReaderToken: {Subject: "clinical-reader", ClientID: "clinical-reader", Scopes: []string{"system/Patient.read",
+				"system/Flag.read", "system/AllergyIntolerance.read", "system/CarePlan.read", "system/Encounter.read", "system/DocumentReference.read"}},
 		},
 		Token:   http.NotFoundHandler(),
 		JWKS:    http.NotFoundHandler(),
@@ -171,7 +177,7 @@ func TestCDSServices(t *testing.T) {
 		t.Fatalf("discovery: %d %s", r.status, r.body)
 	}
 
-	r = call(t, srv, "POST", "/v1/clinical/cds-services/patient-view", readerToken, hookRequest("patient-view", pid, ""),
+	r = call(t, srv, "POST", "/v1/clinical/cds-services/patient-view", clinicalReaderToken, hookRequest("patient-view", pid, ""),
 		"X-Request-Id", "cds-pv")
 	cards := cardsOf(t, r)
 	want := strings.Join([]string{
@@ -184,13 +190,19 @@ func TestCDSServices(t *testing.T) {
 	if got := summaries(cards); got != want {
 		t.Fatalf("patient-view cards:\n%s\nwant\n%s", got, want)
 	}
+	// A caller who reads patients only gets no card built from alerts,
+	// allergies or care plans it may not read.
+	if got := summaries(cardsOf(t, call(t, srv, "POST", "/v1/clinical/cds-services/patient-view", readerToken,
+		hookRequest("patient-view", pid, "")))); got != "" {
+		t.Fatalf("patient-view for a Patient.read token:\n%s", got)
+	}
 	recs := recordsFor(t, store, "cds-pv")
 	if len(recs) != 1 || recs[0].EntityType != "GuidanceResponse" || recs[0].PatientID == nil || *recs[0].PatientID != patientID ||
 		recs[0].Action != "read" {
 		t.Fatalf("audit of the hook call: %+v", recs)
 	}
 
-	cards = cardsOf(t, call(t, srv, "POST", "/v1/clinical/cds-services/encounter-start", readerToken,
+	cards = cardsOf(t, call(t, srv, "POST", "/v1/clinical/cds-services/encounter-start", clinicalReaderToken,
 		hookRequest("encounter-start", pid, enc.String())))
 	want = strings.Join([]string{
 		"critical: Critical alert (news2): NEWS2 score 9",
@@ -201,7 +213,7 @@ func TestCDSServices(t *testing.T) {
 		t.Fatalf("encounter-start cards:\n%s\nwant\n%s", got, want)
 	}
 
-	cards = cardsOf(t, call(t, srv, "POST", "/v1/clinical/cds-services/encounter-discharge", readerToken,
+	cards = cardsOf(t, call(t, srv, "POST", "/v1/clinical/cds-services/encounter-discharge", clinicalReaderToken,
 		hookRequest("encounter-discharge", pid, enc.String())))
 	want = strings.Join([]string{
 		"critical: 1 open order: discharge will be refused unless forced with a reason",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -91,12 +90,7 @@ func (s *deliveryRoutes) listDeliveries(c *gin.Context) {
 	}
 	// The patients whose notifications were shown are in the audit record.
 	for _, d := range page.Deliveries {
-		if !slices.Contains(a.rec.PatientIDs, d.PatientID) {
-			a.rec.PatientIDs = append(a.rec.PatientIDs, d.PatientID)
-		}
-	}
-	if len(a.rec.PatientIDs) == 1 {
-		a.rec.PatientID = &a.rec.PatientIDs[0]
+		a.disclosed(d.PatientID)
 	}
 	c.JSON(http.StatusOK, pageBody(page.Deliveries, page.Next))
 }

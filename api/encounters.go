@@ -214,11 +214,15 @@ func (s *encounterRoutes) list(c *gin.Context) {
 	if f.PatientID != uuid.Nil {
 		patient = &f.PatientID
 	}
-	auditOf(c).about(audit.ActionSearch, "Encounter", "", patient)
+	a := auditOf(c)
+	a.about(audit.ActionSearch, "Encounter", "", patient)
 	page, err := s.store.ListEncounters(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for _, r := range page.Encounters {
+		a.disclosed(r.PatientID)
 	}
 	c.JSON(http.StatusOK, pageBody(encounterflow.ViewsOfRecords(page.Encounters), page.Next))
 }

@@ -349,3 +349,24 @@ func TestEncounterTransitionActorFromTheToken(t *testing.T) {
 		t.Fatalf("arrive as the nurse: %d %s, actors %v", r.status, r.body, got)
 	}
 }
+
+// A list without a patientId filter records every patient it returned, so
+// the accounting of disclosures is complete.
+func TestEncounterListRecordsThePatientsItShowed(t *testing.T) {
+	e := newEncountersAPI(t)
+	e.open(t, "enc-6")
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/v1/clinical/encounters", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	records, _, err := e.audit.Query(context.Background(), audit.Filter{PatientID: &e.patient, Action: audit.ActionSearch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || len(records) != 1 || len(records[0].PatientIDs) != 1 || records[0].PatientIDs[0] != e.patient {
+		t.Fatalf("list %d; search records naming the patient: %+v", res.StatusCode, records)
+	}
+}

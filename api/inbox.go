@@ -110,11 +110,15 @@ func (s *inboxRoutes) listInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionSearch, "Communication", who, nil)
+	a := auditOf(c)
+	a.about(audit.ActionSearch, "Communication", who, nil)
 	items, next, err := s.inbox.ListInbox(c.Request.Context(), who, unread, limit, c.Query("cursor"))
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for _, it := range items {
+		a.disclosed(it.PatientID)
 	}
 	page := InboxPage{Data: items}
 	if page.Data == nil {
@@ -151,6 +155,28 @@ func (s *inboxRoutes) markInboxRead(c *gin.Context) {
 	c.JSON(http.StatusOK, item)
 }
 
+// recordStreamed stores the audit record of a batch of notifications the
+// stream is about to send: the stream's own record, again, naming their
+// patients. False (the stream ends) when it cannot be stored: nothing is
+// sent unaudited.
+func (s *inboxRoutes) recordStreamed(ctx context.Context, opened audit.Record, items []notification.InboxItem) bool {
+	rec := opened
+	id, err := s.newID()
+	if err != nil {
+		return false
+	}
+	rec.ID, rec.Time, rec.PatientID, rec.PatientIDs = id, s.now().UTC(), nil, nil
+	a := &auditing{rec: rec}
+	for _, it := range items {
+		a.disclosed(it.PatientID)
+	}
+	if err := s.auditLog.Append(context.WithoutCancel(ctx), a.rec); err != nil {
+		s.log.Error("audit record of streamed notifications not stored; stream ended", "error", err)
+		return false
+	}
+	return true
+}
+
 // streamInbox sends a practitioner's unread in-app notifications as
 // Server-Sent Events, then each new one as it arrives. A client holds at
 // most MaxStreamsPerClient streams at once; the next is refused with 429
@@ -177,10 +203,24 @@ func (s *inboxRoutes) streamInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	auditOf(c).about(audit.ActionRead, "Communication", who, nil)
+	a := auditOf(c)
+	a.about(audit.ActionRead, "Communication", who, nil)
+	// The stream's record names the patients of the unread items it opens
+	// with; each later batch is recorded before it is sent.
+	unread, _, err := s.inbox.ListInbox(ctx, who, true, 100, "")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	covered := map[uuid.UUID]bool{} // sent under the stream's own record
+	for _, it := range unread {
+		a.disclosed(it.PatientID)
+		covered[it.ID] = true
+	}
 	if !beginStream(c, s.auditLog, s.log) {
 		return
 	}
+	opened := a.rec
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -194,11 +234,22 @@ func (s *inboxRoutes) streamInbox(c *gin.Context) {
 			s.log.Warn("inbox stream read failed", "requestId", requestID(c), "error", err)
 			return false
 		}
+		var fresh []notification.InboxItem
 		for i := len(items) - 1; i >= 0; i-- { // oldest first
-			it := items[i]
-			if sent[it.ID] {
-				continue
+			if !sent[items[i].ID] {
+				fresh = append(fresh, items[i])
 			}
+		}
+		var uncovered []notification.InboxItem
+		for _, it := range fresh {
+			if !covered[it.ID] {
+				uncovered = append(uncovered, it)
+			}
+		}
+		if len(uncovered) > 0 && !s.recordStreamed(ctx, opened, uncovered) {
+			return false
+		}
+		for _, it := range fresh {
 			sent[it.ID] = true
 			b, _ := json.Marshal(it)
 			if _, err := fmt.Fprintf(c.Writer, "id: %s\nevent: notification\ndata: %s\n\n", it.ID, b); err != nil {

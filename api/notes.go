@@ -143,12 +143,7 @@ func (s *noteRoutes) listNotes(c *gin.Context) {
 	}
 	// A list discloses every patient whose notes it returns.
 	for _, n := range notes {
-		if !slices.Contains(a.rec.PatientIDs, n.PatientID) {
-			a.rec.PatientIDs = append(a.rec.PatientIDs, n.PatientID)
-		}
-	}
-	if len(a.rec.PatientIDs) == 1 {
-		a.rec.PatientID = &a.rec.PatientIDs[0]
+		a.disclosed(n.PatientID)
 	}
 	if notes == nil {
 		notes = []note.Note{}
