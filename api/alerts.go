@@ -77,6 +77,14 @@ type alertRoutes struct {
 	store      AlertStore
 	deliveries alertDeliveries
 	temporal   client.Client
+	// directory says which units a practitioner works on, for who may
+	// resolve an alert; nil lets only its recipients resolve it.
+	directory practitionerDirectory
+}
+
+// practitionerDirectory finds a practitioner in the care-team directory.
+type practitionerDirectory interface {
+	GetPractitioner(ctx context.Context, id uuid.UUID) (careteam.Practitioner, error)
 }
 
 func (s *alertRoutes) routes() []Route {
@@ -256,6 +264,9 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
+		if req.UpdateName() == alertflow.UpdateResolve && !s.mayResolve(c, id, who) {
+			return
+		}
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Flag", id.String(), nil)
 		ctx := c.Request.Context()
@@ -273,6 +284,38 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, s.view(c, rec, true))
 	}
+}
+
+// mayResolve answers 403 NOT_A_RECIPIENT unless who may resolve the alert
+// (alert.Record.MayResolve): one of its recipients, whoever acknowledged
+// it, or a clinician of its unit. An alert the read model does not hold is
+// left to the workflow (404). It reports false when it has answered.
+func (s *alertRoutes) mayResolve(c *gin.Context, id, who uuid.UUID) bool {
+	ctx := c.Request.Context()
+	rec, err := s.store.GetAlert(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	var units []string
+	if s.directory != nil {
+		switch p, err := s.directory.GetPractitioner(ctx, who); {
+		case err == nil:
+			units = p.Units
+		case !errors.Is(err, domain.ErrNotFound):
+			s.fail(c, err)
+			return false
+		}
+	}
+	if !rec.MayResolve(who, units) {
+		abort(c, http.StatusForbidden, CodeNotARecipient,
+			"Only the alert's recipients, whoever acknowledged it and the clinicians of its unit may resolve it.")
+		return false
+	}
+	return true
 }
 
 // closedStatus reads the status of an alert whose workflow has closed.

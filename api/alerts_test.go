@@ -280,6 +280,20 @@ func TestAlertAcknowledgeIsAuditedInItsWrite(t *testing.T) {
 		t.Fatalf("acknowledgement without practitioner: %d %s", r.status, r.body)
 	}
 
+	// Resolving stops the escalation: a stranger — neither notified, nor
+	// the acknowledger, nor on the alert's unit — is refused before the
+	// workflow hears of it, however broad the token.
+	calls := 0
+	a.temporal.update = func(uuid.UUID, alertflow.Request) (alertflow.State, error) {
+		calls++
+		return alertflow.State{}, errors.New("the workflow must not be asked")
+	}
+	r = a.call(t, http.MethodPost, "/v1/notifications/alerts/"+raised.ID.String()+"/resolve",
+		`{"practitionerId":"0193c0de-0000-7000-8000-000000000009","note":"nothing to see"}`)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, CodeNotARecipient) || calls != 0 {
+		t.Fatalf("a stranger's resolution: %d %s (workflow asked %d times)", r.status, r.body, calls)
+	}
+
 	// Closed: the workflow has ended, the read model says how.
 	a.temporal.update = func(uuid.UUID, alertflow.Request) (alertflow.State, error) {
 		return alertflow.State{}, serviceerror.NewNotFound("workflow execution already completed")
