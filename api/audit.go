@@ -1,11 +1,11 @@
 package api
 
 import (
-	"slices"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
