@@ -11,7 +11,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // AuditStore is what the audit routes need: appending, querying, verifying
@@ -60,7 +60,7 @@ func (s *server) token(c *gin.Context) {
 		return
 	}
 	// The token endpoint says whom a code exchange or refresh was for.
-	ctx, note := auth.WithAuditNote(c.Request.Context(), c.ClientIP())
+	ctx, note := access.WithAuditNote(c.Request.Context(), c.ClientIP())
 	c.Request = c.Request.WithContext(ctx)
 	s.Token.ServeHTTP(c.Writer, c.Request)
 	applyNote(auditOf(c), note)

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // headerOnBehalfOf is how a machine client names the practitioner it acts
@@ -22,7 +22,7 @@ const headerOnBehalfOf = "X-On-Behalf-Of"
 // request is 403; a practitioner the directory does not know (or a header
 // that names none) is 400; a signed-in user acts as themselves and may not
 // send it. It reports whether the request may go on (false: answered).
-func (s *server) onBehalfOf(c *gin.Context, p *auth.Principal) bool {
+func (s *server) onBehalfOf(c *gin.Context, p *access.Principal) bool {
 	h := strings.TrimSpace(c.GetHeader(headerOnBehalfOf))
 	if h == "" {
 		return true
@@ -31,9 +31,9 @@ func (s *server) onBehalfOf(c *gin.Context, p *auth.Principal) bool {
 		fieldError(c, headerOnBehalfOf, "is for machine clients: a signed-in user acts as themselves")
 		return false
 	}
-	if !p.Has(auth.ScopeActOnBehalf) {
-		c.Header("WWW-Authenticate", `Bearer realm="zarish", error="insufficient_scope", scope="`+auth.ScopeActOnBehalf+`"`)
-		abort(c, http.StatusForbidden, CodeForbidden, "Acting on behalf of a practitioner needs the scope "+auth.ScopeActOnBehalf+".")
+	if !p.Has(access.ScopeActOnBehalf) {
+		c.Header("WWW-Authenticate", `Bearer realm="zarish", error="insufficient_scope", scope="`+access.ScopeActOnBehalf+`"`)
+		abort(c, http.StatusForbidden, CodeForbidden, "Acting on behalf of a practitioner needs the scope "+access.ScopeActOnBehalf+".")
 		return false
 	}
 	raw, ok := strings.CutPrefix(h, "Practitioner/")
@@ -71,7 +71,7 @@ var administration = []string{"/AuditEvent.", "/Person.", "/Practitioner.", "/Pr
 // scope: clinical reads and clinically necessary writes only — never
 // administration, nor one's own sign-in (openid).
 func breakGlassReaches(scope string) bool {
-	if scope == auth.ScopeOpenID {
+	if scope == access.ScopeOpenID {
 		return false
 	}
 	for _, kind := range administration {

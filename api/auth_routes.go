@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // SignIn holds the authorization server's endpoints beyond the token
@@ -44,7 +44,7 @@ type authRoutes struct {
 func (s *authRoutes) routes() []Route {
 	const (
 		userR, userW = "system/Person.read", "system/Person.write"
-		signedIn     = auth.ScopeOpenID // a signed-in user's token
+		signedIn     = access.ScopeOpenID // a signed-in user's token
 	)
 	return []Route{
 		{http.MethodGet, discoveryPath, "", "", s.endpoint(func() http.Handler { return s.endpoints.Discovery }, "", false)},
@@ -86,7 +86,7 @@ func (s *authRoutes) endpoint(h func() http.Handler, entity string, limited bool
 			abort(c, http.StatusNotFound, CodeNotFound, "This server does not offer this endpoint.")
 			return
 		}
-		ctx, note := auth.WithAuditNote(c.Request.Context(), c.ClientIP())
+		ctx, note := access.WithAuditNote(c.Request.Context(), c.ClientIP())
 		c.Request = c.Request.WithContext(ctx)
 		handler.ServeHTTP(c.Writer, c.Request)
 		applyNote(a, note)
@@ -94,12 +94,12 @@ func (s *authRoutes) endpoint(h func() http.Handler, entity string, limited bool
 }
 
 // applyNote copies what an auth handler said into the request's audit record.
-func applyNote(a *auditing, n *auth.AuditNote) {
+func applyNote(a *auditing, n *access.AuditNote) {
 	r := &a.rec
 	switch n.Action {
-	case auth.NoteLogin:
+	case access.NoteLogin:
 		r.Action = audit.ActionLogin
-	case auth.NoteSecurity:
+	case access.NoteSecurity:
 		r.Action = audit.ActionSecurity
 	}
 	if n.Description != "" {

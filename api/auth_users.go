@@ -14,7 +14,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/identity"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // UserDirectory is the users who sign in.
@@ -57,7 +57,7 @@ func viewUser(u identity.User) userView {
 	}
 	return userView{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Practitioner: u.PractitionerID,
-		Roles: roles, Scopes: auth.GrantableScopes(nil, roles), MFAEnrolled: u.MFAEnrolled, Active: u.Active(),
+		Roles: roles, Scopes: access.GrantableScopes(nil, roles), MFAEnrolled: u.MFAEnrolled, Active: u.Active(),
 		LockedUntil: u.LockedUntil, LastSignInAt: u.LastSignInAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		DisabledAt: u.DisabledAt,
 	}
@@ -83,7 +83,7 @@ func (s *authRoutes) createUser(c *gin.Context) {
 		return
 	}
 	verr := &domain.ValidationError{}
-	u, err := auth.NewUser(id, b.Username, b.DisplayName, b.PractitionerID, b.Roles)
+	u, err := access.NewUser(id, b.Username, b.DisplayName, b.PractitionerID, b.Roles)
 	if err != nil && !errors.As(err, &verr) {
 		s.fail(c, err)
 		return
@@ -93,7 +93,7 @@ func (s *authRoutes) createUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	hash, err := auth.HashPassword(c.Request.Context(), b.Password)
+	hash, err := access.HashPassword(c.Request.Context(), b.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -136,8 +136,8 @@ func (s *authRoutes) listUsers(c *gin.Context) {
 	default:
 		verr.Add("includeDisabled", "must be true or false")
 	}
-	if f.Role != "" && !auth.Role(f.Role).Valid() {
-		verr.Add("role", "must be one of "+strings.Join(auth.RoleNames(), ", "))
+	if f.Role != "" && !access.Role(f.Role).Valid() {
+		verr.Add("role", "must be one of "+strings.Join(access.RoleNames(), ", "))
 	}
 	if err := verr.OrNil(); err != nil {
 		s.fail(c, err)
@@ -207,7 +207,7 @@ func (s *authRoutes) setUserRoles(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	roles, err := auth.ValidateUserRoles(current.PractitionerID != nil, b.Roles)
+	roles, err := access.ValidateUserRoles(current.PractitionerID != nil, b.Roles)
 	if err != nil {
 		s.fail(c, err)
 		return

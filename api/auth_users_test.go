@@ -19,6 +19,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/domain/identity"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
@@ -70,9 +71,9 @@ func newIdentityAPI(t *testing.T) *identityAPI {
 	}
 	e.tokens = stubVerifier{
 		userAdminToken:        {Subject: "user-admin", ClientID: "user-admin", Scopes: []string{"system/Person.read", "system/Person.write"}},
-		integrationToken:      {Subject: "hl7-engine", ClientID: "hl7-engine", Scopes: []string{"system/Practitioner.read", auth.ScopeActOnBehalf}},
+		integrationToken:      {Subject: "hl7-engine", ClientID: "hl7-engine", Scopes: []string{"system/Practitioner.read", access.ScopeActOnBehalf}},
 		integrationNoActToken: {Subject: "hl7-engine", ClientID: "hl7-engine", Scopes: []string{"system/Practitioner.read"}},
-		emergencyToken:        {Subject: "er-app", ClientID: "er-app", Scopes: []string{auth.ScopeEmergency}},
+		emergencyToken:        {Subject: "er-app", ClientID: "er-app", Scopes: []string{access.ScopeEmergency}},
 	}
 	d := Deps{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -106,7 +107,7 @@ func (e *identityAPI) signIn(t *testing.T, user identity.User, token string) uui
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p := auth.Principal{Subject: user.ID.String(), UserID: user.ID.String(), ClientID: "ward-app", SessionID: sid.String(),
+	p := access.Principal{Subject: user.ID.String(), UserID: user.ID.String(), ClientID: "ward-app", SessionID: sid.String(),
 		Roles: user.Roles, Scopes: []string{"openid", "user/Practitioner.read"}}
 	if user.PractitionerID != nil {
 		p.PractitionerID = user.PractitionerID.String()
@@ -221,7 +222,7 @@ func TestSessionsOwnAndOthers(t *testing.T) {
 	e := newIdentityAPI(t)
 	ctx := context.Background()
 	mk := func(name string, practitioner *uuid.UUID, roles ...string) identity.User {
-		u, err := auth.NewUser(uuid.Must(uuid.NewV7()), name, "", practitioner, roles)
+		u, err := access.NewUser(uuid.Must(uuid.NewV7()), name, "", practitioner, roles)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +317,7 @@ func TestOnBehalfOf(t *testing.T) {
 
 	// A signed-in user acts as themselves: the header is refused, and the
 	// audit names the person, not asserted.
-	nina, err := auth.NewUser(uuid.Must(uuid.NewV7()), "nina.nurse", "", &e.practitioner, []string{"nurse"})
+	nina, err := access.NewUser(uuid.Must(uuid.NewV7()), "nina.nurse", "", &e.practitioner, []string{"nurse"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,13 +344,13 @@ func TestActingPractitioner(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	pid := uuid.Must(uuid.NewV7())
 	for name, tt := range map[string]struct {
-		p    *auth.Principal
+		p    *access.Principal
 		want bool
 	}{
-		"signed-in practitioner":   {&auth.Principal{UserID: "u", PractitionerID: pid.String()}, true},
-		"asserted practitioner":    {&auth.Principal{ClientID: "c", PractitionerID: pid.String(), Asserted: true}, true},
-		"machine client alone":     {&auth.Principal{ClientID: "c"}, false},
-		"administrator, no person": {&auth.Principal{UserID: "u"}, false},
+		"signed-in practitioner":   {&access.Principal{UserID: "u", PractitionerID: pid.String()}, true},
+		"asserted practitioner":    {&access.Principal{ClientID: "c", PractitionerID: pid.String(), Asserted: true}, true},
+		"machine client alone":     {&access.Principal{ClientID: "c"}, false},
+		"administrator, no person": {&access.Principal{UserID: "u"}, false},
 		"no token":                 {nil, false},
 	} {
 		c, _ := gin.CreateTestContext(httptest.NewRecorder())

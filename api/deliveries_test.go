@@ -13,7 +13,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/notification"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -29,7 +29,7 @@ func newDeliveriesAPI(t *testing.T) (*httptest.Server, *postgres.NotificationSto
 	d, auditStore := serviceDeps(pool)
 	store := postgres.NewNotificationStore(pool)
 	d.Deliveries = store
-	d.Verifier.(stubVerifier)[opsReadToken] = auth.Principal{Subject: "ops.rina", ClientID: "ops-console", Scopes: []string{"system/Communication.read"}}
+	d.Verifier.(stubVerifier)[opsReadToken] = access.Principal{Subject: "ops.rina", ClientID: "ops-console", Scopes: []string{"system/Communication.read"}}
 	return serveRouter(t, d), store, auditStore
 }
 

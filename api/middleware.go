@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 const (
@@ -110,7 +110,7 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 			}
 			c.Header("WWW-Authenticate", `Bearer realm="zarish", error="invalid_token"`)
 			msg := "The access token is invalid or expired."
-			if !errors.Is(err, auth.ErrInvalidToken) {
+			if !errors.Is(err, access.ErrInvalidToken) {
 				s.log.Error("token verification failed", "requestId", requestID(c), "error", err)
 			}
 			abort(c, http.StatusUnauthorized, CodeUnauthorized, msg)
@@ -129,7 +129,7 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 			// patient data it may not normally see; access is granted and the
 			// audit record is flagged for review.
 			reason := strings.TrimSpace(c.GetHeader(headerBreakGlass))
-			if reason != "" && p.Has(auth.ScopeEmergency) && breakGlassReaches(scope) {
+			if reason != "" && p.Has(access.ScopeEmergency) && breakGlassReaches(scope) {
 				auditOf(c).rec.BreakGlass = truncate(reason, maxBreakGlassText)
 				c.Next()
 				return
@@ -142,11 +142,11 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 	}
 }
 
-func principal(c *gin.Context) (auth.Principal, bool) {
+func principal(c *gin.Context) (access.Principal, bool) {
 	v, ok := c.Get(ctxPrincipal)
 	if !ok {
-		return auth.Principal{}, false
+		return access.Principal{}, false
 	}
-	p, ok := v.(auth.Principal)
+	p, ok := v.(access.Principal)
 	return p, ok
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/outbox"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -31,8 +31,8 @@ func TestOutboxDeadLetterRoutes(t *testing.T) {
 		Audit:       auditStore,
 		DeadLetters: postgres.NewDeadLetterStore(pool),
 		Verifier: stubVerifier{
-			operatorToken: {Subject: "ops-desk", ClientID: "ops", Scopes: auth.RoleAdmin.Scopes(), Roles: []string{"admin"}},
-			nurseToken:    {Subject: "ward", ClientID: "ward", Scopes: auth.RoleNurse.Scopes(), Roles: []string{"nurse"}},
+			operatorToken: {Subject: "ops-desk", ClientID: "ops", Scopes: access.RoleAdmin.Scopes(), Roles: []string{"admin"}},
+			nurseToken:    {Subject: "ward", ClientID: "ward", Scopes: access.RoleNurse.Scopes(), Roles: []string{"nurse"}},
 		},
 		Health:  NewHealth(nil, time.Second),
 		Metrics: NewMetrics(),

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
@@ -23,12 +23,12 @@ import (
 
 // stubVerifier maps fixed tokens to principals; the real verifier is tested in
 // integrations/auth and end to end in cmd/zarish.
-type stubVerifier map[string]auth.Principal
+type stubVerifier map[string]access.Principal
 
-func (s stubVerifier) Verify(_ context.Context, bearer string) (auth.Principal, error) {
+func (s stubVerifier) Verify(_ context.Context, bearer string) (access.Principal, error) {
 	p, ok := s[bearer]
 	if !ok {
-		return auth.Principal{}, auth.ErrInvalidToken
+		return access.Principal{}, access.ErrInvalidToken
 	}
 	return p, nil
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // TestRolesAgainstRouteTable checks the role catalogue against the scopes the
@@ -16,15 +16,15 @@ import (
 // role, the auditor reaches only the audit trail, and the admin no clinical
 // record.
 func TestRolesAgainstRouteTable(t *testing.T) {
-	reach := map[auth.Role][]Route{}
+	reach := map[access.Role][]Route{}
 	for _, rt := range Routes() {
 		// Public routes, and a signed-in user's own (openid: any user).
-		if rt.Scope == "" || rt.Scope == auth.ScopeOpenID {
+		if rt.Scope == "" || rt.Scope == access.ScopeOpenID {
 			continue
 		}
 		var granted bool
-		for _, r := range auth.Roles {
-			if (auth.Principal{Scopes: r.Scopes()}).Allows(rt.Scope) {
+		for _, r := range access.Roles {
+			if (access.Principal{Scopes: r.Scopes()}).Allows(rt.Scope) {
 				reach[r] = append(reach[r], rt)
 				granted = true
 			}
@@ -34,18 +34,18 @@ func TestRolesAgainstRouteTable(t *testing.T) {
 			t.Errorf("%s %s needs %s, which no role grants", rt.Method, rt.Path, rt.Scope)
 		}
 	}
-	for _, r := range auth.Roles {
+	for _, r := range access.Roles {
 		if len(reach[r]) == 0 {
 			t.Errorf("role %s reaches no route", r)
 		}
 	}
-	for _, rt := range reach[auth.RoleAuditor] {
+	for _, rt := range reach[access.RoleAuditor] {
 		if rt.Method != "GET" || !strings.HasPrefix(rt.Path, "/v1/audit/") {
 			t.Errorf("auditor reaches %s %s", rt.Method, rt.Path)
 		}
 	}
 	clinical := []string{"Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance", "GuidanceResponse", "Flag", "Communication", "AuditEvent"}
-	for _, rt := range reach[auth.RoleAdmin] {
+	for _, rt := range reach[access.RoleAdmin] {
 		if slices.Contains(clinical, rt.Entity) {
 			t.Errorf("admin reaches %s %s (%s)", rt.Method, rt.Path, rt.Entity)
 		}
@@ -57,8 +57,8 @@ func TestRolesAgainstRouteTable(t *testing.T) {
 func TestAuditorRole(t *testing.T) {
 	d, store := testDeps(t, nil)
 	const auditorToken = "auditor"
-	d.Verifier.(stubVerifier)[auditorToken] = auth.Principal{
-		Subject: "audit-desk", ClientID: "audit-desk", Scopes: auth.RoleAuditor.Scopes(), Roles: []string{"auditor"},
+	d.Verifier.(stubVerifier)[auditorToken] = access.Principal{
+		Subject: "audit-desk", ClientID: "audit-desk", Scopes: access.RoleAuditor.Scopes(), Roles: []string{"auditor"},
 	}
 	srv := httptest.NewServer(NewRouter(d))
 	t.Cleanup(srv.Close)

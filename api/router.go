@@ -15,12 +15,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // TokenVerifier checks a bearer token and says who presented it.
 type TokenVerifier interface {
-	Verify(ctx context.Context, bearer string) (auth.Principal, error)
+	Verify(ctx context.Context, bearer string) (access.Principal, error)
 }
 
 // Deps is what the router needs; cmd/zarish builds it.

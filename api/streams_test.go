@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/notification"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -68,7 +68,7 @@ func TestSixtyStreamsShareOneListener(t *testing.T) {
 	store := postgres.NewNotificationStore(pool)
 	tokens := stubVerifier{}
 	for i := range 6 {
-		tokens[fmt.Sprint("ward-", i)] = auth.Principal{Subject: fmt.Sprint("ward-", i), ClientID: fmt.Sprint("ward-", i),
+		tokens[fmt.Sprint("ward-", i)] = access.Principal{Subject: fmt.Sprint("ward-", i), ClientID: fmt.Sprint("ward-", i),
 			Scopes: []string{"system/Communication.read"}}
 	}
 	srv := httptest.NewServer(NewRouter(Deps{

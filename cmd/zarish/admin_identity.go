@@ -19,6 +19,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/identity"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -45,7 +46,7 @@ func runCreateUser(ctx context.Context, cfg config.Config, args []string, logger
 	fs.SetOutput(stdout)
 	username := fs.String("username", "", "the sign-in name: 3-64 characters from a-z 0-9 . _ - @")
 	name := fs.String("name", "", "display name (default: the username)")
-	roles := fs.String("roles", string(auth.RoleAdmin), "comma-separated roles: "+strings.Join(auth.RoleNames(), ","))
+	roles := fs.String("roles", string(access.RoleAdmin), "comma-separated roles: "+strings.Join(access.RoleNames(), ","))
 	practitioner := fs.String("practitioner", "", "the practitioner id (required unless every role is admin or auditor)")
 	password := fs.String("password", "", "the password (visible in the process list: prefer --password-stdin)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
@@ -72,7 +73,7 @@ func runCreateUser(ctx context.Context, cfg config.Config, args []string, logger
 		return err
 	}
 	v := &domain.ValidationError{}
-	u, err := auth.NewUser(id, *username, *name, pid, splitList(*roles))
+	u, err := access.NewUser(id, *username, *name, pid, splitList(*roles))
 	if err != nil && !errors.As(err, &v) {
 		return err
 	}
@@ -80,7 +81,7 @@ func runCreateUser(ctx context.Context, cfg config.Config, args []string, logger
 	if err := v.OrNil(); err != nil {
 		return usageError{err}
 	}
-	hash, err := auth.HashPassword(ctx, *password)
+	hash, err := access.HashPassword(ctx, *password)
 	if err != nil {
 		return err
 	}

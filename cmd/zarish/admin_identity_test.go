@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/zarish-sphere/zarish/config"
-	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -39,7 +39,7 @@ func TestAdminCreateUser(t *testing.T) {
 	if err != nil || cred.User.Roles[0] != "admin" || cred.User.PractitionerID != nil {
 		t.Fatalf("stored user %+v %v", cred.User, err)
 	}
-	if err := auth.CheckPassword(context.Background(), cred.PasswordHash, "a long administrator password"); err != nil {
+	if err := access.CheckPassword(context.Background(), cred.PasswordHash, "a long administrator password"); err != nil {
 		t.Errorf("stored hash does not check: %v", err)
 	}
 	if !strings.HasPrefix(cred.PasswordHash, "$argon2id$v=19$m=65536,t=3,p=4$") {

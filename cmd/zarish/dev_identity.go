@@ -16,6 +16,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -35,7 +36,7 @@ var devAppRedirects = []string{"http://127.0.0.1:8765/callback", "http://localho
 // demoUser is a user `zarish dev` seeds: its sign-in, role and practitioner.
 type demoUser struct {
 	Username, Password, Name string
-	Role                     auth.Role
+	Role                     access.Role
 	// Practitioner is the care-team role of its practitioner; empty for
 	// a user without one (the auditor).
 	Practitioner careteam.Role
@@ -44,11 +45,11 @@ type demoUser struct {
 // demoUsers are the people of the dev stack, one per job the care
 // processes ask for. Their passwords are printed in the banner.
 var demoUsers = []demoUser{
-	{"nurse.nadia", "demo-password-nurse", "Nadia Akter (nurse)", auth.RoleNurse, careteam.RoleNurse},
-	{"dr.karim", "demo-password-physician", "Dr. Karim Hossain (physician)", auth.RoleClinician, careteam.RolePhysician},
-	{"pharm.farhana", "demo-password-pharmacist", "Farhana Islam (pharmacist)", auth.RolePharmacist, careteam.RolePharmacist},
-	{"path.imran", "demo-password-pathologist", "Dr. Imran Chowdhury (pathologist)", auth.RoleLab, careteam.RoleLab},
-	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", auth.RoleAuditor, ""},
+	{"nurse.nadia", "demo-password-nurse", "Nadia Akter (nurse)", access.RoleNurse, careteam.RoleNurse},
+	{"dr.karim", "demo-password-physician", "Dr. Karim Hossain (physician)", access.RoleClinician, careteam.RolePhysician},
+	{"pharm.farhana", "demo-password-pharmacist", "Farhana Islam (pharmacist)", access.RolePharmacist, careteam.RolePharmacist},
+	{"path.imran", "demo-password-pathologist", "Dr. Imran Chowdhury (pathologist)", access.RoleLab, careteam.RoleLab},
+	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", access.RoleAuditor, ""},
 }
 
 // demoNamespace makes the demo practitioners' and users' ids stable, so a
@@ -98,7 +99,7 @@ func localHost(h string) bool {
 func seedDevIdentity(ctx context.Context, pool *pgxpool.Pool, store *postgres.OAuthStore, logger *slog.Logger) error {
 	app, err := auth.NewAppClient(auth.AppClient{
 		ID: devAppClientID, Name: "ZARISH dev app", RedirectURIs: devAppRedirects, FirstParty: true,
-		Scopes: []string{auth.ScopeOpenID, auth.ScopeProfile, auth.ScopeFHIRUser, auth.ScopeOfflineAccess, "user/*.*"},
+		Scopes: []string{access.ScopeOpenID, access.ScopeProfile, access.ScopeFHIRUser, access.ScopeOfflineAccess, "user/*.*"},
 	})
 	if err != nil {
 		return fmt.Errorf("dev app: %w", err)
@@ -127,11 +128,11 @@ func seedDevIdentity(ctx context.Context, pool *pgxpool.Pool, store *postgres.OA
 			}
 			practitioner = &id
 		}
-		u, err := auth.NewUser(uuid.NewSHA1(demoNamespace, []byte("user/"+d.Username)), d.Username, d.Name, practitioner, []string{string(d.Role)})
+		u, err := access.NewUser(uuid.NewSHA1(demoNamespace, []byte("user/"+d.Username)), d.Username, d.Name, practitioner, []string{string(d.Role)})
 		if err != nil {
 			return fmt.Errorf("demo user %s: %w", d.Username, err)
 		}
-		hash, err := auth.HashPassword(ctx, d.Password)
+		hash, err := access.HashPassword(ctx, d.Password)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/temporal"
@@ -189,7 +190,7 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slo
 		fallthrough
 	case "set-client-access":
 		scopes = fs.String("scopes", "", "space- or comma-separated SMART scopes, e.g. 'system/Patient.read'")
-		roles = fs.String("roles", "", "comma- or space-separated roles, each granting its scopes: "+strings.Join(auth.RoleNames(), ","))
+		roles = fs.String("roles", "", "comma- or space-separated roles, each granting its scopes: "+strings.Join(access.RoleNames(), ","))
 	case "disable-client":
 	default:
 		return usageError{fmt.Errorf("unknown admin command %q\n%s", args[0], adminUsage)}
@@ -225,13 +226,13 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slo
 			return fmt.Errorf("create client %q: %w", *id, err)
 		}
 		fmt.Fprintf(stdout, "created client %s with roles [%s] and scopes [%s]\n", *id,
-			strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
+			strings.Join(c.Roles, " "), strings.Join(access.GrantableScopes(c.Scopes, c.Roles), " "))
 	case "set-client-access":
 		if err := store.SetClientAccess(ctx, *id, c.Scopes, c.Roles); err != nil {
 			return fmt.Errorf("set access of client %q: %w", *id, err)
 		}
 		fmt.Fprintf(stdout, "client %s now has roles [%s] and scopes [%s]; tokens already issued keep theirs until they expire\n", *id,
-			strings.Join(c.Roles, " "), strings.Join(auth.GrantableScopes(c.Scopes, c.Roles), " "))
+			strings.Join(c.Roles, " "), strings.Join(access.GrantableScopes(c.Scopes, c.Roles), " "))
 	case "disable-client":
 		if err := store.DisableClient(ctx, *id); err != nil {
 			return fmt.Errorf("disable client %q: %w", *id, err)

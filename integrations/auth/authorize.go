@@ -22,6 +22,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/identity"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -66,8 +67,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // startSignIn checks an authorization request and shows the password page.
 func (s *Server) startSignIn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	note := noteOf(ctx)
-	note.Action = NoteLogin
+	note := access.NoteOf(ctx)
+	note.Action = access.NoteLogin
 	ar, err := s.provider.NewAuthorizeRequest(ctx, r)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
@@ -141,8 +142,8 @@ type flowState struct {
 // continueSignIn handles the post of one step.
 func (s *Server) continueSignIn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	note := noteOf(ctx)
-	note.Action = NoteLogin
+	note := access.NoteOf(ctx)
+	note.Action = access.NoteLogin
 	if s.users == nil {
 		renderMessage(w, http.StatusServiceUnavailable, "Sign-in unavailable", "This server does not sign people in.")
 		return
@@ -181,7 +182,7 @@ func (s *Server) continueSignIn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u := st.cred.User
-		note.about(u.ID.String(), u.Username, practitionerOf(u), u.Roles)
+		note.About(u.ID.String(), u.Username, practitionerOf(u), u.Roles)
 		if !u.Active() {
 			note.Description = "sign-in refused: user disabled"
 			s.endFlow(ctx, w, flow)
@@ -230,7 +231,7 @@ func (s *Server) replayAuthorizeRequest(ctx context.Context, r *http.Request, qu
 // passwordStep checks the username and password.
 func (s *Server) passwordStep(w http.ResponseWriter, r *http.Request, st *flowState) {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	username := identity.NormalizeUsername(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 	shown := username
@@ -247,7 +248,7 @@ func (s *Server) passwordStep(w http.ResponseWriter, r *http.Request, st *flowSt
 	if errors.Is(err, domain.ErrNotFound) || username == "" {
 		// Spend what a real check costs, so timing does not tell which
 		// usernames exist.
-		_ = CheckPassword(ctx, s.decoyHash, password)
+		_ = access.CheckPassword(ctx, s.decoyHash, password)
 		note.Description = "sign-in failed: unknown username"
 		retry(http.StatusUnauthorized, wrong)
 		return
@@ -257,15 +258,15 @@ func (s *Server) passwordStep(w http.ResponseWriter, r *http.Request, st *flowSt
 		return
 	}
 	u := cred.User
-	note.about(u.ID.String(), u.Username, practitionerOf(u), u.Roles)
+	note.About(u.ID.String(), u.Username, practitionerOf(u), u.Roles)
 	now := s.now()
 	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 		note.Description = "sign-in refused: account locked until " + u.LockedUntil.UTC().Format(time.RFC3339)
 		s.lockedPage(w, *u.LockedUntil, now)
 		return
 	}
-	if err := CheckPassword(ctx, cred.PasswordHash, password); err != nil {
-		if !errors.Is(err, ErrPasswordMismatch) {
+	if err := access.CheckPassword(ctx, cred.PasswordHash, password); err != nil {
+		if !errors.Is(err, access.ErrPasswordMismatch) {
 			s.pageFailed(w, r, err)
 			return
 		}
@@ -309,7 +310,7 @@ func (s *Server) passwordStep(w http.ResponseWriter, r *http.Request, st *flowSt
 // otpStep checks a TOTP code or a recovery code.
 func (s *Server) otpStep(w http.ResponseWriter, r *http.Request, st *flowState) {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	u := st.cred.User
 	now := s.now()
 	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
@@ -329,7 +330,7 @@ func (s *Server) otpStep(w http.ResponseWriter, r *http.Request, st *flowState) 
 			return
 		}
 		if ok {
-			note.Action = NoteSecurity
+			note.Action = access.NoteSecurity
 			note.Description = fmt.Sprintf("signed in with a recovery code; %d left", remaining)
 			st.flow.AMR = appendNew(st.flow.AMR, "otp")
 			s.afterAuthentication(w, r, st)
@@ -371,7 +372,7 @@ func (s *Server) otpStep(w http.ResponseWriter, r *http.Request, st *flowState) 
 // enrolStep confirms a new authenticator with its first code.
 func (s *Server) enrolStep(w http.ResponseWriter, r *http.Request, st *flowState) {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	u := st.cred.User
 	if st.flow.PendingTOTP == nil {
 		s.pageFailed(w, r, errors.New("enrolment step without a pending key"))
@@ -400,7 +401,7 @@ func (s *Server) enrolStep(w http.ResponseWriter, r *http.Request, st *flowState
 	st.flow.PendingTOTP = nil
 	st.flow.AMR = appendNew(st.flow.AMR, "otp")
 	st.flow.Step = stepRecoveryCodes
-	note.Action = NoteSecurity
+	note.Action = access.NoteSecurity
 	note.Description = fmt.Sprintf("TOTP authenticator enrolled; %d recovery codes issued", len(codes))
 	if err := s.store.UpdateSignInFlow(ctx, st.flow); err != nil {
 		s.pageFailed(w, r, err)
@@ -412,7 +413,7 @@ func (s *Server) enrolStep(w http.ResponseWriter, r *http.Request, st *flowState
 // consentStep records the user's answer to a third-party client.
 func (s *Server) consentStep(w http.ResponseWriter, r *http.Request, st *flowState) {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	if r.PostForm.Get("decision") != "allow" {
 		note.Description = "consent refused"
 		s.endFlow(ctx, w, st.flow)
@@ -438,10 +439,10 @@ func (s *Server) afterAuthentication(w http.ResponseWriter, r *http.Request, st 
 // user back to the client.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	u := st.cred.User
 	now := s.now()
-	granted := userScopes(st.ar.GetRequestedScopes(), u.Roles)
+	granted := access.UserScopes(st.ar.GetRequestedScopes(), u.Roles)
 	for _, sc := range granted {
 		st.ar.GrantScope(sc)
 	}
@@ -476,10 +477,10 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 	claims.RequestedAt = st.flow.CreatedAt.UTC()
 	claims.AuthenticationMethodsReferences = st.flow.AMR
 	claims.Extra = map[string]any{"sid": sid.String()}
-	if slices.Contains(granted, ScopeFHIRUser) && sess.PractitionerID != "" {
+	if slices.Contains(granted, access.ScopeFHIRUser) && sess.PractitionerID != "" {
 		claims.Extra["fhirUser"] = "Practitioner/" + sess.PractitionerID
 	}
-	if slices.Contains(granted, ScopeProfile) {
+	if slices.Contains(granted, access.ScopeProfile) {
 		claims.Extra["name"] = u.DisplayName
 		claims.Extra["preferred_username"] = u.Username
 	}
@@ -494,7 +495,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 	s.endFlow(ctx, w, st.flow)
 	note.SessionID = sid.String()
 	if note.Action == "" {
-		note.Action = NoteLogin
+		note.Action = access.NoteLogin
 	}
 	note.Description = strings.TrimSpace(note.Description + "; signed in (" + strings.Join(st.flow.AMR, "+") + "), session " + sid.String())
 	s.logger.InfoContext(ctx, "user signed in", "user", u.ID, "client", st.client.GetID(), "session", sid, "amr", st.flow.AMR)
@@ -506,7 +507,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 // show the step again (false: a page was written).
 func (s *Server) recordFailure(w http.ResponseWriter, r *http.Request, st *flowState, u identity.User, what string) bool {
 	ctx := r.Context()
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	now := s.now()
 	failures, lockedUntil, err := s.users.RecordSignInFailure(ctx, u.ID, now, s.cfg.lockout())
 	if err != nil {
@@ -514,7 +515,7 @@ func (s *Server) recordFailure(w http.ResponseWriter, r *http.Request, st *flowS
 		return false
 	}
 	if lockedUntil != nil {
-		note.Action = NoteSecurity
+		note.Action = access.NoteSecurity
 		note.Description = fmt.Sprintf("sign-in failed: %s (%d consecutive failures); account locked until %s",
 			what, failures, lockedUntil.UTC().Format(time.RFC3339))
 		s.logger.WarnContext(ctx, "account locked", "user", u.ID, "failures", failures, "until", lockedUntil)
@@ -564,7 +565,7 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, st *flowState,
 	case stepRecoveryCodes:
 		d.RecoveryCodes = codes
 	case stepConsent:
-		d.Scopes = describeScopes(userScopes(st.ar.GetRequestedScopes(), st.cred.User.Roles))
+		d.Scopes = describeScopes(access.UserScopes(st.ar.GetRequestedScopes(), st.cred.User.Roles))
 	}
 	render(w, status, st.flow.Step, d, origin(st.ar.GetRedirectURI().String()))
 }
@@ -583,7 +584,7 @@ func (s *Server) endFlow(ctx context.Context, w http.ResponseWriter, flow postgr
 func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	ctx := r.Context()
 	rfc := fosite.ErrorToRFC6749Error(err)
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	note.Description = "authorization refused: " + rfc.ErrorField + " " + rfc.GetDescription()
 	if rfc.CodeField >= http.StatusInternalServerError {
 		s.logger.ErrorContext(ctx, "authorization request failed", "error", rfc.ErrorField, "cause", err)
@@ -604,7 +605,7 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 // pageFailed answers a failure of ours.
 func (s *Server) pageFailed(w http.ResponseWriter, r *http.Request, err error) {
 	s.logger.ErrorContext(r.Context(), "sign-in failed", "error", err)
-	noteOf(r.Context()).Description = "sign-in failed: server error"
+	access.NoteOf(r.Context()).Description = "sign-in failed: server error"
 	renderMessage(w, http.StatusInternalServerError, "Something went wrong", "The sign-in could not continue because of an error on our side. Try again shortly.")
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -66,7 +67,7 @@ func ClientAccess(scopes, roles []string) (granted, held []string, err error) {
 		errs = append(errs, errors.New("client scopes and roles: at least one scope or role is required"))
 	}
 	for _, s := range scopes {
-		if _, err := ParseScope(s); err != nil && !slices.Contains(SpecialScopes, s) && !slices.Contains(SignInScopes, s) {
+		if _, err := access.ParseScope(s); err != nil && !slices.Contains(access.SpecialScopes, s) && !slices.Contains(access.SignInScopes, s) {
 			errs = append(errs, err)
 			continue
 		}
@@ -74,7 +75,7 @@ func ClientAccess(scopes, roles []string) (granted, held []string, err error) {
 			granted = append(granted, s)
 		}
 	}
-	held, roleErrs := validateRoles(roles)
+	held, roleErrs := access.ValidateRoles(roles)
 	errs = append(errs, roleErrs...)
 	return granted, held, errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -51,13 +52,13 @@ func NewAppClient(a AppClient) (postgres.OAuthClient, error) {
 	}
 	var scopes []string
 	for _, s := range a.Scopes {
-		sc, err := ParseScope(s)
+		sc, err := access.ParseScope(s)
 		switch {
-		case slices.Contains(SignInScopes, s):
+		case slices.Contains(access.SignInScopes, s):
 		case err != nil:
 			errs = append(errs, err)
 			continue
-		case sc.Context != ContextUser:
+		case sc.Context != access.ContextUser:
 			errs = append(errs, fmt.Errorf("scope %q: a client that signs people in asks for user/ scopes", s))
 			continue
 		}
@@ -65,7 +66,7 @@ func NewAppClient(a AppClient) (postgres.OAuthClient, error) {
 			scopes = append(scopes, s)
 		}
 	}
-	if !slices.Contains(scopes, ScopeOpenID) {
+	if !slices.Contains(scopes, access.ScopeOpenID) {
 		errs = append(errs, errors.New("scopes: openid is required (the client signs people in)"))
 	}
 	if err := errors.Join(errs...); err != nil {

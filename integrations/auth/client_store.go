@@ -6,6 +6,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -47,7 +48,7 @@ func (c roleClient) GetAudience() fosite.Arguments {
 
 // GetScopes returns the client's own scopes and those its roles grant.
 func (c roleClient) GetScopes() fosite.Arguments {
-	return GrantableScopes(c.Scopes, c.Roles)
+	return access.GrantableScopes(c.Scopes, c.Roles)
 }
 
 // knownRoles returns the client's roles that are in the catalogue: a role
@@ -55,7 +56,7 @@ func (c roleClient) GetScopes() fosite.Arguments {
 func (c roleClient) knownRoles() []string {
 	var out []string
 	for _, r := range c.Roles {
-		if Role(r).Valid() {
+		if access.Role(r).Valid() {
 			out = append(out, r)
 		}
 	}

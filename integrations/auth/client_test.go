@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -43,7 +44,7 @@ func TestNewClientWithRoles(t *testing.T) {
 	if !slices.Equal(c.Roles, []string{"nurse", "clinician"}) || len(c.Scopes) != 0 {
 		t.Errorf("roles = %q, scopes = %q", c.Roles, c.Scopes)
 	}
-	grantable := GrantableScopes(c.Scopes, c.Roles)
+	grantable := access.GrantableScopes(c.Scopes, c.Roles)
 	if !slices.Contains(grantable, "system/MedicationRequest.write") || !slices.Contains(grantable, "system/Observation.write") {
 		t.Errorf("grantable = %q, want the union of nurse and clinician", grantable)
 	}
@@ -53,7 +54,7 @@ func TestNewClientWithRoles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	grantable = GrantableScopes(c.Scopes, c.Roles)
+	grantable = access.GrantableScopes(c.Scopes, c.Roles)
 	if grantable[0] != "emergency" || !slices.Contains(grantable, "system/MedicationRequest.write") {
 		t.Errorf("grantable = %q, want own scopes first, then the pharmacist's", grantable)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ory/fosite"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // IntrospectionHandler serves POST /v1/auth/oauth2/introspect (RFC 7662):
@@ -19,7 +20,7 @@ import (
 func (s *Server) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		note := noteOf(ctx)
+		note := access.NoteOf(ctx)
 		if id, _, ok := r.BasicAuth(); ok {
 			note.ClientID = id
 		}
@@ -42,8 +43,8 @@ func (s *Server) IntrospectionHandler() http.Handler {
 func (s *Server) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		note := noteOf(ctx)
-		note.Action = NoteSecurity
+		note := access.NoteOf(ctx)
+		note.Action = access.NoteSecurity
 		note.ClientID = requestClientID(r)
 		err := s.provider.NewRevocationRequest(ctx, r)
 		if err != nil {
@@ -93,7 +94,7 @@ func (i introspector) IntrospectToken(ctx context.Context, token string, use fos
 		kind = fosite.RefreshToken
 	}
 	for _, sc := range scopes {
-		if !scopeStrategy(or.GetGrantedScopes(), sc) {
+		if !access.ScopeStrategy(or.GetGrantedScopes(), sc) {
 			return "", fosite.ErrInvalidScope.WithHintf("The token was not granted %q.", sc)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 	"github.com/pquerna/otp/totp"
 	qrcode "github.com/skip2/go-qrcode"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // TOTP as RFC 6238 defines it and authenticator apps expect: HMAC-SHA1, six
@@ -166,7 +167,7 @@ func (s *sealer) open(sealed []byte) (string, error) {
 // DefaultMFARoles are the roles whose users must use a second factor unless
 // the configuration says otherwise: administrators, and pharmacists, whose
 // overrides release medication.
-var DefaultMFARoles = []string{string(RoleAdmin), string(RolePharmacist)}
+var DefaultMFARoles = []string{string(access.RoleAdmin), string(access.RolePharmacist)}
 
 // mfaRequired reports whether a user holding roles must use a second factor.
 func mfaRequired(policy, roles []string) bool {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 // The endpoints, relative to the issuer.
@@ -35,7 +36,7 @@ func (s *Server) DiscoveryHandler() http.Handler {
 			"jwks_uri":                                      base + jwksPath,
 			"introspection_endpoint":                        base + introspectPath,
 			"revocation_endpoint":                           base + revokePath,
-			"scopes_supported":                              append(slices.Clone(SignInScopes), "user/*.read", "user/*.write", "user/*.*", "system/*.read", "system/*.*", ScopeActOnBehalf),
+			"scopes_supported":                              append(slices.Clone(access.SignInScopes), "user/*.read", "user/*.write", "user/*.*", "system/*.read", "system/*.*", access.ScopeActOnBehalf),
 			"response_types_supported":                      []string{"code"},
 			"response_modes_supported":                      []string{"query"},
 			"grant_types_supported":                         supportedGrants,
@@ -63,7 +64,7 @@ func (s *Server) DiscoveryHandler() http.Handler {
 func (s *Server) UserinfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		note := noteOf(ctx)
+		note := access.NoteOf(ctx)
 		kind, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !found || !strings.EqualFold(kind, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="zarish"`)
@@ -77,8 +78,8 @@ func (s *Server) UserinfoHandler() http.Handler {
 			return
 		}
 		note.ClientID, note.SessionID = p.ClientID, p.SessionID
-		note.about(p.UserID, "", p.PractitionerID, p.Roles)
-		if !p.IsUser() || !slices.Contains(p.Scopes, ScopeOpenID) {
+		note.About(p.UserID, "", p.PractitionerID, p.Roles)
+		if !p.IsUser() || !slices.Contains(p.Scopes, access.ScopeOpenID) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="zarish", error="insufficient_scope", scope="openid"`)
 			writeOAuthError(w, http.StatusForbidden, "insufficient_scope", "The token is not a user's token with the openid scope.")
 			return
@@ -100,10 +101,10 @@ func (s *Server) UserinfoHandler() http.Handler {
 		}
 		note.Username = u.Username
 		claims := map[string]any{"sub": p.UserID}
-		if p.PractitionerID != "" && slices.Contains(p.Scopes, ScopeFHIRUser) {
+		if p.PractitionerID != "" && slices.Contains(p.Scopes, access.ScopeFHIRUser) {
 			claims["fhirUser"] = "Practitioner/" + p.PractitionerID
 		}
-		if slices.Contains(p.Scopes, ScopeProfile) {
+		if slices.Contains(p.Scopes, access.ScopeProfile) {
 			claims["name"] = u.DisplayName
 			claims["preferred_username"] = u.Username
 		}

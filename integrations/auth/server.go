@@ -37,6 +37,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
@@ -120,13 +121,13 @@ func NewServer(cfg Config, store *postgres.OAuthStore, logger *slog.Logger, opts
 		IDTokenIssuer:                  cfg.Issuer,
 		TokenURL:                       strings.TrimRight(cfg.Issuer, "/") + tokenPath,
 		GlobalSecret:                   cfg.GlobalSecret,
-		ScopeStrategy:                  scopeStrategy,
+		ScopeStrategy:                  access.ScopeStrategy,
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 		JWTScopeClaimKey:               jwt.JWTScopeFieldString,
 		EnforcePKCE:                    true,
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
-		RefreshTokenScopes:             []string{ScopeOfflineAccess},
+		RefreshTokenScopes:             []string{access.ScopeOfflineAccess},
 		OmitRedirectScopeParam:         true,
 	}
 	keyGetter := func(context.Context) (any, error) { return s.ring.Load().current, nil }
@@ -156,7 +157,7 @@ func NewServer(cfg Config, store *postgres.OAuthStore, logger *slog.Logger, opts
 	}
 	fc.ClientAuthenticationStrategy = secretOnlyAuthentication(f, s.decoySecret)
 	if s.users != nil {
-		if s.decoyHash, err = HashPassword(context.Background(), "decoy password for unknown usernames"); err != nil {
+		if s.decoyHash, err = access.HashPassword(context.Background(), "decoy password for unknown usernames"); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +289,7 @@ func (s *Server) signingKey() *jose.JSONWebKey { return s.ring.Load().current }
 func (s *Server) KeyID() string { return s.ring.Load().current.KeyID }
 
 // Verify checks a token this server issued; see Verifier.Verify.
-func (s *Server) Verify(ctx context.Context, bearer string) (Principal, error) {
+func (s *Server) Verify(ctx context.Context, bearer string) (access.Principal, error) {
 	return s.verifier.Verify(ctx, bearer)
 }
 
@@ -335,8 +336,8 @@ func (s *Server) TokenHandler() http.Handler {
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	note := noteOf(ctx)
-	note.Action = NoteLogin
+	note := access.NoteOf(ctx)
+	note.Action = access.NoteLogin
 	session := newSession()
 	ar, err := s.provider.NewAccessRequest(ctx, r, session)
 	if err != nil {
@@ -395,7 +396,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	note.about(sess.UserID, "", sess.PractitionerID, sess.Roles)
+	note.About(sess.UserID, "", sess.PractitionerID, sess.Roles)
 	note.SessionID = sess.SessionID
 	note.Description = "token issued: " + grant
 	s.logger.InfoContext(ctx, "oauth2 token issued", "client_id", client.GetID(), "grant", grant, "jti", sess.TokenID,
@@ -440,9 +441,9 @@ func (s *Server) checkSignedIn(ctx context.Context, ar fosite.AccessRequester, s
 		return fosite.ErrInvalidGrant.WithHint("The user is disabled.")
 	}
 	sess.Roles, sess.PractitionerID = u.Roles, practitionerOf(u)
-	noteOf(ctx).Username = u.Username
+	access.NoteOf(ctx).Username = u.Username
 	if req, ok := ar.(*fosite.AccessRequest); ok {
-		allowed := userScopes(req.GrantedScope, u.Roles)
+		allowed := access.UserScopes(req.GrantedScope, u.Roles)
 		req.GrantedScope = slices.DeleteFunc(slices.Clone(req.GrantedScope), func(sc string) bool { return !slices.Contains(allowed, sc) })
 	}
 	return nil
@@ -453,7 +454,7 @@ func (s *Server) checkSignedIn(ctx context.Context, ar fosite.AccessRequester, s
 func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	clientID := requestClientID(r)
-	note := noteOf(ctx)
+	note := access.NoteOf(ctx)
 	if note.ClientID == "" {
 		note.ClientID = clientID
 	}
@@ -462,7 +463,7 @@ func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, r *http.
 		note.Description += ": " + rfc.HintField
 	}
 	if errors.Is(err, fosite.ErrInactiveToken) || strings.Contains(rfc.DebugField, "re-use was detected") {
-		note.Action = NoteSecurity
+		note.Action = access.NoteSecurity
 		note.Description = "refresh token reuse detected: the session and all its tokens were revoked"
 	}
 	if rfc.CodeField >= http.StatusInternalServerError {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v3/jwt"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -289,14 +290,14 @@ func TestTokenForRoleOnlyClient(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d, body %v", r.status, r.body)
 	}
-	if r.body["scope"] != strings.Join(RoleNurse.Scopes(), " ") {
-		t.Errorf("scope = %q, want the nurse's %q", r.body["scope"], strings.Join(RoleNurse.Scopes(), " "))
+	if r.body["scope"] != strings.Join(access.RoleNurse.Scopes(), " ") {
+		t.Errorf("scope = %q, want the nurse's %q", r.body["scope"], strings.Join(access.RoleNurse.Scopes(), " "))
 	}
 	p, err := f.server.Verify(context.Background(), r.body["access_token"].(string))
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if !slices.Equal(p.Roles, []string{"nurse"}) || !slices.Equal(p.Scopes, RoleNurse.Scopes()) {
+	if !slices.Equal(p.Roles, []string{"nurse"}) || !slices.Equal(p.Scopes, access.RoleNurse.Scopes()) {
 		t.Errorf("principal = %+v, want role nurse with the nurse's scopes", p)
 	}
 

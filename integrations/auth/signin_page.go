@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -111,23 +112,23 @@ func describeScopes(scopes []string) []string {
 	var out []string
 	for _, s := range scopes {
 		switch s {
-		case ScopeOpenID:
+		case access.ScopeOpenID:
 			out = append(out, "Know who you are")
-		case ScopeProfile:
+		case access.ScopeProfile:
 			out = append(out, "See your name and username")
-		case ScopeFHIRUser:
+		case access.ScopeFHIRUser:
 			out = append(out, "See your practitioner record")
-		case ScopeOfflineAccess:
+		case access.ScopeOfflineAccess:
 			out = append(out, "Stay signed in for the rest of your session")
 		default:
-			sc, err := ParseScope(s)
+			sc, err := access.ParseScope(s)
 			if err != nil {
 				out = append(out, s)
 				continue
 			}
-			verb := map[string]string{ActionRead: "Read", ActionWrite: "Create and change", ActionAny: "Read, create and change"}[sc.Action]
+			verb := map[string]string{access.ActionRead: "Read", access.ActionWrite: "Create and change", access.ActionAny: "Read, create and change"}[sc.Action]
 			what := sc.ResourceType + " records"
-			if sc.ResourceType == AnyResource {
+			if sc.ResourceType == access.AnyResource {
 				what = "every kind of record"
 			}
 			out = append(out, fmt.Sprintf("%s %s you may access (%s)", verb, what, s))

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/careteam"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -76,11 +77,11 @@ func newSignInFixture(t testing.TB, edit ...func(*Config)) *signInFixture {
 	}
 	f := &signInFixture{users: users}
 	add := func(username, password string, practitioner *uuid.UUID, roles ...string) uuid.UUID {
-		u, err := NewUser(uuid.Must(uuid.NewV7()), username, "", practitioner, roles)
+		u, err := access.NewUser(uuid.Must(uuid.NewV7()), username, "", practitioner, roles)
 		if err != nil {
 			t.Fatal(err)
 		}
-		hash, err := HashPassword(ctx, password)
+		hash, err := access.HashPassword(ctx, password)
 		if err != nil {
 			t.Fatal(err)
 		}

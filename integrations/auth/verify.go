@@ -13,11 +13,8 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/go-jose/go-jose/v3/jwt"
 	"github.com/google/uuid"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
-
-// ErrInvalidToken is returned, wrapped with the reason, for any bearer token
-// that does not verify.
-var ErrInvalidToken = errors.New("invalid access token")
 
 // Leeway is the clock skew tolerated when checking exp, nbf and iat.
 const Leeway = 30 * time.Second
@@ -114,7 +111,7 @@ type accessClaims struct {
 // A user's token (one with sid) names the user in sub and may name their
 // practitioner in fhirUser (Practitioner/<id>); a machine client's names
 // the client in sub.
-func (v *Verifier) Verify(_ context.Context, bearer string) (Principal, error) {
+func (v *Verifier) Verify(_ context.Context, bearer string) (access.Principal, error) {
 	raw := strings.TrimSpace(bearer)
 	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
 		raw = strings.TrimSpace(raw[7:])
@@ -123,90 +120,90 @@ func (v *Verifier) Verify(_ context.Context, bearer string) (Principal, error) {
 	p, ok := v.cache.get(raw)
 	if ok {
 		if !now.Before(p.ExpiresAt.Add(Leeway)) {
-			return Principal{}, fmt.Errorf("%w: token is expired", ErrInvalidToken)
+			return access.Principal{}, fmt.Errorf("%w: token is expired", access.ErrInvalidToken)
 		}
 	} else {
 		var err error
 		if p, err = v.verify(raw, now); err != nil {
-			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+			return access.Principal{}, fmt.Errorf("%w: %w", access.ErrInvalidToken, err)
 		}
 		v.cache.put(raw, p, now)
 	}
 	if v.revoked != nil {
 		if err := v.revoked.check(p.SessionID, p.UserID, p.ClientID, p.TokenID, p.IssuedAt); err != nil {
-			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+			return access.Principal{}, fmt.Errorf("%w: %w", access.ErrInvalidToken, err)
 		}
 	}
 	return p, nil
 }
 
-func (v *Verifier) verify(raw string, now time.Time) (Principal, error) {
+func (v *Verifier) verify(raw string, now time.Time) (access.Principal, error) {
 	if raw == "" {
-		return Principal{}, errors.New("empty token")
+		return access.Principal{}, errors.New("empty token")
 	}
 	tok, err := jwt.ParseSigned(raw)
 	if err != nil {
-		return Principal{}, fmt.Errorf("malformed token: %w", err)
+		return access.Principal{}, fmt.Errorf("malformed token: %w", err)
 	}
 	if len(tok.Headers) != 1 {
-		return Principal{}, fmt.Errorf("token has %d signatures, want 1", len(tok.Headers))
+		return access.Principal{}, fmt.Errorf("token has %d signatures, want 1", len(tok.Headers))
 	}
 	h := tok.Headers[0]
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, tokenType) && !strings.EqualFold(typ, "application/"+tokenType) {
-		return Principal{}, fmt.Errorf("token typ %q, want %s", typ, tokenType)
+		return access.Principal{}, fmt.Errorf("token typ %q, want %s", typ, tokenType)
 	}
 	key, ok := (*v.keys.Load())[h.KeyID]
 	if !ok && v.onUnknownKey != nil && v.onUnknownKey() {
 		key, ok = (*v.keys.Load())[h.KeyID]
 	}
 	if !ok {
-		return Principal{}, fmt.Errorf("unknown signing key %q", h.KeyID)
+		return access.Principal{}, fmt.Errorf("unknown signing key %q", h.KeyID)
 	}
 	if h.Algorithm != key.Algorithm {
-		return Principal{}, fmt.Errorf("token alg %q, key %q wants %q", h.Algorithm, h.KeyID, key.Algorithm)
+		return access.Principal{}, fmt.Errorf("token alg %q, key %q wants %q", h.Algorithm, h.KeyID, key.Algorithm)
 	}
 	var (
 		std    jwt.Claims
-		access accessClaims
+		claims accessClaims
 	)
-	if err := tok.Claims(key.Key, &std, &access); err != nil {
-		return Principal{}, fmt.Errorf("signature: %w", err)
+	if err := tok.Claims(key.Key, &std, &claims); err != nil {
+		return access.Principal{}, fmt.Errorf("signature: %w", err)
 	}
 	if std.Expiry == nil {
-		return Principal{}, errors.New("token has no exp")
+		return access.Principal{}, errors.New("token has no exp")
 	}
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, Leeway); err != nil {
 		if errors.Is(err, jwt.ErrInvalidIssuer) {
-			return Principal{}, fmt.Errorf("%w: got %q", err, std.Issuer)
+			return access.Principal{}, fmt.Errorf("%w: got %q", err, std.Issuer)
 		}
-		return Principal{}, err
+		return access.Principal{}, err
 	}
 	if !slices.Contains(std.Audience, v.audience) {
-		return Principal{}, fmt.Errorf("wrong audience: token is for %q, not %q", []string(std.Audience), v.audience)
+		return access.Principal{}, fmt.Errorf("wrong audience: token is for %q, not %q", []string(std.Audience), v.audience)
 	}
-	if std.Subject == "" || access.ClientID == "" {
-		return Principal{}, errors.New("token has no sub or client_id")
+	if std.Subject == "" || claims.ClientID == "" {
+		return access.Principal{}, errors.New("token has no sub or client_id")
 	}
-	p := Principal{
+	p := access.Principal{
 		Subject:   std.Subject,
-		ClientID:  access.ClientID,
-		Scopes:    strings.Fields(access.Scope),
-		Roles:     access.Roles,
+		ClientID:  claims.ClientID,
+		Scopes:    strings.Fields(claims.Scope),
+		Roles:     claims.Roles,
 		TokenID:   std.ID,
 		ExpiresAt: std.Expiry.Time(),
 	}
 	if std.IssuedAt != nil {
 		p.IssuedAt = std.IssuedAt.Time()
 	}
-	if access.SID != "" {
+	if claims.SID != "" {
 		if _, err := uuid.Parse(std.Subject); err != nil {
-			return Principal{}, fmt.Errorf("user token's sub %q is not a user id", std.Subject)
+			return access.Principal{}, fmt.Errorf("user token's sub %q is not a user id", std.Subject)
 		}
-		p.UserID, p.SessionID = std.Subject, access.SID
-		if access.FHIRUser != "" {
-			id, ok := strings.CutPrefix(access.FHIRUser, "Practitioner/")
+		p.UserID, p.SessionID = std.Subject, claims.SID
+		if claims.FHIRUser != "" {
+			id, ok := strings.CutPrefix(claims.FHIRUser, "Practitioner/")
 			if _, err := uuid.Parse(id); !ok || err != nil {
-				return Principal{}, fmt.Errorf("fhirUser %q is not Practitioner/<id>", access.FHIRUser)
+				return access.Principal{}, fmt.Errorf("fhirUser %q is not Practitioner/<id>", claims.FHIRUser)
 			}
 			p.PractitionerID = id
 		}
@@ -221,21 +218,21 @@ const verifiedCacheSize = 8192
 // by the exact token text, until they expire.
 type verifiedCache struct {
 	mu sync.RWMutex
-	m  map[string]Principal
+	m  map[string]access.Principal
 }
 
-func (c *verifiedCache) get(raw string) (Principal, bool) {
+func (c *verifiedCache) get(raw string) (access.Principal, bool) {
 	c.mu.RLock()
 	p, ok := c.m[raw]
 	c.mu.RUnlock()
 	return p, ok
 }
 
-func (c *verifiedCache) put(raw string, p Principal, now time.Time) {
+func (c *verifiedCache) put(raw string, p access.Principal, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[string]Principal)
+		c.m = make(map[string]access.Principal)
 	}
 	if len(c.m) >= verifiedCacheSize {
 		for k, e := range c.m {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/go-jose/go-jose/v3/jwt"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
 func TestVerifyRoundTrip(t *testing.T) {
@@ -141,8 +142,8 @@ func TestVerifyRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := f.server.Verify(context.Background(), tt.token)
-			if !errors.Is(err, ErrInvalidToken) {
-				t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", p, err)
+			if !errors.Is(err, access.ErrInvalidToken) {
+				t.Fatalf("Verify = %+v, %v; want access.ErrInvalidToken", p, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not give the reason %q", err, tt.want)

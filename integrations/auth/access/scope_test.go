@@ -1,4 +1,4 @@
-package auth
+package access
 
 import (
 	"testing"
@@ -101,12 +101,12 @@ func TestScopeStrategy(t *testing.T) {
 		"patient/Patient.read":     false,
 		"openid":                   false,
 	} {
-		if got := scopeStrategy(registered, requested); got != want {
-			t.Errorf("scopeStrategy(%q, %q) = %v, want %v", registered, requested, got, want)
+		if got := ScopeStrategy(registered, requested); got != want {
+			t.Errorf("ScopeStrategy(%q, %q) = %v, want %v", registered, requested, got, want)
 		}
 	}
 	// Scopes outside the SMART grammar match exactly.
-	if !scopeStrategy([]string{"openid"}, "openid") || scopeStrategy([]string{"openid"}, "open") {
+	if !ScopeStrategy([]string{"openid"}, "openid") || ScopeStrategy([]string{"openid"}, "open") {
 		t.Error("non-SMART scopes must match exactly")
 	}
 }

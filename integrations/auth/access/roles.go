@@ -1,4 +1,4 @@
-package auth
+package access
 
 import (
 	"fmt"
@@ -102,9 +102,9 @@ func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 // Scopes returns the scopes r grants; none for an unknown role.
 func (r Role) Scopes() []string { return roleScopes(r) }
 
-// validateRoles checks every name against Roles, deduplicating, and reports
+// ValidateRoles checks every name against Roles, deduplicating, and reports
 // each unknown one.
-func validateRoles(names []string) ([]string, []error) {
+func ValidateRoles(names []string) ([]string, []error) {
 	var (
 		out  []string
 		errs []error

@@ -1,4 +1,4 @@
-package auth
+package access
 
 import (
 	"slices"
@@ -56,7 +56,7 @@ func ValidateUserRoles(hasPractitioner bool, roles []string) ([]string, error) {
 }
 
 func validateUserRoles(v *domain.ValidationError, hasPractitioner bool, roles []string) []string {
-	held, errs := validateRoles(roles)
+	held, errs := ValidateRoles(roles)
 	for _, err := range errs {
 		v.Add("roles", err.Error())
 	}
@@ -77,13 +77,13 @@ func validateUserRoles(v *domain.ValidationError, hasPractitioner bool, roles []
 	return held
 }
 
-// userScopes returns what a sign-in of a user holding roles is granted of
+// UserScopes returns what a sign-in of a user holding roles is granted of
 // requested: the sign-in scopes as asked, and each user/ resource scope
 // bounded by the roles — granted as asked when a role covers it, else
 // narrowed to the role scopes it covers (user/*.read for a nurse becomes
 // user/Patient.read, user/Encounter.read, …). system/ and patient/ scopes
 // are not granted to people.
-func userScopes(requested, roles []string) []string {
+func UserScopes(requested, roles []string) []string {
 	var held []Scope
 	for _, s := range GrantableScopes(nil, roles) {
 		if sc, err := ParseScope(s); err == nil {

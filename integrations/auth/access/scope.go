@@ -1,4 +1,4 @@
-package auth
+package access
 
 import (
 	"fmt"
@@ -96,11 +96,11 @@ func contextCovers(granted, required string) bool {
 	return granted == required || granted == ContextSystem && required == ContextUser
 }
 
-// scopeStrategy is the fosite.ScopeStrategy of the token endpoint: a client may
+// ScopeStrategy is the fosite.ScopeStrategy of the token endpoint: a client may
 // request a scope when one of its registered scopes covers it (see
 // Scope.Covers), so a client registered with system/*.* may request
 // system/Patient.read. Scopes that are not SMART clinical scopes match exactly.
-func scopeStrategy(registered []string, requested string) bool {
+func ScopeStrategy(registered []string, requested string) bool {
 	want, err := ParseScope(requested)
 	for _, r := range registered {
 		if err != nil {

@@ -1,4 +1,4 @@
-package auth
+package access
 
 import (
 	"slices"
@@ -54,7 +54,7 @@ func (p Principal) IsUser() bool { return p.UserID != "" }
 // For a signed-in user, a user/ grant also stands for the system/
 // requirement of the same resource and action: the routes name what they
 // need in the system context, and a user's grants were bounded by the user's
-// roles when they were issued (see userScopes).
+// roles when they were issued (see UserScopes).
 //
 // As a route's requirement, the sign-in scope openid means a signed-in
 // user's token: the routes about one's own sign-in (sessions) ask for it.

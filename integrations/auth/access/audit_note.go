@@ -1,4 +1,4 @@
-package auth
+package access
 
 import "context"
 
@@ -37,15 +37,15 @@ func WithAuditNote(ctx context.Context, sourceIP string) (context.Context, *Audi
 	return context.WithValue(ctx, noteKey{}, n), n
 }
 
-// noteOf returns the note ctx carries, or a throwaway one.
-func noteOf(ctx context.Context) *AuditNote {
+// NoteOf returns the note ctx carries, or a throwaway one.
+func NoteOf(ctx context.Context) *AuditNote {
 	if n, ok := ctx.Value(noteKey{}).(*AuditNote); ok {
 		return n
 	}
 	return &AuditNote{}
 }
 
-// about fills in the person a note is about.
-func (n *AuditNote) about(userID, username, practitionerID string, roles []string) {
+// About fills in the person a note is about.
+func (n *AuditNote) About(userID, username, practitionerID string, roles []string) {
 	n.UserID, n.Username, n.PractitionerID, n.Roles = userID, username, practitionerID, roles
 }
