@@ -62,30 +62,7 @@ func (f *alertTemporal) DescribeWorkflowExecution(_ context.Context, id, _ strin
 }
 
 func (f *alertTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
-	id, err := alertflow.IDFromWorkflowID(opts.WorkflowID)
-	if err != nil {
-		return nil, err
-	}
-	req := opts.Args[0].(alertflow.Request)
-	if req.UpdateName() != opts.UpdateName {
-		return nil, errors.New("update sent under another name")
-	}
-	s, err := f.update(id, req)
-	if err != nil {
-		return nil, err
-	}
-	return alertStateHandle{s}, nil
-}
-
-// alertStateHandle is a completed Update's handle.
-type alertStateHandle struct{ s alertflow.State }
-
-func (h alertStateHandle) WorkflowID() string { return alertflow.WorkflowID(h.s.Raise.AlertID) }
-func (h alertStateHandle) RunID() string      { return "" }
-func (h alertStateHandle) UpdateID() string   { return "" }
-func (h alertStateHandle) Get(_ context.Context, v any) error {
-	*v.(*alertflow.State) = h.s
-	return nil
+	return answerUpdate(opts, alertflow.IDFromWorkflowID, f.update)
 }
 
 // alertsAPI serves the alert routes on a fresh database with a fake Temporal.

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,30 +48,7 @@ func (f *encounterTemporal) ExecuteWorkflow(_ context.Context, opts client.Start
 }
 
 func (f *encounterTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
-	id, err := encounterflow.IDFromWorkflowID(opts.WorkflowID)
-	if err != nil {
-		return nil, err
-	}
-	req := opts.Args[0].(encounterflow.Request)
-	if req.UpdateName() != opts.UpdateName {
-		return nil, errors.New("update sent under another name")
-	}
-	s, err := f.update(id, req)
-	if err != nil {
-		return nil, err
-	}
-	return stateHandle{s}, nil
-}
-
-// stateHandle is a completed Update's handle.
-type stateHandle struct{ s encounterflow.State }
-
-func (h stateHandle) WorkflowID() string { return encounterflow.WorkflowID(h.s.Details.EncounterID) }
-func (h stateHandle) RunID() string      { return "" }
-func (h stateHandle) UpdateID() string   { return "" }
-func (h stateHandle) Get(_ context.Context, v any) error {
-	*v.(*encounterflow.State) = h.s
-	return nil
+	return answerUpdate(opts, encounterflow.IDFromWorkflowID, f.update)
 }
 
 // encountersAPI serves the encounter routes on a fresh database with a fake
