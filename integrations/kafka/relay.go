@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
 // Outbox is the store side of the relay; *postgres.OutboxReader implements it.
@@ -138,16 +139,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer wg.Wait()
 	wg.Go(func() { r.watchBacklog(ctx) })
 
-	for {
-		err := r.outbox.Lead(ctx, r.lead)
-		if ctx.Err() != nil {
-			return nil
-		}
-		r.logger.Warn("outbox relay stepped down; waiting to lead again", "err", err)
-		if !sleep(ctx, time.Second) {
-			return nil
-		}
-	}
+	return retry.Lead(ctx, r.logger, "outbox relay", func(ctx context.Context) error { return r.outbox.Lead(ctx, r.lead) })
 }
 
 // lead publishes while this relay holds the lock, until ctx ends.
@@ -164,13 +156,13 @@ func (r *Relay) lead(ctx context.Context) error {
 		}
 		if err != nil {
 			failures++
-			wait := backoff(failures, r.maxBackoff)
+			wait := retry.Backoff(failures, 100*time.Millisecond, r.maxBackoff)
 			// Every failure counts in the metrics; the log gets the first
 			// and then one in ten, not a line every few seconds of an outage.
 			if failures == 1 || failures%10 == 0 {
 				r.logger.Warn("outbox relay failed; retrying the same events", "err", err, "failures", failures, "retryIn", wait)
 			}
-			if !sleep(ctx, wait) {
+			if !retry.Sleep(ctx, wait) {
 				return nil
 			}
 			continue
@@ -187,7 +179,7 @@ func (r *Relay) lead(ctx context.Context) error {
 				return nil
 			}
 			r.logger.Debug("outbox notifications unavailable; polling", "err", err)
-			if !sleep(ctx, r.pollInterval) {
+			if !retry.Sleep(ctx, r.pollInterval) {
 				return nil
 			}
 		}
@@ -291,31 +283,9 @@ func (r *Relay) watchBacklog(ctx context.Context) {
 		} else if ctx.Err() == nil {
 			r.logger.Debug("outbox dead letters uncounted", "err", err)
 		}
-		if !sleep(ctx, r.backlogInterval) {
+		if !retry.Sleep(ctx, r.backlogInterval) {
 			return
 		}
-	}
-}
-
-// backoff is the wait before retry number failures: 100 ms doubling, capped
-// at limit.
-func backoff(failures int, limit time.Duration) time.Duration {
-	d := 100 * time.Millisecond
-	for i := 1; i < failures && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
-}
-
-// sleep waits for d, reporting false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
 // GroupID is the Kafka consumer group of the dispatchers: each request is
@@ -169,7 +170,7 @@ func (d *Dispatcher) consume(ctx context.Context) {
 				return
 			}
 			d.logger.Warn("read notification requests", "err", err)
-			if !sleep(ctx, time.Second) {
+			if !retry.Sleep(ctx, time.Second) {
 				return
 			}
 			continue
@@ -183,7 +184,7 @@ func (d *Dispatcher) consume(ctx context.Context) {
 				return // not committed: read again after a restart
 			}
 			d.logger.Warn("store notification request; retrying", "partition", m.Partition, "offset", m.Offset, "err", err)
-			if !sleep(ctx, wait) {
+			if !retry.Sleep(ctx, wait) {
 				return
 			}
 		}
@@ -428,16 +429,4 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	w = min(w, d.cfg.MaxBackoff)
 	half := w / 2
 	return half + rand.N(w-half+1)
-}
-
-// sleep waits for d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

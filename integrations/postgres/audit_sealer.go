@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
 // AuditSealerLockKey is the session advisory lock the audit sealer leader
@@ -135,16 +136,7 @@ func (s *AuditSealer) Run(ctx context.Context) error {
 	defer wg.Wait()
 	wg.Go(func() { s.watchBacklog(ctx) })
 
-	for {
-		err := s.lead(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		s.logger.Warn("audit sealer stepped down; waiting to lead again", "err", err)
-		if !sleepCtx(ctx, time.Second) {
-			return nil
-		}
-	}
+	return retry.Lead(ctx, s.logger, "audit sealer", s.lead)
 }
 
 // lead takes the sealer lock and seals while holding it. The lock connection
@@ -191,7 +183,7 @@ func (s *AuditSealer) lead(ctx context.Context) error {
 			if failures == 1 || failures%10 == 0 {
 				s.logger.Warn("audit seal failed; retrying", "err", err, "failures", failures)
 			}
-			if !sleepCtx(ctx, min(time.Duration(failures)*100*time.Millisecond, 5*time.Second)) {
+			if !retry.Sleep(ctx, min(time.Duration(failures)*100*time.Millisecond, 5*time.Second)) {
 				return nil
 			}
 			continue
@@ -228,7 +220,7 @@ func (s *AuditSealer) lead(ctx context.Context) error {
 			return fmt.Errorf("%w: %v", ErrSealerLeadershipLost, err)
 		}
 		lastCheck = time.Now()
-		if !sleepCtx(ctx, time.Until(lastBatch.Add(sealCoalesce))) {
+		if !retry.Sleep(ctx, time.Until(lastBatch.Add(sealCoalesce))) {
 			return nil
 		}
 	}
@@ -363,7 +355,7 @@ func (s *AuditSealer) watchBacklog(ctx context.Context) {
 		} else if ctx.Err() == nil {
 			s.logger.Debug("audit seal backlog unavailable", "err", err)
 		}
-		if !sleepCtx(ctx, s.backlogInterval) {
+		if !retry.Sleep(ctx, s.backlogInterval) {
 			return
 		}
 	}
@@ -439,7 +431,7 @@ func acquireAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (*p
 			}
 			conn.Release()
 		}
-		if !sleepCtx(ctx, leadRetryInterval) {
+		if !retry.Sleep(ctx, leadRetryInterval) {
 			return nil, fmt.Errorf("wait for advisory lock %#x: %w", key, ctx.Err())
 		}
 	}
@@ -451,19 +443,4 @@ func closeConn(conn *pgxpool.Conn) {
 	defer cancel()
 	_ = conn.Conn().Close(ctx)
 	conn.Release()
-}
-
-// sleepCtx waits for d, reporting false if ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/zarish-sphere/zarish/domain/outbox"
+	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
 // StartQueue is the store side of the starter;
@@ -123,16 +124,7 @@ func (s *Starter) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.watchBacklog(ctx) })
-	for {
-		err := s.queue.Lead(ctx, s.lead)
-		if ctx.Err() != nil {
-			return nil
-		}
-		s.logger.Warn("workflow starter stepped down; waiting to lead again", "err", err)
-		if !sleepFor(ctx, time.Second) {
-			return nil
-		}
-	}
+	return retry.Lead(ctx, s.logger, "workflow starter", func(ctx context.Context) error { return s.queue.Lead(ctx, s.lead) })
 }
 
 // lead starts due workflows while this starter holds the lock.
@@ -155,7 +147,7 @@ func (s *Starter) lead(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if !sleepFor(ctx, s.pollInterval) {
+			if !retry.Sleep(ctx, s.pollInterval) {
 				return nil
 			}
 		}
@@ -187,7 +179,7 @@ func (s *Starter) StartDue(ctx context.Context) (int, error) {
 			continue
 		}
 		s.metrics.failures.Inc()
-		wait := backoffFor(p.Attempts+1, s.maxBackoff)
+		wait := retry.Backoff(p.Attempts+1, time.Second, s.maxBackoff)
 		if p.Attempts == 0 || (p.Attempts+1)%10 == 0 {
 			s.logger.Warn("workflow not started; retrying", "workflowId", p.WorkflowID, "attempts", p.Attempts+1, "retryIn", wait, "err", err)
 		}
@@ -246,30 +238,8 @@ func (s *Starter) watchBacklog(ctx context.Context) {
 		} else if ctx.Err() == nil {
 			s.logger.Debug("workflow start backlog unavailable", "err", err)
 		}
-		if !sleepFor(ctx, s.backlogInterval) {
+		if !retry.Sleep(ctx, s.backlogInterval) {
 			return
 		}
-	}
-}
-
-// backoffFor is the wait after the attempts-th failed try: 1 s doubling,
-// capped at limit.
-func backoffFor(attempts int, limit time.Duration) time.Duration {
-	d := time.Second
-	for i := 1; i < attempts && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
-}
-
-// sleepFor waits for d, reporting false if ctx ended first.
-func sleepFor(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
