@@ -1,25 +1,34 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/zarish-sphere/zarish/domain/careteam"
+	"github.com/zarish-sphere/zarish/domain/note"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
 // Tokens of signed-in people: a nurse and a physician, each a practitioner,
-// and an administrator who is none.
+// and an administrator who is none; and of a pager gateway, a machine
+// client that may act for a practitioner with X-On-Behalf-Of.
 const (
 	nurseToken     = "nurse-user"
 	physicianToken = "physician-user"
 	adminUserToken = "admin-user"
+	gatewayToken   = "pager-gateway"
+	gatewayClient  = "pager-gateway"
 )
 
 var (
@@ -36,6 +45,23 @@ func peopleVerifier() stubVerifier {
 		physicianToken: {Subject: "u-physician", ClientID: "app", Scopes: clinical, Roles: []string{"clinician"},
 			UserID: "u-physician", PractitionerID: physicianID.String()},
 		adminUserToken: {Subject: "u-admin", ClientID: "app", Scopes: clinical, Roles: []string{"admin"}, UserID: "u-admin"},
+		gatewayToken:   {Subject: gatewayClient, ClientID: gatewayClient, Scopes: []string{"system/*.*", access.ScopeActOnBehalf}},
+	}
+}
+
+// registerPractitioners adds ids to the care-team directory, active, so
+// X-On-Behalf-Of may name them.
+func registerPractitioners(t testing.TB, pool *pgxpool.Pool, ids ...uuid.UUID) {
+	t.Helper()
+	team := postgres.NewCareTeamStore(pool)
+	for i, id := range ids {
+		p, err := careteam.NewPractitioner(id, fmt.Sprint("Practitioner ", i+1), []careteam.Role{careteam.RoleNurse}, []string{"ward-3"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := team.CreatePractitioner(context.Background(), nil, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -85,10 +111,90 @@ func TestTheActorComesFromTheToken(t *testing.T) {
 		http.StatusForbidden, CodeActorMismatch)
 	wantCode(t, call(t, srv, "POST", "/v1/notifications/inbox/"+uuid.NewString()+"/read?practitionerId="+physicianID.String(), nurseToken, ""),
 		http.StatusForbidden, CodeActorMismatch)
-	// A machine client acting as itself still names whose inbox it reads.
-	if r := call(t, srv, "GET", "/v1/notifications/inbox?practitionerId="+physicianID.String(), adminToken, ""); r.status != http.StatusOK {
-		t.Fatalf("gateway reading an inbox: %d %s", r.status, r.body)
+	// A machine client acting as itself reads nobody's, whoever it names.
+	wantCode(t, call(t, srv, "GET", "/v1/notifications/inbox?practitionerId="+physicianID.String(), adminToken, ""),
+		http.StatusForbidden, CodePersonRequired)
+}
+
+// A machine client without X-On-Behalf-Of acts as itself and cannot do what
+// needs a person: it writes and signs no note and reads no inbox, whoever
+// its request names (403 PERSON_REQUIRED, nothing stored). With the header
+// it acts for that practitioner — who the note's author and signer are,
+// whose inbox it reads — and the audit record names the client and the
+// practitioner, asserted; a field naming someone else is ACTOR_MISMATCH.
+func TestAMachineClientActsOnlyForAPerson(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	auditStore := postgres.NewAuditStore(pool)
+	srv := serveRouter(t, Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test",
+		Patients: postgres.NewPatientStore(pool), Audit: auditStore,
+		Encounters: postgres.NewEncounterStore(pool), Notes: postgres.NewNoteStore(pool),
+		Inbox: postgres.NewNotificationStore(pool), CareTeam: postgres.NewCareTeamStore(pool),
+		Verifier: peopleVerifier(), Health: NewHealth(nil, time.Second), Metrics: NewMetrics(),
+	})
+	registerPractitioners(t, pool, nurseID, physicianID)
+	patient := registeredPatient(t, srv)
+	enc := recordEncounter(t, pool, patient, false, nil)
+	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
+	forPhysician := []string{headerOnBehalfOf, "Practitioner/" + physicianID.String()}
+	forNurse := []string{headerOnBehalfOf, "Practitioner/" + nurseID.String()}
+	asserted := func(t *testing.T, r result, who uuid.UUID) {
+		t.Helper()
+		recs := recordsFor(t, auditStore, r.header.Get("X-Request-Id"))
+		if len(recs) != 1 || recs[0].Actor.ClientID != gatewayClient || recs[0].Actor.PractitionerID != who.String() ||
+			!recs[0].Actor.Asserted || recs[0].Actor.UserID != "" {
+			t.Fatalf("audit record of an act for %s: %+v", who, recs)
+		}
 	}
+
+	// A machine client acting as itself writes no note, naming the author or not.
+	draft := fmt.Sprintf(`{"type":"progress","patientId":%q,"text":"Reviewed at 09:00"}`, patient)
+	byPhysician := fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"Reviewed at 09:00"}`, physicianID, patient)
+	for _, body := range []string{draft, byPhysician} {
+		r := call(t, srv, "POST", notesPath, adminToken, body)
+		wantCode(t, r, http.StatusForbidden, CodePersonRequired)
+		if e := decodeErr(t, r); !strings.Contains(e.Message, headerOnBehalfOf+": Practitioner/") ||
+			!strings.Contains(e.Message, access.ScopeActOnBehalf) {
+			t.Fatalf("the refusal does not say how to act for a person: %s", e.Message)
+		}
+	}
+	// For the physician, the gateway writes their draft.
+	r := call(t, srv, "POST", notesPath, gatewayToken, byPhysician, forPhysician...)
+	n := decodeNote(t, r)
+	if r.status != http.StatusCreated || n.Author != physicianID {
+		t.Fatalf("draft for the physician: %d %s", r.status, r.body)
+	}
+	asserted(t, r, physicianID)
+
+	// Signing: not as itself, nor for the nurse naming the physician; for
+	// the physician, it signs.
+	signPath := "/v1/clinical/notes/" + n.ID.String() + "/sign"
+	wantCode(t, call(t, srv, "POST", signPath, adminToken, fmt.Sprintf(`{"authorId":%q}`, physicianID)), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "POST", signPath, adminToken, `{}`), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "POST", signPath, gatewayToken, fmt.Sprintf(`{"authorId":%q}`, physicianID), forNurse...),
+		http.StatusForbidden, CodeActorMismatch)
+	r = call(t, srv, "GET", "/v1/clinical/notes/"+n.ID.String(), adminToken, "")
+	if decodeNote(t, r).Status != note.StatusDraft {
+		t.Fatalf("a refused signature signed: %s", r.body)
+	}
+	r = call(t, srv, "POST", signPath, gatewayToken, `{}`, forPhysician...)
+	if signed := decodeNote(t, r); r.status != http.StatusOK || signed.SignedBy == nil || *signed.SignedBy != physicianID {
+		t.Fatalf("sign for the physician: %d %s", r.status, r.body)
+	}
+	asserted(t, r, physicianID)
+
+	// The inbox, its read marks and its stream are a person's.
+	inbox := "/v1/notifications/inbox?practitionerId=" + physicianID.String()
+	wantCode(t, call(t, srv, "GET", inbox, adminToken, ""), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "GET", "/v1/notifications/inbox", adminToken, ""), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "POST", "/v1/notifications/inbox/"+uuid.NewString()+"/read", adminToken, ""), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "GET", "/v1/notifications/stream", adminToken, ""), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "GET", inbox, gatewayToken, "", forNurse...), http.StatusForbidden, CodeActorMismatch)
+	r = call(t, srv, "GET", inbox, gatewayToken, "", forPhysician...)
+	if r.status != http.StatusOK {
+		t.Fatalf("the physician's inbox, for them: %d %s", r.status, r.body)
+	}
+	asserted(t, r, physicianID)
 }
 
 // Breaking the glass reaches clinical data, never administration or the

@@ -255,7 +255,7 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 		if readJSON(c, req) == nil {
 			return
 		}
-		who, ok := actor(c, "practitionerId", req.Actor())
+		who, ok := actor(c, "practitionerId", namedID(req.Actor()))
 		if !ok {
 			return
 		}
@@ -288,8 +288,9 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 
 // mayResolve answers 403 NOT_A_RECIPIENT unless who may resolve the alert
 // (alert.Record.MayResolve): one of its recipients, whoever acknowledged
-// it, or a clinician of its unit. An alert the read model does not hold is
-// left to the workflow (404). It reports false when it has answered.
+// it, a clinician of its unit, or a holder of a role its policy names. An
+// alert the read model does not hold is left to the workflow (404). It
+// reports false when it has answered.
 func (s *alertRoutes) mayResolve(c *gin.Context, id, who uuid.UUID) bool {
 	ctx := c.Request.Context()
 	rec, err := s.store.GetAlert(ctx, id)
@@ -300,19 +301,29 @@ func (s *alertRoutes) mayResolve(c *gin.Context, id, who uuid.UUID) bool {
 		s.fail(c, err)
 		return false
 	}
-	var units []string
+	resolver := alert.Resolver{PractitionerID: who}
 	if s.directory != nil {
 		switch p, err := s.directory.GetPractitioner(ctx, who); {
 		case err == nil:
-			units = p.Units
+			resolver.Units, resolver.Roles = p.Units, p.Roles
 		case !errors.Is(err, domain.ErrNotFound):
 			s.fail(c, err)
 			return false
 		}
 	}
-	if !rec.MayResolve(who, units) {
+	var resolverRoles []careteam.Role
+	if rec.PolicyID != "" {
+		switch p, err := s.store.GetPolicy(ctx, rec.PolicyID); {
+		case err == nil:
+			resolverRoles = p.ResolverRoles
+		case !errors.Is(err, domain.ErrNotFound):
+			s.fail(c, err)
+			return false
+		}
+	}
+	if !rec.MayResolve(resolver, resolverRoles) {
 		abort(c, http.StatusForbidden, CodeNotARecipient,
-			"Only the alert's recipients, whoever acknowledged it and the clinicians of its unit may resolve it.")
+			"Only the alert's recipients, whoever acknowledged it, the clinicians of its unit and the roles its policy names may resolve it.")
 		return false
 	}
 	return true

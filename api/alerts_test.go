@@ -93,11 +93,10 @@ func newAlertsAPI(t *testing.T) *alertsAPI {
 		Temporal:   a.temporal,
 		Alerts:     a.store,
 		Deliveries: postgres.NewNotificationStore(pool),
-		Verifier: stubVerifier{
-			adminToken: {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
-		},
-		Health:  NewHealth(nil, time.Second),
-		Metrics: NewMetrics(),
+		CareTeam:   postgres.NewCareTeamStore(pool),
+		Verifier:   peopleVerifier(),
+		Health:     NewHealth(nil, time.Second),
+		Metrics:    NewMetrics(),
 	})
 	a.srv = httptest.NewServer(h)
 	t.Cleanup(a.srv.Close)
@@ -218,11 +217,15 @@ func TestAlertRaiseWithoutUnitGoesToTheOpenEncounter(t *testing.T) {
 // TestAlertAcknowledgeIsAuditedInItsWrite: the acknowledgement's audit
 // record travels with the Update and commits in the read-model write, once;
 // the answer is the alert's view, not the workflow's state. Refusals are
-// answered by their type.
+// answered by their type. A pager gateway acknowledges for the nurse with
+// X-On-Behalf-Of, and the record names her, asserted; acting as itself it
+// acknowledges and resolves nothing.
 func TestAlertAcknowledgeIsAuditedInItsWrite(t *testing.T) {
 	a := newAlertsAPI(t)
 	_, raised := a.raise(t, a.raiseBody("critical", "K+ 7.1"))
-	nurse := uuid.MustParse("0193c0de-0000-7000-8000-000000000001")
+	nurse, stranger := nurseID, practitionerToken(uuid.MustParse("0193c0de-0000-7000-8000-000000000009"))
+	registerPractitioners(t, a.pool, nurse)
+	forNurse := []string{headerOnBehalfOf, "Practitioner/" + nurse.String()}
 	var carried bool
 	a.temporal.update = func(id uuid.UUID, req alertflow.Request) (alertflow.State, error) {
 		ack := req.(*alertflow.AcknowledgeRequest)
@@ -237,24 +240,30 @@ func TestAlertAcknowledgeIsAuditedInItsWrite(t *testing.T) {
 		return alertflow.State{Raise: alert.Raise{AlertID: id}, Status: alert.StatusAcknowledged, Policy: alert.Policy{ID: "critical-default"}}, nil
 	}
 	path := "/v1/notifications/alerts/" + raised.ID.String() + "/acknowledge"
-	r := a.call(t, http.MethodPost, path, `{"practitionerId":"`+nurse.String()+`"}`, "X-Request-Id", "ack-1")
+	resolvePath := "/v1/notifications/alerts/" + raised.ID.String() + "/resolve"
+	// Acting as itself, the gateway cannot acknowledge, whoever it names;
+	// for the nurse it names no one else.
+	for _, body := range []string{`{}`, `{"practitionerId":"` + nurse.String() + `"}`} {
+		wantCode(t, a.call(t, http.MethodPost, path, body), http.StatusForbidden, CodePersonRequired)
+	}
+	wantCode(t, call(t, a.srv, http.MethodPost, path, gatewayToken, `{"practitionerId":"`+physicianID.String()+`"}`, forNurse...),
+		http.StatusForbidden, CodeActorMismatch)
+	r := call(t, a.srv, http.MethodPost, path, gatewayToken, `{"practitionerId":"`+nurse.String()+`"}`,
+		append([]string{"X-Request-Id", "ack-1"}, forNurse...)...)
 	var v alertflow.View
 	if err := json.Unmarshal([]byte(r.body), &v); err != nil || r.status != http.StatusOK || v.Status != alert.StatusAcknowledged ||
 		v.AcknowledgedBy == nil || *v.AcknowledgedBy != nurse || v.WorkflowID == "" || strings.Contains(r.body, `"raise"`) {
 		t.Fatalf("acknowledge: %d %s", r.status, r.body)
 	}
 	recs := recordsFor(t, a.audit, "ack-1")
-	if !carried || len(recs) != 1 || recs[0].EntityID != raised.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != a.patient {
+	if !carried || len(recs) != 1 || recs[0].EntityID != raised.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != a.patient ||
+		recs[0].Actor.ClientID != gatewayClient || recs[0].Actor.PractitionerID != nurse.String() || !recs[0].Actor.Asserted {
 		t.Fatalf("audit records of the acknowledgement (carried %v): %+v", carried, recs)
 	}
 
-	r = a.call(t, http.MethodPost, path, `{"practitionerId":"0193c0de-0000-7000-8000-000000000009"}`)
+	r = call(t, a.srv, http.MethodPost, path, stranger, `{}`)
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, CodeNotARecipient) {
 		t.Fatalf("a stranger's acknowledgement: %d %s", r.status, r.body)
-	}
-	r = a.call(t, http.MethodPost, path, `{}`)
-	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "practitionerId") {
-		t.Fatalf("acknowledgement without practitioner: %d %s", r.status, r.body)
 	}
 
 	// Resolving stops the escalation: a stranger — neither notified, nor
@@ -265,20 +274,43 @@ func TestAlertAcknowledgeIsAuditedInItsWrite(t *testing.T) {
 		calls++
 		return alertflow.State{}, errors.New("the workflow must not be asked")
 	}
-	r = a.call(t, http.MethodPost, "/v1/notifications/alerts/"+raised.ID.String()+"/resolve",
-		`{"practitionerId":"0193c0de-0000-7000-8000-000000000009","note":"nothing to see"}`)
+	r = call(t, a.srv, http.MethodPost, resolvePath, stranger, `{"note":"nothing to see"}`)
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, CodeNotARecipient) || calls != 0 {
 		t.Fatalf("a stranger's resolution: %d %s (workflow asked %d times)", r.status, r.body, calls)
+	}
+	for _, body := range []string{`{"note":"settled"}`, `{"practitionerId":"` + nurse.String() + `","note":"settled"}`} {
+		wantCode(t, a.call(t, http.MethodPost, resolvePath, body), http.StatusForbidden, CodePersonRequired)
+	}
+	wantCode(t, call(t, a.srv, http.MethodPost, resolvePath, gatewayToken, `{"practitionerId":"`+physicianID.String()+`","note":"settled"}`, forNurse...),
+		http.StatusForbidden, CodeActorMismatch)
+	if calls != 0 {
+		t.Fatalf("refused resolutions reached the workflow %d times", calls)
+	}
+
+	// For the nurse, the gateway resolves: the workflow records her, and
+	// so does the audit record, asserted.
+	a.temporal.update = func(id uuid.UUID, req alertflow.Request) (alertflow.State, error) {
+		res := req.(*alertflow.ResolveRequest)
+		if err := a.store.RecordResolved(context.Background(), id, res.PractitionerID, "Nurse Amina", res.Note, time.Now(), res.Audit); err != nil {
+			return alertflow.State{}, err
+		}
+		return alertflow.State{Raise: alert.Raise{AlertID: id}, Status: alert.StatusResolved, Policy: alert.Policy{ID: "critical-default"}}, nil
+	}
+	r = call(t, a.srv, http.MethodPost, resolvePath, gatewayToken, `{"note":"done"}`, append([]string{"X-Request-Id", "resolve-1"}, forNurse...)...)
+	if err := json.Unmarshal([]byte(r.body), &v); err != nil || r.status != http.StatusOK || v.Status != alert.StatusResolved ||
+		v.ResolvedBy == nil || *v.ResolvedBy != nurse {
+		t.Fatalf("resolve for the nurse: %d %s", r.status, r.body)
+	}
+	if recs := recordsFor(t, a.audit, "resolve-1"); len(recs) != 1 || recs[0].Actor.ClientID != gatewayClient ||
+		recs[0].Actor.PractitionerID != nurse.String() || !recs[0].Actor.Asserted {
+		t.Fatalf("audit records of the resolution: %+v", recs)
 	}
 
 	// Closed: the workflow has ended, the read model says how.
 	a.temporal.update = func(uuid.UUID, alertflow.Request) (alertflow.State, error) {
 		return alertflow.State{}, serviceerror.NewNotFound("workflow execution already completed")
 	}
-	if err := a.store.RecordResolved(context.Background(), raised.ID, nurse, "Nurse Amina", "done", time.Now(), nil); err != nil {
-		t.Fatal(err)
-	}
-	r = a.call(t, http.MethodPost, "/v1/notifications/alerts/"+raised.ID.String()+"/resolve", `{"practitionerId":"`+nurse.String()+`","note":"again"}`)
+	r = call(t, a.srv, http.MethodPost, resolvePath, practitionerToken(nurse), `{"note":"again"}`)
 	if r.status != http.StatusConflict || !strings.Contains(r.body, "resolved") {
 		t.Fatalf("resolve a closed alert: %d %s", r.status, r.body)
 	}

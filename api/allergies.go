@@ -50,7 +50,7 @@ func (b allergyBody) details(verr *domain.ValidationError) allergy.Details {
 	return allergy.Details{
 		Substance: b.Substance, Category: b.Category, Criticality: b.Criticality, Type: b.Type,
 		ClinicalStatus: b.ClinicalStatus, VerificationStatus: b.VerificationStatus, Reactions: b.Reactions,
-		Onset: b.Onset, Note: b.Note, // RecordedBy: the acting practitioner (actorInto)
+		Onset: b.Onset, Note: b.Note, // RecordedBy: the acting practitioner (actor)
 	}
 }
 
@@ -92,7 +92,7 @@ func (s *allergyRoutes) recordAllergy(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	d := b.details(verr)
-	if d.RecordedBy, ok = actorInto(c, verr, "recordedBy", b.RecordedBy, false); !ok {
+	if d.RecordedBy, ok = actor(c, "recordedBy", b.RecordedBy); !ok {
 		return
 	}
 	id, err := s.newID()
@@ -194,7 +194,7 @@ func (s *allergyRoutes) updateAllergy(c *gin.Context) {
 	}
 	verr := &domain.ValidationError{}
 	d := b.details(verr)
-	if d.RecordedBy, ok = actorInto(c, verr, "recordedBy", b.RecordedBy, false); !ok {
+	if d.RecordedBy, ok = actor(c, "recordedBy", b.RecordedBy); !ok {
 		return
 	}
 	if err := verr.OrNil(); err != nil {

@@ -18,6 +18,9 @@ import (
 
 const recorder = "0193c0de-0000-7000-8000-0000000000aa"
 
+// recorderToken is the recorder signed in: who records every allergy here.
+var recorderToken = practitionerToken(uuid.MustParse(recorder))
+
 // allergyJSON is a valid POST/PUT body for a medication allergy.
 func allergyJSON(substance, criticality string) string {
 	return fmt.Sprintf(`{"substance":{"text":%q},"category":"medication","criticality":%q,
@@ -50,7 +53,7 @@ func TestAllergyRecordReadRevise(t *testing.T) {
 	pid := newPatient(t, call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Allergic", "Patient")))
 	listPath := "/v1/patients/" + pid + "/allergies"
 
-	r := call(t, srv, "POST", listPath, adminToken, `{"substance":{"text":"Penicillin","code":{"system":"http://snomed.info/sct",
+	r := call(t, srv, "POST", listPath, recorderToken, `{"substance":{"text":"Penicillin","code":{"system":"http://snomed.info/sct",
 		"code":"764146007"}},"category":"medication","criticality":"high","verificationStatus":"confirmed",
 		"reactions":[{"manifestations":["anaphylaxis"],"severity":"severe"}],"onset":"2019-04","recordedBy":"`+recorder+`"}`,
 		"X-Request-Id", "allergy-create")
@@ -58,7 +61,7 @@ func TestAllergyRecordReadRevise(t *testing.T) {
 		t.Fatalf("record: %d %s", r.status, r.body)
 	}
 	pen := decodeAllergy(t, r)
-	if pen.PatientID.String() != pid || pen.ClinicalStatus != allergy.ClinicalActive || pen.Type != allergy.TypeAllergy ||
+	if pen.PatientID.String() != pid || pen.RecordedBy.String() != recorder || pen.ClinicalStatus != allergy.ClinicalActive || pen.Type != allergy.TypeAllergy ||
 		r.header.Get("Location") != "/v1/clinical/allergies/"+pen.ID.String() || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("recorded %+v, headers %v", pen, r.header)
 	}
@@ -73,27 +76,32 @@ func TestAllergyRecordReadRevise(t *testing.T) {
 		`{"substance":{"text":"Benzylpenicillin","code":{"system":"http://snomed.info/sct","code":"764146007"}},"category":"medication","criticality":"low","recordedBy":"` + recorder + `"}`,
 		allergyJSON("PENICILLIN", "low"),
 	} {
-		r = call(t, srv, "POST", listPath, adminToken, body)
+		r = call(t, srv, "POST", listPath, recorderToken, body)
 		wantCode(t, r, http.StatusConflict, CodeDuplicateAllergy)
 		if !strings.Contains(r.body, pen.ID.String()) {
 			t.Fatalf("duplicate does not name %s: %s", pen.ID, r.body)
 		}
 	}
 
-	wantCode(t, call(t, srv, "POST", "/v1/patients/"+uuid.NewString()+"/allergies", adminToken, allergyJSON("Latex", "low")),
+	wantCode(t, call(t, srv, "POST", "/v1/patients/"+uuid.NewString()+"/allergies", recorderToken, allergyJSON("Latex", "low")),
 		http.StatusNotFound, CodeNotFound)
-	r = call(t, srv, "POST", listPath, adminToken, `{"substance":{"text":""},"category":"drug","criticality":"high",
-		"reactions":[{"manifestations":[],"severity":"deadly"}],"recordedBy":"nurse-1"}`)
+	// Who records is the person acting: a machine client acting as itself
+	// records nothing, and recordedBy names the recorder or no one.
+	wantCode(t, call(t, srv, "POST", listPath, adminToken, allergyJSON("Latex", "low")), http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "POST", listPath, practitionerToken(uuid.New()), allergyJSON("Latex", "low")),
+		http.StatusForbidden, CodeActorMismatch)
+	r = call(t, srv, "POST", listPath, recorderToken, `{"substance":{"text":""},"category":"drug","criticality":"high",
+		"reactions":[{"manifestations":[],"severity":"deadly"}]}`)
 	wantCode(t, r, http.StatusBadRequest, CodeValidationFailed)
 	var fields []string
 	for _, f := range decodeErr(t, r).Details {
 		fields = append(fields, f.Field)
 	}
-	if want := []string{"recordedBy", "substance.text", "category", "reactions[0].manifestations", "reactions[0].severity"}; !slices.Equal(fields, want) {
+	if want := []string{"substance.text", "category", "reactions[0].manifestations", "reactions[0].severity"}; !slices.Equal(fields, want) {
 		t.Fatalf("fields %v, want %v", fields, want)
 	}
 
-	latex := decodeAllergy(t, call(t, srv, "POST", listPath, adminToken, allergyJSON("Latex", "low")))
+	latex := decodeAllergy(t, call(t, srv, "POST", listPath, recorderToken, allergyJSON("Latex", "low")))
 	itemPath := "/v1/clinical/allergies/" + latex.ID.String()
 	r = call(t, srv, "GET", itemPath, readerToken, "")
 	if r.status != http.StatusForbidden {
@@ -108,16 +116,17 @@ func TestAllergyRecordReadRevise(t *testing.T) {
 	}
 
 	resolve := strings.Replace(allergyJSON("Latex", "low"), `"category"`, `"clinicalStatus":"resolved","category"`, 1)
-	wantCode(t, call(t, srv, "PUT", itemPath, adminToken, resolve), http.StatusPreconditionRequired, CodePreconditionRequired)
-	wantCode(t, call(t, srv, "PUT", itemPath, adminToken, resolve, "If-Match", `"4"`), http.StatusPreconditionFailed, CodePreconditionFailed)
-	r = call(t, srv, "PUT", itemPath, adminToken, resolve, "If-Match", `"1"`)
+	wantCode(t, call(t, srv, "PUT", itemPath, recorderToken, resolve), http.StatusPreconditionRequired, CodePreconditionRequired)
+	wantCode(t, call(t, srv, "PUT", itemPath, recorderToken, resolve, "If-Match", `"4"`), http.StatusPreconditionFailed, CodePreconditionFailed)
+	wantCode(t, call(t, srv, "PUT", itemPath, adminToken, resolve, "If-Match", `"1"`), http.StatusForbidden, CodePersonRequired)
+	r = call(t, srv, "PUT", itemPath, recorderToken, resolve, "If-Match", `"1"`)
 	if r.status != http.StatusOK || decodeAllergy(t, r).ClinicalStatus != allergy.ClinicalResolved || r.header.Get("ETag") != `"2"` {
 		t.Fatalf("resolve: %d %s", r.status, r.body)
 	}
 	// Renaming it to penicillin while active again would duplicate.
-	r = call(t, srv, "PUT", itemPath, adminToken, allergyJSON("penicillin", "low"), "If-Match", `"2"`)
+	r = call(t, srv, "PUT", itemPath, recorderToken, allergyJSON("penicillin", "low"), "If-Match", `"2"`)
 	wantCode(t, r, http.StatusConflict, CodeDuplicateAllergy)
-	wantCode(t, call(t, srv, "PUT", "/v1/clinical/allergies/"+uuid.NewString(), adminToken, resolve, "If-Match", `"1"`),
+	wantCode(t, call(t, srv, "PUT", "/v1/clinical/allergies/"+uuid.NewString(), recorderToken, resolve, "If-Match", `"1"`),
 		http.StatusNotFound, CodeNotFound)
 
 	list := func(query string) []string {
@@ -156,7 +165,7 @@ func TestAllergyRoutesOnTheirOwn(t *testing.T) {
 	srv := serveRouter(t, d)
 	patient := registerPatient(t, postgres.NewPatientStore(pool))
 
-	r := call(t, srv, "POST", "/v1/patients/"+patient.String()+"/allergies", adminToken, allergyJSON("Latex", "low"),
+	r := call(t, srv, "POST", "/v1/patients/"+patient.String()+"/allergies", recorderToken, allergyJSON("Latex", "low"),
 		"X-Request-Id", "allergy-alone")
 	if r.status != http.StatusCreated {
 		t.Fatalf("record: %d %s", r.status, r.body)
@@ -164,7 +173,8 @@ func TestAllergyRoutesOnTheirOwn(t *testing.T) {
 	a := decodeAllergy(t, r)
 	recs := recordsFor(t, auditStore, "allergy-alone")
 	if len(recs) != 1 || recs[0].Action != audit.ActionCreate || recs[0].EntityType != "AllergyIntolerance" ||
-		recs[0].EntityID != a.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient {
+		recs[0].EntityID != a.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient ||
+		recs[0].Actor.PractitionerID != recorder {
 		t.Errorf("audit record of the allergy: %+v", recs)
 	}
 	if r := call(t, srv, "GET", "/v1/clinical/allergies/"+a.ID.String(), adminToken, ""); r.status != http.StatusOK ||
@@ -172,6 +182,6 @@ func TestAllergyRoutesOnTheirOwn(t *testing.T) {
 		t.Errorf("read: %d %s", r.status, r.body)
 	}
 
-	r = call(t, srv, "POST", "/v1/patients/"+uuid.NewString()+"/allergies", adminToken, allergyJSON("Latex", "low"))
+	r = call(t, srv, "POST", "/v1/patients/"+uuid.NewString()+"/allergies", recorderToken, allergyJSON("Latex", "low"))
 	wantCode(t, r, http.StatusNotFound, CodeNotFound)
 }

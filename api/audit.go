@@ -108,7 +108,18 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 			bw.release()
 			return
 		}
-		a.finish(c, bw.status)
+		status := bw.status
+		withheld := withheldForPatientContext(c, a)
+		if withheld {
+			// A token confined to its launch patient read another's data:
+			// the answer is withheld and the refusal recorded.
+			bw.discard()
+			status = http.StatusForbidden
+		}
+		a.finish(c, status)
+		if withheld {
+			a.rec.Description += ": the answer names a patient other than the token's launch patient"
+		}
 		// The record is written even when the caller has gone away.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 		defer cancel()
@@ -121,6 +132,11 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 				Message:   "The access could not be recorded in the audit trail, so it was not served; retry shortly.",
 				RequestID: requestID(c),
 			})
+			return
+		}
+		if withheld {
+			c.JSON(status, ErrorBody{Error: CodePatientContext, RequestID: requestID(c),
+				Message: "This token reaches only the patient it was launched for; the answer names another."})
 			return
 		}
 		bw.release()

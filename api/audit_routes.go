@@ -193,22 +193,26 @@ func (s *auditRoutes) getAudit(c *gin.Context) {
 }
 
 // submittedEvent is what a service or integration submits; the engine adds
-// the id, the time, the request context and the chain link.
+// the id, the time, the request context, the submitter and the chain link.
 type submittedEvent struct {
-	Actor       *audit.Actor  `json:"actor,omitempty"`
-	Action      audit.Action  `json:"action"`
-	Outcome     audit.Outcome `json:"outcome"`
-	EntityType  string        `json:"entityType"`
-	EntityID    string        `json:"entityId,omitempty"`
-	PatientID   *uuid.UUID    `json:"patientId,omitempty"`
-	SourceIP    string        `json:"sourceIp,omitempty"`
-	UserAgent   string        `json:"userAgent,omitempty"`
-	Purpose     string        `json:"purpose,omitempty"`
-	Description string        `json:"description,omitempty"`
+	Actor       *audit.ActorClaim `json:"actor,omitempty"`
+	Action      audit.Action      `json:"action"`
+	Outcome     audit.Outcome     `json:"outcome"`
+	EntityType  string            `json:"entityType"`
+	EntityID    string            `json:"entityId,omitempty"`
+	PatientID   *uuid.UUID        `json:"patientId,omitempty"`
+	SourceIP    string            `json:"sourceIp,omitempty"`
+	UserAgent   string            `json:"userAgent,omitempty"`
+	Purpose     string            `json:"purpose,omitempty"`
+	Description string            `json:"description,omitempty"`
 }
 
 // submitAudit records a security event reported by a service; that record is
-// this request's audit record.
+// this request's audit record. It is flagged as submitted and names its
+// submitter from the token. The actor the body describes is the submitter's
+// word (asserted): one claiming to be a user, session or client of this
+// server is refused, naming the field; without one, the actor is the
+// submitter itself.
 func (s *auditRoutes) submitAudit(c *gin.Context) {
 	var ev submittedEvent
 	if readJSON(c, &ev) == nil {
@@ -216,12 +220,6 @@ func (s *auditRoutes) submitAudit(c *gin.Context) {
 	}
 	a := auditOf(c)
 	rec := a.rec
-	p, _ := principal(c)
-	rec.Actor = audit.Actor{Subject: p.Subject, ClientID: p.ClientID, Roles: p.Roles}
-	if ev.Actor != nil {
-		// The service acts for someone else; the submitting client stays on record.
-		rec.Actor = audit.Actor{Subject: ev.Actor.Subject, ClientID: p.ClientID, Roles: ev.Actor.Roles}
-	}
 	rec.Action, rec.Outcome = ev.Action, ev.Outcome
 	rec.EntityType, rec.EntityID, rec.PatientID = ev.EntityType, ev.EntityID, ev.PatientID
 	rec.Description = ev.Description
@@ -235,7 +233,8 @@ func (s *auditRoutes) submitAudit(c *gin.Context) {
 		rec.Purpose = ev.Purpose
 	}
 	rec.Status = http.StatusCreated
-	if err := rec.Validate(); err != nil {
+	rec, err := rec.Submit(submitterOf(c), actorOf(c), ev.Actor)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -247,6 +246,18 @@ func (s *auditRoutes) submitAudit(c *gin.Context) {
 	a.stored()
 	c.Header("Location", "/v1/audit/events/"+rec.ID.String())
 	c.JSON(http.StatusCreated, rec)
+}
+
+// submitterOf is who submits a record, as the token proves it: the client,
+// and a signed-in user with their practitioner (never a practitioner a
+// machine client only asserted).
+func submitterOf(c *gin.Context) audit.Submitter {
+	p, _ := principal(c)
+	by := audit.Submitter{ClientID: p.ClientID, UserID: p.UserID}
+	if p.UserID != "" && !p.Asserted {
+		by.PractitionerID = p.PractitionerID
+	}
+	return by
 }
 
 // VerifyBody is the chain verification report.

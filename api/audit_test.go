@@ -123,10 +123,11 @@ func TestEveryV1RouteIsAuditedOnce(t *testing.T) {
 			}
 			if strings.Contains(rt.Path, "stream") {
 				// A stream stays open: read its first bytes, then hang up.
+				// It is a practitioner's own.
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
-				req, _ := http.NewRequestWithContext(ctx, rt.Method, srv.URL+path+"?practitionerId=nurse-1", nil)
-				req.Header.Set("Authorization", "Bearer "+adminToken)
+				req, _ := http.NewRequestWithContext(ctx, rt.Method, srv.URL+path, nil)
+				req.Header.Set("Authorization", "Bearer "+practitionerToken(uuid.New()))
 				req.Header.Set("X-Request-Id", reqID)
 				res, err := srv.Client().Do(req)
 				if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {

@@ -71,15 +71,20 @@ var administration = []string{"/AuditEvent.", "/Person.", "/Practitioner.", "/Pr
 // scope: clinical reads and clinically necessary writes only — never
 // administration, nor one's own sign-in (openid).
 func breakGlassReaches(scope string) bool {
-	if scope == access.ScopeOpenID {
-		return false
-	}
+	return scope != access.ScopeOpenID && !administers(scope)
+}
+
+// administers reports whether scope is about administration (see
+// administration) rather than a patient's record. Neither broken glass nor
+// a token confined to one patient reaches it: audit records and the
+// directory name many patients and people.
+func administers(scope string) bool {
 	for _, kind := range administration {
 		if strings.Contains(scope, kind) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // actingPractitioner returns the practitioner the request acts as: the

@@ -342,8 +342,7 @@ func (s *carePlanRoutes) setActivityStatus(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	verr := &domain.ValidationError{}
-	by, ok := actorInto(c, verr, "by", b.By, true)
+	by, ok := actor(c, "by", b.By)
 	if !ok {
 		return
 	}
@@ -354,8 +353,7 @@ func (s *carePlanRoutes) setActivityStatus(c *gin.Context) {
 		if err := checkVersion(cur.Version, version); err != nil {
 			return cur, err
 		}
-		next, err := cur.SetActivityStatus(activityID, careplan.ActivityStatus(b.Status), by, b.Note, now)
-		return next, withParseErrors(verr, err)
+		return cur.SetActivityStatus(activityID, careplan.ActivityStatus(b.Status), by, b.Note, now)
 	})
 	if err != nil {
 		s.carePlanFailure(c, err)

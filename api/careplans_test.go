@@ -206,26 +206,32 @@ func TestCarePlanLifecycle(t *testing.T) {
 		t.Fatal("the revision did not reschedule the reminders")
 	}
 
-	// Record an activity's progress; a finished activity never changes.
+	// Record an activity's progress, as the doctor signed in; a finished
+	// activity never changes.
 	skin := revised.Activities[1].ID
 	statusPath := path + "/activities/" + skin.String() + "/status"
-	r = call(t, srv, "POST", statusPath, adminToken, fmt.Sprintf(`{"status":"completed","by":%q,"note":"no redness"}`, doctor), "If-Match", `"2"`)
+	asDoctor := practitionerToken(doctor)
+	wantCode(t, call(t, srv, "POST", statusPath, adminToken, fmt.Sprintf(`{"status":"completed","by":%q}`, doctor)),
+		http.StatusForbidden, CodePersonRequired)
+	wantCode(t, call(t, srv, "POST", statusPath, practitionerToken(nurse), fmt.Sprintf(`{"status":"completed","by":%q}`, doctor)),
+		http.StatusForbidden, CodeActorMismatch)
+	r = call(t, srv, "POST", statusPath, asDoctor, fmt.Sprintf(`{"status":"completed","by":%q,"note":"no redness"}`, doctor), "If-Match", `"2"`)
 	done := decodeCarePlan(t, r)
 	if a, _ := done.Activity(skin); r.status != http.StatusOK || a.Status != careplan.ActivityCompleted || len(a.History) != 1 ||
 		a.History[0].By != doctor || a.History[0].Note != "no redness" {
 		t.Fatalf("complete activity: %d %s", r.status, r.body)
 	}
-	r = call(t, srv, "POST", statusPath, adminToken, fmt.Sprintf(`{"status":"in-progress","by":%q}`, doctor))
+	r = call(t, srv, "POST", statusPath, asDoctor, `{"status":"in-progress"}`)
 	wantCode(t, r, http.StatusConflict, CodeInvalidTransition)
 	if e := decodeErr(t, r); !strings.Contains(e.Message, "completed") {
 		t.Fatalf("refusal does not name the current status: %s", e.Message)
 	}
-	wantCode(t, call(t, srv, "POST", path+"/activities/"+uuid.NewString()+"/status", adminToken,
-		fmt.Sprintf(`{"status":"completed","by":%q}`, doctor)), http.StatusNotFound, CodeNotFound)
-	wantCode(t, call(t, srv, "POST", "/v1/clinical/care-plans/"+uuid.NewString()+"/activities/"+skin.String()+"/status", adminToken,
-		fmt.Sprintf(`{"status":"completed","by":%q}`, doctor)), http.StatusNotFound, CodeNotFound)
-	r = call(t, srv, "POST", statusPath, adminToken, `{"status":"finished"}`)
-	if e := decodeErr(t, r); r.status != http.StatusBadRequest || len(e.Details) != 2 {
+	wantCode(t, call(t, srv, "POST", path+"/activities/"+uuid.NewString()+"/status", asDoctor,
+		`{"status":"completed"}`), http.StatusNotFound, CodeNotFound)
+	wantCode(t, call(t, srv, "POST", "/v1/clinical/care-plans/"+uuid.NewString()+"/activities/"+skin.String()+"/status", asDoctor,
+		`{"status":"completed"}`), http.StatusNotFound, CodeNotFound)
+	r = call(t, srv, "POST", statusPath, asDoctor, `{"status":"finished"}`)
+	if e := decodeErr(t, r); r.status != http.StatusBadRequest || len(e.Details) != 1 || e.Details[0].Field != "status" {
 		t.Fatalf("bad status change: %d %s", r.status, r.body)
 	}
 

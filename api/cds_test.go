@@ -149,7 +149,7 @@ func TestCDSServices(t *testing.T) {
 	pid := newPatient(t, call(t, srv, "POST", "/v1/patients", adminToken, patientBody("Decision", "Support")))
 	patientID := uuid.MustParse(pid)
 	for _, b := range []string{allergyJSON("Penicillin", "high"), allergyJSON("Latex", "low")} {
-		if r := call(t, srv, "POST", "/v1/patients/"+pid+"/allergies", adminToken, b); r.status != http.StatusCreated {
+		if r := call(t, srv, "POST", "/v1/patients/"+pid+"/allergies", recorderToken, b); r.status != http.StatusCreated {
 			t.Fatalf("allergy: %d %s", r.status, r.body)
 		}
 	}

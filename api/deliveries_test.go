@@ -40,7 +40,7 @@ func storedNotification(t *testing.T, s *postgres.NotificationStore, channel str
 	ctx := context.Background()
 	n := notification.Notification{
 		ID: uuid.Must(uuid.NewV7()), AlertID: uuid.Must(uuid.NewV7()), PatientID: patient,
-		PractitionerID: "prac-" + uuid.NewString()[:8], Channel: channel, Address: "+8801711000009",
+		PractitionerID: uuid.NewString(), Channel: channel, Address: "+8801711000009",
 		Subject: "Critical potassium", Body: "Bed 3: K 6.9", Severity: "critical", Level: 1,
 		CreatedAt: time.Now().UTC(),
 	}

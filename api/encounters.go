@@ -165,7 +165,7 @@ func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.Ha
 		if readJSON(c, req) == nil {
 			return
 		}
-		who, ok := actor(c, "by", req.Actor())
+		who, ok := actor(c, "by", namedID(req.Actor()))
 		if !ok {
 			return
 		}

@@ -72,6 +72,7 @@ func newEncountersAPI(t *testing.T) *encountersAPI {
 		Audit:      e.audit,
 		Temporal:   e.temporal,
 		Encounters: e.store,
+		CareTeam:   postgres.NewCareTeamStore(pool),
 		Verifier:   peopleVerifier(),
 		Health:     NewHealth(nil, time.Second),
 		Metrics:    NewMetrics(),
@@ -221,25 +222,25 @@ func TestEncounterRefusalsByType(t *testing.T) {
 		return encounterflow.State{}, temporal.NewApplicationError("words nobody matches on", encounterflow.RefusedInvalidTransition)
 	}
 	path := "/v1/clinical/encounters/" + rec.ID.String()
-	r := e.post(t, path+"/start", `{"by":"`+uuid.NewString()+`","attending":"`+uuid.NewString()+`"}`)
+	r := e.postAs(t, nurseToken, path+"/start", `{"attending":"`+uuid.NewString()+`"}`)
 	if r.status != http.StatusConflict || !strings.Contains(r.body, CodeInvalidTransition) || !strings.Contains(r.body, "words nobody matches on") {
 		t.Fatalf("refused: %d %s", r.status, r.body)
 	}
 	e.temporal.update = func(uuid.UUID, encounterflow.Request) (encounterflow.State, error) {
 		return encounterflow.State{}, temporal.NewApplicationError("no", encounterflow.RefusedOpenOrders)
 	}
-	if r := e.post(t, path+"/discharge", `{"by":"`+uuid.NewString()+`","disposition":"home"}`); r.status != http.StatusConflict || !strings.Contains(r.body, CodeOpenOrders) {
+	if r := e.postAs(t, physicianToken, path+"/discharge", `{"disposition":"home"}`); r.status != http.StatusConflict || !strings.Contains(r.body, CodeOpenOrders) {
 		t.Fatalf("open orders: %d %s", r.status, r.body)
 	}
 
 	e.temporal.update = func(uuid.UUID, encounterflow.Request) (encounterflow.State, error) {
 		return encounterflow.State{}, serviceerror.NewNotFound("workflow execution already completed")
 	}
-	r = e.post(t, path+"/arrive", `{"by":"`+uuid.NewString()+`"}`)
+	r = e.postAs(t, nurseToken, path+"/arrive", `{}`)
 	if r.status != http.StatusConflict || !strings.Contains(r.body, "planned") {
 		t.Fatalf("closed encounter: %d %s", r.status, r.body)
 	}
-	r = e.post(t, "/v1/clinical/encounters/"+uuid.NewString()+"/arrive", `{"by":"`+uuid.NewString()+`"}`)
+	r = e.postAs(t, nurseToken, "/v1/clinical/encounters/"+uuid.NewString()+"/arrive", `{}`)
 	if r.status != http.StatusNotFound {
 		t.Fatalf("unknown encounter: %d %s", r.status, r.body)
 	}
@@ -250,7 +251,6 @@ func TestEncounterRefusalsByType(t *testing.T) {
 func TestEncounterTransitionAnswersTheView(t *testing.T) {
 	e := newEncountersAPI(t)
 	rec := e.open(t, "enc-4")
-	by := uuid.New()
 	var carried *audit.Record
 	e.temporal.update = func(id uuid.UUID, req encounterflow.Request) (encounterflow.State, error) {
 		st, err := encounter.New(encounter.Details{EncounterID: id, PatientID: e.patient, Class: encounter.ClassEmergency,
@@ -264,7 +264,7 @@ func TestEncounterTransitionAnswersTheView(t *testing.T) {
 		carried = req.(*encounterflow.ArriveRequest).Audit
 		return st, e.store.RecordTransition(context.Background(), st, st.Last(), carried)
 	}
-	r := e.post(t, "/v1/clinical/encounters/"+rec.ID.String()+"/arrive", `{"by":"`+by.String()+`"}`)
+	r := e.postAs(t, nurseToken, "/v1/clinical/encounters/"+rec.ID.String()+"/arrive", `{"by":"`+nurseID.String()+`"}`)
 	if r.status != http.StatusOK || strings.Contains(r.body, `"details"`) {
 		t.Fatalf("arrive: %d %s", r.status, r.body)
 	}
@@ -272,7 +272,7 @@ func TestEncounterTransitionAnswersTheView(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &view); err != nil || view.ID != rec.ID || view.Status != encounter.StatusArrived {
 		t.Fatalf("arrive answered %s", r.body)
 	}
-	if carried == nil || carried.Status != http.StatusOK || carried.Action != audit.ActionUpdate {
+	if carried == nil || carried.Status != http.StatusOK || carried.Action != audit.ActionUpdate || carried.Actor.PractitionerID != nurseID.String() {
 		t.Fatalf("audit record carried: %+v", carried)
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/v1/clinical/encounters/"+rec.ID.String(), nil)
@@ -300,15 +300,18 @@ func TestEncounterTransitionAnswersTheView(t *testing.T) {
 	}
 }
 
-// A transition's actor is the signed-in practitioner: a body naming another
-// is 403 ACTOR_MISMATCH and reaches no workflow; without one, the token's
-// practitioner is who the workflow records.
+// A transition's actor is the person acting: the signed-in practitioner,
+// or the one a machine client names with X-On-Behalf-Of. A body naming
+// another is 403 ACTOR_MISMATCH, and a machine client acting as itself 403
+// PERSON_REQUIRED, whoever its body names; neither reaches a workflow.
 func TestEncounterTransitionActorFromTheToken(t *testing.T) {
 	e := newEncountersAPI(t)
+	registerPractitioners(t, e.pool, nurseID, physicianID)
 	rec := e.open(t, "enc-5")
 	var got []uuid.UUID
+	var carried []*audit.Record
 	e.temporal.update = func(id uuid.UUID, req encounterflow.Request) (encounterflow.State, error) {
-		got = append(got, req.Actor())
+		got, carried = append(got, req.Actor()), append(carried, req.(*encounterflow.ArriveRequest).Audit)
 		st, err := encounter.New(encounter.Details{EncounterID: id, PatientID: e.patient, Class: encounter.ClassEmergency,
 			Reason: "chest pain", Location: "ed-resus"}, rec.CreatedAt)
 		if err != nil {
@@ -317,12 +320,37 @@ func TestEncounterTransitionActorFromTheToken(t *testing.T) {
 		return st.Arrive(req.Actor(), rec.CreatedAt.Add(time.Minute))
 	}
 	path := "/v1/clinical/encounters/" + rec.ID.String() + "/arrive"
-	r := e.postAs(t, nurseToken, path, `{"by":"`+physicianID.String()+`"}`)
-	if r.status != http.StatusForbidden || !strings.Contains(r.body, CodeActorMismatch) || len(got) != 0 {
-		t.Fatalf("naming another: %d %s (updates %v)", r.status, r.body, got)
+	onBehalfOfNurse := []string{headerOnBehalfOf, "Practitioner/" + nurseID.String()}
+	for name, tt := range map[string]struct {
+		token, body string
+		headers     []string
+		code        string
+	}{
+		"a nurse naming another":                 {nurseToken, `{"by":"` + physicianID.String() + `"}`, nil, CodeActorMismatch},
+		"a machine client as itself":             {adminToken, `{}`, nil, CodePersonRequired},
+		"a machine client naming a practitioner": {adminToken, `{"by":"` + nurseID.String() + `"}`, nil, CodePersonRequired},
+		"a gateway for the nurse naming another": {gatewayToken, `{"by":"` + physicianID.String() + `"}`, onBehalfOfNurse, CodeActorMismatch},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.postAs(t, tt.token, path, tt.body, tt.headers...)
+			wantCode(t, r, http.StatusForbidden, tt.code)
+			if len(got) != 0 {
+				t.Fatalf("a refused transition reached the workflow: %v", got)
+			}
+		})
 	}
 	if r := e.postAs(t, nurseToken, path, `{}`); r.status != http.StatusOK || len(got) != 1 || got[0] != nurseID {
 		t.Fatalf("arrive as the nurse: %d %s, actors %v", r.status, r.body, got)
+	}
+	// For the nurse, the gateway may name her or leave the field out; the
+	// audit record names the client and the nurse, asserted.
+	for _, body := range []string{`{}`, `{"by":"` + nurseID.String() + `"}`} {
+		r := e.postAs(t, gatewayToken, path, body, onBehalfOfNurse...)
+		a := carried[len(carried)-1]
+		if r.status != http.StatusOK || got[len(got)-1] != nurseID || a == nil || a.Actor.ClientID != gatewayClient ||
+			a.Actor.PractitionerID != nurseID.String() || !a.Actor.Asserted {
+			t.Fatalf("arrive for the nurse (%s): %d %s, audit %+v", body, r.status, r.body, a)
+		}
 	}
 }
 

@@ -62,13 +62,22 @@ func (refusingTemporal) DescribeWorkflowExecution(context.Context, string, strin
 }
 
 // fuzzAPI is the router the other API tests use (testDeps, so every store
-// a route needs), with a refusing Temporal, on a fresh database.
+// a route needs), with a refusing Temporal, on a fresh database. Its
+// requests are the gateway's, acting for the recorder (fuzzActor), a
+// practitioner of the directory, so the acts that need a person reach
+// their handlers.
 func fuzzAPI(tb testing.TB) (http.Handler, *pgxpool.Pool) {
 	pool := pgtest.NewPool(tb)
 	d, _ := depsOn(pool, nil)
 	d.Temporal = refusingTemporal{}
+	d.Verifier.(stubVerifier)[gatewayToken] = peopleVerifier()[gatewayToken]
+	registerPractitioners(tb, pool, uuid.MustParse(fuzzActor))
 	return NewRouter(d), pool
 }
+
+// fuzzActor is the practitioner every generated request acts for; the
+// seeds name them wherever a body names who acts.
+const fuzzActor = recorder
 
 // fuzzContentTypes are the media types a generated request declares.
 var fuzzContentTypes = []string{
@@ -95,7 +104,8 @@ func FuzzRoutes(f *testing.F) {
 		req.URL.Path, req.URL.RawQuery = path, query
 		reqID := fmt.Sprintf("fuzz-%d-%d", time.Now().UnixNano(), seq.Add(1))
 		req.Header.Set("X-Request-Id", reqID)
-		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Authorization", "Bearer "+gatewayToken)
+		req.Header.Set(headerOnBehalfOf, "Practitioner/"+fuzzActor)
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
@@ -118,7 +128,7 @@ func FuzzRoutes(f *testing.F) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &seeded); err != nil || rec.Code != http.StatusCreated {
 		f.Fatalf("seed patient: %d %s", rec.Code, rec.Body)
 	}
-	pid, someone := seeded.ID, uuid.NewString()
+	pid, someone := seeded.ID, fuzzActor
 	level := `{"recipients":[{"kind":"on-call","role":"nurse"}],"channels":["inapp"],"ackTimeoutSeconds":60}`
 	if rec, _ := do("POST", "/v1/notifications/policies", "", "application/json", "", "", []byte(`{"id":"critical","levels":[`+level+`]}`)); rec.Code != http.StatusCreated {
 		f.Fatalf("seed policy: %d %s", rec.Code, rec.Body)

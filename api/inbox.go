@@ -53,30 +53,12 @@ func (s *inboxRoutes) routes() []Route {
 // sseKeepAlive is how often an idle stream sends a comment, so proxies keep it open.
 const sseKeepAlive = 15 * time.Second
 
-// practitionerParam is whose inbox the request reads: the acting
-// practitioner's (a user's own, or the one a machine client asserts); a
-// practitionerId naming someone else is 403 ACTOR_MISMATCH. Only a machine
-// client acting as itself (a pager gateway) names the practitioner. It
-// reports false when it has answered.
-func practitionerParam(c *gin.Context) (string, bool) {
-	named := c.Query("practitionerId")
-	if acting, ok := actingPractitioner(c); ok {
-		if named != "" && named != acting.String() {
-			abort(c, http.StatusForbidden, CodeActorMismatch, "An inbox is read only by its own practitioner.",
-				domain.FieldError{Field: "practitionerId", Message: "is not the acting practitioner"})
-			return "", false
-		}
-		return acting.String(), true
-	}
-	if p, ok := principal(c); ok && p.IsUser() {
-		abort(c, http.StatusForbidden, CodeForbidden, "Only a practitioner has an inbox; your account is linked to none.")
-		return "", false
-	}
-	if named == "" || len(named) > 100 {
-		fieldError(c, "practitionerId", "is required (at most 100 characters)")
-		return "", false
-	}
-	return named, true
+// inboxOf is whose inbox the request reads: the acting practitioner's,
+// from actor (a practitionerId naming anyone else is 403 ACTOR_MISMATCH).
+// It reports false when it has answered.
+func inboxOf(c *gin.Context) (string, bool) {
+	who, ok := actor(c, "practitionerId", c.Query("practitionerId"))
+	return who.String(), ok
 }
 
 func (s *inboxRoutes) listInbox(c *gin.Context) {
@@ -86,7 +68,7 @@ func (s *inboxRoutes) listInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	who, ok := practitionerParam(c)
+	who, ok := inboxOf(c)
 	if !ok {
 		return
 	}
@@ -141,7 +123,7 @@ func (s *inboxRoutes) markInboxRead(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	who, ok := practitionerParam(c)
+	who, ok := inboxOf(c)
 	if !ok {
 		return
 	}
@@ -188,7 +170,7 @@ func (s *inboxRoutes) streamInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	who, ok := practitionerParam(c)
+	who, ok := inboxOf(c)
 	if !ok {
 		return
 	}

@@ -124,7 +124,23 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 		if !s.onBehalfOf(c, &p) {
 			return
 		}
-		if !p.Allows(scope) {
+		allowed, confined := p.Grant(scope)
+		if allowed && confined {
+			// Only a patient/ grant allows it: the request is kept to
+			// the token's launch patient (confine).
+			id, err := uuid.Parse(p.Patient)
+			if err != nil {
+				abort(c, http.StatusForbidden, CodePatientContext, "The token's launch patient is not valid.")
+				return
+			}
+			if administers(scope) {
+				abort(c, http.StatusForbidden, CodePatientContext,
+					"A token confined to one patient reaches that patient's record, never administration or the audit trail.")
+				return
+			}
+			c.Set(ctxLaunchPatient, id)
+		}
+		if !allowed {
 			// Break the glass: an emergency-scoped caller states why it needs
 			// patient data it may not normally see; access is granted and the
 			// audit record is flagged for review.

@@ -95,11 +95,11 @@ func (s *noteRoutes) createNote(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	verr := &domain.ValidationError{}
-	author, ok := actorInto(c, verr, "authorId", b.AuthorID, false)
+	author, ok := actor(c, "authorId", b.AuthorID)
 	if !ok {
 		return
 	}
+	verr := &domain.ValidationError{}
 	patientID := bodyUUID(verr, "patientId", b.PatientID)
 	id, err := s.newID()
 	if err != nil {
@@ -184,13 +184,8 @@ func (s *noteRoutes) editNote(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	verr := &domain.ValidationError{}
-	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	author, ok := actor(c, "authorId", b.AuthorID)
 	if !ok {
-		return
-	}
-	if err := verr.OrNil(); err != nil {
-		s.fail(c, err)
 		return
 	}
 	now := s.now()
@@ -225,13 +220,8 @@ func (s *noteRoutes) signNote(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	verr := &domain.ValidationError{}
-	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	author, ok := actor(c, "authorId", b.AuthorID)
 	if !ok {
-		return
-	}
-	if err := verr.OrNil(); err != nil {
-		s.fail(c, err)
 		return
 	}
 	now := s.now()
@@ -262,13 +252,8 @@ func (s *noteRoutes) amendNote(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	verr := &domain.ValidationError{}
-	author, ok := actorInto(c, verr, "authorId", b.AuthorID, true)
+	author, ok := actor(c, "authorId", b.AuthorID)
 	if !ok {
-		return
-	}
-	if err := verr.OrNil(); err != nil {
-		s.fail(c, err)
 		return
 	}
 	id, err := s.newID()

@@ -78,25 +78,26 @@ func TestNoteDraftSignAmend(t *testing.T) {
 	enc, author, colleague := recordEncounter(t, pool, patient, false, nil), uuid.New(), uuid.New()
 	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
 
-	r := call(t, srv, "POST", notesPath, adminToken, fmt.Sprintf(
+	// Each act is the signed-in practitioner's; the author may name themselves.
+	r := call(t, srv, "POST", notesPath, practitionerToken(author), fmt.Sprintf(
 		`{"type":"soap","authorId":%q,"patientId":%q,"text":"ED review","sections":%s}`, author, patient, soapSections))
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	n := decodeNote(t, r)
-	if n.Status != note.StatusDraft || n.EncounterID != enc || n.PatientID != patient || len(n.Sections) != 4 ||
+	if n.Author != author || n.Status != note.StatusDraft || n.EncounterID != enc || n.PatientID != patient || len(n.Sections) != 4 ||
 		r.header.Get("Location") != "/v1/clinical/notes/"+n.ID.String() || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("created %+v, headers %v", n, r.header)
 	}
 	notePath := "/v1/clinical/notes/" + n.ID.String()
 
 	edit := func(by uuid.UUID, ifMatch string) result {
-		return call(t, srv, "PUT", notePath, adminToken, fmt.Sprintf(
-			`{"authorId":%q,"text":"ED review, revised","sections":%s}`, by, soapSections), "If-Match", ifMatch)
+		return call(t, srv, "PUT", notePath, practitionerToken(by), fmt.Sprintf(
+			`{"text":"ED review, revised","sections":%s}`, soapSections), "If-Match", ifMatch)
 	}
 	wantCode(t, edit(colleague, `"1"`), http.StatusForbidden, CodeNotAuthor)
 	wantCode(t, edit(author, `"7"`), http.StatusPreconditionFailed, CodePreconditionFailed)
-	wantCode(t, call(t, srv, "PUT", notePath, adminToken, fmt.Sprintf(`{"authorId":%q,"text":"x"}`, author)),
+	wantCode(t, call(t, srv, "PUT", notePath, practitionerToken(author), `{"text":"x"}`),
 		http.StatusPreconditionRequired, CodePreconditionRequired)
 	r = edit(author, `"1"`)
 	if r.status != http.StatusOK || decodeNote(t, r).Text != "ED review, revised" || r.header.Get("ETag") != `"2"` {
@@ -104,7 +105,7 @@ func TestNoteDraftSignAmend(t *testing.T) {
 	}
 
 	sign := func(path string, by uuid.UUID) result {
-		return call(t, srv, "POST", path+"/sign", adminToken, fmt.Sprintf(`{"authorId":%q}`, by))
+		return call(t, srv, "POST", path+"/sign", practitionerToken(by), `{}`)
 	}
 	wantCode(t, sign(notePath, colleague), http.StatusForbidden, CodeNotAuthor)
 	r = sign(notePath, author)
@@ -114,8 +115,8 @@ func TestNoteDraftSignAmend(t *testing.T) {
 	wantCode(t, edit(author, `"3"`), http.StatusConflict, CodeNoteSigned)
 	wantCode(t, sign(notePath, author), http.StatusConflict, CodeNoteSigned)
 
-	r = call(t, srv, "POST", notePath+"/amend", adminToken, fmt.Sprintf(
-		`{"authorId":%q,"reason":"BP was 160/90","sections":%s}`, colleague, soapSections))
+	r = call(t, srv, "POST", notePath+"/amend", practitionerToken(colleague), fmt.Sprintf(
+		`{"reason":"BP was 160/90","sections":%s}`, soapSections))
 	if r.status != http.StatusCreated {
 		t.Fatalf("amend: %d %s", r.status, r.body)
 	}
@@ -126,8 +127,8 @@ func TestNoteDraftSignAmend(t *testing.T) {
 	if r := sign("/v1/clinical/notes/"+amendment.ID.String(), colleague); r.status != http.StatusOK {
 		t.Fatalf("sign amendment: %d %s", r.status, r.body)
 	}
-	wantCode(t, call(t, srv, "POST", notePath+"/amend", adminToken, fmt.Sprintf(
-		`{"authorId":%q,"reason":"again","text":"x","sections":%s}`, author, soapSections)), http.StatusConflict, CodeNoteSuperseded)
+	wantCode(t, call(t, srv, "POST", notePath+"/amend", practitionerToken(author), fmt.Sprintf(
+		`{"reason":"again","text":"x","sections":%s}`, soapSections)), http.StatusConflict, CodeNoteSuperseded)
 
 	r = call(t, srv, "GET", notePath, adminToken, "")
 	if original := decodeNote(t, r); r.status != http.StatusOK || original.AmendedBy == nil || *original.AmendedBy != amendment.ID ||
@@ -165,9 +166,10 @@ func TestNoteErrors(t *testing.T) {
 	patient, other := registeredPatient(t, srv), registeredPatient(t, srv)
 	enc, author := recordEncounter(t, pool, patient, false, nil), uuid.New()
 	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
+	as := practitionerToken(author)
 
-	create := call(t, srv, "POST", notesPath, adminToken, fmt.Sprintf(
-		`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable."}`, author, patient))
+	create := call(t, srv, "POST", notesPath, as, fmt.Sprintf(
+		`{"type":"progress","patientId":%q,"text":"Stable."}`, patient))
 	if create.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", create.status, create.body)
 	}
@@ -181,24 +183,28 @@ func TestNoteErrors(t *testing.T) {
 		fields                          []string
 	}{
 		{"bad encounter id", "POST", "/v1/clinical/encounters/nope/notes", adminToken, `{}`, 400, CodeValidationFailed, []string{"id"}},
-		{"every field wrong", "POST", notesPath, adminToken, `{"type":"letter","authorId":"x","text":""}`, 400, CodeValidationFailed,
-			[]string{"authorId", "patientId", "type", "text"}},
-		{"SOAP without sections", "POST", notesPath, adminToken,
+		{"every field wrong", "POST", notesPath, as, `{"type":"letter","patientId":"x","text":""}`, 400, CodeValidationFailed,
+			[]string{"patientId", "type", "text"}},
+		{"another author", "POST", notesPath, as, `{"type":"letter","authorId":"x","text":""}`, 403, CodeActorMismatch, []string{"authorId"}},
+		{"a machine client acting as itself", "POST", notesPath, adminToken,
+			fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"x"}`, author, patient), 403, CodePersonRequired, []string{headerOnBehalfOf}},
+		{"SOAP without sections", "POST", notesPath, as,
 			fmt.Sprintf(`{"type":"soap","authorId":%q,"patientId":%q,"text":"x"}`, author, uuid.New()), 400, CodeValidationFailed, []string{"sections"}},
-		{"another patient's encounter", "POST", notesPath, adminToken,
-			fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"x"}`, author, other), 400, CodeValidationFailed, []string{"patientId"}},
-		{"unknown encounter", "POST", "/v1/clinical/encounters/" + uuid.NewString() + "/notes", adminToken,
-			fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"x"}`, author, patient), 404, CodeNotFound, nil},
+		{"another patient's encounter", "POST", notesPath, as,
+			fmt.Sprintf(`{"type":"progress","patientId":%q,"text":"x"}`, other), 400, CodeValidationFailed, []string{"patientId"}},
+		{"unknown encounter", "POST", "/v1/clinical/encounters/" + uuid.NewString() + "/notes", as,
+			fmt.Sprintf(`{"type":"progress","patientId":%q,"text":"x"}`, patient), 404, CodeNotFound, nil},
 		{"unknown field", "POST", notesPath, adminToken, `{"type":"progress","signed":true}`, 400, CodeValidationFailed, []string{"signed"}},
 		{"unknown section field", "POST", notesPath, adminToken, `{"sections":[{"title":"a","code":"x"}]}`, 400, CodeValidationFailed, []string{"sections[0].code"}},
 		{"reader cannot write notes", "POST", notesPath, readerToken, `{}`, 403, CodeForbidden, nil},
 		{"reader cannot read notes", "GET", notesPath, readerToken, "", 403, CodeForbidden, nil},
 		{"bad note id", "GET", "/v1/clinical/notes/nope", adminToken, "", 400, CodeValidationFailed, []string{"id"}},
 		{"unknown note", "GET", unknown, adminToken, "", 404, CodeNotFound, nil},
-		{"sign unknown note", "POST", unknown + "/sign", adminToken, fmt.Sprintf(`{"authorId":%q}`, author), 404, CodeNotFound, nil},
-		{"sign without author", "POST", "/v1/clinical/notes/" + draft.ID.String() + "/sign", adminToken, `{}`, 400, CodeValidationFailed, []string{"authorId"}},
-		{"amend a draft", "POST", "/v1/clinical/notes/" + draft.ID.String() + "/amend", adminToken,
-			fmt.Sprintf(`{"authorId":%q,"reason":"typo","text":"x"}`, author), 409, CodeNoteNotSigned, nil},
+		{"sign unknown note", "POST", unknown + "/sign", as, `{}`, 404, CodeNotFound, nil},
+		{"sign as a machine client acting as itself", "POST", "/v1/clinical/notes/" + draft.ID.String() + "/sign", adminToken,
+			fmt.Sprintf(`{"authorId":%q}`, author), 403, CodePersonRequired, []string{headerOnBehalfOf}},
+		{"amend a draft", "POST", "/v1/clinical/notes/" + draft.ID.String() + "/amend", as,
+			`{"reason":"typo","text":"x"}`, 409, CodeNoteNotSigned, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,8 +237,8 @@ func TestNoteRoutesOnTheirOwn(t *testing.T) {
 	patient := registerPatient(t, postgres.NewPatientStore(pool))
 	enc, author := recordEncounter(t, pool, patient, false, nil), uuid.New()
 
-	r := call(t, srv, "POST", "/v1/clinical/encounters/"+enc.String()+"/notes", adminToken, fmt.Sprintf(
-		`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable overnight."}`, author, patient), "X-Request-Id", "note-create")
+	r := call(t, srv, "POST", "/v1/clinical/encounters/"+enc.String()+"/notes", practitionerToken(author), fmt.Sprintf(
+		`{"type":"progress","patientId":%q,"text":"Stable overnight."}`, patient), "X-Request-Id", "note-create")
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
@@ -242,11 +248,12 @@ func TestNoteRoutesOnTheirOwn(t *testing.T) {
 	}
 	recs := recordsFor(t, auditStore, "note-create")
 	if len(recs) != 1 || recs[0].Action != audit.ActionCreate || recs[0].EntityType != "DocumentReference" ||
-		recs[0].EntityID != n.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient {
+		recs[0].EntityID != n.ID.String() || recs[0].PatientID == nil || *recs[0].PatientID != patient ||
+		recs[0].Actor.PractitionerID != author.String() {
 		t.Errorf("audit record of the note: %+v", recs)
 	}
 
-	r = call(t, srv, "POST", "/v1/clinical/notes/"+n.ID.String()+"/sign", adminToken, fmt.Sprintf(`{"authorId":%q}`, uuid.New()))
+	r = call(t, srv, "POST", "/v1/clinical/notes/"+n.ID.String()+"/sign", practitionerToken(uuid.New()), `{}`)
 	wantCode(t, r, http.StatusForbidden, CodeNotAuthor)
 	if r := call(t, srv, "GET", "/v1/clinical/notes/"+n.ID.String(), adminToken, ""); decodeNote(t, r).Status != note.StatusDraft {
 		t.Errorf("after a refused signature: %s", r.body)

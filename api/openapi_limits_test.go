@@ -152,6 +152,7 @@ func TestDocumentedLimitsAreTheDomains(t *testing.T) {
 		{"POST", "/v1/audit/events", "actor.subject", audit.MaxSubjectLen},
 		{"POST", "/v1/audit/events", "actor.roles", audit.MaxRoles},
 		{"POST", "/v1/audit/events", "actor.roles[]", audit.MaxRoleLen},
+		{"POST", "/v1/audit/events", "actor.practitionerId", audit.MaxPractitionerIDLen},
 		{"POST", "/v1/audit/events", "purpose", audit.MaxPurposeLen},
 		{"POST", "/v1/audit/events", "description", audit.MaxDescriptionLen},
 		{"POST", "/v1/audit/events", "userAgent", audit.MaxUserAgentLen},

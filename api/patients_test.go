@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -21,17 +22,32 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 )
 
-// stubVerifier maps fixed tokens to principals; the real verifier is tested in
-// integrations/auth and end to end in cmd/zarish.
+// stubVerifier maps fixed tokens to principals, and the token of
+// practitionerToken to that practitioner signed in; the real verifier is
+// tested in integrations/auth and end to end in cmd/zarish.
 type stubVerifier map[string]access.Principal
 
 func (s stubVerifier) Verify(_ context.Context, bearer string) (access.Principal, error) {
+	if id, ok := strings.CutPrefix(bearer, practitionerTokenPrefix); ok {
+		if _, err := uuid.Parse(id); err != nil {
+			return access.Principal{}, access.ErrInvalidToken
+		}
+		return access.Principal{Subject: "u-" + id, ClientID: "app", Scopes: []string{"user/*.*"}, Roles: []string{"clinician"},
+			UserID: "u-" + id, PractitionerID: id}, nil
+	}
 	p, ok := s[bearer]
 	if !ok {
 		return access.Principal{}, access.ErrInvalidToken
 	}
 	return p, nil
 }
+
+const practitionerTokenPrefix = "practitioner:"
+
+// practitionerToken is the token of practitioner id signed in (a user whose
+// fhirUser is id, with every user scope), which any stubVerifier accepts:
+// the person an act that records a practitioner needs.
+func practitionerToken(id uuid.UUID) string { return practitionerTokenPrefix + id.String() }
 
 const (
 	adminToken     = "admin"
@@ -86,6 +102,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		DeadLetters:   postgres.NewDeadLetterStore(pool),
 		Users:         postgres.NewUserStore(pool),
 		Sessions:      postgres.NewOAuthStore(pool),
+		Launches:      postgres.NewOAuthStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

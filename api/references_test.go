@@ -74,15 +74,15 @@ func TestClinicalRecordsReferenceTheirPatient(t *testing.T) {
 	patient, other := registeredPatient(t, srv), registeredPatient(t, srv)
 	enc := recordEncounter(t, pool, patient, false, nil)
 	unknown := uuid.Must(uuid.NewV7())
-	author := uuid.New()
+	author := practitionerToken(uuid.New())
 
 	notesPath := "/v1/clinical/encounters/" + enc.String() + "/notes"
 	noteBody := func(patient uuid.UUID) string {
-		return fmt.Sprintf(`{"type":"progress","authorId":%q,"patientId":%q,"text":"Stable."}`, author, patient)
+		return fmt.Sprintf(`{"type":"progress","patientId":%q,"text":"Stable."}`, patient)
 	}
-	wantFields(t, "note naming another patient than the encounter's", call(t, srv, "POST", notesPath, adminToken, noteBody(other)), "patientId")
-	wantFields(t, "note naming an unknown patient", call(t, srv, "POST", notesPath, adminToken, noteBody(unknown)), "patientId")
-	wantCode(t, call(t, srv, "POST", "/v1/clinical/encounters/"+unknown.String()+"/notes", adminToken, noteBody(patient)),
+	wantFields(t, "note naming another patient than the encounter's", call(t, srv, "POST", notesPath, author, noteBody(other)), "patientId")
+	wantFields(t, "note naming an unknown patient", call(t, srv, "POST", notesPath, author, noteBody(unknown)), "patientId")
+	wantCode(t, call(t, srv, "POST", "/v1/clinical/encounters/"+unknown.String()+"/notes", author, noteBody(patient)),
 		http.StatusNotFound, CodeNotFound)
 
 	planBody := func(patient uuid.UUID, enc *uuid.UUID) string {
@@ -100,7 +100,7 @@ func TestClinicalRecordsReferenceTheirPatient(t *testing.T) {
 
 	// The allergy's patient is its path: an unknown one is not found, as
 	// its list is.
-	wantCode(t, call(t, srv, "POST", "/v1/patients/"+unknown.String()+"/allergies", adminToken, allergyJSON("Latex", "low")),
+	wantCode(t, call(t, srv, "POST", "/v1/patients/"+unknown.String()+"/allergies", recorderToken, allergyJSON("Latex", "low")),
 		http.StatusNotFound, CodeNotFound)
 
 	var rows, events, audited int
@@ -116,7 +116,7 @@ func TestClinicalRecordsReferenceTheirPatient(t *testing.T) {
 	}
 
 	// The patient's own encounter takes both.
-	if r := call(t, srv, "POST", notesPath, adminToken, noteBody(patient)); r.status != http.StatusCreated {
+	if r := call(t, srv, "POST", notesPath, author, noteBody(patient)); r.status != http.StatusCreated {
 		t.Fatalf("note of the encounter's patient: %d %s", r.status, r.body)
 	}
 	if r := call(t, srv, "POST", plans, adminToken, planBody(patient, &enc)); r.status != http.StatusCreated {

@@ -54,6 +54,8 @@ type Deps struct {
 	SignIn   SignIn
 	Users    UserDirectory
 	Sessions SignInSessions
+	// Launches are SMART launch contexts (EHR launch); nil makes none.
+	Launches LaunchContexts
 	Health   *Health
 	Metrics  *Metrics
 	// RateLimits are the request budgets; the zero value is unlimited.
@@ -132,19 +134,26 @@ func NewRouter(d Deps) *gin.Engine {
 		s.log.Error("OpenAPI document not loaded; input is checked without its limits", "error", err)
 	}
 
+	// Each route needs one SMART v2 permission (see requirements).
+	required := requirements(routes)
 	for _, rt := range routes {
+		key := rt.Method + " " + rt.Path
 		handlers := []gin.HandlerFunc{}
 		switch {
 		case rt.Scope != "":
 			// Spends the client's budget once the token is verified, or the
 			// IP's when there is no valid token.
-			handlers = append(handlers, s.authorize(rt.Scope))
+			handlers = append(handlers, s.authorize(required[key]))
 		case rt.Path == tokenPath:
 			// The token endpoint spends its own per-IP budget, audited as a login.
 		case strings.HasPrefix(rt.Path, "/v1/"):
 			handlers = append(handlers, s.limitByIP())
 		}
-		handlers = append(handlers, s.checkedInput(specs[rt.Method+" "+rt.Path]), rt.handler)
+		handlers = append(handlers, s.checkedInput(specs[key]))
+		if rt.Scope != "" {
+			handlers = append(handlers, s.confine(rt, required[key], specs[key]))
+		}
+		handlers = append(handlers, rt.handler)
 		r.Handle(rt.Method, rt.Path, handlers...)
 	}
 	return r
@@ -169,6 +178,7 @@ func (s *server) routes() []Route {
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
+		(&launchRoutes{edge: s.edge, store: s.Launches}).routes(),
 		(&alertRoutes{edge: s.edge, store: s.Alerts, deliveries: s.Deliveries, temporal: s.Temporal, directory: s.CareTeam}).routes(),
 	)
 }

@@ -28,6 +28,8 @@ type liveStream struct {
 	items chan uuid.UUID
 }
 
+// openStream opens the stream of the practitioner token acts as, naming
+// them in practitionerId.
 func openStream(t *testing.T, ctx context.Context, srv *httptest.Server, token, practitioner string) (*http.Response, *liveStream) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/notifications/stream?practitionerId="+practitioner, nil)
@@ -60,16 +62,21 @@ func openStream(t *testing.T, ctx context.Context, srv *httptest.Server, token, 
 // 60 live streams of six clients share one LISTEN connection: the
 // database's connections stay bounded by the pool, and each stream still
 // gets its practitioner's notification. A client's eleventh stream is
-// refused with 429 TOO_MANY_STREAMS until one of its ten closes.
+// refused with 429 TOO_MANY_STREAMS until one of its ten closes. Each
+// stream is a practitioner's, signed in on one of the six ward apps.
 func TestSixtyStreamsShareOneListener(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pool := pgtest.NewPool(t) // at most 8 pooled connections
 	store := postgres.NewNotificationStore(pool)
 	tokens := stubVerifier{}
-	for i := range 6 {
-		tokens[fmt.Sprint("ward-", i)] = access.Principal{Subject: fmt.Sprint("ward-", i), ClientID: fmt.Sprint("ward-", i),
-			Scopes: []string{"system/Communication.read"}}
+	practitioners := make([]string, 60)
+	tokenOf := map[string]string{} // practitioner → token
+	for i := range practitioners {
+		id := uuid.Must(uuid.NewV7()).String()
+		practitioners[i], tokenOf[id] = id, fmt.Sprint("ward-", i%6, "/", i)
+		tokens[tokenOf[id]] = access.Principal{Subject: "u-" + id, ClientID: fmt.Sprint("ward-", i%6), UserID: "u-" + id,
+			PractitionerID: id, Scopes: []string{"user/Communication.read"}}
 	}
 	srv := httptest.NewServer(NewRouter(Deps{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -94,9 +101,8 @@ func TestSixtyStreamsShareOneListener(t *testing.T) {
 
 	streams := map[string]*liveStream{}
 	var client0 []*liveStream
-	for i := range 60 {
-		practitioner := fmt.Sprint("prac-", i)
-		res, s := openStream(t, ctx, srv, fmt.Sprint("ward-", i%6), practitioner)
+	for i, practitioner := range practitioners {
+		res, s := openStream(t, ctx, srv, tokenOf[practitioner], practitioner)
 		if s == nil {
 			t.Fatalf("stream %d: %d", i, res.StatusCode)
 		}
@@ -138,7 +144,8 @@ func TestSixtyStreamsShareOneListener(t *testing.T) {
 	}
 
 	// The eleventh stream of one client.
-	res, s := openStream(t, ctx, srv, "ward-0", "prac-0")
+	first := practitioners[0]
+	res, s := openStream(t, ctx, srv, tokenOf[first], first)
 	if s != nil || res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("eleventh stream: %d, want 429", res.StatusCode)
 	}
@@ -152,7 +159,7 @@ func TestSixtyStreamsShareOneListener(t *testing.T) {
 	client0[0].res.Body.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, s := openStream(t, ctx, srv, "ward-0", "prac-0")
+		res, s := openStream(t, ctx, srv, tokenOf[first], first)
 		if s != nil {
 			break
 		}

@@ -26,7 +26,7 @@ import (
 // identityAdminUsage lists the administrative commands on users, apps and keys.
 const identityAdminUsage = `  zarish admin create-user --username NAME [--roles admin] [--practitioner ID] [--name "Full Name"] (--password-stdin | --password P)
                                                                   add a user; the first administrator is made this way
-  zarish admin create-app --id ID --redirect-uris URI[,URI] [--scopes 'openid offline_access user/*.*'] [--secret S] [--first-party]
+  zarish admin create-app --id ID --redirect-uris URI[,URI] [--scopes 'openid offline_access launch user/*.* patient/*.*'] [--secret S] [--first-party]
                                                                   register an app that signs people in (no secret: a public app, PKCE only)
   zarish admin rotate-signing-key [--file JWT_SIGNING_KEY_FILE]   new signing key in front; the previous one keeps verifying`
 
@@ -121,7 +121,7 @@ func runCreateApp(ctx context.Context, cfg config.Config, args []string, logger 
 	id := fs.String("id", "", "client id")
 	name := fs.String("name", "", "the name the sign-in page shows")
 	redirects := fs.String("redirect-uris", "", "comma-separated redirect URIs (https, or http on a loopback address)")
-	scopes := fs.String("scopes", "openid profile fhirUser offline_access user/*.*", "what the app may ask for")
+	scopes := fs.String("scopes", "openid profile fhirUser offline_access launch user/*.* patient/*.*", "what the app may ask for")
 	secret := fs.String("secret", "", "a client secret for a server-side app; none makes a public app (PKCE only)")
 	firstParty := fs.Bool("first-party", false, "an app of this hospital: signing in skips the consent step")
 	if err := fs.Parse(args); err != nil {

@@ -35,7 +35,7 @@ func BenchmarkAlertFirstNotification(b *testing.B) {
 	if r.status != http.StatusCreated {
 		b.Fatalf("policy: %d %s", r.status, r.body)
 	}
-	stream := openStream(b, e, token, nurse.ID)
+	stream := openStream(b, e, e.actingToken(), nurse.ID) // the ward app's, for the nurse
 
 	var lat []time.Duration
 	i := 0

@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
@@ -74,8 +76,8 @@ type devStack struct {
 }
 
 // startDev starts the embedded servers, the database, the API, every worker
-// queue, the relay and the workflow starter, and returns once the API
-// listens. Cancelling ctx drains
+// queue, the relay, the workflow starter, the dispatcher and the
+// break-the-glass consumer, and returns once the API listens. Cancelling ctx drains
 // the API, workers and relay, then stops the embedded servers; wait reports
 // how that went.
 func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *devStack, err error) {
@@ -156,6 +158,9 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err := seedDevIdentity(ctx, pool, oauthStore, logger); err != nil {
 		return nil, err
 	}
+	if err := seedDevOnCall(ctx, postgres.NewCareTeamStore(pool), time.Now(), logger); err != nil {
+		return nil, err
+	}
 
 	metrics := api.NewMetrics()
 	outbox := postgres.NewOutboxReader(pool)
@@ -217,6 +222,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return sealer.Run(gctx) })
 	g.Go(func() error { return starter.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
+	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
 	return s, nil
 }
 
@@ -237,12 +243,14 @@ func (s *devStack) shutdown() {
 	s.stop = nil
 }
 
-// ensureDevClient registers dev-admin with system/*.* unless it exists. It
-// holds no role: its scopes already cover every route, and a role on it would
-// label its clinical reads in the audit trail with a job (admin) whose scopes
-// exclude clinical records.
+// ensureDevClient registers dev-admin with system/*.* and
+// system/Practitioner.act unless it exists, so a newcomer's curl can act for
+// a demo practitioner with X-On-Behalf-Of. It holds no role: its scopes
+// already cover every route, and a role on it would label its clinical
+// reads in the audit trail with a job (admin) whose scopes exclude clinical
+// records.
 func ensureDevClient(ctx context.Context, store *postgres.OAuthStore, secret string, logger *slog.Logger) error {
-	c, err := auth.NewClient(devClientID, secret, "Development administrator", []string{"system/*.*"}, nil)
+	c, err := auth.NewClient(devClientID, secret, "Development administrator", []string{"system/*.*", access.ScopeActOnBehalf}, nil)
 	if err != nil {
 		return fmt.Errorf("dev client: %w", err)
 	}
@@ -251,7 +259,7 @@ func ensureDevClient(ctx context.Context, store *postgres.OAuthStore, secret str
 		return fmt.Errorf("dev client: %w", err)
 	}
 	if created {
-		logger.Info("created OAuth2 client", "client", devClientID, "scopes", "system/*.*")
+		logger.Info("created OAuth2 client", "client", devClientID, "scopes", c.Scopes)
 	}
 	return nil
 }

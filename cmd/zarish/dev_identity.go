@@ -38,7 +38,7 @@ type demoUser struct {
 	Username, Password, Name string
 	Role                     access.Role
 	// Practitioner is the care-team role of its practitioner; empty for
-	// a user without one (the auditor).
+	// a user without one.
 	Practitioner careteam.Role
 }
 
@@ -49,7 +49,9 @@ var demoUsers = []demoUser{
 	{"dr.karim", "demo-password-physician", "Dr. Karim Hossain (physician)", access.RoleClinician, careteam.RolePhysician},
 	{"pharm.farhana", "demo-password-pharmacist", "Farhana Islam (pharmacist)", access.RolePharmacist, careteam.RolePharmacist},
 	{"path.imran", "demo-password-pathologist", "Dr. Imran Chowdhury (pathologist)", access.RoleLab, careteam.RoleLab},
-	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", access.RoleAuditor, ""},
+	// The auditor is also the privacy officer, on call for break-the-glass
+	// reviews (seedDevOnCall).
+	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", access.RoleAuditor, careteam.RolePrivacyOfficer},
 }
 
 // demoNamespace makes the demo practitioners' and users' ids stable, so a
@@ -99,7 +101,8 @@ func localHost(h string) bool {
 func seedDevIdentity(ctx context.Context, pool *pgxpool.Pool, store *postgres.OAuthStore, logger *slog.Logger) error {
 	app, err := auth.NewAppClient(auth.AppClient{
 		ID: devAppClientID, Name: "ZARISH dev app", RedirectURIs: devAppRedirects, FirstParty: true,
-		Scopes: []string{access.ScopeOpenID, access.ScopeProfile, access.ScopeFHIRUser, access.ScopeOfflineAccess, "user/*.*"},
+		Scopes: []string{access.ScopeOpenID, access.ScopeProfile, access.ScopeFHIRUser, access.ScopeOfflineAccess, access.ScopeLaunch,
+			"user/*.*", "patient/*.*"},
 	})
 	if err != nil {
 		return fmt.Errorf("dev app: %w", err)

@@ -112,8 +112,9 @@ func TestEndToEndAlertPoisonedRaiseDoesNotHideTheNext(t *testing.T) {
 	if r := e.do(http.MethodGet, "/v1/notifications/alerts/"+critical.ID, token, nil); r.status != http.StatusOK {
 		t.Fatalf("the raised alert cannot be read: %d %s", r.status, r.body)
 	}
+	app := e.actingToken() // the ward's app, reading the nurse's inbox for her
 	eventually(t, 30*time.Second, "the nurse notified of the critical alert", func() bool {
-		r := e.do(http.MethodGet, "/v1/notifications/inbox?practitionerId="+nurse.ID, token, nil)
+		r := e.do(http.MethodGet, "/v1/notifications/inbox", app, nil, onBehalfOf(nurse.ID)...)
 		return strings.Contains(string(r.body), critical.ID)
 	})
 }

@@ -37,13 +37,16 @@ func eventually(t *testing.T, within time.Duration, what string, check func() bo
 // on the real stack: level 1 is notified in-app and by email (a real SMTP
 // conversation with the dev mail sink), nobody answers, it escalates to level
 // 2, a stranger's acknowledgement is refused, the charge nurse's accepted,
-// and resolving ends the workflow.
+// and resolving ends the workflow. The ward's pager gateway reads inboxes,
+// acknowledges and resolves for each nurse (X-On-Behalf-Of), and the audit
+// trail names her; acting as itself, it acknowledges nothing.
 func TestEndToEndAlertEscalation(t *testing.T) {
 	// The SMS provider fails twice, then accepts; every call must be signed.
 	const secret = "e2e-webhook-secret-0123456789"
 	sms := newSMSProvider(t, secret, 2)
 	e := startE2E(t, devConfig(t, "SMS_WEBHOOK_URL", sms.URL, "NOTIFY_WEBHOOK_SECRET", secret))
 	token := e.token(devClientID, "dev-secret", "")
+	gateway := e.actingToken()
 
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
 	var p patientJSON
@@ -78,7 +81,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	}
 
 	// The nurse's live stream is open before the alert is raised.
-	stream := openStream(t, e, token, nurse)
+	stream := openStream(t, e, gateway, nurse)
 
 	raise := map[string]any{"patientId": p.ID, "unit": "ward-7", "severity": "critical", "category": "news2-high",
 		"message": "NEWS2 score 8", "source": "e2e/observation", "policyId": "ward-7-fast"}
@@ -102,7 +105,7 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	}
 
 	inbox := func(who string) int {
-		r := e.do(http.MethodGet, "/v1/notifications/inbox?practitionerId="+who, token, nil)
+		r := e.do(http.MethodGet, "/v1/notifications/inbox", gateway, nil, onBehalfOf(who)...)
 		var page struct {
 			Data []struct {
 				AlertID string `json:"alertId"`
@@ -144,22 +147,54 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 		t.Fatalf("SMS provider saw %d calls, %d badly signed", sms.calls(), sms.badSignatures())
 	}
 
-	// Someone who was never notified cannot acknowledge it.
-	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/acknowledge", token,
-		map[string]string{"practitionerId": "0193c0de-0000-7000-8000-000000000001"})
+	// Someone who was never notified (the dev stack's physician, on
+	// another ward) cannot acknowledge it; nor can a machine client acting
+	// as itself, whoever it names.
+	ackPath := "/v1/notifications/alerts/" + raised.ID + "/acknowledge"
+	r = e.do(http.MethodPost, ackPath, gateway, map[string]string{}, onBehalfOf(demoPractitionerID("dr.karim").String())...)
 	var env errorJSON
 	r.json(t, &env)
 	if r.status != http.StatusForbidden || env.Error != "NOT_A_RECIPIENT" {
 		t.Fatalf("stranger's acknowledgement: %d %s", r.status, r.body)
 	}
-	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/acknowledge", token, map[string]string{"practitionerId": charge})
+	r = e.do(http.MethodPost, ackPath, token, map[string]string{"practitionerId": charge})
+	if r.json(t, &env); r.status != http.StatusForbidden || env.Error != "PERSON_REQUIRED" {
+		t.Fatalf("a machine client acknowledging as itself: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, ackPath, gateway, map[string]string{"practitionerId": charge}, onBehalfOf(charge)...)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"acknowledged"`) {
 		t.Fatalf("acknowledge: %d %s", r.status, r.body)
 	}
-	r = e.do(http.MethodPost, "/v1/notifications/alerts/"+raised.ID+"/resolve", token,
-		map[string]string{"practitionerId": charge, "note": "reviewed, observations repeated"})
+	resolvePath := "/v1/notifications/alerts/" + raised.ID + "/resolve"
+	r = e.do(http.MethodPost, resolvePath, token, map[string]string{"practitionerId": charge, "note": "reviewed"})
+	if r.json(t, &env); r.status != http.StatusForbidden || env.Error != "PERSON_REQUIRED" {
+		t.Fatalf("a machine client resolving as itself: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, resolvePath, gateway, map[string]string{"note": "reviewed, observations repeated"}, onBehalfOf(charge)...)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"resolved"`) {
 		t.Fatalf("resolve: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodGet, "/v1/audit/events?entityType=Flag&action=update&patientId="+p.ID+"&limit=200", token, nil)
+	var trail struct {
+		Data []struct {
+			Route  string `json:"route"`
+			Status int    `json:"status"`
+			Actor  struct {
+				ClientID       string `json:"clientId"`
+				PractitionerID string `json:"practitionerId"`
+				Asserted       bool   `json:"asserted"`
+			} `json:"actor"`
+		} `json:"data"`
+	}
+	r.json(t, &trail)
+	acted := map[string]bool{}
+	for _, rec := range trail.Data {
+		if rec.Status == http.StatusOK && rec.Actor.ClientID == actingClientID && rec.Actor.PractitionerID == charge && rec.Actor.Asserted {
+			acted[rec.Route] = true
+		}
+	}
+	if !acted["/v1/notifications/alerts/:id/acknowledge"] || !acted["/v1/notifications/alerts/:id/resolve"] {
+		t.Fatalf("the audit trail does not name the gateway acting for the charge nurse: %s", r.body)
 	}
 	eventually(t, 20*time.Second, "read model shows the resolved alert with its deliveries", func() bool {
 		r := e.do(http.MethodGet, "/v1/notifications/alerts/"+raised.ID, token, nil)
@@ -173,14 +208,16 @@ func TestEndToEndAlertEscalation(t *testing.T) {
 	}
 }
 
-// openStream subscribes to a practitioner's Server-Sent Events and returns
-// the data of each notification event as it arrives.
+// openStream subscribes to a practitioner's Server-Sent Events, with the
+// token of a machine client acting for them, and returns the data of each
+// notification event as it arrives.
 func openStream(t testing.TB, e *e2e, token, practitioner string) <-chan string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.stack.APIURL+"/v1/notifications/stream?practitionerId="+practitioner, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.stack.APIURL+"/v1/notifications/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-On-Behalf-Of", "Practitioner/"+practitioner)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

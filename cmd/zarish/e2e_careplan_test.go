@@ -17,10 +17,12 @@ import (
 // the care-plan-activity-overdue alert on the plan's unit, reaching the
 // activity's owner (who works elsewhere) in the app; another activity's
 // progress is recorded; the plan's events reach Kafka; completing the plan
-// ends its reminders.
+// ends its reminders. The ward's app reads inboxes and records progress for
+// each practitioner (X-On-Behalf-Of).
 func TestEndToEndCarePlan(t *testing.T) {
 	e := startE2E(t, devConfig(t))
 	token := e.token(devClientID, "dev-secret", "")
+	app := e.actingToken()
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
 	var p patientJSON
 	r.json(t, &p)
@@ -95,7 +97,7 @@ func TestEndToEndCarePlan(t *testing.T) {
 		return false
 	})
 	inbox := func(who string) bool {
-		r := e.do(http.MethodGet, "/v1/notifications/inbox?practitionerId="+who, token, nil)
+		r := e.do(http.MethodGet, "/v1/notifications/inbox", app, nil, onBehalfOf(who)...)
 		return strings.Contains(string(r.body), alertID)
 	}
 	// The owner works on another unit, yet is notified with the ward's nurses.
@@ -116,8 +118,8 @@ func TestEndToEndCarePlan(t *testing.T) {
 
 	// The owner dresses the wound: recording it resolves the reminder in
 	// their name, so it stops escalating.
-	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+plan.Activities[0].ID+"/status", token,
-		map[string]any{"status": "completed", "by": owner, "note": "dressing changed"})
+	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+plan.Activities[0].ID+"/status", app,
+		map[string]any{"status": "completed", "by": owner, "note": "dressing changed"}, onBehalfOf(owner)...)
 	if r.status != http.StatusOK {
 		t.Fatalf("complete the overdue activity: %d %s", r.status, r.body)
 	}
@@ -129,8 +131,8 @@ func TestEndToEndCarePlan(t *testing.T) {
 	// Progress on the other activity: completing today's occurrence
 	// schedules tomorrow's.
 	offloading := plan.Activities[1]
-	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+offloading.ID+"/status", token,
-		map[string]any{"status": "completed", "by": nurse, "note": "boot fitted"}, "If-Match", `"2"`)
+	r = e.do(http.MethodPost, "/v1/clinical/care-plans/"+plan.ID+"/activities/"+offloading.ID+"/status", app,
+		map[string]any{"status": "completed", "note": "boot fitted"}, append([]string{"If-Match", `"2"`}, onBehalfOf(nurse)...)...)
 	var after struct {
 		Version    int `json:"version"`
 		Activities []struct {

@@ -30,7 +30,10 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
 	var p patientJSON
 	r.json(t, &p)
-	clinician := "0193c0de-0000-7000-8000-0000000000aa"
+	// The clinic's system records the allergy and drafts the note for the
+	// dev stack's physician.
+	clinician := demoPractitionerID("dr.karim").String()
+	clinic, forClinician := e.actingToken(), onBehalfOf(clinician)
 
 	penicillin := map[string]any{
 		"substance":   map[string]any{"text": "Penicillin", "code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007"}},
@@ -39,7 +42,7 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 		"reactions":   []map[string]any{{"manifestations": []string{"anaphylaxis"}, "severity": "severe"}},
 		"recordedBy":  clinician,
 	}
-	r = e.do(http.MethodPost, "/v1/patients/"+p.ID+"/allergies", token, penicillin)
+	r = e.do(http.MethodPost, "/v1/patients/"+p.ID+"/allergies", clinic, penicillin, forClinician...)
 	var pen struct {
 		ID             string `json:"id"`
 		ClinicalStatus string `json:"clinicalStatus"`
@@ -48,7 +51,7 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 	if r.status != http.StatusCreated || pen.ClinicalStatus != "active" || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("record allergy: %d %s", r.status, r.body)
 	}
-	r = e.do(http.MethodPost, "/v1/patients/"+p.ID+"/allergies", token, penicillin)
+	r = e.do(http.MethodPost, "/v1/patients/"+p.ID+"/allergies", clinic, penicillin, forClinician...)
 	var env errorJSON
 	r.json(t, &env)
 	if r.status != http.StatusConflict || env.Error != "DUPLICATE_ALLERGY" || !strings.Contains(env.Message, pen.ID) {
@@ -67,8 +70,8 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 	eventually(t, 20*time.Second, "the encounter reaches the read model", func() bool {
 		return e.do(http.MethodGet, "/v1/clinical/encounters/"+enc.ID, token, nil).status == http.StatusOK
 	})
-	r = e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/notes", token, map[string]any{
-		"type": "progress", "authorId": clinician, "patientId": p.ID, "text": "Urticaria after amoxicillin; antihistamine given."})
+	r = e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/notes", clinic, map[string]any{
+		"type": "progress", "patientId": p.ID, "text": "Urticaria after amoxicillin; antihistamine given."}, forClinician...)
 	if r.status != http.StatusCreated {
 		t.Fatalf("draft note: %d %s", r.status, r.body)
 	}

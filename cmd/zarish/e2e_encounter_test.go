@@ -17,13 +17,16 @@ import (
 // TestEndToEndEncounter drives one encounter through the API on the real
 // stack: arrival, a refused out-of-order transition, triage, care, transfer,
 // discharge; then an untriaged encounter raises the triage-overdue alert.
+// Each transition is an interface engine's for the dev stack's physician
+// (X-On-Behalf-Of); acting as itself, a machine client moves no encounter.
 func TestEndToEndEncounter(t *testing.T) {
 	e := startE2E(t, devConfig(t))
 	token := e.token(devClientID, "dev-secret", "")
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
 	var p patientJSON
 	r.json(t, &p)
-	clinician := "0193c0de-0000-7000-8000-0000000000aa"
+	clinician := demoPractitionerID("dr.karim").String()
+	engine := e.actingToken()
 
 	start := func(deadlineMinutes float64) string {
 		r := e.do(http.MethodPost, "/v1/clinical/encounters", token, map[string]any{
@@ -41,8 +44,7 @@ func TestEndToEndEncounter(t *testing.T) {
 	}
 	step := func(id, transition string, body map[string]any, want int) response {
 		t.Helper()
-		body["by"] = clinician
-		r := e.do(http.MethodPost, "/v1/clinical/encounters/"+id+"/"+transition, token, body)
+		r := e.do(http.MethodPost, "/v1/clinical/encounters/"+id+"/"+transition, engine, body, onBehalfOf(clinician)...)
 		if r.status != want {
 			t.Fatalf("%s: %d %s", transition, r.status, r.body)
 		}
@@ -50,9 +52,13 @@ func TestEndToEndEncounter(t *testing.T) {
 	}
 
 	id := start(15)
-	step(id, "arrive", map[string]any{}, http.StatusOK)
-	r = step(id, "start", map[string]any{"attending": clinician}, http.StatusConflict)
 	var env errorJSON
+	r = e.do(http.MethodPost, "/v1/clinical/encounters/"+id+"/arrive", token, map[string]any{"by": clinician})
+	if r.json(t, &env); r.status != http.StatusForbidden || env.Error != "PERSON_REQUIRED" {
+		t.Fatalf("a machine client naming the physician: %d %s, want 403 PERSON_REQUIRED", r.status, r.body)
+	}
+	step(id, "arrive", map[string]any{"by": clinician}, http.StatusOK)
+	r = step(id, "start", map[string]any{"attending": clinician}, http.StatusConflict)
 	r.json(t, &env)
 	if env.Error != "INVALID_TRANSITION" || !strings.Contains(env.Message, "arrived") {
 		t.Fatalf("out-of-order start: %s", r.body)
@@ -76,6 +82,32 @@ func TestEndToEndEncounter(t *testing.T) {
 	last := events[len(events)-1]
 	if last.Type != "encounter.discharged" {
 		t.Fatalf("last clinical event %s, want encounter.discharged", last.Type)
+	}
+	// The audit trail names the engine and the physician it acted for.
+	r = e.do(http.MethodGet, "/v1/audit/events?entityType=Encounter&action=update&patientId="+p.ID+"&limit=200", token, nil)
+	var trail struct {
+		Data []struct {
+			Status int `json:"status"`
+			Actor  struct {
+				ClientID       string `json:"clientId"`
+				PractitionerID string `json:"practitionerId"`
+				Asserted       bool   `json:"asserted"`
+			} `json:"actor"`
+		} `json:"data"`
+	}
+	r.json(t, &trail)
+	acted := 0
+	for _, rec := range trail.Data {
+		if rec.Status != http.StatusOK {
+			continue
+		}
+		if rec.Actor.ClientID != actingClientID || rec.Actor.PractitionerID != clinician || !rec.Actor.Asserted {
+			t.Fatalf("a transition's audit actor %+v, want %s asserting %s", rec.Actor, actingClientID, clinician)
+		}
+		acted++
+	}
+	if acted != 5 { // arrive, triage, start, transfer, discharge
+		t.Fatalf("%d audited transitions, want 5: %s", acted, r.body)
 	}
 
 	// An order placed by another process holds the discharge until it is

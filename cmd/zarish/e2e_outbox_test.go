@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // TestEndToEndLongNoteDoesNotBlockEvents reproduces the issue's case: a
@@ -37,12 +35,12 @@ func TestEndToEndLongNoteDoesNotBlockEvents(t *testing.T) {
 		return e.do(http.MethodGet, "/v1/clinical/encounters/"+enc.ID, token, nil).status == http.StatusOK
 	})
 
-	r = e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/notes", token, map[string]any{
-		"type": "progress", "authorId": uuid.NewString(), "patientId": p.ID, "text": strings.Repeat("<", 90_000),
+	r = e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/notes", e.actingToken(), map[string]any{
+		"type": "progress", "patientId": p.ID, "text": strings.Repeat("<", 90_000),
 		"sections": []map[string]string{
 			{"title": "history", "text": strings.Repeat("<", 40_000)},
 			{"title": "plan", "text": strings.Repeat("<", 40_000)},
-		}})
+		}}, onBehalfOf(demoPractitionerID("dr.karim").String())...)
 	var n struct {
 		ID string `json:"id"`
 	}

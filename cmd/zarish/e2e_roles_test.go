@@ -32,7 +32,9 @@ func TestEndToEndNurseRole(t *testing.T) {
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), `role "surgeon"`) {
 		t.Fatalf("create-client with an unknown role = %v, want a usage error naming it", err)
 	}
-	err = runAdmin(ctx, e.cfg, []string{"create-client", "--id", "ward-7", "--secret", "ward-7-secret", "--name", "Ward 7 tablets", "--roles", "nurse"}, logger, &out)
+	// The tablets act for the nurse on shift, so they may name her.
+	err = runAdmin(ctx, e.cfg, []string{"create-client", "--id", "ward-7", "--secret", "ward-7-secret", "--name", "Ward 7 tablets", "--roles", "nurse",
+		"--scopes", "system/Practitioner.act"}, logger, &out)
 	if err != nil {
 		t.Fatalf("create-client --roles nurse: %v", err)
 	}
@@ -70,7 +72,8 @@ func TestEndToEndNurseRole(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("nurse starts an encounter: %d %s", r.status, r.body)
 	}
-	if r := e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/arrive", nurse, map[string]any{"by": "0193c0de-0000-7000-8000-0000000000bb"}); r.status != http.StatusOK {
+	if r := e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/arrive", nurse, map[string]any{},
+		onBehalfOf(demoPractitionerID("nurse.nadia").String())...); r.status != http.StatusOK {
 		t.Fatalf("nurse marks arrival: %d %s", r.status, r.body)
 	}
 	if r := e.do(http.MethodGet, "/v1/clinical/encounters/"+enc.ID, nurse, nil); r.status != http.StatusOK {

@@ -16,6 +16,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
@@ -29,6 +30,7 @@ type e2e struct {
 	stack  *devStack
 	cancel context.CancelFunc
 	done   chan error
+	acting bool // the acting client is registered (actingToken)
 }
 
 // anyPort asks each embedded server to choose its own port. Nothing here
@@ -198,6 +200,33 @@ func (e *e2e) token(clientID, secret, scope string) string {
 		e.t.Fatalf("token response %s: %v", raw, err)
 	}
 	return tok.AccessToken
+}
+
+// actingClientID is the machine client e2e tests act for practitioners with
+// (an interface engine): every system scope, and system/Practitioner.act.
+const actingClientID, actingClientSecret = "e2e-integration", "e2e-integration-secret"
+
+// actingToken registers the acting client with `zarish admin
+// create-client`, unless it is registered, and returns a token of it; each
+// act that needs a person then names the practitioner with onBehalfOf.
+func (e *e2e) actingToken() string {
+	e.t.Helper()
+	if !e.acting {
+		logger := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		err := runAdmin(context.Background(), e.cfg, []string{"create-client", "--id", actingClientID, "--secret", actingClientSecret,
+			"--scopes", "system/*.* " + access.ScopeActOnBehalf}, logger, io.Discard)
+		if err != nil {
+			e.t.Fatalf("create the acting client: %v", err)
+		}
+		e.acting = true
+	}
+	return e.token(actingClientID, actingClientSecret, "")
+}
+
+// onBehalfOf is the X-On-Behalf-Of header naming the practitioner a
+// machine client acts for.
+func onBehalfOf(practitioner string) []string {
+	return []string{"X-On-Behalf-Of", "Practitioner/" + practitioner}
 }
 
 type patientJSON struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -74,7 +75,9 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	return g.Wait()
 }
 
-// runWorker runs Temporal workers for the chosen task queues.
+// runWorker runs Temporal workers for the chosen task queues. The worker of
+// the alerts queue also raises the review alert of every break-the-glass
+// access, read from Kafka.
 func runWorker(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -96,7 +99,20 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer tc.Close()
-	return workers.Run(ctx, tc, queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return workers.Run(gctx, tc, queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
+	})
+	if slices.Contains(queues, workers.QueueAlerts) {
+		if len(cfg.Kafka.Brokers) == 0 {
+			logger.Warn("KAFKA_BROKERS is not set: this alerts worker raises no review alert for break-the-glass accesses",
+				"component", "break-glass")
+		} else {
+			consumer := breakGlassConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			g.Go(func() error { return consumer.Run(gctx) })
+		}
+	}
+	return g.Wait()
 }
 
 // runRelay publishes outbox rows to Kafka, starts the workflows that writes

@@ -27,6 +27,7 @@ import (
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
+	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 	"github.com/zarish-sphere/zarish/workers"
@@ -150,6 +151,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		DeadLetters:    postgres.NewDeadLetterStore(p.pool),
 		Users:          postgres.NewUserStore(p.pool),
 		Sessions:       postgres.NewOAuthStore(p.pool),
+		Launches:       postgres.NewOAuthStore(p.pool),
 		SignIn:         signInEndpoints(p.oauth),
 		Verifier:       p.oauth,
 		Token:          p.oauth.TokenHandler(),
@@ -235,6 +237,14 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, alerting config.Alerts, log
 			func(r worker.Registry) { careplanworkflow.Register(r, carePlans) },
 		},
 	}
+}
+
+// breakGlassConsumer raises the privacy officer's review alert of every
+// break-the-glass access whose event reaches brokers: the worker that owns
+// the alerts runs it.
+func breakGlassConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.BreakGlassConsumer {
+	raiser := alertworkflow.BreakGlass{Client: tc, Alerts: postgres.NewAlertStore(pool), Audit: postgres.NewAuditStore(pool)}
+	return notify.NewBreakGlassConsumer(brokers, raiser, logger)
 }
 
 // workerOptions are every queue's worker settings from the configuration.

@@ -98,6 +98,11 @@ type Policy struct {
 	// ResolveReminder, when positive, re-notifies whoever acknowledged an
 	// alert that is still unresolved after this long.
 	ResolveReminder time.Duration `json:"resolveReminder,omitempty"`
+	// ResolverRoles are the care-team roles (a charge nurse, the rapid
+	// response team) whose holders may resolve the policy's alerts besides
+	// its recipients and the clinicians of the alert's unit (see
+	// Record.MayResolve).
+	ResolverRoles []careteam.Role `json:"resolverRoles,omitempty"`
 }
 
 // Validate reports every invalid field of the policy.
@@ -111,6 +116,12 @@ func (p Policy) Validate() error {
 	}
 	if p.Repeat < 0 {
 		v.Add("repeat", "must not be negative")
+	}
+	for _, r := range p.ResolverRoles {
+		if !r.Valid() {
+			v.Add("resolverRoles", "must hold known care-team roles")
+			break
+		}
 	}
 	if !p.checkSizes(&v) {
 		return v.OrNil()

@@ -97,6 +97,22 @@ type Record struct {
 	Outcome     Outcome     `json:"outcome"`
 	BreakGlass  string      `json:"breakGlass,omitempty"` // the stated reason, when access was by break-the-glass
 	Description string      `json:"description,omitempty"`
+	// Submitted marks a record a service submitted (POST /v1/audit/events)
+	// about an event of its own, rather than one this server wrote about a
+	// request it served; Submitter names who submitted it. Both are absent
+	// from records written before they existed, so those hash as they did.
+	Submitted bool       `json:"submitted,omitempty"`
+	Submitter *Submitter `json:"submitter,omitempty"`
+}
+
+// Submitter is who submitted a record, as its token proved: the client, and
+// the signed-in user and their practitioner when a user's token submitted
+// it. It is kept apart from the record's Actor, which is only what the
+// submitter says.
+type Submitter struct {
+	ClientID       string `json:"clientId"`
+	UserID         string `json:"userId,omitempty"`
+	PractitionerID string `json:"practitionerId,omitempty"`
 }
 
 // Size limits of a record submitted from outside, in characters and items.
@@ -109,6 +125,9 @@ const (
 	MaxPurposeLen     = 64
 	MaxDescriptionLen = 2000
 	MaxUserAgentLen   = 512
+	// MaxPractitionerIDLen is a practitioner id's length: a UUID in its
+	// canonical form.
+	MaxPractitionerIDLen = 36
 )
 
 func tooLong(s string, max int) bool { return utf8.RuneCountInString(s) > max }
@@ -116,6 +135,11 @@ func tooLong(s string, max int) bool { return utf8.RuneCountInString(s) > max }
 // Validate reports every invalid field of a record submitted from outside.
 func (r Record) Validate() error {
 	verr := &domain.ValidationError{}
+	r.validate(verr)
+	return verr.OrNil()
+}
+
+func (r Record) validate(verr *domain.ValidationError) {
 	if !slices.Contains(Actions, r.Action) {
 		verr.Add("action", "must be one of "+joinActions())
 	}
@@ -130,6 +154,9 @@ func (r Record) Validate() error {
 	}
 	if tooLong(r.Actor.Subject, MaxSubjectLen) {
 		verr.Add("actor.subject", "must be at most 200 characters")
+	}
+	if r.Actor.PractitionerID != "" && !canonicalUUID(r.Actor.PractitionerID) {
+		verr.Add("actor.practitionerId", "must be a practitioner id (a UUID, 36 characters)")
 	}
 	if len(r.Actor.Roles) > MaxRoles {
 		verr.Add("actor.roles", "must hold at most 20 items")
@@ -153,7 +180,14 @@ func (r Record) Validate() error {
 	if tooLong(r.UserAgent, MaxUserAgentLen) {
 		verr.Add("userAgent", "must be at most 512 characters")
 	}
-	return verr.OrNil()
+	r.validateSubmission(verr)
+}
+
+// canonicalUUID reports whether s is a UUID written as uuid.UUID.String
+// writes it: 36 characters, lower-case hex.
+func canonicalUUID(s string) bool {
+	id, err := uuid.Parse(s)
+	return err == nil && id.String() == s
 }
 
 func joinActions() string {

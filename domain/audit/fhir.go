@@ -162,6 +162,12 @@ func purposeCode(purpose string) (Coding, bool) {
 // where there is one. The agent is the acting user (the requestor, with the
 // network address) and, when different, the client application; the source is
 // this engine; the entities are the patient(s) and the resource touched.
+//
+// A submitted record says so: its source's observer is the submitting
+// client (this engine stays the site that recorded it), a user who
+// submitted it is one more agent, not the requestor, the asserted actor is
+// marked as the submitter's word, and the entity detail "submitted" is
+// "true".
 func (r Record) FHIR() FHIRAuditEvent {
 	ev := FHIRAuditEvent{
 		ResourceType: "AuditEvent",
@@ -179,6 +185,15 @@ func (r Record) FHIR() FHIRAuditEvent {
 			Type:     []Coding{{SystemSecuritySourceType, "4", "Application Server"}},
 		},
 		Entity: r.fhirEntities(),
+	}
+	if r.Submitted && r.Submitter != nil {
+		ev.Source = FHIRSource{
+			Site:     Observer,
+			Observer: Reference{Identifier: &Identifier{Value: r.Submitter.ClientID}, Display: "submitted by client " + r.Submitter.ClientID},
+		}
+		if agent, ok := r.submitterAgent(); ok {
+			ev.Agent = append(ev.Agent, agent)
+		}
 	}
 	if p := r.fhirPurpose(); p != nil {
 		ev.PurposeOfEvent = append(ev.PurposeOfEvent, *p)
@@ -311,6 +326,9 @@ func (r Record) fhirAgents() []FHIRAgent {
 	} else if r.Actor.ClientID != "" {
 		user.AltID = r.Actor.ClientID
 	}
+	if r.Actor.Asserted {
+		user.Type.Text = r.assertedBy()
+	}
 	if user.Who.Identifier.Value == "" {
 		user.Who = Reference{Display: "unidentified"} // FHIR allows no empty value
 	}
@@ -359,13 +377,41 @@ func (r Record) personAgents() []FHIRAgent {
 		network = &FHIRNetwork{Address: r.SourceIP, Type: "2"}
 	}
 	if r.Actor.Asserted {
-		person.Type.Text = "asserted by the client (X-On-Behalf-Of), not signed in"
+		person.Type.Text = r.assertedBy()
 		client.Requestor, client.Network = true, network
 		return []FHIRAgent{client, person}
 	}
 	person.Requestor, person.Network = true, network
 	person.AltID = r.Actor.ClientID
 	return []FHIRAgent{person, client}
+}
+
+// assertedBy says whose word an asserted actor is.
+func (r Record) assertedBy() string {
+	if r.Submitted {
+		return "asserted by the submitter, not signed in"
+	}
+	return "asserted by the client (X-On-Behalf-Of), not signed in"
+}
+
+// submitterAgent is the agent of the signed-in user who submitted the
+// record, if one did: not the requestor of the event the record describes.
+func (r Record) submitterAgent() (FHIRAgent, bool) {
+	by := r.Submitter
+	if by == nil || (by.UserID == "" && by.PractitionerID == "") {
+		return FHIRAgent{}, false
+	}
+	a := FHIRAgent{
+		Type:  &CodeableConcept{Coding: []Coding{{SystemSecurityRoleType, "humanuser", "human user"}}, Text: "submitted this record"},
+		AltID: by.ClientID,
+	}
+	if by.PractitionerID != "" {
+		a.Who.Reference = "Practitioner/" + by.PractitionerID
+	}
+	if by.UserID != "" {
+		a.Who.Identifier = &Identifier{System: SystemUserID, Value: by.UserID}
+	}
+	return a, true
 }
 
 func (r Record) fhirEntities() []FHIRAuditedEntity {
@@ -399,6 +445,9 @@ func (r Record) fhirEntities() []FHIRAuditedEntity {
 	}
 	if r.Status != 0 {
 		details = append(details, FHIRDetail{"status", strconv.Itoa(r.Status)})
+	}
+	if r.Submitted {
+		details = append(details, FHIRDetail{"submitted", "true"})
 	}
 
 	if r.EntityType == "Patient" && r.EntityID != "" && seen[r.EntityID] {

@@ -11,7 +11,8 @@ type Filter struct {
 	// PatientID matches records about the patient: its subject, or among the
 	// patients a search returned.
 	PatientID *uuid.UUID
-	// Actor matches the actor's subject, user id or practitioner id.
+	// Actor matches the actor's subject, user id or practitioner id, or the
+	// user or practitioner who submitted the record.
 	Actor      string
 	Action     Action
 	EntityType string

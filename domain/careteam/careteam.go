@@ -26,10 +26,14 @@ const (
 	RoleLab           Role = "lab"
 	RoleScheduler     Role = "scheduler"
 	RoleRapidResponse Role = "rapid-response"
+	// RolePrivacyOfficer reviews break-the-glass access to patient records;
+	// its on-call shift (normally hospital-wide) receives the review alerts.
+	RolePrivacyOfficer Role = "privacy-officer"
 )
 
 // Roles lists every known role.
-var Roles = []Role{RolePhysician, RoleNurse, RoleChargeNurse, RolePharmacist, RoleLab, RoleScheduler, RoleRapidResponse}
+var Roles = []Role{RolePhysician, RoleNurse, RoleChargeNurse, RolePharmacist, RoleLab, RoleScheduler, RoleRapidResponse,
+	RolePrivacyOfficer}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }

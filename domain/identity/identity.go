@@ -130,3 +130,20 @@ type UserPage struct {
 	Users []User
 	Next  string
 }
+
+// Launch is a SMART launch context: the patient (and encounter) an app is
+// opened for, which confines the patient/ scopes of the sign-in that uses
+// it. The app holds an opaque value; stores keep only its digest.
+type Launch struct {
+	PatientID   uuid.UUID
+	EncounterID *uuid.UUID
+	// ClientID and UserID are who created it.
+	ClientID  string
+	UserID    *uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LaunchTTL is how long a launch context can be used: an app is opened
+// straight after the launch is made.
+const LaunchTTL = 5 * time.Minute

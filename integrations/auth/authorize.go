@@ -442,7 +442,23 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 	note := access.NoteOf(ctx)
 	u := st.cred.User
 	now := s.now()
-	granted := access.UserScopes(st.ar.GetRequestedScopes(), u.Roles)
+	// A SMART launch context confines the sign-in's patient/ scopes to the
+	// patient the launching app named; without one they are not granted.
+	var patient string
+	if v := launchValue(st.ar); v != "" {
+		l, err := s.store.UseLaunch(ctx, v, now)
+		if errors.Is(err, domain.ErrNotFound) {
+			s.endFlow(ctx, w, st.flow)
+			s.authorizeError(w, r, st.ar, fosite.ErrInvalidRequest.WithHint("The launch context is unknown, expired or already used; open the app from the launching application again."))
+			return
+		}
+		if err != nil {
+			s.pageFailed(w, r, err)
+			return
+		}
+		patient = l.PatientID.String()
+	}
+	granted := access.UserScopes(st.ar.GetRequestedScopes(), u.Roles, patient != "")
 	for _, sc := range granted {
 		st.ar.GrantScope(sc)
 	}
@@ -470,7 +486,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *flowState) {
 	}
 	sess := newSession()
 	sess.ClientID, sess.UserID, sess.Roles, sess.SessionID = st.client.GetID(), u.ID.String(), u.Roles, sid.String()
-	sess.PractitionerID = practitionerOf(u)
+	sess.PractitionerID, sess.PatientID = practitionerOf(u), patient
 	claims := sess.IDTokenClaims()
 	claims.Subject = u.ID.String()
 	claims.AuthTime = authTime.UTC()
@@ -565,7 +581,7 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, st *flowState,
 	case stepRecoveryCodes:
 		d.RecoveryCodes = codes
 	case stepConsent:
-		d.Scopes = describeScopes(access.UserScopes(st.ar.GetRequestedScopes(), st.cred.User.Roles))
+		d.Scopes = describeScopes(access.UserScopes(st.ar.GetRequestedScopes(), st.cred.User.Roles, launchValue(st.ar) != ""))
 	}
 	render(w, status, st.flow.Step, d, origin(st.ar.GetRedirectURI().String()))
 }
@@ -622,6 +638,12 @@ func randomToken() (string, error) {
 func flowID(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// launchValue is the SMART launch parameter of an authorization request:
+// the opaque launch context an EHR launch hands the app.
+func launchValue(ar fosite.AuthorizeRequester) string {
+	return strings.TrimSpace(ar.GetRequestForm().Get("launch"))
 }
 
 func clientName(c fosite.Client) string {

@@ -23,7 +23,8 @@ type AppClient struct {
 	// loopback address for a native app or local development.
 	RedirectURIs []string
 	// Scopes are what the client may ask for: sign-in scopes (openid,
-	// profile, fhirUser, offline_access) and user/ resource scopes; a
+	// profile, fhirUser, offline_access, launch), user/ resource scopes and
+	// patient/ ones (granted only in a patient's launch context); a
 	// sign-in is granted no more than the user's roles allow.
 	Scopes []string
 	// FirstParty clients are ours: signing in skips the consent step.
@@ -58,8 +59,8 @@ func NewAppClient(a AppClient) (postgres.OAuthClient, error) {
 		case err != nil:
 			errs = append(errs, err)
 			continue
-		case sc.Context != access.ContextUser:
-			errs = append(errs, fmt.Errorf("scope %q: a client that signs people in asks for user/ scopes", s))
+		case sc.Context != access.ContextUser && sc.Context != access.ContextPatient:
+			errs = append(errs, fmt.Errorf("scope %q: a client that signs people in asks for user/ and patient/ scopes", s))
 			continue
 		}
 		if !slices.Contains(scopes, s) {

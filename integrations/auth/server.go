@@ -209,6 +209,9 @@ func (s *Server) Run(ctx context.Context) error {
 			} else if n > 0 {
 				s.logger.Info("expired grants deleted", "rows", n)
 			}
+			if _, err := s.store.DeleteExpiredLaunches(ctx, s.now()); err != nil {
+				s.logger.Warn("expired launch contexts not deleted", "error", err)
+			}
 		}
 	}
 }
@@ -396,6 +399,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if sess.PatientID != "" {
+		// SMART: the launch patient beside the token, for the app.
+		resp.SetExtra("patient", sess.PatientID)
+	}
 	note.About(sess.UserID, "", sess.PractitionerID, sess.Roles)
 	note.SessionID = sess.SessionID
 	note.Description = "token issued: " + grant
@@ -443,7 +450,7 @@ func (s *Server) checkSignedIn(ctx context.Context, ar fosite.AccessRequester, s
 	sess.Roles, sess.PractitionerID = u.Roles, practitionerOf(u)
 	access.NoteOf(ctx).Username = u.Username
 	if req, ok := ar.(*fosite.AccessRequest); ok {
-		allowed := access.UserScopes(req.GrantedScope, u.Roles)
+		allowed := access.UserScopes(req.GrantedScope, u.Roles, sess.PatientID != "")
 		req.GrantedScope = slices.DeleteFunc(slices.Clone(req.GrantedScope), func(sc string) bool { return !slices.Contains(allowed, sc) })
 	}
 	return nil

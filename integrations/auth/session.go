@@ -29,6 +29,9 @@ type Session struct {
 	Roles []string `json:"roles,omitempty"`
 	// SessionID is the sign-in session (sid); empty for machine clients.
 	SessionID string `json:"sessionId,omitempty"`
+	// PatientID is the launch patient of a sign-in made in a patient's
+	// context (the patient claim, and the token response's patient).
+	PatientID string `json:"patientId,omitempty"`
 	// TokenID and IssuedAt are the jti and iat of the access token being
 	// issued, set afresh for each one.
 	TokenID  string    `json:"tokenId,omitempty"`
@@ -85,6 +88,9 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 	}
 	if s.SessionID != "" {
 		extra["sid"] = s.SessionID
+	}
+	if s.PatientID != "" {
+		extra["patient"] = s.PatientID
 	}
 	return &jwt.JWTClaims{Subject: s.subject(), JTI: s.TokenID, IssuedAt: s.IssuedAt, Extra: extra}
 }

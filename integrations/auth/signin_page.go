@@ -126,15 +126,40 @@ func describeScopes(scopes []string) []string {
 				out = append(out, s)
 				continue
 			}
-			verb := map[string]string{access.ActionRead: "Read", access.ActionWrite: "Create and change", access.ActionAny: "Read, create and change"}[sc.Action]
 			what := sc.ResourceType + " records"
 			if sc.ResourceType == access.AnyResource {
 				what = "every kind of record"
 			}
-			out = append(out, fmt.Sprintf("%s %s you may access (%s)", verb, what, s))
+			whose := "you may access"
+			if sc.Context == access.ContextPatient {
+				whose = "of the patient this app was opened for"
+			}
+			out = append(out, fmt.Sprintf("%s %s %s (%s)", permissionWords(sc.Perms), what, whose, s))
 		}
 	}
 	return out
+}
+
+// permissionWords says what a scope's permissions allow, e.g. "Read and
+// search".
+func permissionWords(p access.Permission) string {
+	var words []string
+	for _, w := range []struct {
+		bit  access.Permission
+		word string
+	}{{access.PermCreate, "create"}, {access.PermRead, "read"}, {access.PermUpdate, "change"}, {access.PermDelete, "delete"}, {access.PermSearch, "search"}} {
+		if p&w.bit != 0 {
+			words = append(words, w.word)
+		}
+	}
+	text := strings.Join(words, ", ")
+	if i := strings.LastIndex(text, ", "); i >= 0 {
+		text = text[:i] + " and " + text[i+2:]
+	}
+	if text == "" {
+		return text
+	}
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
 // firstLine trims a message for a page.

@@ -24,16 +24,19 @@ import (
 )
 
 const (
-	testRedirect   = "http://127.0.0.1:9/callback"
-	nursePassword  = "correct horse battery staple"
-	pharmPassword  = "pharmacy counter at night"
-	wardApp        = "ward-app"    // first party: no consent step
-	partnerApp     = "partner-app" // third party: consent
-	nurseUsername  = "nina.nurse"
-	pharmUsername  = "phil.pharm"
-	adminUsername  = "ada.admin"
-	adminPassword  = "administrator of the ward"
-	appScopes      = "openid profile fhirUser offline_access user/*.*"
+	testRedirect  = "http://127.0.0.1:9/callback"
+	nursePassword = "correct horse battery staple"
+	pharmPassword = "pharmacy counter at night"
+	wardApp       = "ward-app"    // first party: no consent step
+	partnerApp    = "partner-app" // third party: consent
+	nurseUsername = "nina.nurse"
+	pharmUsername = "phil.pharm"
+	adminUsername = "ada.admin"
+	adminPassword = "administrator of the ward"
+	appScopes     = "openid profile fhirUser offline_access user/*.*"
+	// appRegistered is what the apps may ask for: appScopes, and patient/
+	// scopes in a launch context.
+	appRegistered  = appScopes + " launch patient/*.*"
 	testPKCEVerify = "a-verifier-of-at-least-forty-three-characters-0123456789"
 )
 
@@ -94,7 +97,7 @@ func newSignInFixture(t testing.TB, edit ...func(*Config)) *signInFixture {
 	f.pharm = add(pharmUsername, pharmPassword, &pharmPractitioner, "pharmacist")
 	f.admin = add(adminUsername, adminPassword, nil, "admin")
 	for id, first := range map[string]bool{wardApp: true, partnerApp: false} {
-		c, err := NewAppClient(AppClient{ID: id, RedirectURIs: []string{testRedirect}, Scopes: strings.Fields(appScopes), FirstParty: first})
+		c, err := NewAppClient(AppClient{ID: id, RedirectURIs: []string{testRedirect}, Scopes: strings.Fields(appRegistered), FirstParty: first})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,6 +234,7 @@ type tokens struct {
 	Refresh string `json:"refresh_token"`
 	ID      string `json:"id_token"`
 	Scope   string `json:"scope"`
+	Patient string `json:"patient"`
 	Error   string `json:"error"`
 	status  int
 }

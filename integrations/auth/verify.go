@@ -101,6 +101,7 @@ type accessClaims struct {
 	Roles    []string `json:"roles"`
 	FHIRUser string   `json:"fhirUser"`
 	SID      string   `json:"sid"`
+	Patient  string   `json:"patient"`
 }
 
 // Verify checks bearer (the token, with or without a "Bearer " prefix): its
@@ -206,6 +207,12 @@ func (v *Verifier) verify(raw string, now time.Time) (access.Principal, error) {
 				return access.Principal{}, fmt.Errorf("fhirUser %q is not Practitioner/<id>", claims.FHIRUser)
 			}
 			p.PractitionerID = id
+		}
+		if claims.Patient != "" {
+			if _, err := uuid.Parse(claims.Patient); err != nil {
+				return access.Principal{}, fmt.Errorf("patient %q is not a patient id", claims.Patient)
+			}
+			p.Patient = claims.Patient
 		}
 	}
 	return p, nil

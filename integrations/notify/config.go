@@ -2,6 +2,8 @@
 // topic: it accepts each request into the store (deduplicated on its id),
 // then sends it by email (SMTP), SMS or push (a provider webhook) or into the
 // in-app inbox, retrying with backoff until it is delivered or given up.
+// Beside it, the break-the-glass consumer raises the privacy officer's
+// review alert of every break-the-glass access published on the topic.
 package notify
 
 import (

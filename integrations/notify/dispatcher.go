@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +14,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/zarish-sphere/zarish/domain/notification"
-	"github.com/zarish-sphere/zarish/integrations/kafka"
-	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
 // GroupID is the Kafka consumer group of the dispatchers: each request is
@@ -141,76 +138,26 @@ func (d *Dispatcher) Collectors() []prometheus.Collector { return d.metrics.coll
 // to the store unrecorded.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { d.consume(ctx) })
+	wg.Go(func() { d.consumeRequests(ctx) })
 	wg.Go(func() { d.deliverLoop(ctx) })
 	wg.Wait()
 	return nil
 }
 
-// consume reads requests from the topic, stores them and commits them.
-func (d *Dispatcher) consume(ctx context.Context) {
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:        d.brokers,
-		GroupID:        GroupID,
-		Topic:          kafka.TopicNotifications,
-		StartOffset:    kafkago.FirstOffset,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		MaxWait:        time.Second,
-		CommitInterval: 0, // commit synchronously, after the store has the request
-		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
-			d.logger.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
-		}),
-	})
-	defer r.Close()
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			d.logger.Warn("read notification requests", "err", err)
-			if !retry.Sleep(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
-			err := d.handle(ctx, m)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return // not committed: read again after a restart
-			}
-			d.logger.Warn("store notification request; retrying", "partition", m.Partition, "offset", m.Offset, "err", err)
-			if !retry.Sleep(ctx, wait) {
-				return
-			}
-		}
-		if err := r.CommitMessages(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			// The request is stored; if it is read again it is a duplicate.
-			d.logger.Warn("commit notification request", "partition", m.Partition, "offset", m.Offset, "err", err)
-		}
-	}
+// consumeRequests reads requests from the topic, stores them and commits them.
+func (d *Dispatcher) consumeRequests(ctx context.Context) {
+	consume(ctx, d.brokers, GroupID, d.logger, d.handle)
 }
 
 // handle stores one message's request. Messages that are not requests, or
 // cannot be read, are logged and skipped; only a store failure is returned
 // (and the message retried).
 func (d *Dispatcher) handle(ctx context.Context, m kafkago.Message) error {
-	eventType := header(m, kafka.HeaderType)
-	var ev kafka.CloudEvent
-	if err := json.Unmarshal(m.Value, &ev); err != nil {
+	ev, eventType, err := eventOf(m)
+	if err != nil {
 		d.metrics.requests.WithLabelValues("rejected").Inc()
 		d.logger.Error("skip malformed message on notifications topic", "partition", m.Partition, "offset", m.Offset, "err", err)
 		return nil
-	}
-	if eventType == "" {
-		eventType = ev.Type
 	}
 	if eventType != EventNotificationRequested {
 		d.metrics.requests.WithLabelValues("skipped").Inc()

@@ -51,8 +51,12 @@ func (s *AlertStore) CreatePolicy(ctx context.Context, rec *audit.Record, p aler
 		return fmt.Errorf("encode levels: %w", err)
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO escalation_policies (id, name, levels, repeat, resolve_reminder_seconds)
-			VALUES ($1, $2, $3, $4, $5)`, p.ID, p.Name, levels, p.Repeat, int64(p.ResolveReminder/time.Second))
+		roles := make([]string, 0, len(p.ResolverRoles))
+		for _, r := range p.ResolverRoles {
+			roles = append(roles, string(r))
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO escalation_policies (id, name, levels, repeat, resolve_reminder_seconds, resolver_roles)
+			VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, p.Name, levels, p.Repeat, int64(p.ResolveReminder/time.Second), roles)
 		if err != nil {
 			return translate(err, "create policy")
 		}
@@ -62,7 +66,7 @@ func (s *AlertStore) CreatePolicy(ctx context.Context, rec *audit.Record, p aler
 
 // GetPolicy returns the policy with id, or domain.ErrNotFound.
 func (s *AlertStore) GetPolicy(ctx context.Context, id string) (alert.Policy, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds
+	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds, resolver_roles
 		FROM escalation_policies WHERE id = $1`, id)
 	if err != nil {
 		return alert.Policy{}, translate(err, "get policy")
@@ -73,7 +77,7 @@ func (s *AlertStore) GetPolicy(ctx context.Context, id string) (alert.Policy, er
 
 // ListPolicies returns every policy, ordered by id.
 func (s *AlertStore) ListPolicies(ctx context.Context) ([]alert.Policy, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds
+	rows, err := s.pool.Query(ctx, `SELECT id, name, levels, repeat, resolve_reminder_seconds, resolver_roles
 		FROM escalation_policies ORDER BY id`)
 	if err != nil {
 		return nil, translate(err, "list policies")
@@ -87,8 +91,9 @@ func scanPolicy(r pgx.CollectableRow) (alert.Policy, error) {
 		p        alert.Policy
 		raw      []byte
 		reminder int64
+		roles    []string
 	)
-	if err := r.Scan(&p.ID, &p.Name, &raw, &p.Repeat, &reminder); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &raw, &p.Repeat, &reminder, &roles); err != nil {
 		return p, err
 	}
 	var levels []levelRow
@@ -100,6 +105,9 @@ func scanPolicy(r pgx.CollectableRow) (alert.Policy, error) {
 			AckTimeout: time.Duration(l.AckTimeoutSeconds) * time.Second})
 	}
 	p.ResolveReminder = time.Duration(reminder) * time.Second
+	for _, role := range roles {
+		p.ResolverRoles = append(p.ResolverRoles, careteam.Role(role))
+	}
 	return p, nil
 }
 

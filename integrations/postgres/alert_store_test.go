@@ -66,7 +66,7 @@ func TestDefaultPoliciesAreSeededAndRouted(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewAlertStore(pgtest.NewPool(t))
 	policies, err := s.ListPolicies(ctx)
-	if err != nil || len(policies) != 4 {
+	if err != nil || len(policies) != 5 {
 		t.Fatalf("policies: %d, %v", len(policies), err)
 	}
 	for _, p := range policies {
@@ -91,6 +91,12 @@ func TestDefaultPoliciesAreSeededAndRouted(t *testing.T) {
 	}
 	if p, _ := s.SelectPolicy(ctx, "news2-high", alert.SeverityWarning); p.ID != "warning-default" {
 		t.Fatalf("warning routed to %s", p.ID)
+	}
+	// A break-the-glass review goes to the privacy officer on call, whatever its severity.
+	review, err := s.SelectPolicy(ctx, alert.CategoryBreakGlass, alert.SeverityInfo)
+	if err != nil || review.ID != alert.PolicyBreakGlass || len(review.Levels) != 1 ||
+		review.Levels[0].Recipients[0] != (alert.RecipientRule{Kind: alert.RecipientOnCall, Role: careteam.RolePrivacyOfficer}) {
+		t.Fatalf("break-glass review: %+v, %v", review, err)
 	}
 
 	// A category rule of its own beats the defaults.

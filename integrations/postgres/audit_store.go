@@ -107,21 +107,25 @@ WITH r AS (
 	                     $7::text[], $8::text[], $9::uuid[], $10::text[], $11::text[], $12::text[],
 	                     $13::text[], $14::text[], $15::text[], $16::int[], $17::text[], $18::text[],
 	                     $19::text[], $20::text[], $21::text[], $22::text[],
-	                     $26::text[], $27::text[], $28::boolean[], $29::text[])
+	                     $26::text[], $27::text[], $28::boolean[], $29::text[],
+	                     $30::boolean[], $31::text[], $32::text[], $33::text[])
 	    WITH ORDINALITY AS r(id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                         entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
 	                         request_id, method, route, status, purpose, outcome,
 	                         break_glass, description, key, data,
-	                         actor_user, actor_practitioner, actor_asserted, actor_session, ord)
+	                         actor_user, actor_practitioner, actor_asserted, actor_session,
+	                         submitted, submitter_client, submitter_user, submitter_practitioner, ord)
 ), ev AS (
 	INSERT INTO audit_events (id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                          entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
 	                          request_id, method, route, status, purpose, outcome, break_glass, description,
-	                          actor_user, actor_practitioner, actor_asserted, actor_session)
+	                          actor_user, actor_practitioner, actor_asserted, actor_session,
+	                          submitted, submitter_client, submitter_user, submitter_practitioner)
 	SELECT id, recorded_at, actor_subject, actor_client, actor_roles::text[], action,
 	       entity_type, entity_id, patient_id, patient_ids::uuid[], source_ip, user_agent,
 	       request_id, method, route, status, purpose, outcome, break_glass, description,
-	       actor_user, actor_practitioner, actor_asserted, actor_session
+	       actor_user, actor_practitioner, actor_asserted, actor_session,
+	       submitted, submitter_client, submitter_user, submitter_practitioner
 	FROM r ORDER BY ord
 	RETURNING seq, id, recorded_at
 ), queued AS (
@@ -180,6 +184,15 @@ func prepareAudit(records []audit.Record, now time.Time) ([]auditRow, error) {
 			verr.Add("status", "must be an HTTP status")
 			return nil, fmt.Errorf("audit record %s: %w", r.ID, verr)
 		}
+		// An empty submitter reads back as none, so it is stored as none.
+		if r.Submitter != nil && *r.Submitter == (audit.Submitter{}) {
+			r.Submitter = nil
+		}
+		if r.Submitted != (r.Submitter != nil) || (r.Submitter != nil && r.Submitter.ClientID == "") {
+			verr := &domain.ValidationError{}
+			verr.Add("submitter", "a submitted record, and only a submitted one, names the client that submitted it")
+			return nil, fmt.Errorf("audit record %s: %w", r.ID, verr)
+		}
 		b, err := json.Marshal(r)
 		if err != nil {
 			return nil, fmt.Errorf("encode audit record %s: %w", r.ID, err)
@@ -228,6 +241,10 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		persons     = make([]string, n)
 		asserted    = make([]bool, n)
 		sessions    = make([]string, n)
+		submitted   = make([]bool, n)
+		byClients   = make([]string, n)
+		byUsers     = make([]string, n)
+		byPersons   = make([]string, n)
 	)
 	for i, row := range rows {
 		r := row.rec
@@ -244,11 +261,16 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		breakGlass[i], descs[i] = r.BreakGlass, r.Description
 		keys[i], data[i] = auditEventKey(r), row.data
 		users[i], persons[i], asserted[i], sessions[i] = r.Actor.UserID, r.Actor.PractitionerID, r.Actor.Asserted, r.Actor.SessionID
+		submitted[i] = r.Submitted
+		if by := r.Submitter; by != nil {
+			byClients[i], byUsers[i], byPersons[i] = by.ClientID, by.UserID, by.PractitionerID
+		}
 	}
 	_, err := db.Exec(ctx, appendAuditSQL,
 		ids, times, subjects, clients, roles, actions, entityTypes, entityIDs, patients, patientSets,
 		sourceIPs, userAgents, requestIDs, methods, routes, statuses, purposes, outcomes, breakGlass, descs,
-		keys, data, AuditTopic, auditEventSource, NotificationsTopic, users, persons, asserted, sessions)
+		keys, data, AuditTopic, auditEventSource, NotificationsTopic, users, persons, asserted, sessions,
+		submitted, byClients, byUsers, byPersons)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("append %d audit records: an id is already stored: %w", n, domain.ErrConflict)
@@ -312,14 +334,17 @@ func uuidArrayLiteral(ids []uuid.UUID) string {
 const auditColumns = `e.id, e.recorded_at, e.actor_subject, e.actor_client, e.actor_roles, e.action,
 	e.entity_type, e.entity_id, e.patient_id, e.patient_ids, e.source_ip, e.user_agent, e.request_id,
 	e.method, e.route, e.status, e.purpose, e.outcome, e.break_glass, e.description,
-	e.actor_user, e.actor_practitioner, e.actor_asserted, e.actor_session`
+	e.actor_user, e.actor_practitioner, e.actor_asserted, e.actor_session,
+	e.submitted, e.submitter_client, e.submitter_user, e.submitter_practitioner`
 
-// auditScanTargets returns the scan destinations for auditColumns, filling r.
-func auditScanTargets(r *audit.Record, action, outcome *string, status *int32) []any {
+// auditScanTargets returns the scan destinations for auditColumns, filling r
+// and, for the submitter's columns, by.
+func auditScanTargets(r *audit.Record, by *audit.Submitter, action, outcome *string, status *int32) []any {
 	return []any{&r.ID, &r.Time, &r.Actor.Subject, &r.Actor.ClientID, &r.Actor.Roles, action,
 		&r.EntityType, &r.EntityID, &r.PatientID, &r.PatientIDs, &r.SourceIP, &r.UserAgent, &r.RequestID,
 		&r.Method, &r.Route, status, &r.Purpose, outcome, &r.BreakGlass, &r.Description,
-		&r.Actor.UserID, &r.Actor.PractitionerID, &r.Actor.Asserted, &r.Actor.SessionID}
+		&r.Actor.UserID, &r.Actor.PractitionerID, &r.Actor.Asserted, &r.Actor.SessionID,
+		&r.Submitted, &by.ClientID, &by.UserID, &by.PractitionerID}
 }
 
 // scanAuditRecord reads auditColumns, followed by extra destinations, into a
@@ -327,20 +352,25 @@ func auditScanTargets(r *audit.Record, action, outcome *string, status *int32) [
 func scanAuditRecord(row pgx.Row, extra ...any) (audit.Record, error) {
 	var (
 		r               audit.Record
+		by              audit.Submitter
 		action, outcome string
 		status          int32
 	)
-	if err := row.Scan(append(auditScanTargets(&r, &action, &outcome, &status), extra...)...); err != nil {
+	if err := row.Scan(append(auditScanTargets(&r, &by, &action, &outcome, &status), extra...)...); err != nil {
 		return audit.Record{}, err
 	}
-	normalizeAuditRecord(&r, action, outcome, status)
+	normalizeAuditRecord(&r, by, action, outcome, status)
 	return r, nil
 }
 
 // normalizeAuditRecord completes a scanned record: typed fields, UTC time,
-// and nil rather than empty lists, as they were before they were stored.
-func normalizeAuditRecord(r *audit.Record, action, outcome string, status int32) {
+// nil rather than empty lists, and the submitter only when there is one,
+// as they were before they were stored.
+func normalizeAuditRecord(r *audit.Record, by audit.Submitter, action, outcome string, status int32) {
 	r.Action, r.Outcome, r.Status = audit.Action(action), audit.Outcome(outcome), int(status)
+	if by != (audit.Submitter{}) {
+		r.Submitter = &by
+	}
 	r.Time = r.Time.UTC()
 	if len(r.Actor.Roles) == 0 {
 		r.Actor.Roles = nil
@@ -383,10 +413,12 @@ func (w *auditWhere) arg(v any) string {
 
 func (w *auditWhere) add(cond string) { w.conds = append(w.conds, cond) }
 
-// actor matches records whose token subject, user or practitioner is actor.
+// actor matches records whose token subject, user or practitioner is actor,
+// and records a user or practitioner actor submitted.
 func (w *auditWhere) actor(actor string) {
 	a := w.arg(actor)
-	w.add("(e.actor_subject = " + a + " OR e.actor_user = " + a + " OR e.actor_practitioner = " + a + ")")
+	w.add("(e.actor_subject = " + a + " OR e.actor_user = " + a + " OR e.actor_practitioner = " + a +
+		" OR e.submitter_user = " + a + " OR e.submitter_practitioner = " + a + ")")
 }
 
 func (w *auditWhere) period(from, to time.Time) {
@@ -486,7 +518,8 @@ func (s *AuditStore) Disclosures(ctx context.Context, patientID uuid.UUID, from,
 
 // UserActivity returns every record of what the actor did in [from, to),
 // oldest first: the actor is a token subject, a user id or a practitioner
-// id, so one person's acts are found whichever client they used. At most AuditReportLimit records: a period
+// id, so one person's acts are found whichever client they used, and the
+// records they submitted too. At most AuditReportLimit records: a period
 // holding more is refused with a *domain.ValidationError.
 func (s *AuditStore) UserActivity(ctx context.Context, actor string, from, to time.Time) ([]audit.Record, error) {
 	var w auditWhere

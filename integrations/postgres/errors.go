@@ -64,4 +64,6 @@ var referenceFields = map[string]domain.FieldError{
 	"care_plans_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
 	"care_plans_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
 	"allergies_patient_fkey":            {Field: "patientId", Message: unknownPatient},
+	"auth_launches_patient_fkey":        {Field: "patientId", Message: unknownPatient},
+	"auth_launches_encounter_fkey":      {Field: "encounterId", Message: unknownEncounter},
 }

@@ -39,6 +39,10 @@ type Principal struct {
 	Asserted bool
 	// SessionID is the sign-in session (sid) of a user's token.
 	SessionID string
+	// Patient is the launch patient of a sign-in made in a patient's
+	// context (SMART launch context, the token's patient claim): the one
+	// patient its patient/ scopes reach. Empty otherwise.
+	Patient string
 	// TokenID is the token's jti; IssuedAt and ExpiresAt its iat and exp.
 	TokenID             string
 	IssuedAt, ExpiresAt time.Time
@@ -47,36 +51,53 @@ type Principal struct {
 // IsUser reports whether the token speaks for a signed-in user.
 func (p Principal) IsUser() bool { return p.UserID != "" }
 
-// Allows reports whether one of the granted scopes covers required, a SMART v1
-// scope such as system/Patient.read (see Scope.Covers for the rule). A required
-// scope that is not a valid SMART scope is never allowed.
+// Allows reports whether the token may make a request that needs required
+// (see Grant), whether or not confined to its launch patient.
+func (p Principal) Allows(required string) bool {
+	ok, _ := p.Grant(required)
+	return ok
+}
+
+// Grant reports whether one of the granted scopes covers required, a SMART
+// scope such as system/Patient.read or system/Patient.s (see Scope.Covers
+// for the rule), and whether the grant is confined to the launch patient.
+// A required scope that is not a valid SMART scope is never granted.
 //
 // For a signed-in user, a user/ grant also stands for the system/
-// requirement of the same resource and action: the routes name what they
-// need in the system context, and a user's grants were bounded by the user's
-// roles when they were issued (see UserScopes).
+// requirement of the same resource and permissions: the routes name what
+// they need in the system context, and a user's grants were bounded by the
+// user's roles when they were issued (see UserScopes). A patient/ grant
+// stands for it too, but only for the token's launch patient: confined is
+// then true, and the caller must keep the request to that patient. A
+// patient/ grant without a launch patient grants nothing.
 //
 // As a route's requirement, the sign-in scope openid means a signed-in
 // user's token: the routes about one's own sign-in (sessions) ask for it.
-func (p Principal) Allows(required string) bool {
+func (p Principal) Grant(required string) (ok, confined bool) {
 	if required == ScopeOpenID {
-		return p.IsUser()
+		return p.IsUser(), false
 	}
 	want, err := ParseScope(required)
 	if err != nil {
-		return false
+		return false, false
 	}
-	asUser := Scope{Context: ContextUser, ResourceType: want.ResourceType, Action: want.Action}
+	asUser, asPatient := want, want
+	asUser.Context, asPatient.Context = ContextUser, ContextPatient
 	for _, g := range p.Scopes {
 		have, err := ParseScope(g)
 		if err != nil {
 			continue
 		}
-		if have.Covers(want) || p.IsUser() && want.Context == ContextSystem && have.Covers(asUser) {
-			return true
+		switch {
+		case have.Covers(want):
+			return true, false
+		case p.IsUser() && want.Context == ContextSystem && have.Covers(asUser):
+			return true, false
+		case p.Patient != "" && want.Context != ContextPatient && have.Covers(asPatient):
+			confined = true
 		}
 	}
-	return false
+	return confined, confined
 }
 
 // Has reports whether scope was granted verbatim; for special scopes such as

@@ -28,7 +28,7 @@ func TestRoleCatalogue(t *testing.T) {
 				}
 				// Roles name what they grant: no wildcards, system context
 				// (the route table asks for system scopes).
-				if sc.Context != ContextSystem || sc.ResourceType == AnyResource || sc.Action == ActionAny {
+				if sc.Context != ContextSystem || sc.ResourceType == AnyResource || sc.Perms == PermsAll {
 					t.Errorf("%s grants %q, want system/<Type>.<read|write>", r, s)
 				}
 				if slices.Contains(scopes[:i], s) {

@@ -5,8 +5,11 @@ import (
 	"strings"
 )
 
-// Scope contexts, resource wildcards and actions of SMART App Launch v1 clinical
-// scopes: https://hl7.org/fhir/smart-app-launch/1.0.0/scopes-and-launch-context/
+// Scope contexts, resource wildcards and actions of SMART App Launch clinical
+// scopes, in both the v1 form (<context>/<type>.<read|write|*>,
+// https://hl7.org/fhir/smart-app-launch/1.0.0/scopes-and-launch-context/)
+// and the v2 form (<context>/<type>.<cruds>,
+// https://hl7.org/fhir/smart-app-launch/STU2/scopes-and-launch-context.html).
 const (
 	ContextPatient = "patient" // data about the patient in the launch context
 	ContextUser    = "user"    // data the signed-in user may access
@@ -19,26 +22,100 @@ const (
 	ActionAny   = "*"
 )
 
-// Scope is one SMART v1 clinical scope, <context>/<ResourceType|*>.<read|write|*>,
-// e.g. system/Patient.read or user/*.*.
+// Permission is a set of SMART v2 permissions: create, read, update,
+// delete and search.
+type Permission uint8
+
+// The SMART v2 permissions, in the order a v2 scope spells them (cruds).
+const (
+	PermCreate Permission = 1 << iota
+	PermRead
+	PermUpdate
+	PermDelete
+	PermSearch
+)
+
+// The v1 actions as v2 permission sets, as SMART v2 defines them
+// (STU2 §"Scopes for requesting clinical data", v1 to v2 mapping):
+// read is rs, write is cud, * is cruds.
+const (
+	PermsRead  = PermRead | PermSearch
+	PermsWrite = PermCreate | PermUpdate | PermDelete
+	PermsAll   = PermsRead | PermsWrite
+)
+
+// permLetters spells Permission bits in v2 order.
+const permLetters = "cruds"
+
+var permBits = [...]Permission{PermCreate, PermRead, PermUpdate, PermDelete, PermSearch}
+
+// String spells p in the v2 form, e.g. "rs".
+func (p Permission) String() string {
+	var b strings.Builder
+	for i, bit := range permBits {
+		if p&bit != 0 {
+			b.WriteByte(permLetters[i])
+		}
+	}
+	return b.String()
+}
+
+// parsePermissions reads a v2 permission string: at least one of c, r, u,
+// d, s, each at most once and in that order.
+func parsePermissions(s string) (Permission, bool) {
+	var p Permission
+	next := 0
+	for i := 0; i < len(s); i++ {
+		at := strings.IndexByte(permLetters[next:], s[i])
+		if at < 0 {
+			return 0, false
+		}
+		p |= permBits[next+at]
+		next += at + 1
+	}
+	return p, p != 0
+}
+
+// Scope is one SMART clinical scope: a context, a resource type (or *) and
+// the permissions it grants. V1 records that it was written in the v1 form,
+// so String gives back what was parsed.
 type Scope struct {
 	Context      string // patient, user or system
 	ResourceType string // a FHIR resource type such as Observation, or *
-	Action       string // read, write or *
+	Perms        Permission
+	V1           bool
 }
 
-// String returns the scope in its wire form.
+// String returns the scope in its wire form: v1 when it was parsed from one
+// (and its permissions are a v1 action), otherwise v2.
 func (s Scope) String() string {
-	return s.Context + "/" + s.ResourceType + "." + s.Action
+	return s.Context + "/" + s.ResourceType + "." + s.action()
 }
 
-// ParseScope validates s as a SMART v1 clinical scope. Other SMART scopes
-// (launch, openid, fhirUser, offline_access) are not resource scopes and are
-// rejected, as are v2 forms such as system/Patient.rs.
+func (s Scope) action() string {
+	if s.V1 {
+		switch s.Perms {
+		case PermsRead:
+			return ActionRead
+		case PermsWrite:
+			return ActionWrite
+		case PermsAll:
+			return ActionAny
+		}
+	}
+	return s.Perms.String()
+}
+
+// ParseScope validates s as a SMART clinical scope, v1
+// (system/Patient.read, user/*.*) or v2 (patient/Observation.rs,
+// user/*.cruds). Other SMART scopes (launch, openid, fhirUser,
+// offline_access) are not resource scopes and are rejected, and so are v2
+// scopes narrowed by search parameters (patient/Observation.rs?category=…):
+// granting one as if it were unnarrowed would widen it.
 func ParseScope(s string) (Scope, error) {
 	ctx, rest, ok := strings.Cut(s, "/")
 	if !ok {
-		return Scope{}, fmt.Errorf("scope %q: want <patient|user|system>/<ResourceType|*>.<read|write|*>", s)
+		return Scope{}, fmt.Errorf("scope %q: want <patient|user|system>/<ResourceType|*>.<read|write|*|cruds>", s)
 	}
 	switch ctx {
 	case ContextPatient, ContextUser, ContextSystem:
@@ -47,17 +124,30 @@ func ParseScope(s string) (Scope, error) {
 	}
 	typ, action, ok := strings.Cut(rest, ".")
 	if !ok {
-		return Scope{}, fmt.Errorf("scope %q: missing .<read|write|*> after the resource type", s)
+		return Scope{}, fmt.Errorf("scope %q: missing .<read|write|*|cruds> after the resource type", s)
 	}
 	if typ != AnyResource && !isResourceType(typ) {
 		return Scope{}, fmt.Errorf("scope %q: resource type %q is neither * nor a FHIR resource type name", s, typ)
 	}
-	switch action {
-	case ActionRead, ActionWrite, ActionAny:
-	default:
-		return Scope{}, fmt.Errorf("scope %q: action %q is not read, write or *", s, action)
+	if strings.Contains(action, "?") {
+		return Scope{}, fmt.Errorf("scope %q: scopes narrowed by search parameters are not supported", s)
 	}
-	return Scope{Context: ctx, ResourceType: typ, Action: action}, nil
+	sc := Scope{Context: ctx, ResourceType: typ}
+	switch action {
+	case ActionRead:
+		sc.Perms, sc.V1 = PermsRead, true
+	case ActionWrite:
+		sc.Perms, sc.V1 = PermsWrite, true
+	case ActionAny:
+		sc.Perms, sc.V1 = PermsAll, true
+	default:
+		p, ok := parsePermissions(action)
+		if !ok {
+			return Scope{}, fmt.Errorf("scope %q: %q is neither read, write or * (v1) nor permissions from c, r, u, d, s in that order (v2)", s, action)
+		}
+		sc.Perms = p
+	}
+	return sc, nil
 }
 
 // isResourceType reports whether s has the shape of a FHIR resource type name:
@@ -77,19 +167,21 @@ func isResourceType(s string) bool {
 
 // Covers reports whether holding s is enough for a request that needs want.
 //
-// Resource type and action: * in s covers any value in want; otherwise they
-// must be equal, so a want of system/*.read is covered only by a grant whose
-// resource type is * too.
+// Resource type: * in s covers any type; otherwise they must be equal, so a
+// want of system/*.rs is covered only by a grant whose type is * too.
+// Permissions: s must hold every permission want needs (v1 read is rs, so
+// system/Patient.read covers system/Patient.r and system/Patient.s).
 //
 // Context: the required scope names the context it is made in. A system grant
 // covers system and user requirements, because a backend service acts for the
 // organisation and may do whatever a user of it may; a user grant covers only
-// user requirements and a patient grant only patient requirements, since patient
-// scopes are bound to one patient's launch context that the verifier cannot see.
+// user requirements and a patient grant only patient requirements (see
+// Principal.Grant for how a patient grant reaches a route, confined to the
+// launch patient).
 func (s Scope) Covers(want Scope) bool {
 	return contextCovers(s.Context, want.Context) &&
 		(s.ResourceType == AnyResource || s.ResourceType == want.ResourceType) &&
-		(s.Action == ActionAny || s.Action == want.Action)
+		want.Perms != 0 && s.Perms&want.Perms == want.Perms
 }
 
 func contextCovers(granted, required string) bool {
@@ -99,7 +191,8 @@ func contextCovers(granted, required string) bool {
 // ScopeStrategy is the fosite.ScopeStrategy of the token endpoint: a client may
 // request a scope when one of its registered scopes covers it (see
 // Scope.Covers), so a client registered with system/*.* may request
-// system/Patient.read. Scopes that are not SMART clinical scopes match exactly.
+// system/Patient.read or system/Observation.rs. Scopes that are not SMART
+// clinical scopes match exactly.
 func ScopeStrategy(registered []string, requested string) bool {
 	want, err := ParseScope(requested)
 	for _, r := range registered {

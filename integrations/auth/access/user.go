@@ -16,10 +16,13 @@ const (
 	ScopeProfile       = "profile"
 	ScopeFHIRUser      = "fhirUser"
 	ScopeOfflineAccess = "offline_access"
+	// ScopeLaunch asks for the launch context (SMART EHR launch): sent with
+	// the authorization request's launch parameter.
+	ScopeLaunch = "launch"
 )
 
 // SignInScopes are the non-resource scopes a client may be registered with.
-var SignInScopes = []string{ScopeOpenID, ScopeProfile, ScopeFHIRUser, ScopeOfflineAccess}
+var SignInScopes = []string{ScopeOpenID, ScopeProfile, ScopeFHIRUser, ScopeOfflineAccess, ScopeLaunch}
 
 // personlessRoles are the roles a user may hold without being a
 // practitioner: administration and audit touch no patient's care.
@@ -78,12 +81,14 @@ func validateUserRoles(v *domain.ValidationError, hasPractitioner bool, roles []
 }
 
 // UserScopes returns what a sign-in of a user holding roles is granted of
-// requested: the sign-in scopes as asked, and each user/ resource scope
-// bounded by the roles — granted as asked when a role covers it, else
-// narrowed to the role scopes it covers (user/*.read for a nurse becomes
-// user/Patient.read, user/Encounter.read, …). system/ and patient/ scopes
-// are not granted to people.
-func UserScopes(requested, roles []string) []string {
+// requested: the sign-in scopes as asked, and each user/ (and, with
+// inPatientContext, patient/) resource scope bounded by the roles — granted
+// as asked when a role covers it, else narrowed to what the role scopes it
+// overlaps allow (user/*.read for a nurse becomes user/Patient.read,
+// user/Encounter.read, …; user/MedicationRequest.cruds becomes
+// user/MedicationRequest.rs). system/ scopes are not granted to people, nor
+// patient/ scopes outside a patient's launch context.
+func UserScopes(requested, roles []string, inPatientContext bool) []string {
 	var held []Scope
 	for _, s := range GrantableScopes(nil, roles) {
 		if sc, err := ParseScope(s); err == nil {
@@ -102,18 +107,32 @@ func UserScopes(requested, roles []string) []string {
 			continue
 		}
 		want, err := ParseScope(r)
-		if err != nil || want.Context != ContextUser {
+		if err != nil || !(want.Context == ContextUser || want.Context == ContextPatient && inPatientContext) {
 			continue
 		}
-		if slices.ContainsFunc(held, func(h Scope) bool { return h.Covers(want) }) {
+		covered := func(h Scope) bool {
+			h.Context = want.Context
+			return h.Covers(want)
+		}
+		if slices.ContainsFunc(held, covered) {
 			add(r)
 			continue
 		}
 		for _, h := range held {
-			asUser := Scope{Context: ContextUser, ResourceType: h.ResourceType, Action: h.Action}
-			if want.Covers(asUser) {
-				add(asUser.String())
+			typ := want.ResourceType
+			switch {
+			case typ == AnyResource:
+				typ = h.ResourceType
+			case h.ResourceType != AnyResource && h.ResourceType != typ:
+				continue
 			}
+			perms := h.Perms & want.Perms
+			if perms == 0 {
+				continue
+			}
+			narrowed := Scope{Context: want.Context, ResourceType: typ, Perms: perms}
+			narrowed.V1 = want.V1 && (perms == PermsRead || perms == PermsWrite || perms == PermsAll)
+			add(narrowed.String())
 		}
 	}
 	return out
