@@ -66,4 +66,10 @@ var referenceFields = map[string]domain.FieldError{
 	"allergies_patient_fkey":            {Field: "patientId", Message: unknownPatient},
 	"auth_launches_patient_fkey":        {Field: "patientId", Message: unknownPatient},
 	"auth_launches_encounter_fkey":      {Field: "encounterId", Message: unknownEncounter},
+	// 00070_observations.sql. A batch of observations is answered per item
+	// (items[i].patientId) by the store; these name the field of one write.
+	"observations_patient_fkey":           {Field: "patientId", Message: unknownPatient},
+	"observations_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
+	"news2_scores_patient_fkey":           {Field: "patientId", Message: unknownPatient},
+	"spo2_scale_decisions_patient_fkey":   {Field: "patientId", Message: unknownPatient},
 }
