@@ -17,7 +17,23 @@ import (
 	"github.com/google/uuid"
 )
 
+// maxBodyBytes is the largest body a route accepts, unless its OpenAPI
+// operation names its own cap (x-max-body-bytes, see bodyLimit).
 const maxBodyBytes = 1 << 20
+
+// ctxBodyLimit holds the route's own body cap, set by checkedInput.
+const ctxBodyLimit = "zarish.bodyLimit"
+
+// bodyLimit is the most bytes the request's body may hold: the cap its
+// route's OpenAPI operation names (x-max-body-bytes), else maxBodyBytes.
+func bodyLimit(c *gin.Context) int64 {
+	if v, ok := c.Get(ctxBodyLimit); ok {
+		if n, ok := v.(int64); ok && n > 0 {
+			return n
+		}
+	}
+	return maxBodyBytes
+}
 
 // readJSON reads a JSON body into v strictly: the media type must be JSON,
 // unknown fields and trailing data are rejected, and a type mismatch names the
@@ -27,11 +43,12 @@ func readJSON(c *gin.Context, v any) []byte {
 		abort(c, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Send the body as application/json.")
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	limit := bodyLimit(c)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			abort(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("The body is larger than %d bytes.", maxBodyBytes))
+			abort(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("The body is larger than %d bytes.", limit))
 			return nil
 		}
 		abort(c, http.StatusBadRequest, CodeInvalidJSON, "The body could not be read.")

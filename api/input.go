@@ -36,8 +36,9 @@ import (
 //     (counted in characters, not bytes) and pattern, every array's maxItems
 //     and every free-form object's maxProperties, for bodies and parameters
 //     alike. The domain validators hold the same limits for their fields.
-//   - The body is at most maxBodyBytes (413 PAYLOAD_TOO_LARGE) and must
-//     arrive within the server's read timeout (408 REQUEST_TIMEOUT).
+//   - The body is at most maxBodyBytes, or the cap its OpenAPI operation
+//     names in x-max-body-bytes (413 PAYLOAD_TOO_LARGE), and must arrive
+//     within the server's read timeout (408 REQUEST_TIMEOUT).
 
 // maxInputProblems caps how many fields one refusal names.
 const maxInputProblems = 20
@@ -67,6 +68,26 @@ type inputSpec struct {
 	params map[string]*openapi3.Parameter
 	// json and form are the request body's schemas by media type, if any.
 	json, form *openapi3.Schema
+	// maxBody is the operation's own body cap in bytes (x-max-body-bytes);
+	// 0 means maxBodyBytes.
+	maxBody int64
+}
+
+// extMaxBodyBytes names an operation's body cap where it differs from
+// maxBodyBytes (a batch route's, say).
+const extMaxBodyBytes = "x-max-body-bytes"
+
+// maxBodyOf reads an operation's x-max-body-bytes; 0 when it names none.
+func maxBodyOf(op *openapi3.Operation) int64 {
+	switch v := op.Extensions[extMaxBodyBytes].(type) {
+	case float64:
+		return int64(v)
+	case int:
+		return int64(v)
+	case int64:
+		return v
+	}
+	return 0
 }
 
 var openAPIDoc = sync.OnceValues(LoadOpenAPI)
@@ -87,7 +108,7 @@ func inputSpecs(routes []Route) (map[string]inputSpec, error) {
 			continue
 		}
 		op := item.GetOperation(rt.Method)
-		spec := inputSpec{params: map[string]*openapi3.Parameter{}}
+		spec := inputSpec{params: map[string]*openapi3.Parameter{}, maxBody: maxBodyOf(op)}
 		for _, p := range slices.Concat(item.Parameters, op.Parameters) {
 			if p != nil && p.Value != nil {
 				spec.params[p.Value.In+":"+p.Value.Name] = p.Value
@@ -119,6 +140,9 @@ func (s *server) checkedInput(spec inputSpec) gin.HandlerFunc {
 		in.headers(c.Request)
 		if in.refuse(c) {
 			return
+		}
+		if spec.maxBody > 0 {
+			c.Set(ctxBodyLimit, spec.maxBody)
 		}
 		if !in.body(c) || in.refuse(c) {
 			return
@@ -262,7 +286,8 @@ func (in *inputCheck) body(c *gin.Context) bool {
 		in.add("Content-Type", "must declare charset=utf-8, or no charset: the body must be UTF-8")
 		return true
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxBodyBytes))
+	limit := bodyLimit(c)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, limit))
 	if err != nil {
 		var (
 			tooBig *http.MaxBytesError
@@ -270,7 +295,7 @@ func (in *inputCheck) body(c *gin.Context) bool {
 		)
 		switch {
 		case errors.As(err, &tooBig):
-			abort(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("The body is larger than %d bytes.", maxBodyBytes))
+			abort(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("The body is larger than %d bytes.", limit))
 		case errors.As(err, &netErr) && netErr.Timeout():
 			c.Header("Connection", "close")
 			abort(c, http.StatusRequestTimeout, CodeRequestTimeout, "The body did not arrive in time.")

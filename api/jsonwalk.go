@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -45,9 +46,14 @@ type jsonNode struct {
 // walkJSON visits every value of the JSON document body, guided by schema
 // and goType (either may be nil). It stops at the first syntax error, or when
 // visit returns false, and returns the syntax error, if any.
+//
+// The document is scanned here rather than with encoding/json's
+// Decoder.Token, which costs about five times as much (it decodes each
+// scalar as a top-level value, building and dropping a syntax error at the
+// delimiter after it): a 10,000-item batch is walked in a fraction of the
+// time. Strings are decoded as encoding/json decodes them.
 func walkJSON(body []byte, schema *openapi3.Schema, goType reflect.Type, visit func(*jsonNode) bool) error {
-	w := jsonWalker{body: body, dec: json.NewDecoder(bytes.NewReader(body)), visit: visit}
-	w.dec.UseNumber()
+	w := jsonWalker{body: body, visit: visit}
 	err := w.value("", schema, goType, 0)
 	if errors.Is(err, errStopWalk) {
 		return nil
@@ -59,22 +65,28 @@ var errStopWalk = errors.New("stop")
 
 type jsonWalker struct {
 	body  []byte
-	dec   *json.Decoder
+	pos   int
 	visit func(*jsonNode) bool
 }
 
-// valueStart is where the value that begins after off starts: separators
-// and white space are skipped.
-func (w *jsonWalker) valueStart(off int64) int64 {
-	for off < int64(len(w.body)) {
-		switch w.body[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
-			continue
+// syntaxError is a document that is not JSON, at byte off.
+type syntaxError struct{ off int }
+
+func (e *syntaxError) Error() string { return "json: invalid syntax at byte " + strconv.Itoa(e.off) }
+
+func (w *jsonWalker) syntax() error { return &syntaxError{off: w.pos} }
+
+// space skips white space and reports the byte after it (0 at the end).
+func (w *jsonWalker) space() byte {
+	for w.pos < len(w.body) {
+		switch c := w.body[w.pos]; c {
+		case ' ', '\t', '\r', '\n':
+			w.pos++
+		default:
+			return c
 		}
-		break
 	}
-	return off
+	return 0
 }
 
 func (w *jsonWalker) emit(n *jsonNode) error {
@@ -88,56 +100,174 @@ func (w *jsonWalker) value(path string, schema *openapi3.Schema, goType reflect.
 	if depth > maxJSONDepth {
 		return errTooDeep
 	}
-	before := w.dec.InputOffset()
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
-	}
-	n := &jsonNode{path: path, start: w.valueStart(before), schema: schema, goType: goType}
-	switch t := tok.(type) {
-	case json.Delim:
-		n.kind = byte(t)
-		if t == '{' {
-			for w.dec.More() {
-				kbefore := w.dec.InputOffset()
-				ktok, err := w.dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := ktok.(string)
-				kpath := joinPath(path, key)
-				fieldType, known := goField(goType, key)
-				k := &jsonNode{path: kpath, start: w.valueStart(kbefore), end: w.dec.InputOffset(), kind: '"', key: true,
-					str: key, schema: schema, goType: goType, unknown: !known}
-				k.raw = w.body[k.start:k.end]
-				if err := w.emit(k); err != nil {
-					return err
-				}
-				if err := w.value(kpath, property(schema, key), fieldType, depth+1); err != nil {
-					return err
-				}
-				n.items++
-			}
-		} else {
-			itemSchema, itemType := items(schema), goItem(goType)
-			for w.dec.More() {
-				if err := w.value(path+"["+strconv.Itoa(n.items)+"]", itemSchema, itemType, depth+1); err != nil {
-					return err
-				}
-				n.items++
-			}
+	c := w.space()
+	n := &jsonNode{path: path, start: int64(w.pos), schema: schema, goType: goType}
+	switch c {
+	case '{':
+		n.kind = '{'
+		w.pos++
+		if w.space() == '}' {
+			w.pos++
+			break
 		}
-		if _, err := w.dec.Token(); err != nil { // the closing delimiter
+		for {
+			if w.space() != '"' {
+				return w.syntax()
+			}
+			kstart := w.pos
+			key, err := w.str()
+			if err != nil {
+				return err
+			}
+			kpath := joinPath(path, key)
+			fieldType, known := goField(goType, key)
+			k := &jsonNode{path: kpath, start: int64(kstart), end: int64(w.pos), kind: '"', key: true,
+				str: key, schema: schema, goType: goType, unknown: !known}
+			k.raw = w.body[kstart:w.pos]
+			if err := w.emit(k); err != nil {
+				return err
+			}
+			if w.space() != ':' {
+				return w.syntax()
+			}
+			w.pos++
+			if err := w.value(kpath, property(schema, key), fieldType, depth+1); err != nil {
+				return err
+			}
+			n.items++
+			if next := w.space(); next == ',' {
+				w.pos++
+				continue
+			} else if next == '}' {
+				w.pos++
+				break
+			}
+			return w.syntax()
+		}
+	case '[':
+		n.kind = '['
+		w.pos++
+		if w.space() == ']' {
+			w.pos++
+			break
+		}
+		itemSchema, itemType := items(schema), goItem(goType)
+		for {
+			if err := w.value(path+"["+strconv.Itoa(n.items)+"]", itemSchema, itemType, depth+1); err != nil {
+				return err
+			}
+			n.items++
+			if next := w.space(); next == ',' {
+				w.pos++
+				continue
+			} else if next == ']' {
+				w.pos++
+				break
+			}
+			return w.syntax()
+		}
+	case '"':
+		str, err := w.str()
+		if err != nil {
 			return err
 		}
-	case string:
-		n.kind, n.str = '"', t
+		n.kind, n.str = '"', str
+	default:
+		if err := w.literal(); err != nil {
+			return err
+		}
 	}
-	n.end = w.dec.InputOffset()
+	n.end = int64(w.pos)
 	if n.kind == '"' {
 		n.raw = w.body[n.start:n.end]
 	}
 	return w.emit(n)
+}
+
+// str reads the string at w.pos (its opening quote) and decodes it as
+// encoding/json does (invalid UTF-8 and unpaired surrogates become U+FFFD).
+func (w *jsonWalker) str() (string, error) {
+	start, plain := w.pos, true
+	for i := start + 1; i < len(w.body); i++ {
+		switch c := w.body[i]; {
+		case c == '"':
+			w.pos = i + 1
+			if plain {
+				return string(w.body[start+1 : i]), nil
+			}
+			var s string
+			if err := json.Unmarshal(w.body[start:w.pos], &s); err != nil {
+				w.pos = start
+				return "", w.syntax()
+			}
+			return s, nil
+		case c == '\\':
+			plain = false
+			i++
+		case c < 0x20:
+			w.pos = i
+			return "", w.syntax()
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	w.pos = len(w.body)
+	return "", io.ErrUnexpectedEOF
+}
+
+// literal reads the number, true, false or null at w.pos.
+func (w *jsonWalker) literal() error {
+	b := w.body
+	for _, word := range []string{"true", "false", "null"} {
+		if bytes.HasPrefix(b[w.pos:], []byte(word)) {
+			w.pos += len(word)
+			return w.ended()
+		}
+	}
+	digits := func() int {
+		n := 0
+		for w.pos < len(b) && b[w.pos] >= '0' && b[w.pos] <= '9' {
+			w.pos, n = w.pos+1, n+1
+		}
+		return n
+	}
+	if w.pos < len(b) && b[w.pos] == '-' {
+		w.pos++
+	}
+	switch {
+	case w.pos < len(b) && b[w.pos] == '0':
+		w.pos++
+	case digits() == 0:
+		return w.syntax()
+	}
+	if w.pos < len(b) && b[w.pos] == '.' {
+		w.pos++
+		if digits() == 0 {
+			return w.syntax()
+		}
+	}
+	if w.pos < len(b) && (b[w.pos] == 'e' || b[w.pos] == 'E') {
+		w.pos++
+		if w.pos < len(b) && (b[w.pos] == '+' || b[w.pos] == '-') {
+			w.pos++
+		}
+		if digits() == 0 {
+			return w.syntax()
+		}
+	}
+	return w.ended()
+}
+
+// ended refuses a literal run on into other characters (truex, 12a).
+func (w *jsonWalker) ended() error {
+	if w.pos < len(w.body) {
+		switch w.body[w.pos] {
+		case ' ', '\t', '\r', '\n', ',', ']', '}', ':':
+		default:
+			return w.syntax()
+		}
+	}
+	return nil
 }
 
 func joinPath(path, key string) string {

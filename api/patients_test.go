@@ -97,6 +97,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		Encounters:    postgres.NewEncounterStore(pool),
 		Notes:         postgres.NewNoteStore(pool),
 		Allergies:     postgres.NewAllergyStore(pool),
+		Observations:  postgres.NewObservationStore(pool),
 		CarePlans:     postgres.NewCarePlanStore(pool),
 		CareReminders: postgres.NewCarePlanStore(pool),
 		DeadLetters:   postgres.NewDeadLetterStore(pool),

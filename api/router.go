@@ -40,6 +40,9 @@ type Deps struct {
 	Notes      NoteStore
 	CarePlans  CarePlanStore
 	Allergies  AllergyStore
+	// Observations are vital signs and laboratory results, NEWS2 and the
+	// patients' SpO2 scale decisions.
+	Observations ObservationStore
 	// CareReminders reports overdue care-plan activities to decision
 	// support; nil means no care plans.
 	CareReminders CarePlanReminders
@@ -168,6 +171,7 @@ func (s *server) routes() []Route {
 		(&noteRoutes{edge: s.edge, store: s.Notes}).routes(),
 		(&carePlanRoutes{edge: s.edge, store: s.CarePlans, temporal: s.Temporal}).routes(),
 		(&allergyRoutes{edge: s.edge, store: s.Allergies, patients: s.Patients}).routes(),
+		(&observationRoutes{edge: s.edge, store: s.Observations}).routes(),
 		(&cdsRoutes{edge: s.edge, patients: s.Patients, encounters: s.Encounters, alerts: s.Alerts,
 			allergies: s.Allergies, notes: s.Notes, reminders: s.CareReminders}).routes(),
 		(&careTeamRoutes{edge: s.edge, directory: s.CareTeam, policies: s.Alerts}).routes(),

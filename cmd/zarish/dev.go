@@ -223,6 +223,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return starter.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
+	g.Go(func() error { return observationConsumer(pool, tc, brokers, logger).Run(gctx) })
 	return s, nil
 }
 

@@ -105,11 +105,13 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	})
 	if slices.Contains(queues, workers.QueueAlerts) {
 		if len(cfg.Kafka.Brokers) == 0 {
-			logger.Warn("KAFKA_BROKERS is not set: this alerts worker raises no review alert for break-the-glass accesses",
-				"component", "break-glass")
+			logger.Warn("KAFKA_BROKERS is not set: this alerts worker raises no review alert for break-the-glass accesses "+
+				"and no alert for critical values or NEWS2", "component", "workers")
 		} else {
 			consumer := breakGlassConsumer(pool, tc, cfg.Kafka.Brokers, logger)
 			g.Go(func() error { return consumer.Run(gctx) })
+			observations := observationConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			g.Go(func() error { return observations.Run(gctx) })
 		}
 	}
 	return g.Wait()

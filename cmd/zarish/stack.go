@@ -148,6 +148,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		CarePlans:      carePlans,
 		CareReminders:  carePlans, // patient-view lists overdue activities
 		Allergies:      postgres.NewAllergyStore(p.pool),
+		Observations:   postgres.NewObservationStore(p.pool),
 		DeadLetters:    postgres.NewDeadLetterStore(p.pool),
 		Users:          postgres.NewUserStore(p.pool),
 		Sessions:       postgres.NewOAuthStore(p.pool),
@@ -245,6 +246,15 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, alerting config.Alerts, log
 func breakGlassConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.BreakGlassConsumer {
 	raiser := alertworkflow.BreakGlass{Client: tc, Alerts: postgres.NewAlertStore(pool), Audit: postgres.NewAuditStore(pool)}
 	return notify.NewBreakGlassConsumer(brokers, raiser, logger)
+}
+
+// observationConsumer raises the alerts of critical values and scores the
+// NEWS2 sets readings complete, raising and clearing NEWS2 alerts, for
+// every observation event that reaches brokers: the worker that owns the
+// alerts runs it.
+func observationConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.ObservationConsumer {
+	alerter := alertworkflow.ObservationAlerts{Client: tc, Alerts: postgres.NewAlertStore(pool), Observations: postgres.NewObservationStore(pool)}
+	return notify.NewObservationConsumer(brokers, alerter, logger)
 }
 
 // workerOptions are every queue's worker settings from the configuration.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/integrations/kafka"
 )
 
 // EventBreakGlass is the CloudEvent type the audit trail publishes on the
@@ -58,7 +59,7 @@ func NewBreakGlassConsumer(brokers []string, raiser BreakGlassRaiser, logger *sl
 
 // Run consumes until ctx ends, then returns nil.
 func (c *BreakGlassConsumer) Run(ctx context.Context) error {
-	consume(ctx, c.brokers, BreakGlassGroupID, c.logger, c.handle)
+	consume(ctx, c.brokers, kafka.TopicNotifications, BreakGlassGroupID, c.logger, c.handle)
 	return nil
 }
 

@@ -13,18 +13,18 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
-// consume reads the notifications topic as a member of group and hands each
+// consume reads topic as a member of group and hands each
 // message to handle, committing it only once handle has returned nil: none
 // is lost, and one read twice is handled twice, so handlers are idempotent.
 // A message handle fails is retried with backoff, holding up its partition
 // (of this group alone), until handle succeeds or ctx ends; a handler skips
 // what it can never handle by returning nil.
-func consume(ctx context.Context, brokers []string, group string, logger *slog.Logger,
+func consume(ctx context.Context, brokers []string, topic, group string, logger *slog.Logger,
 	handle func(ctx context.Context, m kafkago.Message) error) {
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:        brokers,
 		GroupID:        group,
-		Topic:          kafka.TopicNotifications,
+		Topic:          topic,
 		StartOffset:    kafkago.FirstOffset,
 		MinBytes:       1,
 		MaxBytes:       10 << 20,
@@ -41,7 +41,7 @@ func consume(ctx context.Context, brokers []string, group string, logger *slog.L
 			if ctx.Err() != nil {
 				return
 			}
-			logger.Warn("read the notifications topic", "group", group, "err", err)
+			logger.Warn("read a topic", "topic", topic, "group", group, "err", err)
 			if !retry.Sleep(ctx, time.Second) {
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/zarish-sphere/zarish/domain/notification"
+	"github.com/zarish-sphere/zarish/integrations/kafka"
 )
 
 // GroupID is the Kafka consumer group of the dispatchers: each request is
@@ -146,7 +147,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // consumeRequests reads requests from the topic, stores them and commits them.
 func (d *Dispatcher) consumeRequests(ctx context.Context) {
-	consume(ctx, d.brokers, GroupID, d.logger, d.handle)
+	consume(ctx, d.brokers, kafka.TopicNotifications, GroupID, d.logger, d.handle)
 }
 
 // handle stores one message's request. Messages that are not requests, or
