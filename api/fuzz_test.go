@@ -161,6 +161,11 @@ func FuzzRoutes(f *testing.F) {
 		"POST /v1/audit/events": `{"action":"security","outcome":"denied","entityType":"Device","description":"badge refused",
 			"actor":{"subject":"guard","roles":["security"]}}`,
 		"POST /v1/auth/oauth2/token": "grant_type=client_credentials&scope=system%2FPatient.read",
+		"POST /v1/observations":      `{"patientId":"` + pid + `","code":"8867-4","value":{"value":88,"unit":"/min"},"effectiveAt":"2026-11-25T08:00:00Z"}`,
+		"POST /v1/observations/batch": `{"items":[{"patientId":"` + pid + `","code":"8310-5","value":{"value":101.3,"unit":"[degF]"},"effectiveAt":"2026-11-25T08:00:00Z"},
+			{"patientId":"` + pid + `","code":"85354-9","effectiveAt":"2026-11-25T08:01:00Z","components":[{"code":"8480-6","value":105,"unit":"mm[Hg]"},{"code":"8462-4","value":70,"unit":"mm[Hg]"}]}]}`,
+		"POST /v1/observations/news2/calculate": `{"respirationRate":18,"spo2":96,"spo2Scale":1,"supplementalOxygen":false,"systolicBP":120,"pulse":80,"consciousness":"A","temperature":37.1}`,
+		"POST /v1/patients/:id/spo2-scale":      `{"scale":2,"reason":"hypercapnic respiratory failure"}`,
 	}
 	queries := map[string]string{
 		"/v1/patients":                    "name=salma&limit=5",
@@ -168,6 +173,10 @@ func FuzzRoutes(f *testing.F) {
 		"/v1/notifications/stream":        "practitionerId=" + someone,
 		"/v1/audit/reports/disclosures":   "patientId=" + pid,
 		"/v1/audit/reports/user-activity": "actor=admin",
+		"/v1/observations":                "patientId=" + pid + "&code=8867-4",
+		"/v1/observations/latest":         "patientId=" + pid + "&codes=8867-4,8310-5",
+		"/v1/observations/trends":         "patientId=" + pid + "&code=8867-4&bucket=PT1H",
+		"/v1/observations/news2":          "patientId=" + pid,
 	}
 	for i, rt := range routes {
 		param := someone
