@@ -485,9 +485,10 @@ func TestInAppNotificationLandsInTheInboxAndIsAnnounced(t *testing.T) {
 	if n.Attempts != 1 || !strings.HasPrefix(n.Receipt, "inbox:") {
 		t.Errorf("inapp notification: attempts %d, receipt %q", n.Attempts, n.Receipt)
 	}
-	if r.metric(t, "zarish_notify_delivered_total", "channel", "inapp") != 1 {
-		t.Error("inapp delivery not counted")
-	}
+	// The delivery is counted just after it commits: wait for the count.
+	eventually(t, 5*time.Second, "the in-app delivery counted", func() bool {
+		return r.metric(t, "zarish_notify_delivered_total", "channel", "inapp") == 1
+	})
 }
 
 func TestOtherEventTypesAreSkippedAndCommitted(t *testing.T) {
