@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +46,6 @@ func TestRequirements(t *testing.T) {
 // walkTemporal accepts every workflow start, so each route's handler runs.
 type walkTemporal struct {
 	client.Client
-	mu sync.Mutex
 }
 
 func (f *walkTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {

@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -79,7 +78,7 @@ func BreakGlassRaise(rec audit.Record) (Raise, error) {
 // idempotent: a raise repeated for it, however late, answers the alert the
 // first one resolved to.
 func BreakGlassIdempotency(recordID uuid.UUID) domain.Idempotency {
-	return domain.Idempotency{Scope: "break-glass-review", Key: recordID.String(), Hash: sha256.Sum256([]byte(recordID.String()))}
+	return RaiseIdempotency("break-glass-review", recordID.String())
 }
 
 // actorKey names who broke the glass: the practitioner, else the user, else

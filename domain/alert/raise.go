@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,6 +10,14 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 )
+
+// RaiseIdempotency is the key that makes a raise asked by a process rather
+// than a caller (a consumer of events, which may see an event twice) happen
+// once per key within scope: a repeat, however late, answers the alert the
+// first raise came to.
+func RaiseIdempotency(scope, key string) domain.Idempotency {
+	return domain.Idempotency{Scope: scope, Key: key, Hash: sha256.Sum256([]byte(key))}
+}
 
 // RaiseRequest is one request to raise an alert from outside a workflow, as
 // the read model records it: the alert (its AlertID chosen by the store),

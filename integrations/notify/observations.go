@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -66,7 +67,7 @@ func (c *ObservationConsumer) handle(ctx context.Context, m kafkago.Message) err
 		return nil
 	}
 	var data observation.EventData
-	if err := json.Unmarshal(ev.Data, &data); err != nil || data.PatientID.String() == "00000000-0000-0000-0000-000000000000" {
+	if err := json.Unmarshal(ev.Data, &data); err != nil || data.PatientID == uuid.Nil {
 		c.logger.Error("skip an observation event that names no observation", "event", ev.ID, "type", typ, "err", err)
 		return nil
 	}

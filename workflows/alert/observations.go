@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -45,7 +44,6 @@ type ObservationReadings interface {
 	NEWS2Readings(ctx context.Context, patientID uuid.UUID, at time.Time, window time.Duration) ([]observation.Reading, error)
 	SpO2Scale(ctx context.Context, patientID uuid.UUID) (observation.ScaleDecision, error)
 	SaveNEWS2(ctx context.Context, rec *audit.Record, patientID uuid.UUID, c observation.CombinedNEWS2) (observation.NEWS2Score, error)
-	LatestNEWS2(ctx context.Context, patientID uuid.UUID) (observation.NEWS2Score, error)
 }
 
 // ObservationAlerts turns recorded observations into alerts, as a consumer
@@ -97,7 +95,7 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 	if err != nil {
 		return alert.Raised{}, false, err
 	}
-	idem := idempotency("observation-critical", ev.ID.String()+"/"+strconv.Itoa(ev.Version))
+	idem := alert.RaiseIdempotency("observation-critical", ev.ID.String()+"/"+strconv.Itoa(ev.Version))
 	raised, err := Raise(ctx, o.Client, o.Alerts, alert.RaiseRequest{Raise: r, At: o.now(), Idempotency: &idem})
 	return raised, err == nil, err
 }
@@ -114,31 +112,30 @@ func (o ObservationAlerts) NEWS2(ctx context.Context, ev observation.EventData) 
 	if window <= 0 {
 		window = observation.DefaultNEWS2Window
 	}
-	// A reading newer than this one will score the set when its own event
-	// comes: readings recorded together (a batch, a monitor's upload) are
-	// scored once, as a set, not once per partial mix of old and new.
-	current, err := o.Observations.NEWS2Readings(ctx, ev.PatientID, o.now(), window)
+	// The newest reading of each parameter from the window before this one
+	// up to now. A reading newer than this one will score the set when its
+	// own event comes: readings recorded together (a batch, a monitor's
+	// upload) are scored once, as a set, not once per partial mix of old and
+	// new; and so the set this one completes is the patient's newest.
+	end := o.now()
+	if ev.EffectiveAt.After(end) {
+		end = ev.EffectiveAt
+	}
+	readings, err := o.Observations.NEWS2Readings(ctx, ev.PatientID, end, end.Sub(ev.EffectiveAt)+window)
 	if err != nil {
 		return nil, fmt.Errorf("NEWS2 readings of patient %s: %w", ev.PatientID, err)
 	}
-	for _, r := range current {
+	for _, r := range readings {
 		if r.Time.After(ev.EffectiveAt) {
 			return nil, nil
 		}
 	}
-	readings, err := o.Observations.NEWS2Readings(ctx, ev.PatientID, ev.EffectiveAt, window)
-	if err != nil {
-		return nil, fmt.Errorf("NEWS2 readings of patient %s: %w", ev.PatientID, err)
-	}
+	// Scale 1 unless a clinician has decided on Scale 2.
 	decision, err := o.Observations.SpO2Scale(ctx, ev.PatientID)
-	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+	if err != nil {
 		return nil, fmt.Errorf("SpO2 scale of patient %s: %w", ev.PatientID, err)
 	}
-	scale := decision.Scale
-	if scale == 0 {
-		scale = observation.SpO2Scale1
-	}
-	combined, err := observation.CombineNEWS2(readings, scale, window)
+	combined, err := observation.CombineNEWS2(readings, decision.Scale, window)
 	if err != nil {
 		return nil, fmt.Errorf("combine NEWS2 readings: %w", err)
 	}
@@ -149,25 +146,18 @@ func (o ObservationAlerts) NEWS2(ctx context.Context, ev observation.EventData) 
 	if err != nil {
 		return nil, fmt.Errorf("save NEWS2: %w", err)
 	}
-	// Only the newest score moves the alerts: a late reading completing an
-	// older set is scored and kept, and changes nothing now.
-	latest, err := o.Observations.LatestNEWS2(ctx, ev.PatientID)
-	if err != nil {
-		return nil, fmt.Errorf("latest NEWS2: %w", err)
-	}
-	if latest.ID != score.ID {
-		return &score, nil
-	}
 	return &score, o.follow(ctx, ev, score)
 }
 
 // follow raises the alert the score's risk calls for and resolves the
 // NEWS2 alerts above it.
 func (o ObservationAlerts) follow(ctx context.Context, ev observation.EventData, score observation.NEWS2Score) error {
+	// What the risk raises, and the alerts above it that a fall resolves.
 	var (
 		raise    string
 		severity alert.Severity
 		message  string
+		clear    []string
 	)
 	switch score.Risk {
 	case observation.RiskHigh:
@@ -176,16 +166,17 @@ func (o ObservationAlerts) follow(ctx context.Context, ev observation.EventData,
 	case observation.RiskMedium:
 		raise, severity = CategoryNEWS2Medium, alert.SeverityUrgent
 		message = fmt.Sprintf("NEWS2 %d (medium): urgent review by a clinician within the hour; monitor at least hourly", score.Total)
+		clear = []string{CategoryNEWS2High}
+	default:
+		clear = []string{CategoryNEWS2High, CategoryNEWS2Medium}
 	}
-	clear := []string{CategoryNEWS2High, CategoryNEWS2Medium}
 	if raise != "" {
-		clear = slices.DeleteFunc(clear, func(c string) bool { return c == raise || raise == CategoryNEWS2High })
 		r, err := o.placed(ctx, alert.Raise{PatientID: ev.PatientID, EncounterID: ev.EncounterID, Severity: severity,
 			Category: raise, Message: message, Source: "observation/news2"})
 		if err != nil {
 			return err
 		}
-		idem := idempotency("news2-alert", score.ID.String())
+		idem := alert.RaiseIdempotency("news2-alert", score.ID.String())
 		if _, err := Raise(ctx, o.Client, o.Alerts, alert.RaiseRequest{Raise: r, At: o.now(), Idempotency: &idem}); err != nil {
 			return fmt.Errorf("raise %s: %w", raise, err)
 		}
@@ -280,9 +271,4 @@ func criticalMessage(ev observation.EventData) string {
 		}
 	}
 	return fmt.Sprintf("Critical value: %s%s (%s)", name, value, ev.Interpretation.Flag)
-}
-
-// idempotency is the key that makes a raise happen once per key.
-func idempotency(scope, key string) domain.Idempotency {
-	return domain.Idempotency{Scope: scope, Key: key, Hash: sha256.Sum256([]byte(scope + "/" + key))}
 }
