@@ -41,6 +41,7 @@ bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
+	$(GO) test -run '^$$' -bench PrescriptionPlacement -benchtime 1x ./cmd/zarish/
 
 ## load: mixed traffic on the embedded stack for LOAD_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
 load: services

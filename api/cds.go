@@ -16,6 +16,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/cds"
 	"github.com/zarish-sphere/zarish/domain/encounter"
+	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/domain/note"
 )
 
@@ -60,20 +61,29 @@ type cdsRoutes struct {
 	notes      cdsNotes
 	// reminders is nil when there are no care plans.
 	reminders CarePlanReminders
+	// medications and medicationContext serve the order hooks; with no
+	// knowledge base (nil) those services are not offered.
+	medications       *medication.Registry
+	medicationContext MedicationContext
 }
 
 func (s *cdsRoutes) routes() []Route {
 	const scope = "system/Patient.read"
-	return []Route{
+	return append([]Route{
 		{http.MethodGet, "/v1/clinical/cds-services", scope, entityGuidance, s.cdsDiscovery},
 		{http.MethodPost, "/v1/clinical/cds-services/:id", scope, entityGuidance, s.callCDSService},
-	}
+	}, s.orderRoutes()...)
 }
 
-// cdsDiscovery serves GET /v1/clinical/cds-services.
+// cdsDiscovery serves GET /v1/clinical/cds-services; the order hooks'
+// services are listed when a medication knowledge base is loaded.
 func (s *cdsRoutes) cdsDiscovery(c *gin.Context) {
 	auditOf(c).about(audit.ActionRead, entityGuidance, "", nil)
-	c.JSON(http.StatusOK, CDSServices{Services: cds.Services()})
+	services := cds.Services()
+	if s.medications != nil {
+		services = append(services, orderServices()...)
+	}
+	c.JSON(http.StatusOK, CDSServices{Services: services})
 }
 
 // callCDSService serves POST /v1/clinical/cds-services/{id}: it checks the

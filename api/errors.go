@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/medication"
 )
 
 // Error codes of the error envelope. Clients switch on these, never on messages.
@@ -35,6 +36,9 @@ type ErrorBody struct {
 	Message   string              `json:"message"`
 	Details   []domain.FieldError `json:"details,omitempty"`
 	RequestID string              `json:"requestId"`
+	// Candidates are the drugs an unknown or ambiguous medication may have
+	// meant (UNKNOWN_MEDICATION only).
+	Candidates []medication.Candidate `json:"candidates,omitempty"`
 }
 
 // abort writes the envelope and stops the handler chain.

@@ -164,8 +164,14 @@ func FuzzRoutes(f *testing.F) {
 		"POST /v1/observations":      `{"patientId":"` + pid + `","code":"8867-4","value":{"value":88,"unit":"/min"},"effectiveAt":"2026-11-25T08:00:00Z"}`,
 		"POST /v1/observations/batch": `{"items":[{"patientId":"` + pid + `","code":"8310-5","value":{"value":101.3,"unit":"[degF]"},"effectiveAt":"2026-11-25T08:00:00Z"},
 			{"patientId":"` + pid + `","code":"85354-9","effectiveAt":"2026-11-25T08:01:00Z","components":[{"code":"8480-6","value":105,"unit":"mm[Hg]"},{"code":"8462-4","value":70,"unit":"mm[Hg]"}]}]}`,
-		"POST /v1/observations/news2/calculate": `{"respirationRate":18,"spo2":96,"spo2Scale":1,"supplementalOxygen":false,"systolicBP":120,"pulse":80,"consciousness":"A","temperature":37.1}`,
-		"POST /v1/patients/:id/spo2-scale":      `{"scale":2,"reason":"hypercapnic respiratory failure"}`,
+		"POST /v1/observations/news2/calculate":   `{"respirationRate":18,"spo2":96,"spo2Scale":1,"supplementalOxygen":false,"systolicBP":120,"pulse":80,"consciousness":"A","temperature":37.1}`,
+		"POST /v1/patients/:id/spo2-scale":        `{"scale":2,"reason":"hypercapnic respiratory failure"}`,
+		"POST /v1/medications/interactions/check": `{"medications":[{"name":"warfarin"},{"code":"5640"},{"name":"amoxicilin"}]}`,
+		"POST /v1/medications/dosage/calculate":   `{"medication":"gentamicin","weightKg":60,"ageYears":70,"sex":"male","creatinineMicromolL":206.1}`,
+		"POST /v1/clinical/cds-services/order-sign": `{"hook":"order-sign","hookInstance":"` + someone + `","context":{"patientId":"` + pid + `",
+			"draftOrders":{"resourceType":"Bundle","entry":[{"resource":` + fuzzDraftOrder + `}]}}}`,
+		"POST /v1/clinical/cds-services/order-select": `{"hook":"order-select","hookInstance":"` + someone + `","context":{"patientId":"` + pid + `",
+			"selections":["MedicationRequest/d1"],"draftOrders":{"resourceType":"Bundle","entry":[{"resource":` + fuzzDraftOrder + `}]}}}`,
 	}
 	queries := map[string]string{
 		"/v1/patients":                    "name=salma&limit=5",
@@ -177,6 +183,7 @@ func FuzzRoutes(f *testing.F) {
 		"/v1/observations/latest":         "patientId=" + pid + "&codes=8867-4,8310-5",
 		"/v1/observations/trends":         "patientId=" + pid + "&code=8867-4&bucket=PT1H",
 		"/v1/observations/news2":          "patientId=" + pid,
+		"/v1/medications/drugs":           "q=warf&limit=5",
 	}
 	for i, rt := range routes {
 		param := someone
@@ -264,6 +271,12 @@ func FuzzRoutes(f *testing.F) {
 		}
 	})
 }
+
+// fuzzDraftOrder is a draft MedicationRequest as the order hooks' seeds send it.
+const fuzzDraftOrder = `{"resourceType":"MedicationRequest","id":"d1","status":"draft","intent":"order",
+	"medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"723","display":"amoxicillin"}]},
+	"dosageInstruction":[{"route":{"text":"oral"},"timing":{"repeat":{"frequency":3,"period":1,"periodUnit":"d"}},
+	"doseAndRate":[{"doseQuantity":{"value":500,"unit":"mg"}}]}],"dispenseRequest":{"expectedSupplyDuration":{"value":7,"unit":"days"}}}`
 
 // echoesItsBody are the writes that answer with the resource they stored,
 // so that every field sent can be compared with the one stored.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -78,6 +80,20 @@ func testDeps(t testing.TB, wrap func(AuditStore) AuditStore) (Deps, *postgres.A
 	return depsOn(pgtest.NewPool(t), wrap)
 }
 
+// testMedications is the embedded medication knowledge base, loaded once
+// for every test.
+var testMedications = sync.OnceValue(func() *medication.Registry {
+	kb, err := medication.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	r, err := medication.NewRegistry(kb)
+	if err != nil {
+		panic(err)
+	}
+	return r
+})
+
 // depsOn is testDeps on pool.
 func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgres.AuditStore) {
 	store := postgres.NewAuditStore(pool)
@@ -100,10 +116,15 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		Observations:  postgres.NewObservationStore(pool),
 		CarePlans:     postgres.NewCarePlanStore(pool),
 		CareReminders: postgres.NewCarePlanStore(pool),
-		DeadLetters:   postgres.NewDeadLetterStore(pool),
-		Users:         postgres.NewUserStore(pool),
-		Sessions:      postgres.NewOAuthStore(pool),
-		Launches:      postgres.NewOAuthStore(pool),
+		// The knowledge base shipped with the engine, and the prescriptions
+		// beside the other stores.
+		Medications:       testMedications(),
+		MedicationContext: postgres.NewPrescriptionStore(pool),
+		Prescriptions:     postgres.NewPrescriptionStore(pool),
+		DeadLetters:       postgres.NewDeadLetterStore(pool),
+		Users:             postgres.NewUserStore(pool),
+		Sessions:          postgres.NewOAuthStore(pool),
+		Launches:          postgres.NewOAuthStore(pool),
 		Verifier: stubVerifier{
 			adminToken:     {Subject: "admin", ClientID: "admin", Scopes: []string{"system/*.*"}},
 			readerToken:    {Subject: "reader", ClientID: "reader", Scopes: []string{"system/Patient.read"}},

@@ -12,6 +12,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	alertflow "github.com/zarish-sphere/zarish/workflows/alert"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
+	prescriptionflow "github.com/zarish-sphere/zarish/workflows/prescription"
 	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
@@ -32,6 +33,12 @@ var refusals = map[string]refusalAnswer{
 	encounterflow.RefusedOpenOrders:        {http.StatusConflict, CodeOpenOrders, ""},
 	encounterflow.RefusedInvalidArgument:   {http.StatusBadRequest, CodeValidationFailed, ""},
 	encounterflow.RefusedNotRecorded:       {http.StatusBadRequest, CodeValidationFailed, ""},
+
+	prescriptionflow.RefusedInvalidTransition:  {http.StatusConflict, CodeInvalidTransition, ""},
+	prescriptionflow.RefusedInvalidArgument:    {http.StatusBadRequest, CodeValidationFailed, ""},
+	prescriptionflow.RefusedPharmacistRequired: {http.StatusForbidden, CodePharmacistRequired, ""},
+	prescriptionflow.RefusedNotRecorded:        {http.StatusBadRequest, CodeValidationFailed, ""},
+	prescriptionflow.RefusedRecordUnavailable:  {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
 
 	alertflow.RefusedNotARecipient:       {http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
 	alertflow.RefusedAlreadyAcknowledged: {http.StatusConflict, CodeConflict, "The alert is already acknowledged."},

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
+	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
 
@@ -43,6 +44,12 @@ type Deps struct {
 	// Observations are vital signs and laboratory results, NEWS2 and the
 	// patients' SpO2 scale decisions.
 	Observations ObservationStore
+	// Medications is the medication knowledge base (its loaded versions);
+	// MedicationContext what its checks read about a patient.
+	Medications       *medication.Registry
+	MedicationContext MedicationContext
+	// Prescriptions are the prescriptions' read model.
+	Prescriptions PrescriptionStore
 	// CareReminders reports overdue care-plan activities to decision
 	// support; nil means no care plans.
 	CareReminders CarePlanReminders
@@ -173,13 +180,17 @@ func (s *server) routes() []Route {
 		(&allergyRoutes{edge: s.edge, store: s.Allergies, patients: s.Patients}).routes(),
 		(&observationRoutes{edge: s.edge, store: s.Observations}).routes(),
 		(&cdsRoutes{edge: s.edge, patients: s.Patients, encounters: s.Encounters, alerts: s.Alerts,
-			allergies: s.Allergies, notes: s.Notes, reminders: s.CareReminders}).routes(),
+			allergies: s.Allergies, notes: s.Notes, reminders: s.CareReminders,
+			medications: s.Medications, medicationContext: s.MedicationContext}).routes(),
+		(&medicationRoutes{edge: s.edge, registry: s.Medications}).routes(),
 		(&careTeamRoutes{edge: s.edge, directory: s.CareTeam, policies: s.Alerts}).routes(),
 		(&inboxRoutes{edge: s.edge, inbox: s.Inbox, streams: s.streams, auditLog: s.Audit}).routes(),
 		(&deliveryRoutes{edge: s.edge, store: s.Deliveries}).routes(),
 		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
+		(&prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,
+			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
 		(&launchRoutes{edge: s.edge, store: s.Launches}).routes(),

@@ -207,15 +207,19 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, fmt.Errorf("api listen: %w", err)
 	}
 	s.APIURL = "http://" + l.Addr().String()
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits}.
-		router(cfg, logger)
+	kb, err := medicationKnowledge()
+	if err != nil {
+		return nil, err
+	}
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
+		medications: kb}.router(cfg, logger)
 
 	// Everything below runs until ctx ends; the first failure stops the rest.
 	g, gctx := errgroup.WithContext(ctx)
 	s.group = g
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
 	g.Go(func() error {
-		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
+		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
 	g.Go(func() error { return oauth.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
@@ -224,6 +228,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
 	g.Go(func() error { return observationConsumer(pool, tc, brokers, logger).Run(gctx) })
+	g.Go(func() error { return prescriptionRecheckConsumer(pool, tc, brokers, logger).Run(gctx) })
 	return s, nil
 }
 

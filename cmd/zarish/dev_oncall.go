@@ -18,8 +18,9 @@ import (
 
 // devOnCallRoles are the on-call roles `zarish dev` puts its demo
 // practitioners on, hospital-wide: the privacy officer, whom every
-// break-the-glass access alerts for review.
-var devOnCallRoles = []careteam.Role{careteam.RolePrivacyOfficer}
+// break-the-glass access alerts for review, and the pharmacist, whom a held
+// prescription nobody acts on alerts.
+var devOnCallRoles = []careteam.Role{careteam.RolePrivacyOfficer, careteam.RolePharmacist}
 
 // devOnCallSpan is how far ahead of each start the demo shifts run.
 const devOnCallSpan = 365 * 24 * time.Hour

@@ -59,8 +59,13 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return usageError{err}
 	}
 	defer closeLimits()
+	kb, err := medicationKnowledge()
+	if err != nil {
+		return err
+	}
 	metrics := api.NewMetrics()
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits}.router(cfg, logger)
+	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
+		medications: kb}.router(cfg, logger)
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -89,6 +94,10 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	if err != nil {
 		return usageError{err}
 	}
+	kb, err := medicationKnowledge()
+	if err != nil {
+		return err
+	}
 	pool, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
@@ -101,8 +110,17 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	defer tc.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return workers.Run(gctx, tc, queues, workerSet(pool, tc, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
+		return workers.Run(gctx, tc, queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
+	if slices.Contains(queues, workers.QueuePrescriptions) {
+		if len(cfg.Kafka.Brokers) == 0 {
+			logger.Warn("KAFKA_BROKERS is not set: this prescriptions worker does not recheck prescriptions when an allergy is recorded",
+				"component", "workers")
+		} else {
+			rechecks := prescriptionRecheckConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			g.Go(func() error { return rechecks.Run(gctx) })
+		}
+	}
 	if slices.Contains(queues, workers.QueueAlerts) {
 		if len(cfg.Kafka.Brokers) == 0 {
 			logger.Warn("KAFKA_BROKERS is not set: this alerts worker raises no review alert for break-the-glass accesses "+

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,8 +24,10 @@ import (
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
 	careplanactivities "github.com/zarish-sphere/zarish/activities/careplan"
 	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
+	prescriptionactivities "github.com/zarish-sphere/zarish/activities/prescription"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/notify"
@@ -34,6 +37,7 @@ import (
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	careplanworkflow "github.com/zarish-sphere/zarish/workflows/careplan"
 	encounterworkflow "github.com/zarish-sphere/zarish/workflows/encounter"
+	prescriptionworkflow "github.com/zarish-sphere/zarish/workflows/prescription"
 )
 
 // shutdownGrace bounds how long the API waits for in-flight requests on stop.
@@ -121,6 +125,8 @@ type apiParts struct {
 	oauth     *auth.Server
 	metrics   *api.Metrics
 	limits    api.RateLimits
+	// medications is the medication knowledge base the checks run on.
+	medications *medication.Registry
 }
 
 func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
@@ -133,34 +139,38 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		"kafka": p.publisher.Ping,
 	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
 	carePlans := postgres.NewCarePlanStore(p.pool)
+	prescriptions := postgres.NewPrescriptionStore(p.pool)
 	return api.NewRouter(api.Deps{
-		Logger:         logger,
-		Version:        cfg.Service.Version,
-		Patients:       postgres.NewPatientStore(p.pool),
-		Audit:          postgres.NewAuditStore(p.pool),
-		Inbox:          postgres.NewNotificationStore(p.pool),
-		Temporal:       p.temporal,
-		Alerts:         postgres.NewAlertStore(p.pool),
-		CareTeam:       postgres.NewCareTeamStore(p.pool),
-		Deliveries:     postgres.NewNotificationStore(p.pool),
-		Encounters:     postgres.NewEncounterStore(p.pool),
-		Notes:          postgres.NewNoteStore(p.pool),
-		CarePlans:      carePlans,
-		CareReminders:  carePlans, // patient-view lists overdue activities
-		Allergies:      postgres.NewAllergyStore(p.pool),
-		Observations:   postgres.NewObservationStore(p.pool),
-		DeadLetters:    postgres.NewDeadLetterStore(p.pool),
-		Users:          postgres.NewUserStore(p.pool),
-		Sessions:       postgres.NewOAuthStore(p.pool),
-		Launches:       postgres.NewOAuthStore(p.pool),
-		SignIn:         signInEndpoints(p.oauth),
-		Verifier:       p.oauth,
-		Token:          p.oauth.TokenHandler(),
-		JWKS:           p.oauth.JWKSHandler(),
-		Health:         health,
-		Metrics:        p.metrics,
-		TrustedProxies: cfg.Service.TrustedProxies,
-		RateLimits:     p.limits,
+		Logger:            logger,
+		Version:           cfg.Service.Version,
+		Patients:          postgres.NewPatientStore(p.pool),
+		Audit:             postgres.NewAuditStore(p.pool),
+		Inbox:             postgres.NewNotificationStore(p.pool),
+		Temporal:          p.temporal,
+		Alerts:            postgres.NewAlertStore(p.pool),
+		CareTeam:          postgres.NewCareTeamStore(p.pool),
+		Deliveries:        postgres.NewNotificationStore(p.pool),
+		Encounters:        postgres.NewEncounterStore(p.pool),
+		Notes:             postgres.NewNoteStore(p.pool),
+		CarePlans:         carePlans,
+		CareReminders:     carePlans, // patient-view lists overdue activities
+		Allergies:         postgres.NewAllergyStore(p.pool),
+		Observations:      postgres.NewObservationStore(p.pool),
+		Medications:       p.medications,
+		MedicationContext: prescriptions,
+		Prescriptions:     prescriptions,
+		DeadLetters:       postgres.NewDeadLetterStore(p.pool),
+		Users:             postgres.NewUserStore(p.pool),
+		Sessions:          postgres.NewOAuthStore(p.pool),
+		Launches:          postgres.NewOAuthStore(p.pool),
+		SignIn:            signInEndpoints(p.oauth),
+		Verifier:          p.oauth,
+		Token:             p.oauth.TokenHandler(),
+		JWKS:              p.oauth.JWKSHandler(),
+		Health:            health,
+		Metrics:           p.metrics,
+		TrustedProxies:    cfg.Service.TrustedProxies,
+		RateLimits:        p.limits,
 	})
 }
 
@@ -222,7 +232,7 @@ func serveHTTP(ctx context.Context, l net.Listener, handler http.Handler, metric
 
 // workerSet is what each task queue runs; the processes register here as they
 // are built. Alerts no level could deliver go to alerting's fallback contact.
-func workerSet(pool *pgxpool.Pool, tc client.Client, alerting config.Alerts, logger *slog.Logger) workers.Set {
+func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, alerting config.Alerts, logger *slog.Logger) workers.Set {
 	if alerting.FallbackContact == "" {
 		logger.Warn("ALERT_FALLBACK_CONTACT is not set: an alert no level can deliver is closed as undeliverable and counted, but reaches nobody",
 			"component", "workers")
@@ -230,8 +240,10 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, alerting config.Alerts, log
 	alerts := alertactivities.New(postgres.NewAlertStore(pool), alertactivities.WithFallbackContact(alerting.FallbackContact))
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
+	prescriptions := prescriptionactivities.New(postgres.NewPrescriptionStore(pool), kb, alertworkflow.Resolver{Client: tc})
 	return workers.Set{
-		workers.QueueAlerts: {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+		workers.QueueAlerts:        {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
+		workers.QueuePrescriptions: {func(r worker.Registry) { prescriptionworkflow.Register(r, prescriptions) }},
 		// Care plan reminders are clinical work: they run beside the encounters.
 		workers.QueueEncounters: {
 			func(r worker.Registry) { encounterworkflow.Register(r, encounters) },
@@ -256,6 +268,24 @@ func observationConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string,
 	alerter := alertworkflow.ObservationAlerts{Client: tc, Alerts: postgres.NewAlertStore(pool), Observations: postgres.NewObservationStore(pool)}
 	return notify.NewObservationConsumer(brokers, alerter, logger)
 }
+
+// prescriptionRecheckConsumer has every open prescription of a patient
+// checked again when an allergy of theirs is recorded or changed: the
+// worker that owns the prescriptions runs it.
+func prescriptionRecheckConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.PrescriptionRecheckConsumer {
+	rechecks := prescriptionworkflow.Rechecks{Client: tc, Store: postgres.NewPrescriptionStore(pool)}
+	return notify.NewPrescriptionRecheckConsumer(brokers, rechecks, logger)
+}
+
+// medicationKnowledge loads the knowledge base shipped with the binary, once
+// per process, for the API and the prescription workers alike.
+var medicationKnowledge = sync.OnceValues(func() (*medication.Registry, error) {
+	kb, err := medication.Embedded()
+	if err != nil {
+		return nil, fmt.Errorf("medication knowledge base: %w", err)
+	}
+	return medication.NewRegistry(kb)
+})
 
 // workerOptions are every queue's worker settings from the configuration.
 func workerOptions(cfg config.Config) worker.Options {

@@ -30,10 +30,11 @@ import (
 // SearchAttributes are the custom search attributes every ZARISH namespace carries,
 // so operators can filter workflows by patient and status in the Web UI.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	"PatientId":       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"Status":          enumspb.INDEXED_VALUE_TYPE_KEYWORD, // upserted by alerts started before AlertStatus
-	"EncounterStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"AlertStatus":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"PatientId":          enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"Status":             enumspb.INDEXED_VALUE_TYPE_KEYWORD, // upserted by alerts started before AlertStatus
+	"EncounterStatus":    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"AlertStatus":        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"PrescriptionStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // DevServerConfig configures the embedded Temporal server that `zarish dev` runs.

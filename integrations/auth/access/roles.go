@@ -47,9 +47,11 @@ func readOnly(types ...string) []string {
 //
 //   - clinician: the whole clinical record, including prescribing.
 //   - nurse: the clinical record without prescribing (MedicationRequest is read
-//     only) and without ordering procedures or tests (ServiceRequest is read only).
+//     only) and without ordering procedures or tests (ServiceRequest is read
+//     only); records the doses given (MedicationAdministration).
 //   - pharmacist: reads the patient, allergies and observations (weight, renal
-//     function) that dose checks need, and writes MedicationRequest.
+//     function) that dose checks need and the doses given, writes
+//     MedicationRequest (verification, overrides) and MedicationDispense.
 //   - lab: reads the patient and orders, writes Observation and DiagnosticReport.
 //   - scheduler: books Procedure and ServiceRequest, reads Patient and
 //     Encounter, and the directory to find staff.
@@ -68,18 +70,19 @@ func roleScopes(r Role) []string {
 	case RoleClinician:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
-				"MedicationRequest", "Observation", "Procedure", "ServiceRequest", "Flag", "Communication"),
+				"MedicationRequest", "MedicationAdministration", "Observation", "Procedure", "ServiceRequest",
+				"Flag", "Communication"),
 			readOnly("DiagnosticReport", "Practitioner", "PractitionerRole"))
 	case RoleNurse:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
-				"Observation", "Flag", "Communication"),
+				"MedicationAdministration", "Observation", "Flag", "Communication"),
 			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport",
 				"Practitioner", "PractitionerRole"))
 	case RolePharmacist:
 		return slices.Concat(
-			readWrite("MedicationRequest", "Flag", "Communication"),
-			readOnly("Patient", "AllergyIntolerance", "Observation"))
+			readWrite("MedicationRequest", "MedicationDispense", "Flag", "Communication"),
+			readOnly("Patient", "AllergyIntolerance", "Observation", "MedicationAdministration"))
 	case RoleLab:
 		return slices.Concat(
 			readWrite("Observation", "DiagnosticReport", "Flag", "Communication"),
