@@ -26,6 +26,10 @@ var acts *activities.Activities
 // run within their retries (the database did not answer).
 const RuleChecksFailed = "unavailable-checks-failed"
 
+// recordAgain is how soon a first write that failed after its retries is
+// tried again.
+const recordAgain = time.Minute
+
 // checkAttempts bounds the checks' retries: an order whose checks cannot run
 // is held with a finding saying so within seconds, never left unchecked.
 const checkAttempts = 4
@@ -158,10 +162,19 @@ func (r *run) first(ctx workflow.Context) error {
 		return err
 	}
 	next := r.check(ctx, r.p, prescription.ReasonOrdered)
-	// The draft row is already stored: the first write is the check's.
-	if err := r.record(ctx, next, nil); err != nil {
-		release()
-		return err
+	// The draft row is already stored: the first write is the check's. A
+	// write that fails is tried again until it is stored, so a database
+	// outage leaves the order a visible draft, never a failed run.
+	for {
+		err := r.record(ctx, next, nil)
+		if err == nil {
+			break
+		}
+		workflow.GetLogger(ctx).Error("record the first checks; trying again", "prescriptionId", r.p.Details.ID, "error", err)
+		if err := workflow.Sleep(ctx, recordAgain); err != nil {
+			release()
+			return err
+		}
 	}
 	r.p = next
 	release()
@@ -169,7 +182,7 @@ func (r *run) first(ctx workflow.Context) error {
 		return err
 	}
 	r.tellEncounter(ctx, encounterwf.SignalOrderLinked)
-	r.tellOthers(ctx)
+	r.tellOthers(ctx, prescription.ReasonNewMedication)
 	return nil
 }
 
@@ -369,8 +382,8 @@ func (r *run) tellEncounter(ctx workflow.Context, signal string) {
 }
 
 // tellOthers asks each of the patient's other open prescriptions to check
-// itself against this new one.
-func (r *run) tellOthers(ctx workflow.Context) {
+// itself again, for reason: this one is new, or has ended.
+func (r *run) tellOthers(ctx workflow.Context, reason string) {
 	d := r.p.Details
 	var ids []uuid.UUID
 	err := workflow.ExecuteLocalActivity(localOptions(ctx, 0), acts.OpenPrescriptions,
@@ -381,7 +394,7 @@ func (r *run) tellOthers(ctx workflow.Context) {
 	}
 	for _, id := range ids {
 		err := workflow.SignalExternalWorkflow(ctx, WorkflowID(id), "", SignalRecheck,
-			Recheck{Reason: prescription.ReasonNewMedication, Cause: "prescription/" + d.ID.String()}).Get(ctx, nil)
+			Recheck{Reason: reason, Cause: "prescription/" + d.ID.String()}).Get(ctx, nil)
 		if err != nil {
 			workflow.GetLogger(ctx).Warn("prescription not told to recheck", "prescriptionId", id, "error", err)
 		}
@@ -551,8 +564,21 @@ func (r *run) finish(ctx workflow.Context) (State, error) {
 	}
 	r.settleAlerts(ctx)
 	r.tellEncounter(ctx, encounterwf.SignalOrderClosed)
+	// The patient's other prescriptions may have been held because of this
+	// one: they check themselves again without it.
+	if workflow.GetVersion(ctx, versionRecheckOnClose, workflow.DefaultVersion, 1) == 1 {
+		r.tellOthers(ctx, ReasonEnded)
+	}
 	return r.p, nil
 }
+
+// versionRecheckOnClose marks the runs that ask the patient's other
+// prescriptions to recheck when this one closes; runs recorded before it did
+// not, and replay so.
+const versionRecheckOnClose = "recheck-others-on-close"
+
+// ReasonEnded is the recheck reason of a prescription whose sibling closed.
+const ReasonEnded = "another prescription ended"
 
 // settle waits until no Update handler is running and the rechecks already
 // delivered are applied.
