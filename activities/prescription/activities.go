@@ -1,8 +1,7 @@
 // Package prescription holds the Prescription workflow's activities: the
 // checks (what the patient is now, against the active knowledge base), the
-// read-model write of each change with its event and audit record, the
-// patient's other open prescriptions, and the closing of alerts a step made
-// moot.
+// read-model write of each change with its event and audit record, and the
+// closing of alerts a step made moot.
 package prescription
 
 import (
@@ -24,7 +23,6 @@ import (
 type Store interface {
 	Record(ctx context.Context, p prescription.Prescription, rec *audit.Record) error
 	PatientContext(ctx context.Context, patientID, exclude uuid.UUID, at time.Time) (prescription.Context, error)
-	OpenIDs(ctx context.Context, patientID, exclude uuid.UUID) ([]uuid.UUID, error)
 }
 
 // AlertResolver resolves an alert; one that does not exist or is closed
@@ -111,20 +109,6 @@ func (a *Activities) RecordPrescription(ctx context.Context, req RecordRequest) 
 		return process.InvalidInput(errors.New("the prescription and its timeline are required"))
 	}
 	return translate(a.store.Record(ctx, req.Prescription, req.Audit))
-}
-
-// OpenRequest asks for the patient's open prescriptions but one.
-type OpenRequest struct {
-	PatientID uuid.UUID `json:"patientId"`
-	Exclude   uuid.UUID `json:"exclude"`
-}
-
-// OpenPrescriptions lists the patient's other open prescriptions.
-func (a *Activities) OpenPrescriptions(ctx context.Context, req OpenRequest) ([]uuid.UUID, error) {
-	if req.PatientID == uuid.Nil {
-		return nil, process.InvalidInput(errors.New("patientId is required"))
-	}
-	return a.store.OpenIDs(ctx, req.PatientID, req.Exclude)
 }
 
 // ResolveRequest closes an alert a step made moot.

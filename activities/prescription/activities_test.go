@@ -151,7 +151,6 @@ func invalidInput(err error) bool {
 // The activities, as execute picks them.
 func checkPrescription(a *activities.Activities) any  { return a.CheckPrescription }
 func recordPrescription(a *activities.Activities) any { return a.RecordPrescription }
-func openPrescriptions(a *activities.Activities) any  { return a.OpenPrescriptions }
 func resolveAlert(a *activities.Activities) any       { return a.ResolveAlert }
 
 var warfarin = medication.Order{Name: "warfarin", Dose: 5, DoseUnit: "mg", Route: "po", Frequency: "daily"}
@@ -302,25 +301,6 @@ func TestRecordPrescription(t *testing.T) {
 		if err == nil || invalidInput(err) != tc.final {
 			t.Errorf("%s: %v (non-retryable %v, want %v)", name, err, invalidInput(err), tc.final)
 		}
-	}
-}
-
-func TestOpenPrescriptions(t *testing.T) {
-	kb := registry(t)
-	s := &store{}
-	var ids []uuid.UUID
-	err := execute(t, activities.New(s, kb, nil), openPrescriptions,
-		activities.OpenRequest{PatientID: patient, Exclude: rxID}, &ids)
-	if err != nil || len(ids) != 1 || ids[0] != ibuprofenRx || s.asked[0] != [2]uuid.UUID{patient, rxID} {
-		t.Fatalf("open %v, %v, asked %v", ids, err, s.asked)
-	}
-	if err := execute(t, activities.New(&store{}, kb, nil), openPrescriptions,
-		activities.OpenRequest{Exclude: rxID}, nil); !invalidInput(err) {
-		t.Fatalf("no patient: %v", err)
-	}
-	if err := execute(t, activities.New(&store{err: errors.New("connection refused")}, kb, nil), openPrescriptions,
-		activities.OpenRequest{PatientID: patient}, nil); err == nil || invalidInput(err) {
-		t.Fatalf("store down: %v", err)
 	}
 }
 

@@ -20,7 +20,8 @@ type prescriptionJSON struct {
 // TestEndToEndPrescriptionChecksHoldAndRelease: on the embedded stack, the
 // physician prescribes warfarin (active) and then ibuprofen, which the
 // interaction check holds with a major finding naming the warfarin
-// prescription; the physician overrides it with a reason, the pharmacist
+// prescription (the warfarin, rechecked from the new order's event, shows the
+// pair without being held); the physician overrides it with a reason, the pharmacist
 // verifies and dispenses it, the nurse records a dose, the encounter lists
 // the orders. An ibuprofen allergy recorded afterwards holds the active
 // prescription again and alerts its prescriber; discontinuing it closes its
@@ -105,6 +106,18 @@ func TestEndToEndPrescriptionChecksHoldAndRelease(t *testing.T) {
 	if interaction == nil || interaction.Severity != "major" || !interaction.Blocking || interaction.Version == "" || len(interaction.Sources) == 0 {
 		t.Fatalf("ibuprofen's findings %+v: want a major interaction with the warfarin prescription", ibuprofen.Findings)
 	}
+
+	// The warfarin hears of the new order from its event and checks itself
+	// again: the pair shows there too, held on the newer order, not on the
+	// warfarin the patient is established on.
+	eventually(t, 60*time.Second, "the warfarin rechecked beside the ibuprofen", func() bool {
+		r := e.do(http.MethodGet, "/v1/medications/prescriptions/"+warfarin.Details.ID.String(), admin, nil)
+		var w prescriptionJSON
+		r.json(t, &w)
+		return w.Status == prescription.StatusActive && slices.ContainsFunc(w.Findings, func(f prescription.Finding) bool {
+			return f.Kind == "interaction" && !f.Blocking && f.OtherPrescriptionID != nil && *f.OtherPrescriptionID == ibuprofen.Details.ID
+		})
+	})
 
 	// Verifying a held prescription is refused and records nothing.
 	step := func(name string, body map[string]any, as []string) response {

@@ -23,6 +23,10 @@ type Context struct {
 	// Active names the prescription behind each of
 	// Patient.ActiveMedications, index for index.
 	Active []uuid.UUID `json:"active"`
+	// Newer, when set, is the newer prescription whose arrival the checks
+	// run for: what they find about the pair is held on that one (its own
+	// checks found it), so here it is shown without holding.
+	Newer uuid.UUID `json:"newer,omitzero"`
 	// Basis lists the observations the patient's numbers came from (weight,
 	// height, serum creatinine), so a dose finding can be traced to them.
 	Basis []Basis `json:"basis,omitempty"`
@@ -99,10 +103,24 @@ func FindingsOf(res medication.Result, ctx Context, at time.Time) []Finding {
 			id := ctx.Active[f.OtherIndex]
 			other = &id
 		}
+		blocking := Blocking(f)
+		if other != nil && ctx.Newer != uuid.Nil && *other == ctx.Newer && blocking {
+			// The newer order's own checks hold it for this pair; the
+			// prescriber decides there.
+			blocking = false
+			f.Detail = joinDetail(f.Detail, "held on the newer prescription "+ctx.Newer.String()+" for review")
+		}
 		out = append(out, Finding{ID: findingID(f, other), Finding: f, OtherPrescriptionID: other,
-			Blocking: Blocking(f), FoundAt: at})
+			Blocking: blocking, FoundAt: at})
 	}
 	return out
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // merge is the findings after a new check: what it found, each keeping the

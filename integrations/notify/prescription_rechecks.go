@@ -24,19 +24,33 @@ const (
 // other consumer.
 const PrescriptionRecheckGroupID = "zarish-prescription-rechecks"
 
-// PrescriptionRechecker asks every open prescription of the patient to run
-// its checks again, because the allergy named by cause was recorded or
-// changed (workflows/prescription Rechecks). Asking twice is harmless: a
-// recheck that finds nothing new changes nothing but the timeline.
+// The prescription events that recheck the patient's other prescriptions
+// (integrations/postgres: "prescription." + the timeline entry's kind); their
+// data is the prescription.
+const (
+	EventPrescriptionCreated      = "prescription.created"
+	EventPrescriptionCancelled    = "prescription.cancelled"
+	EventPrescriptionDiscontinued = "prescription.discontinued"
+	EventPrescriptionCompleted    = "prescription.completed"
+)
+
+// PrescriptionRechecker asks the patient's open prescriptions to run their
+// checks again (workflows/prescription Rechecks): all of them because the
+// allergy named by cause was recorded or changed, or all but id because
+// prescription id was placed or has ended. Asking twice is harmless: a
+// recheck that finds nothing new changes nothing.
 type PrescriptionRechecker interface {
 	RecheckForAllergy(ctx context.Context, patientID uuid.UUID, cause string) error
+	RecheckForPrescription(ctx context.Context, patientID, id uuid.UUID, ended bool) error
 }
 
-// PrescriptionRecheckConsumer makes a new or changed allergy reach every
-// prescription it may concern: it reads the allergy events and has each
-// patient's open prescriptions checked again, so a prescription the allergy
-// rules out is held and its prescriber told. An event is committed once
-// every prescription was asked; a failure is retried with backoff.
+// PrescriptionRecheckConsumer makes a change to the patient reach every
+// prescription it may concern: it reads the allergy events, and the events of
+// prescriptions placed and ended, and has the patient's (other) open
+// prescriptions checked again, so a prescription a new allergy rules out is
+// held and its prescriber told, and one held because of a prescription since
+// ended is freed. An event is committed once every prescription was asked;
+// a failure is retried with backoff.
 type PrescriptionRecheckConsumer struct {
 	brokers   []string
 	rechecker PrescriptionRechecker
@@ -58,25 +72,37 @@ func (c *PrescriptionRecheckConsumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// handle rechecks the prescriptions of one allergy event's patient; every
-// other message is skipped.
+// handle rechecks the prescriptions of one allergy or prescription event's
+// patient; every other message is skipped.
 func (c *PrescriptionRecheckConsumer) handle(ctx context.Context, m kafkago.Message) error {
 	ev, typ, err := eventOf(m)
-	if err != nil || (typ != EventAllergyRecorded && typ != EventAllergyUpdated) {
+	if err != nil {
 		return nil
 	}
-	var a struct {
-		PatientID uuid.UUID `json:"patientId"`
+	switch typ {
+	case EventAllergyRecorded, EventAllergyUpdated:
+		var a struct {
+			PatientID uuid.UUID `json:"patientId"`
+		}
+		if err := json.Unmarshal(ev.Data, &a); err != nil || a.PatientID == uuid.Nil {
+			c.logger.Error("skip an allergy event naming no patient: no prescription is rechecked for it",
+				"event", ev.ID, "subject", ev.Subject, "partition", m.Partition, "offset", m.Offset)
+			return nil
+		}
+		return c.rechecker.RecheckForAllergy(ctx, a.PatientID, "allergy/"+strings.TrimPrefix(ev.Subject, "AllergyIntolerance/"))
+	case EventPrescriptionCreated, EventPrescriptionCancelled, EventPrescriptionDiscontinued, EventPrescriptionCompleted:
+		var p struct {
+			Details struct {
+				ID        uuid.UUID `json:"id"`
+				PatientID uuid.UUID `json:"patientId"`
+			} `json:"details"`
+		}
+		if err := json.Unmarshal(ev.Data, &p); err != nil || p.Details.PatientID == uuid.Nil || p.Details.ID == uuid.Nil {
+			c.logger.Error("skip a prescription event naming no prescription: the patient's others are not rechecked for it",
+				"event", ev.ID, "subject", ev.Subject, "partition", m.Partition, "offset", m.Offset)
+			return nil
+		}
+		return c.rechecker.RecheckForPrescription(ctx, p.Details.PatientID, p.Details.ID, typ != EventPrescriptionCreated)
 	}
-	if err := json.Unmarshal(ev.Data, &a); err != nil || a.PatientID == uuid.Nil {
-		c.logger.Error("skip an allergy event naming no patient: no prescription is rechecked for it",
-			"event", ev.ID, "subject", ev.Subject, "partition", m.Partition, "offset", m.Offset)
-		return nil
-	}
-	cause := strings.TrimPrefix(ev.Subject, "AllergyIntolerance/")
-	if err := c.rechecker.RecheckForAllergy(ctx, a.PatientID, "allergy/"+cause); err != nil {
-		return err
-	}
-	c.logger.Debug("prescriptions rechecked for an allergy", "patient", a.PatientID, "event", ev.ID)
 	return nil
 }

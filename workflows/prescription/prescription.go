@@ -3,6 +3,7 @@ package prescription
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -182,7 +183,6 @@ func (r *run) first(ctx workflow.Context) error {
 		return err
 	}
 	r.tellEncounter(ctx, encounterwf.SignalOrderLinked)
-	r.tellOthers(ctx, prescription.ReasonNewMedication)
 	return nil
 }
 
@@ -196,6 +196,23 @@ func (r *run) check(ctx workflow.Context, p State, reason string) State {
 
 // checkCounted is check, also reporting how many findings are new.
 func (r *run) checkCounted(ctx workflow.Context, p State, reason string) (State, int) {
+	return r.checkBeside(ctx, p, reason, uuid.Nil)
+}
+
+// newerOf is the newer prescription a recheck was asked for, whose findings
+// about this pair are held on it; uuid.Nil for any other recheck.
+func newerOf(req Recheck) uuid.UUID {
+	if rest, ok := strings.CutPrefix(req.Cause, workflowIDPrefix); ok && req.Reason == prescription.ReasonNewMedication {
+		if id, err := uuid.Parse(rest); err == nil {
+			return id
+		}
+	}
+	return uuid.Nil
+}
+
+// checkBeside is checkCounted for a recheck caused by the newer
+// prescription (uuid.Nil for none).
+func (r *run) checkBeside(ctx workflow.Context, p State, reason string, newer uuid.UUID) (State, int) {
 	at := workflow.Now(ctx)
 	var res activities.CheckResult
 	err := workflow.ExecuteLocalActivity(localOptions(ctx, checkAttempts), acts.CheckPrescription, activities.CheckRequest{
@@ -210,6 +227,7 @@ func (r *run) checkCounted(ctx workflow.Context, p State, reason string) (State,
 		res = activities.CheckResult{Result: activities.Unavailable(version, RuleChecksFailed,
 			"The checks could not run: the patient's record could not be read.")}
 	}
+	res.Context.Newer = newer
 	next, fresh, _ := p.Checked(res.Result, res.Context, reason, at)
 	return next, fresh
 }
@@ -324,7 +342,7 @@ func (r *run) rechecked(ctx workflow.Context, req Recheck) {
 		reason = "recheck"
 	}
 	wasActive := r.p.Status == prescription.StatusActive
-	next, fresh := r.checkCounted(ctx, r.p, reason)
+	next, fresh := r.checkBeside(ctx, r.p, reason, newerOf(req))
 	if fresh == 0 && next.Status == r.p.Status && len(next.Findings) == len(r.p.Findings) {
 		// Nothing new: the prescription stands as it was, and nothing
 		// needs recording.
@@ -378,26 +396,6 @@ func (r *run) tellEncounter(ctx workflow.Context, signal string) {
 	err := workflow.SignalExternalWorkflow(ctx, encounterwf.WorkflowID(*d.EncounterID), "", signal, o).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("encounter not told of the prescription", "encounterId", *d.EncounterID, "signal", signal, "error", err)
-	}
-}
-
-// tellOthers asks each of the patient's other open prescriptions to check
-// itself again, for reason: this one is new, or has ended.
-func (r *run) tellOthers(ctx workflow.Context, reason string) {
-	d := r.p.Details
-	var ids []uuid.UUID
-	err := workflow.ExecuteLocalActivity(localOptions(ctx, 0), acts.OpenPrescriptions,
-		activities.OpenRequest{PatientID: d.PatientID, Exclude: d.ID}).Get(ctx, &ids)
-	if err != nil {
-		workflow.GetLogger(ctx).Error("other prescriptions not rechecked", "prescriptionId", d.ID, "error", err)
-		return
-	}
-	for _, id := range ids {
-		err := workflow.SignalExternalWorkflow(ctx, WorkflowID(id), "", SignalRecheck,
-			Recheck{Reason: reason, Cause: "prescription/" + d.ID.String()}).Get(ctx, nil)
-		if err != nil {
-			workflow.GetLogger(ctx).Warn("prescription not told to recheck", "prescriptionId", id, "error", err)
-		}
 	}
 }
 
@@ -564,21 +562,27 @@ func (r *run) finish(ctx workflow.Context) (State, error) {
 	}
 	r.settleAlerts(ctx)
 	r.tellEncounter(ctx, encounterwf.SignalOrderClosed)
-	// The patient's other prescriptions may have been held because of this
-	// one: they check themselves again without it.
-	if workflow.GetVersion(ctx, versionRecheckOnClose, workflow.DefaultVersion, 1) == 1 {
-		r.tellOthers(ctx, ReasonEnded)
+	// The step that closed the prescription is answered in this workflow
+	// task; the run ends in the next one. Ending in the same task would let
+	// an event arriving meanwhile (an alert's child starting, a recheck)
+	// fail the task and, with it, the step's answer to its caller.
+	if err := workflow.Sleep(ctx, closeLinger); err != nil {
+		return r.p, err
 	}
+	r.drainRechecks()
 	return r.p, nil
 }
 
-// versionRecheckOnClose marks the runs that ask the patient's other
-// prescriptions to recheck when this one closes; runs recorded before it did
-// not, and replay so.
-const versionRecheckOnClose = "recheck-others-on-close"
+// closeLinger is how long a closed prescription's run waits before it ends.
+const closeLinger = time.Second
 
-// ReasonEnded is the recheck reason of a prescription whose sibling closed.
-const ReasonEnded = "another prescription ended"
+// drainRechecks drops the rechecks delivered to a closed prescription: a
+// closed prescription checks nothing.
+func (r *run) drainRechecks() {
+	var req Recheck
+	for r.recheck.ReceiveAsync(&req) {
+	}
+}
 
 // settle waits until no Update handler is running and the rechecks already
 // delivered are applied.
