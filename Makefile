@@ -38,7 +38,7 @@ unit:
 
 ## bench: the benchmarks, printing their figures
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/ ./domain/medication/
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench PrescriptionPlacement -benchtime 1x ./cmd/zarish/
