@@ -31,8 +31,10 @@ type Config struct {
 	RateLimit RateLimit
 	Notify    Notify
 	Alerts    Alerts
-	Tracing   Tracing
-	Dev       Dev
+	// Medications is the medication knowledge base the checks run on.
+	Medications Medications
+	Tracing     Tracing
+	Dev         Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
 }
@@ -158,6 +160,16 @@ type Alerts struct {
 	FallbackContact string
 }
 
+// Medications configures the medication knowledge base. The version shipped
+// with the binary is always loaded; MEDICATION_KB_DIRS names directories of
+// further versions (each a manifest.json and its tables, as in
+// domain/medication/data) loaded beside it, and MEDICATION_KB_ACTIVE the
+// version the checks use (default: the shipped one).
+type Medications struct {
+	Dirs   []string
+	Active string
+}
+
 // Tracing configures OpenTelemetry traces, by the standard OTEL_* names. The
 // OTLP exporter also reads the rest of its OTEL_EXPORTER_OTLP_* settings
 // (headers, TLS, timeout) and the sampler its OTEL_TRACES_SAMPLER[_ARG].
@@ -258,7 +270,8 @@ func Load(getenv func(string) string) (Config, error) {
 			PushWebhookURL: r.optionalURL("PUSH_WEBHOOK_URL", "http", "https"),
 			WebhookSecret:  Secret(r.str("NOTIFY_WEBHOOK_SECRET", "")),
 		},
-		Alerts: Alerts{FallbackContact: r.email("ALERT_FALLBACK_CONTACT")},
+		Alerts:      Alerts{FallbackContact: r.email("ALERT_FALLBACK_CONTACT")},
+		Medications: Medications{Dirs: r.list("MEDICATION_KB_DIRS"), Active: r.str("MEDICATION_KB_ACTIVE", "")},
 		Tracing: Tracing{
 			Endpoint:    r.optionalURL("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http", "https"),
 			ServiceName: r.str("OTEL_SERVICE_NAME", r.str("SERVICE_NAME", "zarish")),

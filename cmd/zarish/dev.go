@@ -207,7 +207,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, fmt.Errorf("api listen: %w", err)
 	}
 	s.APIURL = "http://" + l.Addr().String()
-	kb, err := medicationKnowledge()
+	kb, err := loadMedications(cfg.Medications)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return usageError{err}
 	}
 	defer closeLimits()
-	kb, err := medicationKnowledge()
+	kb, err := loadMedications(cfg.Medications)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	if err != nil {
 		return usageError{err}
 	}
-	kb, err := medicationKnowledge()
+	kb, err := loadMedications(cfg.Medications)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -277,15 +276,34 @@ func prescriptionRecheckConsumer(pool *pgxpool.Pool, tc client.Client, brokers [
 	return notify.NewPrescriptionRecheckConsumer(brokers, rechecks, logger)
 }
 
-// medicationKnowledge loads the knowledge base shipped with the binary, once
-// per process, for the API and the prescription workers alike.
-var medicationKnowledge = sync.OnceValues(func() (*medication.Registry, error) {
+// loadMedications is the knowledge base of cfg, loaded once per process for
+// the API and the prescription workers alike: the version shipped with the
+// binary, the versions in cfg.Dirs beside it, and cfg.Active active.
+func loadMedications(cfg config.Medications) (*medication.Registry, error) {
 	kb, err := medication.Embedded()
 	if err != nil {
 		return nil, fmt.Errorf("medication knowledge base: %w", err)
 	}
-	return medication.NewRegistry(kb)
-})
+	reg, err := medication.NewRegistry(kb)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range cfg.Dirs {
+		more, err := medication.Load(os.DirFS(dir), ".")
+		if err != nil {
+			return nil, fmt.Errorf("MEDICATION_KB_DIRS: %s: %w", dir, err)
+		}
+		if err := reg.Add(more); err != nil {
+			return nil, fmt.Errorf("MEDICATION_KB_DIRS: %s: %w", dir, err)
+		}
+	}
+	if cfg.Active != "" {
+		if err := reg.Activate(cfg.Active); err != nil {
+			return nil, fmt.Errorf("MEDICATION_KB_ACTIVE: %w", err)
+		}
+	}
+	return reg, nil
+}
 
 // workerOptions are every queue's worker settings from the configuration.
 func workerOptions(cfg config.Config) worker.Options {
