@@ -808,3 +808,40 @@ func TestCompleteOnlyAfterItsDuration(t *testing.T) {
 		t.Fatalf("open-ended order completed: %v", err)
 	}
 }
+
+// Checks that could not run keep what earlier checks found, overrides
+// included, and hold the order; once they run again the overridden problem
+// stays overridden and the order is active again.
+func TestChecksFailedKeepOverrides(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	d := prescription.Details{ID: uuid.New(), PatientID: uuid.New(), PrescriberID: uuid.New(), CreatedAt: at,
+		Drug:  medication.Resolution{ID: "ibuprofen", Name: "ibuprofen", Ingredients: []string{"ibuprofen"}},
+		Order: medication.Order{Name: "ibuprofen", Dose: 400, DoseUnit: "mg", Route: "oral", Frequency: "tds"}}
+	p, err := prescription.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	major := medication.Finding{Kind: medication.KindInteraction, Severity: medication.SeverityMajor, Drug: "ibuprofen",
+		Other: "warfarin", OtherIndex: 0, Rule: "warfarin-nsaid", Version: "v1"}
+	other := uuid.New()
+	ctx := prescription.Context{Active: []uuid.UUID{other}}
+	p, _, _ = p.Checked(medication.Result{Version: "v1", Findings: []medication.Finding{major}}, ctx, prescription.ReasonOrdered, at)
+	reasons := map[string]string{p.Findings[0].ID: "short course, INR watched"}
+	p, err = p.Override(prescription.OverrideRequest{By: d.PrescriberID, Role: prescription.RolePrescriber, Reasons: reasons}, at)
+	if err != nil || p.Status != prescription.StatusActive {
+		t.Fatalf("override: %v, %s", err, p.Status)
+	}
+	failed := medication.Finding{Kind: medication.KindUnavailable, OtherIndex: -1, Rule: "unavailable-checks-failed", Explanation: "no database"}
+	held, fresh := p.ChecksFailed(failed, prescription.ReasonNewAllergy, at.Add(time.Minute))
+	if !fresh || held.Status != prescription.StatusOnHold || len(held.Findings) != 2 || held.Findings[0].Override == nil {
+		t.Fatalf("failed checks: fresh %v, %s, %+v", fresh, held.Status, held.Findings)
+	}
+	again, fresh := held.ChecksFailed(failed, prescription.ReasonNewAllergy, at.Add(2*time.Minute))
+	if fresh || len(again.Findings) != 2 {
+		t.Fatalf("failed again: fresh %v, %+v", fresh, again.Findings)
+	}
+	back, n, _ := again.Checked(medication.Result{Version: "v1", Findings: []medication.Finding{major}}, ctx, prescription.ReasonNewAllergy, at.Add(3*time.Minute))
+	if n != 0 || back.Status != prescription.StatusActive || len(back.Findings) != 1 || back.Findings[0].Override == nil {
+		t.Fatalf("checks back: %d new, %s, %+v", n, back.Status, back.Findings)
+	}
+}

@@ -32,7 +32,9 @@ const (
 )
 
 // ErrPharmacistRequired refuses a change only a pharmacist may make:
-// overriding a contraindicated finding, verifying.
+// overriding a contraindicated finding. (Verifying and dispensing need the
+// pharmacist role too; the API checks it before the request reaches the
+// process.)
 var ErrPharmacistRequired = errors.New("a pharmacist must make this change")
 
 // New is a prescription as ordered: draft, its checks not yet run. It
@@ -115,18 +117,46 @@ func (p Prescription) Checked(res medication.Result, ctx Context, reason string,
 	next = p.clone()
 	next.Findings, fresh, blocking = merge(p.Findings, FindingsOf(res, ctx, at))
 	next.Checks = append(next.Checks, Check{At: at, Reason: reason, Version: res.Version, Found: fresh, Basis: ctx.Basis})
-	standing := len(next.Standing()) > 0
 	note := fmt.Sprintf("checks (%s) against knowledge base %s: %d finding(s), %d new", reason, res.Version, len(next.Findings), fresh)
-	switch {
-	case standing && next.Status != StatusOnHold:
-		next.Status = StatusOnHold
-		next.HeldAt = &at
-		return next.add(EventHeld, at, uuid.Nil, note), fresh, blocking
-	case !standing && next.Status != StatusActive:
-		next.activate(at)
-		return next.add(EventActivated, at, uuid.Nil, note), fresh, blocking
+	return next.settleHold(at, note), fresh, blocking
+}
+
+// ChecksFailed records checks that could not run at all (the patient's
+// record could not be read): the findings stand as they were, with their
+// overrides, and f — a check-unavailable finding — is added, which holds the
+// order until the checks run again. It reports whether f is new.
+func (p Prescription) ChecksFailed(f medication.Finding, reason string, at time.Time) (next Prescription, fresh bool) {
+	if p.Status.Closed() {
+		return p, false
 	}
-	return next.add(EventRechecked, at, uuid.Nil, note), fresh, blocking
+	next = p.clone()
+	id := findingID(f, nil)
+	if _, seen := findingByID(p.Findings, id); !seen {
+		next.Findings = append(next.Findings, Finding{ID: id, Finding: f, Blocking: true, FoundAt: at})
+		fresh = true
+	}
+	found := 0
+	if fresh {
+		found = 1
+	}
+	next.Checks = append(next.Checks, Check{At: at, Reason: reason, Version: f.Version, Found: found})
+	return next.settleHold(at, fmt.Sprintf("checks (%s) could not run: %s", reason, f.Explanation)), fresh
+}
+
+// settleHold sets the status a run of the checks leaves and adds its
+// timeline entry.
+func (p Prescription) settleHold(at time.Time, note string) Prescription {
+	standing := len(p.Standing()) > 0
+	switch {
+	case standing && p.Status != StatusOnHold:
+		p.Status = StatusOnHold
+		p.HeldAt = &at
+		return p.add(EventHeld, at, uuid.Nil, note)
+	case !standing && p.Status != StatusActive:
+		p.activate(at)
+		return p.add(EventActivated, at, uuid.Nil, note)
+	}
+	return p.add(EventRechecked, at, uuid.Nil, note)
 }
 
 // activate makes the prescription active, starting its duration the first

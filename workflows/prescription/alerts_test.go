@@ -1,6 +1,7 @@
 package prescription_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,44 @@ func TestNoReminderWhenDosesAreOnTime(t *testing.T) {
 				t.Fatalf("reminders %+v", h.raised())
 			}
 		})
+	}
+}
+
+// A recheck whose write fails (the read model down for a while) is run
+// again a minute later until it is recorded: a new allergy during an outage
+// still holds the order.
+func TestRecheckWhoseWriteFailsRunsAgain(t *testing.T) {
+	h := newHarness(t, patientOn())
+	down := true
+	h.at(9*time.Minute, func() {
+		c := patientOn()
+		c.Patient.Allergies = []medication.Allergy{penicillinAllergy}
+		h.store.set(c)
+		h.store.mu.Lock()
+		h.store.refuse = func(prescription.Prescription) error {
+			if down {
+				return errors.New("connection refused")
+			}
+			return nil
+		}
+		h.store.mu.Unlock()
+	})
+	h.recheck(10*time.Minute, prescriptionwf.Recheck{Reason: prescription.ReasonNewAllergy, Cause: "allergy/1"})
+	h.at(14*time.Minute, func() {
+		h.store.mu.Lock()
+		down = false
+		h.store.mu.Unlock()
+	})
+	var during, after prescriptionwf.State
+	h.query(12*time.Minute, &during)
+	h.query(20*time.Minute, &after)
+	h.stop(30 * time.Minute)
+	h.run(h.input(amoxicillin))
+
+	if during.Status != prescription.StatusActive {
+		t.Fatalf("while the read model is down: %s", during.Status)
+	}
+	if after.Status != prescription.StatusOnHold || after.HeldAt.Sub(h.start) < 14*time.Minute {
+		t.Fatalf("after it is back: %s, held at %v", after.Status, after.HeldAt)
 	}
 }

@@ -224,8 +224,13 @@ func (r *run) checkBeside(ctx workflow.Context, p State, reason string, newer uu
 		if len(p.Checks) > 0 {
 			version = p.Checks[len(p.Checks)-1].Version
 		}
-		res = activities.CheckResult{Result: activities.Unavailable(version, RuleChecksFailed,
-			"The checks could not run: the patient's record could not be read.")}
+		// What earlier checks found, and its overrides, stands.
+		failed := activities.Unavailable(version, RuleChecksFailed, "The checks could not run: the patient's record could not be read.")
+		next, fresh := p.ChecksFailed(failed.Findings[0], reason, at)
+		if fresh {
+			return next, 1
+		}
+		return next, 0
 	}
 	res.Context.Newer = newer
 	next, fresh, _ := p.Checked(res.Result, res.Context, reason, at)
@@ -329,13 +334,38 @@ func refusalText(err error) string {
 // prescriber; a recheck that finds nothing new and leaves the status as it
 // was changes nothing.
 func (r *run) rechecked(ctx workflow.Context, req Recheck) {
+	for attempt := 1; ; attempt++ {
+		recorded, ok := r.recheckOnce(ctx, req)
+		if ok || recorded {
+			return
+		}
+		if attempt >= recheckAttempts {
+			workflow.GetLogger(ctx).Error("recheck not recorded; giving up", "prescriptionId", r.p.Details.ID, "reason", req.Reason)
+			return
+		}
+		// The read model did not answer: the recheck is run again later,
+		// so a new allergy during an outage still holds the order.
+		if err := workflow.Sleep(ctx, recordAgain); err != nil {
+			return
+		}
+	}
+}
+
+// recheckAttempts bounds how often a recheck whose write failed is run
+// again, recordAgain apart: an hour.
+const recheckAttempts = 60
+
+// recheckOnce runs one recheck. ok reports that it needs nothing more
+// (recorded, nothing new, or nothing to check); recorded false with ok
+// false means its write failed.
+func (r *run) recheckOnce(ctx workflow.Context, req Recheck) (recorded, ok bool) {
 	release, err := r.exclusive(ctx)
 	if err != nil {
-		return
+		return false, true
 	}
 	defer release()
 	if r.p.Status.Closed() || r.p.Status == prescription.StatusDraft {
-		return
+		return false, true
 	}
 	reason := req.Reason
 	if reason == "" {
@@ -346,11 +376,11 @@ func (r *run) rechecked(ctx workflow.Context, req Recheck) {
 	if fresh == 0 && next.Status == r.p.Status && len(next.Findings) == len(r.p.Findings) {
 		// Nothing new: the prescription stands as it was, and nothing
 		// needs recording.
-		return
+		return false, true
 	}
 	if err := r.record(ctx, next, nil); err != nil {
-		workflow.GetLogger(ctx).Error("record recheck", "prescriptionId", r.p.Details.ID, "error", err)
-		return
+		workflow.GetLogger(ctx).Error("record recheck; running it again later", "prescriptionId", r.p.Details.ID, "error", err)
+		return false, false
 	}
 	r.p = next
 	if err := r.upsertSearch(ctx); err != nil {
@@ -360,6 +390,7 @@ func (r *run) rechecked(ctx workflow.Context, req Recheck) {
 		r.raise(ctx, CategoryFinding, alert.SeverityUrgent, &r.p.Details.PrescriberID,
 			fmt.Sprintf("Prescription of %s held: the checks found %s after %s", r.p.Details.Drug.Name, standingSummary(r.p), reason))
 	}
+	return true, true
 }
 
 // standingSummary names the standing findings for an alert's message.
