@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
@@ -95,7 +96,9 @@ func startCallback(t *testing.T) *callbackServer {
 // against the dev stack: a pharmacist (whose role requires a second factor)
 // signs in and enrols TOTP, signs in again with a code, consents for a
 // third-party app, which exchanges the code with PKCE, calls the API,
-// refreshes, and revokes the session — after which its token is refused.
+// refreshes, and revokes the session — after which its token is refused. A
+// physician signs in beside her and prescribes from his own token; she
+// verifies the prescription from hers.
 func TestEndToEndSignInInBrowser(t *testing.T) {
 	ctx := browserContext(t)
 	e := startE2E(t, devConfig(t))
@@ -237,15 +240,42 @@ func TestEndToEndSignInInBrowser(t *testing.T) {
 		t.Errorf("the audit trail does not name the pharmacist's read: %d %s", r.status, r.body)
 	}
 
-	// The signed-in pharmacist verifies a prescription the physician's
-	// system placed: the verification is hers, from her own token.
-	r = e.do(http.MethodPost, "/v1/medications/prescriptions", e.actingToken(), map[string]any{
+	// The physician signs in too (the same browser, its cookies cleared: a
+	// clinician needs no second factor) and prescribes from his own token;
+	// the signed-in pharmacist verifies it from hers.
+	clearCookies := chromedp.Action[chromedp.Void](func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
+		return chromedp.Void{}, err
+	})
+	doctorURL := strings.Replace(authorizeURL, "e2e-state-0123", "e2e-state-doctor", 1)
+	run("the physician signs in", clearCookies, chromedp.Navigate(doctorURL),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "dr.karim"),
+		chromedp.SendKeys(chromedp.ID("password"), "demo-password-physician"),
+		submit,
+		chromedp.WaitVisible(chromedp.ID("scopes")),
+	)
+	run("the physician consents", chromedp.Click(chromedp.CSS(`button[value="allow"]`)), chromedp.WaitVisible(chromedp.ID("done")))
+	for q = nil; q.Get("state") == ""; { // the browser's other requests (its icon) come too
+		select {
+		case q = <-cb.got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no redirect back to the app for the physician")
+		}
+	}
+	if q.Get("state") != "e2e-state-doctor" {
+		t.Fatalf("physician's callback: %v", q)
+	}
+	doctor := e.userToken(url.Values{"grant_type": {"authorization_code"}, "client_id": {"partner-app"}, "code": {q.Get("code")},
+		"redirect_uri": {cb.URL}, "code_verifier": {verifier}})
+	r = e.do(http.MethodPost, "/v1/medications/prescriptions", doctor.Access, map[string]any{
 		"patientId": patient.ID, "medication": map[string]any{"name": "amoxicillin"}, "dose": map[string]any{"value": 500, "unit": "mg"},
-		"route": "oral", "frequency": "tds", "durationDays": 5}, onBehalfOf(demoPractitionerID("dr.karim").String())...)
+		"route": "oral", "frequency": "tds", "durationDays": 5})
 	var rx struct {
 		Status  string `json:"status"`
 		Details struct {
-			ID string `json:"id"`
+			ID           string `json:"id"`
+			PrescriberID string `json:"prescriberId"`
 		} `json:"details"`
 		Findings []struct {
 			ID       string `json:"id"`
@@ -253,8 +283,8 @@ func TestEndToEndSignInInBrowser(t *testing.T) {
 		} `json:"findings"`
 	}
 	r.json(t, &rx)
-	if r.status != http.StatusCreated {
-		t.Fatalf("prescribe: %d %s", r.status, r.body)
+	if r.status != http.StatusCreated || rx.Details.PrescriberID != demoPractitionerID("dr.karim").String() {
+		t.Fatalf("the signed-in physician prescribes: %d %s", r.status, r.body)
 	}
 	if rx.Status == "on-hold" { // no creatinine on record: the renal check could not run
 		reasons := map[string]string{}
