@@ -88,7 +88,7 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 	for _, s := range discovery.Services {
 		hooks = append(hooks, s.Hook)
 	}
-	if r.status != http.StatusOK || !slices.Equal(hooks, []string{"patient-view", "encounter-start", "encounter-discharge"}) {
+	if r.status != http.StatusOK || !slices.Equal(hooks, []string{"patient-view", "encounter-start", "encounter-discharge", "order-select", "order-sign"}) {
 		t.Fatalf("discovery: %d %s", r.status, r.body)
 	}
 
@@ -136,6 +136,25 @@ func TestEndToEndCDSAllergies(t *testing.T) {
 	missing := find(cards, "No signed discharge summary")
 	if len(missing.Suggestions) != 1 || missing.Suggestions[0].Actions[0].Type != "create" {
 		t.Fatalf("discharge-summary card: %+v", missing)
+	}
+
+	// An order screen about to sign amoxicillin for her: the penicillin
+	// allergy is a critical card from the medication checks.
+	amoxicillin := map[string]any{"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft", "intent": "order",
+		"medicationCodeableConcept": map[string]any{"coding": []map[string]any{{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "723", "display": "amoxicillin"}}},
+		"dosageInstruction": []map[string]any{{"route": map[string]any{"text": "oral"},
+			"timing":      map[string]any{"repeat": map[string]any{"frequency": 3, "period": 1, "periodUnit": "d"}},
+			"doseAndRate": []map[string]any{{"doseQuantity": map[string]any{"value": 500, "unit": "mg"}}}}}}
+	r = e.do(http.MethodPost, "/v1/clinical/cds-services/order-sign", token, map[string]any{
+		"hook": "order-sign", "hookInstance": uuid.NewString(), "context": map[string]any{"patientId": p.ID, "userId": "Practitioner/" + clinician,
+			"draftOrders": map[string]any{"resourceType": "Bundle", "entry": []map[string]any{{"resource": amoxicillin}}}}})
+	var signed struct {
+		Cards []cardJSON `json:"cards"`
+	}
+	r.json(t, &signed)
+	if r.status != http.StatusOK || len(signed.Cards) == 0 || signed.Cards[0].Indicator != "critical" ||
+		!strings.Contains(strings.ToLower(signed.Cards[0].Summary), "penicillin") {
+		t.Fatalf("order-sign: %d %s", r.status, r.body)
 	}
 
 	r = e.do(http.MethodPost, "/v1/clinical/cds-services/encounter-discharge", token, map[string]any{
