@@ -400,12 +400,7 @@ func notRecorded(err error) error {
 	if process.ErrorType(err) == process.TypeInvalidInput {
 		kind = RefusedNotRecorded
 	}
-	msg := err.Error()
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		msg = app.Message()
-	}
-	return temporal.NewNonRetryableApplicationError("the alert was not changed: "+msg, kind, err)
+	return temporal.NewNonRetryableApplicationError("the alert was not changed: "+process.Message(err), kind, err)
 }
 
 // persist runs step, an activity that must eventually happen: when its

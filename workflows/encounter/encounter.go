@@ -242,7 +242,7 @@ func (r *run) apply(ctx workflow.Context, rec *audit.Record, transition func(s S
 	err = r.record(ctx, next, next.Last(), rec)
 	r.pending = nil
 	if err != nil {
-		return r.s, notRecorded(err)
+		return r.s, process.NotRecorded(err, RefusedNotRecorded, RefusedRecordUnavailable)
 	}
 	next.Alerts = r.s.Alerts // an alert raised meanwhile stays raised
 	r.s = next
@@ -270,24 +270,6 @@ func (r *run) exclusive(ctx workflow.Context) (release func(), err error) {
 	}
 	r.busy = true
 	return func() { r.busy = false }, nil
-}
-
-// notRecorded is the refusal of a transition whose read-model write failed:
-// for good (the store refused the data), or after the retry policy ran out.
-func notRecorded(err error) error {
-	if process.ErrorType(err) == process.TypeInvalidInput {
-		return temporal.NewNonRetryableApplicationError("the change could not be recorded: "+refusalText(err), RefusedNotRecorded, err)
-	}
-	return temporal.NewNonRetryableApplicationError("the change could not be recorded now; nothing changed, retry shortly", RefusedRecordUnavailable, err)
-}
-
-// refusalText is the innermost ApplicationError's message of err.
-func refusalText(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Message()
-	}
-	return err.Error()
 }
 
 // record writes entry e of state s to the read model, with the audit

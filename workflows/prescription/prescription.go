@@ -283,7 +283,7 @@ func (r *run) commit(ctx workflow.Context, next State, rec *audit.Record) (State
 	err := r.record(ctx, next, rec)
 	r.pending = nil
 	if err != nil {
-		return r.p, notRecorded(err)
+		return r.p, process.NotRecorded(err, RefusedNotRecorded, RefusedRecordUnavailable)
 	}
 	r.p = next
 	return r.p, r.upsertSearch(ctx)
@@ -311,22 +311,6 @@ func (r *run) exclusive(ctx workflow.Context) (release func(), err error) {
 func (r *run) record(ctx workflow.Context, p State, rec *audit.Record) error {
 	return workflow.ExecuteLocalActivity(localOptions(ctx, 0), acts.RecordPrescription,
 		activities.RecordRequest{Prescription: p, Audit: rec}).Get(ctx, nil)
-}
-
-// notRecorded is the refusal of a step whose read-model write failed.
-func notRecorded(err error) error {
-	if process.ErrorType(err) == process.TypeInvalidInput {
-		return temporal.NewNonRetryableApplicationError("the change could not be recorded: "+refusalText(err), RefusedNotRecorded, err)
-	}
-	return temporal.NewNonRetryableApplicationError("the change could not be recorded now; nothing changed, retry shortly", RefusedRecordUnavailable, err)
-}
-
-func refusalText(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Message()
-	}
-	return err.Error()
 }
 
 // rechecked runs the checks again because the patient changed. A new

@@ -93,3 +93,24 @@ func ShouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > MaxHistoryEvents
 }
+
+// NotRecorded is the refusal of a change whose read-model write failed: of
+// type notRecorded when the store refused the data for good, of type
+// unavailable when it could not be reached within the retry policy (nothing
+// changed; the request may be repeated). Each process names its own two
+// types.
+func NotRecorded(err error, notRecorded, unavailable string) error {
+	if ErrorType(err) == TypeInvalidInput {
+		return temporal.NewNonRetryableApplicationError("the change could not be recorded: "+Message(err), notRecorded, err)
+	}
+	return temporal.NewNonRetryableApplicationError("the change could not be recorded now; nothing changed, retry shortly", unavailable, err)
+}
+
+// Message is the innermost ApplicationError's message of err, else its text.
+func Message(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
