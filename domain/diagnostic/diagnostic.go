@@ -69,7 +69,7 @@ const (
 )
 
 // EventKind names an entry of a report's timeline; each is also the outbox
-// event type diagnostic.<kind>.
+// event type diagnostic-report.<kind> (verified as diagnostic-report.final).
 type EventKind string
 
 // The timeline entries.
