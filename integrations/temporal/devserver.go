@@ -35,6 +35,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	"EncounterStatus":    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	"AlertStatus":        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	"PrescriptionStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"DiagnosticStatus":   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // DevServerConfig configures the embedded Temporal server that `zarish dev` runs.
