@@ -22,6 +22,7 @@ import (
 
 	alertactivities "github.com/zarish-sphere/zarish/activities/alert"
 	careplanactivities "github.com/zarish-sphere/zarish/activities/careplan"
+	diagnosticactivities "github.com/zarish-sphere/zarish/activities/diagnostic"
 	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
 	prescriptionactivities "github.com/zarish-sphere/zarish/activities/prescription"
 	"github.com/zarish-sphere/zarish/api"
@@ -35,6 +36,7 @@ import (
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	careplanworkflow "github.com/zarish-sphere/zarish/workflows/careplan"
+	diagnosticworkflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
 	encounterworkflow "github.com/zarish-sphere/zarish/workflows/encounter"
 	prescriptionworkflow "github.com/zarish-sphere/zarish/workflows/prescription"
 )
@@ -240,9 +242,11 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, al
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	prescriptions := prescriptionactivities.New(postgres.NewPrescriptionStore(pool), kb, alertworkflow.Resolver{Client: tc})
+	diagnostics := diagnosticactivities.New(postgres.NewDiagnosticStore(pool), alertworkflow.Resolver{Client: tc})
 	return workers.Set{
 		workers.QueueAlerts:        {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		workers.QueuePrescriptions: {func(r worker.Registry) { prescriptionworkflow.Register(r, prescriptions) }},
+		workers.QueueDiagnostics:   {func(r worker.Registry) { diagnosticworkflow.Register(r, diagnostics) }},
 		// Care plan reminders are clinical work: they run beside the encounters.
 		workers.QueueEncounters: {
 			func(r worker.Registry) { encounterworkflow.Register(r, encounters) },
