@@ -172,6 +172,24 @@ func FuzzRoutes(f *testing.F) {
 			"draftOrders":{"resourceType":"Bundle","entry":[{"resource":` + fuzzDraftOrder + `}]}}}`,
 		"POST /v1/clinical/cds-services/order-select": `{"hook":"order-select","hookInstance":"` + someone + `","context":{"patientId":"` + pid + `",
 			"selections":["MedicationRequest/d1"],"draftOrders":{"resourceType":"Bundle","entry":[{"resource":` + fuzzDraftOrder + `}]}}}`,
+
+		"POST /v1/diagnostics/orders": `{"patientId":"` + pid + `","tests":["24362-6","58410-2"],"priority":"stat",
+			"clinicalInformation":"AKI?","specimenNotes":"not from the drip arm"}`,
+		"POST /v1/diagnostics/orders/:id/cancel":                            `{"by":"` + someone + `","reason":"ordered in error"}`,
+		"POST /v1/diagnostics/orders/:id/specimens":                         `{"by":"` + someone + `","container":"sst-gold","accessionId":"A26-0001","collectedAt":"2026-11-25T08:00:00Z"}`,
+		"POST /v1/diagnostics/orders/:id/specimens/:accession/receive":      `{"by":"` + someone + `"}`,
+		"POST /v1/diagnostics/orders/:id/specimens/:accession/reject":       `{"by":"` + someone + `","reason":"haemolysed","note":"pink serum"}`,
+		"POST /v1/diagnostics/orders/:id/results":                           `{"by":"` + someone + `","observations":[` + fuzzResult + `],"observationIds":["` + someone + `"]}`,
+		"POST /v1/diagnostics/reports/:id/flags/:flagId/review":             `{"by":"` + someone + `","note":"the repeat agrees"}`,
+		"POST /v1/diagnostics/reports/:id/verify":                           `{"by":"` + someone + `","conclusion":"Normal renal function.","codes":[{"system":"http://snomed.info/sct","code":"17621005","display":"Normal"}]}`,
+		"POST /v1/diagnostics/reports/:id/release":                          `{"by":"` + someone + `"}`,
+		"POST /v1/diagnostics/reports/:id/open":                             `{"by":"` + someone + `"}`,
+		"POST /v1/diagnostics/reports/:id/amend":                            `{"by":"` + someone + `","reason":"advice","addendum":"Repeat in 3 months.","conclusion":"Normal.","codes":[]}`,
+		"POST /v1/diagnostics/reports/:id/correct":                          `{"by":"` + someone + `","reason":"transcription","conclusion":"Hyperkalaemia.","observations":[` + fuzzResult + `]}`,
+		"POST /v1/diagnostics/reports/:id/withdraw":                         `{"by":"` + someone + `","reason":"wrong patient"}`,
+		"POST /v1/diagnostics/reports/:id/callbacks/:observationId/attempt": `{"by":"` + someone + `","to":"` + someone + `","reached":true,"note":"ward phone","at":"2026-11-25T08:05:00Z"}`,
+		"POST /v1/diagnostics/reports/:id/callbacks/:observationId/confirm": `{"by":"` + someone + `","value":"6.8 mmol/L","receiver":"` + someone + `"}`,
+		"POST /v1/diagnostics/reports/:id/callbacks/:observationId/close":   `{"by":"` + someone + `","outcome":"unable-to-reach","note":"escalated to the consultant"}`,
 	}
 	queries := map[string]string{
 		"/v1/patients":                    "name=salma&limit=5",
@@ -184,6 +202,9 @@ func FuzzRoutes(f *testing.F) {
 		"/v1/observations/trends":         "patientId=" + pid + "&code=8867-4&bucket=PT1H",
 		"/v1/observations/news2":          "patientId=" + pid,
 		"/v1/medications/drugs":           "q=warf&limit=5",
+		"/v1/diagnostics/reports":         "patientId=" + pid + "&status=final&category=laboratory&limit=5",
+		"/v1/diagnostics/metrics":         "priority=stat&test=24362-6",
+		"/v1/diagnostics/catalogue":       "q=renal&kind=panel",
 	}
 	for i, rt := range routes {
 		param := someone
@@ -271,6 +292,10 @@ func FuzzRoutes(f *testing.F) {
 		}
 	})
 }
+
+// fuzzResult is one new observation as the diagnostic results' seeds send it.
+const fuzzResult = `{"code":"2823-3","value":{"value":6.8,"unit":"mmol/L"},"effectiveAt":"2026-11-25T08:00:00Z",
+	"referenceRange":{"low":3.5,"high":5.3,"unit":"mmol/L"}}`
 
 // fuzzDraftOrder is a draft MedicationRequest as the order hooks' seeds send it.
 const fuzzDraftOrder = `{"resourceType":"MedicationRequest","id":"d1","status":"draft","intent":"order",

@@ -121,6 +121,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		Medications:       testMedications(),
 		MedicationContext: postgres.NewPrescriptionStore(pool),
 		Prescriptions:     postgres.NewPrescriptionStore(pool),
+		Diagnostics:       postgres.NewDiagnosticStore(pool),
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),

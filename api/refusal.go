@@ -11,6 +11,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	alertflow "github.com/zarish-sphere/zarish/workflows/alert"
+	diagnosticflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
 	prescriptionflow "github.com/zarish-sphere/zarish/workflows/prescription"
 	"github.com/zarish-sphere/zarish/workflows/process"
@@ -39,6 +40,14 @@ var refusals = map[string]refusalAnswer{
 	prescriptionflow.RefusedPharmacistRequired: {http.StatusForbidden, CodePharmacistRequired, ""},
 	prescriptionflow.RefusedNotRecorded:        {http.StatusBadRequest, CodeValidationFailed, ""},
 	prescriptionflow.RefusedRecordUnavailable:  {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
+
+	diagnosticflow.RefusedInvalidTransition: {http.StatusConflict, CodeInvalidTransition, ""},
+	diagnosticflow.RefusedInvalidArgument:   {http.StatusBadRequest, CodeValidationFailed, ""},
+	diagnosticflow.RefusedUnreviewedFlags:   {http.StatusConflict, CodeUnreviewedFlags, ""},
+	diagnosticflow.RefusedReadBackMismatch:  {http.StatusUnprocessableEntity, CodeReadBackMismatch, ""},
+	diagnosticflow.RefusedNotReleased:       {http.StatusConflict, CodeInvalidTransition, ""},
+	diagnosticflow.RefusedNotRecorded:       {http.StatusBadRequest, CodeValidationFailed, ""},
+	diagnosticflow.RefusedRecordUnavailable: {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
 
 	alertflow.RefusedNotARecipient:       {http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
 	alertflow.RefusedAlreadyAcknowledged: {http.StatusConflict, CodeConflict, "The alert is already acknowledged."},

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 )
@@ -50,6 +51,11 @@ type Deps struct {
 	MedicationContext MedicationContext
 	// Prescriptions are the prescriptions' read model.
 	Prescriptions PrescriptionStore
+	// Diagnostics are the diagnostic reports' read model, one per order;
+	// DiagnosticCatalogue the orderable tests (nil: the catalogue built
+	// into the binary).
+	Diagnostics         DiagnosticStore
+	DiagnosticCatalogue *diagnostic.Catalogue
 	// CareReminders reports overdue care-plan activities to decision
 	// support; nil means no care plans.
 	CareReminders CarePlanReminders
@@ -190,6 +196,9 @@ func (s *server) routes() []Route {
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
 		(&prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,
+			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
+		(&diagnosticRoutes{edge: s.edge, store: s.Diagnostics, catalogue: s.DiagnosticCatalogue,
+			observations: &observationRoutes{edge: s.edge, store: s.Observations}, patients: s.Patients,
 			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),

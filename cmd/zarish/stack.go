@@ -160,6 +160,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		Medications:       p.medications,
 		MedicationContext: prescriptions,
 		Prescriptions:     prescriptions,
+		Diagnostics:       postgres.NewDiagnosticStore(p.pool),
 		DeadLetters:       postgres.NewDeadLetterStore(p.pool),
 		Users:             postgres.NewUserStore(p.pool),
 		Sessions:          postgres.NewOAuthStore(p.pool),

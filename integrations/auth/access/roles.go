@@ -45,14 +45,18 @@ func readOnly(types ...string) []string {
 
 // roleScopes is the scopes each role grants. Least privilege throughout:
 //
-//   - clinician: the whole clinical record, including prescribing.
+//   - clinician: the whole clinical record, including prescribing and
+//     ordering tests (ServiceRequest) and collecting their specimens
+//     (Specimen); reads the diagnostic reports the laboratory writes.
 //   - nurse: the clinical record without prescribing (MedicationRequest is read
 //     only) and without ordering procedures or tests (ServiceRequest is read
-//     only); records the doses given (MedicationAdministration).
+//     only); records the doses given (MedicationAdministration) and collects
+//     specimens (Specimen).
 //   - pharmacist: reads the patient, allergies and observations (weight, renal
 //     function) that dose checks need and the doses given, writes
 //     MedicationRequest (verification, overrides) and MedicationDispense.
-//   - lab: reads the patient and orders, writes Observation and DiagnosticReport.
+//   - lab: reads the patient and orders, receives and rejects specimens
+//     (Specimen), writes Observation and DiagnosticReport.
 //   - scheduler: books Procedure and ServiceRequest, reads Patient and
 //     Encounter, and the directory to find staff.
 //   - admin: the care-team directory, on-call, alert policies and routing
@@ -71,12 +75,12 @@ func roleScopes(r Role) []string {
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationRequest", "MedicationAdministration", "Observation", "Procedure", "ServiceRequest",
-				"Flag", "Communication"),
+				"Specimen", "Flag", "Communication"),
 			readOnly("DiagnosticReport", "Practitioner", "PractitionerRole"))
 	case RoleNurse:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
-				"MedicationAdministration", "Observation", "Flag", "Communication"),
+				"MedicationAdministration", "Observation", "Specimen", "Flag", "Communication"),
 			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport",
 				"Practitioner", "PractitionerRole"))
 	case RolePharmacist:
@@ -85,7 +89,7 @@ func roleScopes(r Role) []string {
 			readOnly("Patient", "AllergyIntolerance", "Observation", "MedicationAdministration"))
 	case RoleLab:
 		return slices.Concat(
-			readWrite("Observation", "DiagnosticReport", "Flag", "Communication"),
+			readWrite("Observation", "DiagnosticReport", "Specimen", "Flag", "Communication"),
 			readOnly("Patient", "ServiceRequest"))
 	case RoleScheduler:
 		return slices.Concat(
