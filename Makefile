@@ -9,7 +9,7 @@ TEST_TIMEOUT ?= 45m
 LOAD_DURATION ?= 30s
 LOAD_CLIENTS  ?= 16
 
-.PHONY: run build test unit vet bench load clean services
+.PHONY: run build test unit vet bench bench-observations load clean services
 
 ## run: build and start the whole engine on embedded defaults (zarish dev)
 run: build services
@@ -42,6 +42,12 @@ bench: services
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench PrescriptionPlacement -benchtime 1x ./cmd/zarish/
+
+## bench-observations: observation batch ingest, each path beside raw COPY of the same rows into the
+## same table measured in the same run (ratio-to-copy): the store, then the API (full and minimal answers)
+bench-observations: services
+	$(GO) test -run '^$$' -bench '^BenchmarkObservationBatch$$' -benchtime 10x ./integrations/postgres/
+	$(GO) test -run '^$$' -bench '^BenchmarkObservationBatchAPI$$' -benchtime 10x ./api/
 
 ## load: mixed traffic on the embedded stack for LOAD_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
 load: services

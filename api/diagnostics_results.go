@@ -314,7 +314,7 @@ func (s *diagnosticRoutes) storeFresh(c *gin.Context, id uuid.UUID, idem *domain
 	a.about(audit.ActionCreate, entityObservation, "", &patient)
 	a.rec.Description = "results of " + entityDiagnosticReport + "/" + id.String()
 	ctx := c.Request.Context()
-	first, replay, err := s.observations.store.RecordOnce(ctx, idem, a.forWrite(c, audit.ActionCreate, http.StatusOK), res.fresh, true)
+	first, replay, err := s.observations.store.RecordBatch(ctx, idem, a.forWrite(c, audit.ActionCreate, http.StatusOK), res.fresh)
 	if err != nil {
 		s.resultsFailure(c, err)
 		return nil, false

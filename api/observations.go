@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,10 +23,13 @@ import (
 // and the earlier results their delta checks compare with; the NEWS2
 // readings; and each patient's SpO2 scale decision.
 type ObservationStore interface {
-	// RecordOnce stores new observations all or nothing (batch: a refusal
-	// names items[i].field), guarded by idem when not nil: a replay stores
-	// nothing and returns the first id the key's request stored.
-	RecordOnce(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, obs []observation.Observation, batch bool) (first uuid.UUID, replay bool, err error)
+	// RecordBatch stores new observations all or nothing (a refusal names
+	// items[i].field), guarded by idem when not nil: a replay stores nothing
+	// and returns the first id the key's request stored.
+	RecordBatch(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, obs []observation.Observation) (first uuid.UUID, replay bool, err error)
+	// Record stores one new observation as RecordBatch does; a refusal
+	// names its fields without an item index.
+	Record(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, o observation.Observation) (id uuid.UUID, replay bool, err error)
 	Amend(ctx context.Context, rec *audit.Record, next observation.Observation) error
 	Void(ctx context.Context, rec *audit.Record, next observation.Observation) error
 	// Get returns the current version and every version, oldest first.
@@ -179,7 +184,7 @@ func (s *observationRoutes) recordObservation(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityObservation, id.String(), &obs[0].PatientID)
-	first, replay, err := s.store.RecordOnce(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), obs, false)
+	first, replay, err := s.store.Record(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), obs[0])
 	if err != nil {
 		s.observationFailure(c, err)
 		return
@@ -208,7 +213,7 @@ func (s *observationRoutes) recordBatch(c *gin.Context) {
 		return
 	}
 	var b batchBody
-	body := readJSON(c, &b)
+	body := readBatch(c, &b)
 	if body == nil {
 		return
 	}
@@ -251,32 +256,72 @@ func (s *observationRoutes) recordBatch(c *gin.Context) {
 		}
 	}
 	a.disclosed(patients...)
-	first, replay, err := s.store.RecordOnce(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), obs, true)
+	// The answer is encoded while the batch is stored, on the core the
+	// database leaves to this process: it says what is being stored, and is
+	// sent only once that has committed.
+	minimal := prefersMinimal(c)
+	answer := make(chan encodedAnswer, 1)
+	go func() { answer <- encodeBatchAnswer(obs, units, minimal) }()
+	first, replay, err := s.store.RecordBatch(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), obs)
 	if err != nil {
 		s.batchFailure(c, err, len(inputs))
 		return
 	}
 	a.stored()
+	encoded := <-answer
 	if replay {
 		c.Header("Idempotent-Replayed", "true")
 		if obs, err = s.store.Observations(c.Request.Context(), consecutiveIDs(first, len(inputs))); err != nil {
 			s.fail(c, err)
 			return
 		}
+		encoded = encodeBatchAnswer(obs, units, minimal)
 	}
-	if prefersMinimal(c) {
-		minimal := make([]observation.EventData, len(obs))
-		for i, o := range obs {
-			minimal[i] = o.Event()
-		}
-		c.Header("Preference-Applied", "return=minimal")
-		c.JSON(http.StatusCreated, ObservationBatchMinimal{Count: len(obs), Data: minimal})
+	if encoded.err != nil {
+		s.fail(c, encoded.err)
 		return
 	}
-	for i := range obs {
-		obs[i] = inUnits(obs[i], units)
+	if minimal {
+		c.Header("Preference-Applied", "return=minimal")
 	}
-	c.JSON(http.StatusCreated, ObservationBatch{Count: len(obs), Data: obs})
+	c.Data(http.StatusCreated, "application/json; charset=utf-8", encoded.body)
+}
+
+// encodedAnswer is the body of a batch's answer, or why it is not.
+type encodedAnswer struct {
+	body []byte
+	err  error
+}
+
+// encodeBatchAnswer encodes the answer to a batch of obs: an
+// ObservationBatch in units, or with minimal an ObservationBatchMinimal.
+func encodeBatchAnswer(obs []observation.Observation, units string, minimal bool) encodedAnswer {
+	var (
+		body []byte
+		err  error
+	)
+	if minimal {
+		// As json.Marshal would encode an ObservationBatchMinimal.
+		body = append(make([]byte, 0, 64+400*len(obs)), `{"count":`...)
+		body = strconv.AppendInt(body, int64(len(obs)), 10)
+		body = append(body, `,"data":[`...)
+		for i, o := range obs {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			if body, err = observation.AppendEventJSON(body, o.Event()); err != nil {
+				return encodedAnswer{err: err}
+			}
+		}
+		body = append(body, "]}"...)
+	} else {
+		data := make([]observation.Observation, len(obs))
+		for i, o := range obs {
+			data[i] = inUnits(o, units)
+		}
+		body, err = json.Marshal(ObservationBatch{Count: len(obs), Data: data})
+	}
+	return encodedAnswer{body: body, err: err}
 }
 
 // newObservations validates inputs (observation.NewBatch, the i-th getting
@@ -295,7 +340,7 @@ func (s *observationRoutes) newObservations(ctx context.Context, ids []uuid.UUID
 	if err != nil {
 		return nil, err
 	}
-	obs, err := observation.NewBatch(ids, inputs, func(id uuid.UUID) (observation.Demographics, error) {
+	obs, err := newBatch(ids, inputs, func(id uuid.UUID) (observation.Demographics, error) {
 		d, ok := demographics[id]
 		if !ok {
 			return observation.Demographics{}, observation.ErrUnknownPatient
@@ -306,6 +351,66 @@ func (s *observationRoutes) newObservations(ctx context.Context, ids []uuid.UUID
 		return nil, err
 	}
 	return s.withDelta(ctx, obs)
+}
+
+// splitBatch is the size from which newBatch validates a batch in two
+// halves at once.
+const splitBatch = 2000
+
+// newBatch is observation.NewBatch, a large batch validated in two halves
+// at once (the request waits for it with a core to spare): the same
+// observations, and the same refusal — every bad field of every item, in
+// item order, the second half's re-indexed.
+func newBatch(ids []uuid.UUID, inputs []observation.Input, patient func(uuid.UUID) (observation.Demographics, error),
+	by observation.Performer, now time.Time) ([]observation.Observation, error) {
+	if len(inputs) < splitBatch || len(inputs) > observation.MaxBatch || len(ids) != len(inputs) {
+		return observation.NewBatch(ids, inputs, patient, by, now)
+	}
+	half := len(inputs) / 2
+	var (
+		second    []observation.Observation
+		secondErr error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		second, secondErr = observation.NewBatch(ids[half:], inputs[half:], patient, by, now)
+	}()
+	first, firstErr := observation.NewBatch(ids[:half], inputs[:half], patient, by, now)
+	<-done
+	var firstFields, secondFields *domain.ValidationError
+	switch {
+	case firstErr == nil && secondErr == nil:
+		return append(first, second...), nil
+	case firstErr != nil && !errors.As(firstErr, &firstFields):
+		return nil, firstErr
+	case secondErr != nil && !errors.As(secondErr, &secondFields):
+		return nil, fmt.Errorf("items from %d: %w", half, secondErr)
+	}
+	out := &domain.ValidationError{}
+	if firstFields != nil {
+		out.Fields = append(out.Fields, firstFields.Fields...)
+	}
+	if secondFields != nil {
+		for _, f := range secondFields.Fields {
+			out.Add(shiftItem(f.Field, half), f.Message)
+		}
+	}
+	return nil, out
+}
+
+// shiftItem adds by to the index of an items[i] field.
+func shiftItem(field string, by int) string {
+	rest, ok := strings.CutPrefix(field, "items[")
+	end := strings.IndexByte(rest, ']')
+	if !ok || end < 0 {
+		return field
+	}
+	i, err := strconv.Atoi(rest[:end])
+	if err != nil {
+		return field
+	}
+	return "items[" + strconv.Itoa(i+by) + "]" + rest[end+1:]
 }
 
 // getObservation serves GET /v1/observations/{id}: the current version and

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -758,101 +756,5 @@ func TestConsecutiveIDs(t *testing.T) {
 	}
 	if ids[0].String()[:18] != first.String()[:18] || ids[599].String()[:14] != first.String()[:14] {
 		t.Errorf("first %s, last %s", ids[0], ids[599])
-	}
-}
-
-// BenchmarkObservationBatchAPI posts batches of 10,000 observations of 1,000
-// patients (heart rate, respiratory rate, SpO2, temperature and blood
-// pressure panels) through the real router and store, reporting
-// observations/s: answered in full or with Prefer: return=minimal, from one
-// client or two at once (gateways of different wards). Compare it with
-// BenchmarkObservationRawCopy (integrations/postgres, writers=1 and 2), the
-// ceiling of the same rows copied raw into the same table.
-func BenchmarkObservationBatchAPI(b *testing.B) {
-	pool := pgtest.NewPool(b)
-	d, _ := serviceDeps(pool)
-	d.Observations = postgres.NewObservationStore(pool)
-	srv := httptest.NewServer(NewRouter(d))
-	b.Cleanup(srv.Close)
-	patients := make([]uuid.UUID, 1000)
-	for i := range patients {
-		patients[i] = uuid.Must(uuid.NewV7())
-	}
-	pgtest.Patients(b, pool, patients...)
-	token := practitionerToken(nurseID)
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	const size = 10_000
-	body := func(patients []uuid.UUID) []byte {
-		now := time.Now().UTC()
-		items := make([]string, size)
-		for i := range items {
-			p := patients[i%len(patients)]
-			at := now.Add(-time.Duration(rng.IntN(3600)) * time.Second).Format(time.RFC3339)
-			switch i % 5 {
-			case 0:
-				items[i] = quantityJSON(p, "8867-4", float64(50+rng.IntN(90)), "/min", at)
-			case 1:
-				items[i] = quantityJSON(p, "9279-1", float64(8+rng.IntN(20)), "/min", at)
-			case 2:
-				items[i] = quantityJSON(p, "59408-5", float64(88+rng.IntN(13)), "%", at)
-			case 3:
-				items[i] = quantityJSON(p, "8310-5", 35.5+float64(rng.IntN(40))/10, "Cel", at)
-			default:
-				sys := float64(85 + rng.IntN(100))
-				items[i] = panelJSON(p, sys, sys-30-float64(rng.IntN(20)), at)
-			}
-		}
-		return []byte(batchJSON(items...))
-	}
-	post := func(raw []byte, minimal bool) error {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/observations/batch", bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		if minimal {
-			req.Header.Set("Prefer", "return=minimal")
-		}
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusCreated {
-			return fmt.Errorf("batch: %d", res.StatusCode)
-		}
-		return nil
-	}
-	// The first batch creates the partitions and caches the ranges.
-	if err := post(body(patients), false); err != nil {
-		b.Fatal(err)
-	}
-	for _, answer := range []string{"representation", "minimal"} {
-		for _, clients := range []int{1, 2} {
-			b.Run(answer+"/clients="+fmt.Sprint(clients), func(b *testing.B) {
-				var elapsed time.Duration
-				for range b.N {
-					b.StopTimer()
-					bodies := make([][]byte, clients)
-					share := len(patients) / clients
-					for w := range bodies {
-						bodies[w] = body(patients[w*share : (w+1)*share])
-					}
-					b.StartTimer()
-					start := time.Now()
-					errs := make(chan error, clients)
-					for _, raw := range bodies {
-						go func() { errs <- post(raw, answer == "minimal") }()
-					}
-					for range bodies {
-						if err := <-errs; err != nil {
-							b.Fatal(err)
-						}
-					}
-					elapsed += time.Since(start)
-				}
-				b.ReportMetric(float64(b.N*clients*size)/elapsed.Seconds(), "observations/s")
-				b.ReportMetric(0, "ns/op")
-			})
-		}
 	}
 }

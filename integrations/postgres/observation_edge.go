@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,16 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/zarish-sphere/zarish/domain"
-	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/observation"
 )
 
 // This file holds what the observation routes (api/observations.go) need of
 // the store beyond observation_store.go, each in one statement however many
 // observations a batch holds: the demographics of a batch's patients, their
-// earlier results for the delta checks, a write guarded by an
-// Idempotency-Key, observations read back by id, and the delta-flagged
-// results of a trend's window.
+// earlier results for the delta checks, observations read back by id (a
+// replayed batch's answer), and the delta-flagged results of a trend's
+// window.
 
 // Demographics returns the administrative sex and birth date of each
 // registered patient among ids, by id; an id of no patient is absent.
@@ -136,70 +134,6 @@ func (s *ObservationStore) PreviousResults(ctx context.Context, obs []observatio
 		return nil, fmt.Errorf("previous results: %w", err)
 	}
 	return out, nil
-}
-
-// RecordOnce stores new observations as RecordBatch (batch true) or Record
-// does, guarded by idem (nil: no guard), which is claimed inside the write's
-// transaction, naming the first observation's id, before anything is
-// written. A key seen before with the same body writes nothing but rec (the
-// replay is audited, naming the same patients) and returns the first id
-// that request stored, with replay true; with another body,
-// domain.ErrIdempotencyMismatch. A fresh key returns obs[0].ID.
-func (s *ObservationStore) RecordOnce(ctx context.Context, idem *domain.Idempotency, rec *audit.Record,
-	obs []observation.Observation, batch bool) (first uuid.UUID, replay bool, err error) {
-	if len(obs) == 0 {
-		return uuid.Nil, false, errors.New("record observations: none given")
-	}
-	if idem == nil {
-		if batch {
-			err = s.RecordBatch(ctx, rec, obs)
-		} else {
-			err = s.Record(ctx, rec, obs[0])
-		}
-		return obs[0].ID, false, err
-	}
-	for i, o := range obs {
-		if o.Version != 1 || o.ID == uuid.Nil || o.Status == observation.StatusEnteredInError {
-			return uuid.Nil, false, fmt.Errorf("record observations: item %d is not a new observation (version %d, status %s)", i, o.Version, o.Status)
-		}
-	}
-	write := func(tx pgx.Tx, ranges *pendingRanges) error {
-		existing, seen, err := claimIdempotency(ctx, tx, idem, obs[0].ID)
-		if err != nil {
-			return err
-		}
-		if first, replay = obs[0].ID, seen; seen {
-			first = existing
-			named := obs
-			if len(obs) == 1 {
-				named = []observation.Observation{{ID: existing, PatientID: obs[0].PatientID}}
-			}
-			if rec != nil {
-				rec.Description = cmpOr(rec.Description, "replay of an Idempotency-Key: nothing recorded")
-			}
-			return auditObservations(ctx, tx, rec, named)
-		}
-		if err := copyObservations(ctx, tx, obs, ranges); err != nil {
-			return err
-		}
-		if err := s.copyEvents(ctx, tx, obs, observation.EventRecorded); err != nil {
-			return err
-		}
-		if rec != nil {
-			rec.Description = cmpOr(rec.Description, fmt.Sprintf("%d observations recorded", len(obs)))
-		}
-		return auditObservations(ctx, tx, rec, obs)
-	}
-	err = s.write(ctx, obs, write)
-	if errors.Is(err, errIdempotencyRace) {
-		// A concurrent request with the same key committed first: this one
-		// now reads its result.
-		err = s.write(ctx, obs, write)
-	}
-	if err != nil {
-		return uuid.Nil, false, s.explainReferences(ctx, obs, batch, err)
-	}
-	return first, replay, nil
 }
 
 // Observations returns the current versions of the observations with ids,

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/domain/observation"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -61,7 +63,7 @@ func record(t *testing.T, s *postgres.ObservationStore, ins ...observation.Input
 	for i, in := range ins {
 		obs[i] = newObs(t, in)
 	}
-	if err := s.RecordBatch(context.Background(), nil, obs); err != nil {
+	if _, _, err := s.RecordBatch(context.Background(), nil, nil, obs); err != nil {
 		t.Fatal(err)
 	}
 	return obs
@@ -111,7 +113,7 @@ func TestObservationBatchIsAllOrNothing(t *testing.T) {
 	inNoEncounter.EncounterID = &ghostEncounter
 	batch = append(batch, newObs(t, aliceInBobsEncounter), newObs(t, inNoEncounter))
 	rec := auditRecord(obsNow, nil)
-	err := s.RecordBatch(ctx, &rec, batch)
+	_, _, err := s.RecordBatch(ctx, nil, &rec, batch)
 	if f := fieldsOf(err); !slices.Equal(f, []string{"items[1].patientId", "items[2].patientId", "items[3].patientId", "items[4].encounterId"}) {
 		t.Fatalf("unknown references: %v (%v)", f, err)
 	}
@@ -125,36 +127,53 @@ func TestObservationBatchIsAllOrNothing(t *testing.T) {
 		t.Fatalf("the refused batch left events %v", ev)
 	}
 	// One observation alone names the field without an index.
-	if err := s.Record(ctx, nil, newObs(t, vital(stranger, observation.CodeHeartRate, 72, "/min", at))); !slices.Equal(fieldsOf(err), []string{"patientId"}) {
+	if _, _, err := s.Record(ctx, nil, nil, newObs(t, vital(stranger, observation.CodeHeartRate, 72, "/min", at))); !slices.Equal(fieldsOf(err), []string{"patientId"}) {
 		t.Fatalf("single unknown patient: %v", err)
 	}
 
-	// A good batch: rows, one event per observation and one more per critical
-	// value, keyed by patient, and one audit record naming both patients.
+	// A good batch: rows; for each patient one observation.recorded event
+	// carrying its observations in item order, each with its
+	// interpretation, and observation.critical after it for a critical
+	// value; one audit record naming both patients.
 	good := []observation.Observation{
 		newObs(t, vital(alice, observation.CodeHeartRate, 72, "/min", at)),
-		newObs(t, vital(alice, observation.CodeRespiratoryRate, 7, "/min", at)), // ≤ 8: critical
 		newObs(t, bpPanel(bob, 118, 76, at)),
+		newObs(t, vital(alice, observation.CodeRespiratoryRate, 7, "/min", at)), // ≤ 8: critical
 	}
 	inEncounter := vital(bob, observation.CodeSpO2, 97, "%", at)
 	inEncounter.EncounterID = &enc
 	good = append(good, newObs(t, inEncounter))
 	rec = auditRecord(obsNow, nil)
 	rec.Action = audit.ActionCreate
-	if err := s.RecordBatch(ctx, &rec, good); err != nil {
-		t.Fatal(err)
+	if first, replay, err := s.RecordBatch(ctx, nil, &rec, good); err != nil || first != good[0].ID || replay {
+		t.Fatalf("record: first %s, replay %v, %v", first, replay, err)
 	}
 	want := []string{
-		observation.EventRecorded + " " + good[0].ID.String(),
-		observation.EventRecorded + " " + good[1].ID.String(),
-		observation.EventCritical + " " + good[1].ID.String(),
+		observation.EventRecorded + " " + alice.String(),
+		observation.EventCritical + " " + good[2].ID.String(),
 	}
 	if got := clinicalEvents(t, pool, alice, "observation"); !slices.Equal(got, want) {
 		t.Fatalf("alice's events %v, want %v", got, want)
 	}
+	if got := clinicalEvents(t, pool, bob, "observation"); !slices.Equal(got, []string{observation.EventRecorded + " " + bob.String()}) {
+		t.Fatalf("bob's events %v", got)
+	}
+	recorded := recordedEvents(t, pool, alice)
+	if len(recorded) != 1 || recorded[0].PatientID != alice || len(recorded[0].Observations) != 2 {
+		t.Fatalf("alice's recorded events %+v", recorded)
+	}
+	for i, o := range []observation.Observation{good[0], good[2]} {
+		if got := recorded[0].Observations[i]; !reflect.DeepEqual(got, o.Event()) {
+			t.Errorf("recorded observation %d:\n%+v\nwant\n%+v", i, got, o.Event())
+		}
+	}
+	if bobs := recordedEvents(t, pool, bob); len(bobs) != 1 || len(bobs[0].Observations) != 2 ||
+		bobs[0].Observations[0].ID != good[1].ID || bobs[0].Observations[1].EncounterID == nil {
+		t.Fatalf("bob's recorded events %+v", bobs)
+	}
 	var data []byte
 	if err := pool.QueryRow(ctx, `SELECT data FROM outbox WHERE type = $1 AND subject = $2`,
-		observation.EventCritical, "Observation/"+good[1].ID.String()).Scan(&data); err != nil {
+		observation.EventCritical, "Observation/"+good[2].ID.String()).Scan(&data); err != nil {
 		t.Fatal(err)
 	}
 	var ev observation.EventData
@@ -176,7 +195,7 @@ func TestObservationBatchIsAllOrNothing(t *testing.T) {
 
 	// An id already stored rolls back the whole batch that repeats it.
 	again := []observation.Observation{newObs(t, vital(alice, observation.CodeBodyTemperature, 37.1, "Cel", at)), good[0]}
-	if err := s.RecordBatch(ctx, nil, again); !errors.Is(err, domain.ErrConflict) {
+	if _, _, err := s.RecordBatch(ctx, nil, nil, again); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("repeated id: %v", err)
 	}
 	if n := countRows(t, pool, `SELECT count(*) FROM observations WHERE id = $1`, again[0].ID); n != 0 {
@@ -185,6 +204,196 @@ func TestObservationBatchIsAllOrNothing(t *testing.T) {
 	if n := observationRows(t, pool, alice); n != 2 {
 		t.Fatalf("alice has %d observations, want 2", n)
 	}
+}
+
+// Every column of a recorded observation reads back as it was written: a
+// quantity sent in another unit, a coded answer, a panel (its components,
+// their ranges, and the component arrays trends read), a laboratory result
+// with the laboratory's range and delta flags, in an encounter, issued
+// earlier, by a practitioner a device named; a string and a boolean value.
+func TestObservationRowsAreStoredAsWritten(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	s := postgres.NewObservationStore(pool)
+	patient := pgtest.Patient(t, pool)
+	enc := newEncounter(t, postgres.NewEncounterStore(pool), patient, encounter.ClassInpatient, "ward-3", obsNow).Details.EncounterID
+	at := obsNow.Add(-90 * time.Minute).Add(123456 * time.Microsecond)
+	issued := at.Add(40 * time.Minute)
+	device := observation.Performer{PractitionerID: &obsNurse, ClientID: "monitor-gateway", Asserted: true}
+	made := func(in observation.Input, by observation.Performer) observation.Observation {
+		t.Helper()
+		o, err := observation.New(uuid.Must(uuid.NewV7()), in, adult, by, obsNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	temp := vital(patient, observation.CodeBodyTemperature, 101.3, "[degF]", at)
+	temp.EncounterID, temp.Method, temp.Device, temp.Status = &enc, "oral", "thermometer 7", observation.StatusPreliminary
+	panel := bpPanel(patient, 185, 125, at)
+	panel.Issued = &issued
+	earlier := vital(patient, observation.CodeCreatinine, 1.0, "mg/dL", at.Add(-24*time.Hour))
+	creatinine := vital(patient, observation.CodeCreatinine, 2.5, "mg/dL", at)
+	creatinine.ReferenceRange = &observation.RangeInput{Low: fp(0.5), High: fp(1.2), Unit: "mg/dL"}
+	first := made(earlier, obsBy)
+	obs := []observation.Observation{
+		made(temp, device), made(panel, obsBy), made(acvpu(patient, "V", at), device),
+		made(creatinine, obsBy).WithDelta([]observation.Result{{ID: first.ID, Code: observation.CodeCreatinine, Value: 1.0, Time: first.EffectiveAt}}),
+	}
+	text, boolean := obs[2], obs[2]
+	text.ID, boolean.ID = uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	yes := true
+	text.Value = &observation.Value{Kind: observation.KindString, Text: "trace of \"blood\" ü"}
+	boolean.Value = &observation.Value{Kind: observation.KindBoolean, Boolean: &yes}
+	obs = append(obs, text, boolean)
+	if len(obs[3].DeltaFlags) == 0 || obs[1].Interpretation.Critical == nil {
+		t.Fatalf("the creatinine met no delta rule (%v) or the panel has no critical limits", obs[3].DeltaFlags)
+	}
+	if _, _, err := s.RecordBatch(ctx, nil, nil, append([]observation.Observation{first}, obs...)); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range obs {
+		got, versions, err := s.Get(ctx, o.ID)
+		if err != nil || len(versions) != 1 || !reflect.DeepEqual(got, o) {
+			t.Errorf("observation %d:\n got %+v\nwant %+v\n(%v)", i, got, o, err)
+		}
+	}
+	var (
+		codes  []string
+		values []float64
+	)
+	if err := pool.QueryRow(ctx, `SELECT component_codes, component_values FROM observations WHERE id = $1`, obs[1].ID).
+		Scan(&codes, &values); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(codes, []string{observation.CodeSystolicBP, observation.CodeDiastolicBP}) || !slices.Equal(values, []float64{185, 125}) {
+		t.Errorf("component arrays %v %v", codes, values)
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM observations WHERE patient_id = $1 AND current AND component_codes IS NULL`, patient); n != 6 {
+		t.Errorf("%d current observations without component arrays, want 6", n)
+	}
+}
+
+// A device's upload of one patient's readings is published in several
+// observation.recorded events, each under a quarter of the event size cap,
+// in order, every observation once; a critical value's event follows the
+// recorded event that carries it.
+func TestObservationRecordedEventsAreSplitToSize(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	s := postgres.NewObservationStore(pool)
+	patient := pgtest.Patient(t, pool)
+	const n, critical = 800, 610
+	obs := make([]observation.Observation, n)
+	for i := range obs {
+		rate := 60 + float64(i%40)
+		if i == critical {
+			rate = 190 // ≥ 131 and beyond the catalogue's critical limit
+		}
+		obs[i] = newObs(t, vital(patient, observation.CodeHeartRate, rate, "/min", obsNow.Add(-time.Duration(n-i)*time.Minute)))
+	}
+	if !obs[critical].Critical() {
+		t.Fatal("the critical reading is not critical")
+	}
+	if _, _, err := s.RecordBatch(ctx, nil, nil, obs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := pool.Query(ctx, `SELECT type, subject, data FROM outbox WHERE key = $1 AND type LIKE 'observation.%' ORDER BY seq`, patient.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		types, subjects []string
+		sizes           []int
+	)
+	for rows.Next() {
+		var (
+			typ, subject string
+			data         []byte
+			compact      bytes.Buffer
+		)
+		if err := rows.Scan(&typ, &subject, &data); err != nil {
+			t.Fatal(err)
+		}
+		// As the relay publishes it: compact (jsonb's text has spaces).
+		if err := json.Compact(&compact, data); err != nil {
+			t.Fatal(err)
+		}
+		types, subjects, sizes = append(types, typ), append(subjects, subject), append(sizes, compact.Len())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	recorded := recordedEvents(t, pool, patient)
+	if len(recorded) < 3 {
+		t.Fatalf("%d observations in %d recorded events", n, len(recorded))
+	}
+	var ids []uuid.UUID
+	for _, ev := range recorded {
+		for _, o := range ev.Observations {
+			ids = append(ids, o.ID)
+		}
+	}
+	for i, o := range obs {
+		if i >= len(ids) || ids[i] != o.ID {
+			t.Fatalf("observation %d is not the %d-th of the recorded events (%d carried)", i, i, len(ids))
+		}
+	}
+	if len(ids) != n {
+		t.Fatalf("the recorded events carry %d observations, want %d", len(ids), n)
+	}
+	carried, criticals := 0, 0 // observations in the recorded events so far; critical events
+	for i, typ := range types {
+		switch typ {
+		case observation.EventRecorded:
+			if sizes[i] > outbox.MaxEventBytes/4 {
+				t.Errorf("recorded event %d: %d bytes", i, sizes[i])
+			}
+			carried += len(recorded[i-criticals].Observations)
+		case observation.EventCritical:
+			criticals++
+			if subjects[i] != "Observation/"+obs[critical].ID.String() || i == 0 || types[i-1] != observation.EventRecorded {
+				t.Fatalf("events %v %v", types, subjects)
+			}
+			if last := recorded[i-criticals]; carried <= critical || carried-len(last.Observations) > critical {
+				t.Errorf("the critical event follows recorded events of %d observations; the critical one is the %d-th", carried, critical)
+			}
+		default:
+			t.Errorf("event %s", typ)
+		}
+	}
+	if criticals != 1 {
+		t.Errorf("%d critical events: %v", criticals, types)
+	}
+}
+
+// recordedEvents reads the patient's observation.recorded events, oldest first.
+func recordedEvents(t *testing.T, pool *pgxpool.Pool, patient uuid.UUID) []postgres.RecordedEvent {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT data FROM outbox WHERE key = $1 AND type = $2 ORDER BY seq`,
+		patient.String(), observation.EventRecorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []postgres.RecordedEvent
+	for rows.Next() {
+		var (
+			data []byte
+			ev   postgres.RecordedEvent
+		)
+		if err := rows.Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &ev); err != nil {
+			t.Fatalf("recorded event %s: %v", data, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func fieldsOf(err error) []string {
@@ -269,8 +478,8 @@ func TestObservationAmendKeepsThePreviousVersion(t *testing.T) {
 	if err != nil || len(latest) != 1 || latest[0].ID != older.ID {
 		t.Fatalf("latest after the void: %+v, %v", latest, err)
 	}
-	wantEvents := []string{observation.EventRecorded + " " + first.ID.String(), observation.EventCritical + " " + first.ID.String(),
-		observation.EventAmended + " " + first.ID.String(), observation.EventRecorded + " " + older.ID.String(),
+	wantEvents := []string{observation.EventRecorded + " " + patient.String(), observation.EventCritical + " " + first.ID.String(),
+		observation.EventAmended + " " + first.ID.String(), observation.EventRecorded + " " + patient.String(),
 		observation.EventEnteredInError + " " + first.ID.String()}
 	if got := clinicalEvents(t, pool, patient, "observation"); !slices.Equal(got, wantEvents) {
 		t.Fatalf("events %v, want %v", got, wantEvents)

@@ -100,12 +100,26 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 	return raised, err == nil, err
 }
 
-// NEWS2 scores the set the observation of ev completes, stores the score
+// NEWS2 scores the set that evs — one write's observations of one patient,
+// as an observation.recorded event carries them — complete, stores the score
 // and raises or clears the patient's NEWS2 alerts as the newest score says.
-// An observation of no NEWS2 parameter, one a newer reading follows, or a
-// set not complete within the window, does nothing.
-func (o ObservationAlerts) NEWS2(ctx context.Context, ev observation.EventData) (*observation.NEWS2Score, error) {
-	if !feedsNEWS2(ev) {
+// The set is the one the newest NEWS2 reading among evs completes, so a
+// write is scored once, not once per reading. A write of no NEWS2 reading,
+// one a newer reading follows, or a set not complete within the window,
+// does nothing. Observations of more than one patient are a
+// *domain.ValidationError.
+func (o ObservationAlerts) NEWS2(ctx context.Context, evs []observation.EventData) (*observation.NEWS2Score, error) {
+	var ev *observation.EventData
+	for i := range evs {
+		if evs[i].PatientID != evs[0].PatientID {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "observations",
+				Message: "are of more than one patient: " + evs[0].PatientID.String() + ", " + evs[i].PatientID.String()}}}
+		}
+		if feedsNEWS2(evs[i]) && (ev == nil || evs[i].EffectiveAt.After(ev.EffectiveAt)) {
+			ev = &evs[i]
+		}
+	}
+	if ev == nil {
 		return nil, nil
 	}
 	window := o.Window
@@ -114,9 +128,9 @@ func (o ObservationAlerts) NEWS2(ctx context.Context, ev observation.EventData) 
 	}
 	// The newest reading of each parameter from the window before this one
 	// up to now. A reading newer than this one will score the set when its
-	// own event comes: readings recorded together (a batch, a monitor's
-	// upload) are scored once, as a set, not once per partial mix of old and
-	// new; and so the set this one completes is the patient's newest.
+	// own event comes: readings recorded apart are scored once, as a set,
+	// not once per partial mix of old and new; and so the set this one
+	// completes is the patient's newest.
 	end := o.now()
 	if ev.EffectiveAt.After(end) {
 		end = ev.EffectiveAt
@@ -146,7 +160,7 @@ func (o ObservationAlerts) NEWS2(ctx context.Context, ev observation.EventData) 
 	if err != nil {
 		return nil, fmt.Errorf("save NEWS2: %w", err)
 	}
-	return &score, o.follow(ctx, ev, score)
+	return &score, o.follow(ctx, *ev, score)
 }
 
 // follow raises the alert the score's risk calls for and resolves the
