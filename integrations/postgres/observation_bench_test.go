@@ -9,15 +9,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"math"
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
-	"reflect"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -379,77 +375,5 @@ func BenchmarkObservationQueries(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// The observation events are encoded by hand (appendEventData), for speed;
-// they must be the bytes json.Marshal writes, for every field EventData has.
-// The test lives here, with the benchmarks, because the encoder is internal.
-func TestEventJSON(t *testing.T) {
-	// A field added to the event types must be added to appendEventData:
-	// this list is what it writes.
-	written := map[reflect.Type][]string{
-		reflect.TypeFor[observation.EventData](): {"id", "version", "patientId", "encounterId,omitempty", "category", "code", "status",
-			"effectiveAt", "quantity,omitempty", "answer,omitempty", "text,omitempty", "boolean,omitempty", "components,omitempty",
-			"interpretation", "deltaFlags,omitempty", "reason,omitempty"},
-		reflect.TypeFor[observation.EventComponent](): {"code", "quantity", "interpretation"},
-		reflect.TypeFor[observation.Quantity]():       {"value", "unit"},
-		reflect.TypeFor[observation.Limits]():         {"flag,omitempty", "low,omitempty", "high,omitempty", "criticalLow,omitempty", "criticalHigh,omitempty"},
-	}
-	for typ, want := range written {
-		var tags []string
-		for f := range typ.Fields() {
-			tags = append(tags, f.Tag.Get("json"))
-		}
-		if !slices.Equal(tags, want) {
-			t.Errorf("%s has fields %v; appendEventData writes %v", typ, tags, want)
-		}
-	}
-
-	encounter := uuid.Must(uuid.NewV7())
-	yes := true
-	limits := observation.Limits{Flag: observation.FlagCriticalHigh, Low: f(3.5), High: f(5.1), CriticalLow: f(2.5), CriticalHigh: f(6.5)}
-	events := []observation.EventData{
-		{ID: uuid.Must(uuid.NewV7()), Version: 1, PatientID: uuid.Must(uuid.NewV7()), Category: observation.CategoryLaboratory, Code: "2823-3",
-			Status: observation.StatusFinal, EffectiveAt: time.Date(2026, 11, 25, 8, 0, 0, 123456789, time.UTC),
-			Quantity: &observation.Quantity{Value: 7.1, Unit: "mmol/L"}, Interpretation: limits},
-		{ID: uuid.Must(uuid.NewV7()), Version: 3, PatientID: uuid.Must(uuid.NewV7()), EncounterID: &encounter, Code: "85354-9",
-			Status: observation.StatusCorrected, EffectiveAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-			Components: []observation.EventComponent{
-				{Code: "8480-6", Quantity: observation.Quantity{Value: 182, Unit: "mm[Hg]"}, Interpretation: observation.Limits{Flag: observation.FlagHigh, High: f(139)}},
-				{Code: "8462-4", Quantity: observation.Quantity{Value: math.Copysign(0, -1), Unit: "mm[Hg]"}},
-			},
-			DeltaFlags: []observation.DeltaCode{observation.DeltaAKIAbsolute, observation.DeltaImplausible},
-			Reason:     "cuff <too> small & \"loose\"\n\t\\ — ünïcode \u2028 \xff end"},
-		{ID: uuid.Must(uuid.NewV7()), Version: 1, PatientID: uuid.Must(uuid.NewV7()), Category: observation.CategoryVitalSigns,
-			Code: "67775-7", EffectiveAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.FixedZone("", 5*3600+1800)), Answer: "V"},
-		{Text: "<b>free text</b>", Boolean: &yes, Interpretation: observation.Limits{Low: f(1e-7), High: f(1e21), CriticalLow: f(-123456789.125), CriticalHigh: f(5e-324)}},
-		{Quantity: &observation.Quantity{Value: 0.000001, Unit: ""}, Interpretation: observation.Limits{Flag: "N", High: f(1.7976931348623157e308)}},
-	}
-	rng := mrand.New(mrand.NewPCG(5, 6))
-	patients := []uuid.UUID{uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())}
-	for i := range 500 {
-		o, err := observation.New(uuid.Must(uuid.NewV7()), vitalInput(rng, patients[i%2], i, time.Now().Add(-time.Minute)), benchSubject, benchPerformer, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, o.Event())
-	}
-	for i, e := range events {
-		want, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := observation.AppendEventJSON([]byte("prefix"), e)
-		if err != nil || string(got) != "prefix"+string(want) {
-			t.Fatalf("event %d:\n got %s (%v)\nwant prefix%s", i, got, err, want)
-		}
-	}
-
-	// What json.Marshal refuses, eventJSON refuses, and appends nothing.
-	nan := events[0]
-	nan.Quantity = &observation.Quantity{Value: math.NaN(), Unit: "mmol/L"}
-	if got, err := observation.AppendEventJSON([]byte("prefix"), nan); err == nil || string(got) != "prefix" {
-		t.Errorf("NaN: %s, %v", got, err)
 	}
 }
