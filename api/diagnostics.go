@@ -203,10 +203,10 @@ func (s *diagnosticRoutes) create(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if !s.patientKnown(c, patientID) {
+	if !s.patientKnown(c, s.patients, patientID) {
 		return
 	}
-	unit, ok := s.encounterUnit(c, patientID, encounterID)
+	unit, ok := s.encounterUnit(c, s.encounters, patientID, encounterID)
 	if !ok {
 		return
 	}
@@ -248,44 +248,6 @@ func renameFields(err error, names map[string]string) error {
 		out.Add(f.Field, f.Message)
 	}
 	return out
-}
-
-// patientKnown answers 422 for a patient the registry does not know.
-func (s *diagnosticRoutes) patientKnown(c *gin.Context, id uuid.UUID) bool {
-	_, err := s.patients.Get(c.Request.Context(), id)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "patientId", Message: "names no patient of the registry"})
-		return false
-	case err != nil:
-		s.fail(c, err)
-		return false
-	}
-	return true
-}
-
-// encounterUnit is the ward of the order's encounter, which must be the
-// patient's and still open; "" without an encounter.
-func (s *diagnosticRoutes) encounterUnit(c *gin.Context, patientID uuid.UUID, id *uuid.UUID) (string, bool) {
-	if id == nil {
-		return "", true
-	}
-	rec, err := s.encounters.GetEncounter(c.Request.Context(), *id)
-	switch {
-	case errors.Is(err, domain.ErrNotFound) || err == nil && rec.PatientID != patientID:
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "encounterId", Message: "names no encounter of this patient"})
-		return "", false
-	case err != nil:
-		s.fail(c, err)
-		return "", false
-	case rec.Status.Closed():
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "encounterId", Message: "names an encounter that has ended (" + string(rec.Status) + ")"})
-		return "", false
-	}
-	return rec.Location, true
 }
 
 // startWorkflow starts the new order's workflow right after its commit and

@@ -158,10 +158,10 @@ func (s *prescriptionRoutes) create(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if !s.patientKnown(c, patientID) {
+	if !s.patientKnown(c, s.patients, patientID) {
 		return
 	}
-	unit, ok := s.encounterUnit(c, patientID, encounterID)
+	unit, ok := s.encounterUnit(c, s.encounters, patientID, encounterID)
 	if !ok {
 		return
 	}
@@ -242,44 +242,6 @@ func (s *prescriptionRoutes) unknownMedication(c *gin.Context, err error) {
 		Details:    []domain.FieldError{{Field: "medication", Message: re.Reason.Error()}},
 		Candidates: re.Candidates,
 	})
-}
-
-// patientKnown answers 422 for a patient the registry does not know.
-func (s *prescriptionRoutes) patientKnown(c *gin.Context, id uuid.UUID) bool {
-	_, err := s.patients.Get(c.Request.Context(), id)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "patientId", Message: "names no patient of the registry"})
-		return false
-	case err != nil:
-		s.fail(c, err)
-		return false
-	}
-	return true
-}
-
-// encounterUnit is the ward of the order's encounter, which must be the
-// patient's and still open; "" without an encounter.
-func (s *prescriptionRoutes) encounterUnit(c *gin.Context, patientID uuid.UUID, id *uuid.UUID) (string, bool) {
-	if id == nil {
-		return "", true
-	}
-	rec, err := s.encounters.GetEncounter(c.Request.Context(), *id)
-	switch {
-	case errors.Is(err, domain.ErrNotFound) || err == nil && rec.PatientID != patientID:
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "encounterId", Message: "names no encounter of this patient"})
-		return "", false
-	case err != nil:
-		s.fail(c, err)
-		return "", false
-	case rec.Status.Closed():
-		abort(c, http.StatusUnprocessableEntity, CodeValidationFailed, "The request has invalid fields.",
-			domain.FieldError{Field: "encounterId", Message: "names an encounter that has ended (" + string(rec.Status) + ")"})
-		return "", false
-	}
-	return rec.Location, true
 }
 
 // startWorkflow starts the new prescription's workflow right after its
