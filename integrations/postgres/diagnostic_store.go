@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -119,7 +118,7 @@ func (s *DiagnosticStore) Create(ctx context.Context, idem *domain.Idempotency, 
 			o.ID, o.PatientID, o.EncounterID, string(r.Status), string(o.Category()), string(o.Priority), tests, r.Version,
 			resource, summary, o.CreatedAt, r.UpdatedAt)
 		if err != nil {
-			return diagnosticWriteError(err, "insert diagnostic report "+o.ID.String())
+			return translate(err, "insert diagnostic report "+o.ID.String())
 		}
 		if err := s.appendReportEvents(ctx, tx, r, 0); err != nil {
 			return err
@@ -178,7 +177,7 @@ func (s *DiagnosticStore) Record(ctx context.Context, r diagnostic.Report, rec *
 		_, err = tx.Exec(ctx, `UPDATE diagnostic_reports SET status = $2, version = $3, resource = $4, summary = $5, updated_at = $6
 			WHERE id = $1`, id, string(r.Status), r.Version, resource, summary, r.UpdatedAt)
 		if err != nil {
-			return diagnosticWriteError(err, "update diagnostic report "+id.String())
+			return translate(err, "update diagnostic report "+id.String())
 		}
 		if err := s.appendReportEvents(ctx, tx, r, version); err != nil {
 			return err
@@ -291,26 +290,4 @@ func (s *DiagnosticStore) appendReportEvents(ctx context.Context, tx pgx.Tx, r d
 		}
 	}
 	return nil
-}
-
-// diagnosticReferences names, by foreign-key constraint (migration
-// 00090_diagnostics.sql), the API field whose value referenced a row that
-// does not exist, as referenceFields does for the older tables.
-var diagnosticReferences = map[string]domain.FieldError{
-	"diagnostic_reports_patient_fkey":           {Field: "patientId", Message: unknownPatient},
-	"diagnostic_reports_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
-	"diagnostic_reports_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
-}
-
-// diagnosticWriteError translates an error of a report write: a missing
-// patient or encounter is a validation error naming its field, and anything
-// else goes through translate.
-func diagnosticWriteError(err error, what string) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		if f, ok := diagnosticReferences[pgErr.ConstraintName]; ok {
-			return &domain.ValidationError{Fields: []domain.FieldError{f}}
-		}
-	}
-	return translate(err, what)
 }

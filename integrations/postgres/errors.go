@@ -72,4 +72,11 @@ var referenceFields = map[string]domain.FieldError{
 	"observations_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
 	"news2_scores_patient_fkey":           {Field: "patientId", Message: unknownPatient},
 	"spo2_scale_decisions_patient_fkey":   {Field: "patientId", Message: unknownPatient},
+	// 00080_prescriptions.sql, 00090_diagnostics.sql.
+	"prescriptions_patient_fkey":                {Field: "patientId", Message: unknownPatient},
+	"prescriptions_encounter_fkey":              {Field: "encounterId", Message: unknownEncounter},
+	"prescriptions_encounter_patient_fkey":      {Field: "patientId", Message: notEncounterPatient},
+	"diagnostic_reports_patient_fkey":           {Field: "patientId", Message: unknownPatient},
+	"diagnostic_reports_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
+	"diagnostic_reports_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
@@ -87,7 +86,7 @@ func (s *PrescriptionStore) Create(ctx context.Context, idem *domain.Idempotency
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			d.ID, d.PatientID, d.EncounterID, string(p.Status), p.Version, resource, d.CreatedAt, p.UpdatedAt)
 		if err != nil {
-			return prescriptionWriteError(err, "insert prescription "+d.ID.String())
+			return translate(err, "insert prescription "+d.ID.String())
 		}
 		if err := s.appendPrescriptionEvents(ctx, tx, p, 0); err != nil {
 			return err
@@ -145,7 +144,7 @@ func (s *PrescriptionStore) Record(ctx context.Context, p prescription.Prescript
 		_, err = tx.Exec(ctx, `UPDATE prescriptions SET status = $2, version = $3, resource = $4, updated_at = $5 WHERE id = $1`,
 			id, string(p.Status), p.Version, resource, p.UpdatedAt)
 		if err != nil {
-			return prescriptionWriteError(err, "update prescription "+id.String())
+			return translate(err, "update prescription "+id.String())
 		}
 		if err := s.appendPrescriptionEvents(ctx, tx, p, version); err != nil {
 			return err
@@ -435,26 +434,4 @@ func (s *PrescriptionStore) appendPrescriptionEvents(ctx context.Context, tx pgx
 		}
 	}
 	return nil
-}
-
-// prescriptionReferences names, by foreign-key constraint (migration
-// 00080_prescriptions.sql), the API field whose value referenced a row that
-// does not exist, as referenceFields does for the older tables.
-var prescriptionReferences = map[string]domain.FieldError{
-	"prescriptions_patient_fkey":           {Field: "patientId", Message: unknownPatient},
-	"prescriptions_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
-	"prescriptions_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
-}
-
-// prescriptionWriteError translates an error of a prescription write: a
-// missing patient or encounter is a validation error naming its field, and
-// anything else goes through translate.
-func prescriptionWriteError(err error, what string) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		if f, ok := prescriptionReferences[pgErr.ConstraintName]; ok {
-			return &domain.ValidationError{Fields: []domain.FieldError{f}}
-		}
-	}
-	return translate(err, what)
 }
