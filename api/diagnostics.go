@@ -58,6 +58,7 @@ const (
 	entityServiceRequest   = "ServiceRequest"
 	entityDiagnosticReport = "DiagnosticReport"
 	entitySpecimen         = "Specimen"
+	entityImagingStudy     = "ImagingStudy"
 	entityTestCatalogue    = "ActivityDefinition"
 	entityMeasureReport    = "MeasureReport"
 )
@@ -116,6 +117,7 @@ func (s *diagnosticRoutes) routes() []Route {
 		step(specimen+"/receive", specimenW, specimens, orderedView, func() stepBody { return &receiveBody{} }),
 		step(specimen+"/reject", specimenW, specimens, orderedView, func() stepBody { return &rejectBody{} }),
 		{http.MethodPost, order + "/results", reportW, reports, s.recordResults},
+		step(order+"/studies", reportW, entityImagingStudy, false, func() stepBody { return &linkStudyBody{} }),
 		step(report+"/flags/:flagId/review", reportW, reports, false, func() stepBody { return &reviewFlagBody{} }),
 		step(report+"/verify", reportW, reports, false, func() stepBody { return &verifyReportBody{} }),
 		// A physician releases the report to the patient as the order's
@@ -295,27 +297,34 @@ func (s *diagnosticRoutes) holds(c *gin.Context, who uuid.UUID, roles ...caretea
 }
 
 // verifierRole is the role the person acting verifies, amends or corrects
-// report r in: a laboratory report is the laboratory scientist's (the
-// care-team role lab); an imaging report is a radiologist's, a role the
-// care-team directory does not hold, so nobody verifies one through the
-// API yet. False, having answered 403 VERIFIER_REQUIRED, when the person
-// may not.
+// report r in, from the care-team directory: a laboratory report is a
+// pathologist's or a laboratory scientist's (care-team roles pathologist
+// and lab; a pathologist signs as one when they hold both), an imaging
+// report a radiologist's. False, having answered 403 VERIFIER_REQUIRED,
+// when the person may not.
 func (s *diagnosticRoutes) verifierRole(c *gin.Context, who uuid.UUID, r diagnostic.Report) (diagnostic.Role, bool) {
+	type signer struct {
+		team careteam.Role
+		as   diagnostic.Role
+	}
+	signers := []signer{{careteam.RolePathologist, diagnostic.RolePathologist}, {careteam.RoleLab, diagnostic.RoleLaboratoryScientist}}
+	refusal := "Only a pathologist or a laboratory scientist (care-team roles " + string(careteam.RolePathologist) +
+		", " + string(careteam.RoleLab) + ") verifies, amends or corrects a laboratory report."
 	if r.Order.Imaging() {
-		abort(c, http.StatusForbidden, CodeVerifierRequired,
-			"An imaging report is verified, amended and corrected by a radiologist, a role the care-team directory does not hold yet.")
-		return "", false
+		signers = []signer{{careteam.RoleRadiologist, diagnostic.RoleRadiologist}}
+		refusal = "Only a radiologist (care-team role " + string(careteam.RoleRadiologist) + ") verifies, amends or corrects an imaging report."
 	}
-	lab, ok := s.holds(c, who, careteam.RoleLab)
-	if !ok {
-		return "", false
+	for _, sg := range signers {
+		holds, ok := s.holds(c, who, sg.team)
+		if !ok {
+			return "", false
+		}
+		if holds {
+			return sg.as, true
+		}
 	}
-	if !lab {
-		abort(c, http.StatusForbidden, CodeVerifierRequired,
-			"Only a laboratory scientist (care-team role "+string(careteam.RoleLab)+") verifies, amends or corrects a laboratory report.")
-		return "", false
-	}
-	return diagnostic.RoleLaboratoryScientist, true
+	abort(c, http.StatusForbidden, CodeVerifierRequired, refusal)
+	return "", false
 }
 
 // load reads report id from the read model, answering 404 when there is

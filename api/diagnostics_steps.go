@@ -98,6 +98,48 @@ func (b *rejectBody) request(c *gin.Context, _ time.Time) (diagnosticflow.Reques
 	return &diagnosticflow.RejectRequest{Accession: c.Param("accession"), Reason: b.Reason, Note: b.Note}, nil
 }
 
+// linkStudyBody is POST …/orders/{id}/studies: the imaging study a
+// modality or the archive performed for the order, as DICOM names it. The
+// study's record id follows from the order and its study instance UID, so
+// sending the same study again updates its record (more series, available
+// once its images can be read) instead of adding a second one.
+type linkStudyBody struct {
+	byField
+	StudyUID          string                 `json:"studyUid"`
+	ProcedureCode     string                 `json:"procedureCode"`
+	Modalities        []string               `json:"modalities"`
+	BodySite          *diagnostic.Coding     `json:"bodySite"`
+	Started           *time.Time             `json:"started"`
+	Series            []diagnostic.Series    `json:"series"`
+	NumberOfSeries    int                    `json:"numberOfSeries"`
+	NumberOfInstances int                    `json:"numberOfInstances"`
+	Status            diagnostic.StudyStatus `json:"status"`
+}
+
+func (b *linkStudyBody) request(c *gin.Context, _ time.Time) (diagnosticflow.Request, error) {
+	if err := diagnostic.CheckUID(b.StudyUID); err != nil {
+		return nil, fieldProblem("studyUid", strings.TrimPrefix(err.Error(), diagnostic.ErrInvalidArgument.Error()+": "))
+	}
+	orderID, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return nil, fieldProblem("id", diagnosticIDMessage)
+	}
+	status := b.Status
+	if status == "" {
+		status = diagnostic.StudyAvailable
+	}
+	return &diagnosticflow.LinkStudyRequest{Study: diagnostic.ImagingStudy{
+		ID: StudyID(orderID, b.StudyUID), ReportID: orderID, ProcedureCode: strings.TrimSpace(b.ProcedureCode),
+		StudyUID: b.StudyUID, Modalities: b.Modalities, BodySite: b.BodySite, Started: b.Started, Series: b.Series,
+		NumberOfSeries: b.NumberOfSeries, NumberOfInstances: b.NumberOfInstances, Status: status,
+	}}, nil
+}
+
+// StudyID is the record id of the imaging study studyUID of an order.
+func StudyID(orderID uuid.UUID, studyUID string) uuid.UUID {
+	return uuid.NewSHA1(orderID, []byte("imaging-study/"+studyUID))
+}
+
 // reviewFlagBody is POST …/reports/{id}/flags/{flagId}/review.
 type reviewFlagBody struct {
 	byField
@@ -359,6 +401,11 @@ func (s *diagnosticRoutes) allowed(c *gin.Context, id, who uuid.UUID, req diagno
 		return ok && physician
 	case *diagnosticflow.OpenRequest:
 		return s.withinLaunch(c, id)
+	case *diagnosticflow.LinkStudyRequest:
+		// The study is of the order's patient: the record says who.
+		stored, ok := s.load(c, id)
+		r.Study.PatientID = stored.Order.PatientID
+		return ok
 	case *diagnosticflow.CallbackConfirmRequest:
 		if r.ReadBack.Receiver == uuid.Nil {
 			receiver, ok := s.lastReached(c, id, r.ObservationID)

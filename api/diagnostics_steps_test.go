@@ -427,9 +427,10 @@ func TestDiagnosticOpenKeptToTheLaunchPatient(t *testing.T) {
 	}
 }
 
-// An imaging report is a radiologist's, a role the directory does not
-// hold: nobody verifies one through the API yet, and the refusal says why.
-func TestDiagnosticImagingNeedsARadiologist(t *testing.T) {
+// An imaging report is a radiologist's: the laboratory may not verify it;
+// the study the modality performed is linked (sent again, its record is
+// updated, not doubled), and the radiologist's conclusion makes it final.
+func TestDiagnosticImagingStudyAndRadiologist(t *testing.T) {
 	d := newDiagnosticsAPI(t)
 	r := d.do(t, http.MethodPost, physicianToken, ordersPath, `{"patientId":"`+d.patient.String()+
 		`","tests":["36643-5"],"clinicalInformation":"cough for three weeks"}`)
@@ -437,16 +438,39 @@ func TestDiagnosticImagingNeedsARadiologist(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &v); r.status != http.StatusCreated || err != nil {
 		t.Fatalf("imaging order: %d %s", r.status, r.body)
 	}
-	r = d.do(t, http.MethodPost, labToken, reportsPath+"/"+v.Order.ID.String()+"/verify", `{"conclusion":"Clear lungs."}`)
-	wantCode(t, r, http.StatusForbidden, CodeVerifierRequired)
-	if !strings.Contains(decodeErr(t, r).Message, "radiologist") {
-		t.Fatalf("refusal: %s", r.body)
-	}
 	for _, s := range v.Stages {
 		if s.Stage == diagnostic.StageCollected || s.Stage == diagnostic.StageReceived {
 			t.Errorf("an imaging order shows the %s stage", s.Stage)
 		}
 	}
+	id := v.Order.ID.String()
+	report, studies := reportsPath+"/"+id, ordersPath+"/"+id+"/studies"
+	const study = `{"studyUid":"1.2.826.0.1.3680043.8.498.1","procedureCode":"36643-5","modalities":["DX"],` +
+		`"series":[{"uid":"1.2.826.0.1.3680043.8.498.1.1","modality":"DX","instances":1}]}`
+	wantFieldSet(t, "a bad UID", d.do(t, http.MethodPost, physicianToken, studies, `{"studyUid":"1.02.3","procedureCode":"36643-5","modalities":["DX"]}`), "studyUid")
+	wantCode(t, d.do(t, http.MethodPost, physicianToken, studies, `{"studyUid":"1.2.3","procedureCode":"36643-5","modalities":["CT"]}`),
+		http.StatusBadRequest, CodeValidationFailed)
+	wantCode(t, d.do(t, http.MethodPost, radiologistToken, report+"/verify", `{"conclusion":"Clear lungs."}`), http.StatusConflict, CodeInvalidTransition)
+	linked := reportOf(t, "link", d.do(t, http.MethodPost, radiologistToken, studies, study))
+	// The second series arrives: the same study, updated.
+	linked = reportOf(t, "link again", d.do(t, http.MethodPost, radiologistToken, studies,
+		`{"studyUid":"1.2.826.0.1.3680043.8.498.1","procedureCode":"36643-5","modalities":["DX"],"series":[`+
+			`{"uid":"1.2.826.0.1.3680043.8.498.1.1","modality":"DX","instances":1},{"uid":"1.2.826.0.1.3680043.8.498.1.2","modality":"DX","instances":1}]}`))
+	if len(linked.Studies) != 1 || linked.Studies[0].NumberOfSeries != 2 || linked.Studies[0].NumberOfInstances != 2 ||
+		linked.Studies[0].PatientID != d.patient || linked.Studies[0].ID != StudyID(v.Order.ID, "1.2.826.0.1.3680043.8.498.1") {
+		t.Fatalf("studies %+v", linked.Studies)
+	}
+	r = d.do(t, http.MethodPost, labToken, report+"/verify", `{"conclusion":"Clear lungs."}`)
+	wantCode(t, r, http.StatusForbidden, CodeVerifierRequired)
+	if !strings.Contains(decodeErr(t, r).Message, "radiologist") {
+		t.Fatalf("refusal: %s", r.body)
+	}
+	final := reportOf(t, "verify", d.do(t, http.MethodPost, radiologistToken, report+"/verify", `{"conclusion":"Clear lungs. No consolidation."}`))
+	if final.Status != diagnostic.StatusFinal || final.Verification == nil || final.Verification.Role != diagnostic.RoleRadiologist ||
+		final.Verification.By != radiologistID {
+		t.Fatalf("verified %s %+v", final.Status, final.Verification)
+	}
+	wantCode(t, d.do(t, http.MethodPost, radiologistToken, studies, study), http.StatusConflict, CodeInvalidTransition)
 }
 
 // A verified report is corrected by the laboratory: the new value is

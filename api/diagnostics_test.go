@@ -154,6 +154,8 @@ func playStep(p diagnostic.Report, req diagnosticflow.Request, now time.Time) (d
 				break
 			}
 		}
+	case *diagnosticflow.LinkStudyRequest:
+		next, err = p.LinkStudy(r.Study, now)
 	case *diagnosticflow.ReviewFlagRequest:
 		next, err = p.ReviewFlag(r.FlagID, r.By, r.Note, now)
 	case *diagnosticflow.VerifyRequest:
@@ -203,9 +205,15 @@ func playStep(p diagnostic.Report, req diagnosticflow.Request, now time.Time) (d
 // Tokens and people of the diagnostic tests: the physician and nurse of
 // peopleVerifier, and a laboratory scientist; each in the care-team
 // directory with the role they hold.
-const labToken = "lab-scientist"
+const (
+	labToken         = "lab-scientist"
+	radiologistToken = "radiologist"
+)
 
-var labID = uuid.MustParse("0193c0de-0000-7000-8000-00000000a0b1")
+var (
+	labID         = uuid.MustParse("0193c0de-0000-7000-8000-00000000a0b1")
+	radiologistID = uuid.MustParse("0193c0de-0000-7000-8000-00000000a0b2")
+)
 
 // diagnosticsAPI serves the diagnostic routes on a fresh database with a
 // fake Temporal, for a registered patient with an open encounter.
@@ -230,6 +238,8 @@ func newDiagnosticsAPI(t *testing.T) *diagnosticsAPI {
 	d.temporal = &diagnosticTemporal{store: d.store, reports: map[uuid.UUID]diagnostic.Report{}}
 	d.verifier[labToken] = access.Principal{Subject: "u-lab", ClientID: "lis", Scopes: []string{"user/*.*"},
 		Roles: []string{string(access.RoleLab)}, UserID: "u-lab", PractitionerID: labID.String()}
+	d.verifier[radiologistToken] = access.Principal{Subject: "u-rad", ClientID: "ris", Scopes: []string{"user/*.*"},
+		Roles: []string{string(access.RoleLab)}, UserID: "u-rad", PractitionerID: radiologistID.String()}
 	h := NewRouter(Deps{
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:      "test",
@@ -249,6 +259,7 @@ func newDiagnosticsAPI(t *testing.T) *diagnosticsAPI {
 	staff(t, pool, physicianID, careteam.RolePhysician)
 	staff(t, pool, nurseID, careteam.RoleNurse)
 	staff(t, pool, labID, careteam.RoleLab)
+	staff(t, pool, radiologistID, careteam.RoleRadiologist)
 	d.patient = registerPatient(t, postgres.NewPatientStore(pool))
 	d.encounter = d.openEncounter(t, d.patient)
 	return d

@@ -20,9 +20,10 @@ import (
 type Store interface {
 	// Record stores the report with a diagnostic.<kind> event for each
 	// timeline entry it has not stored yet, and rec (when not nil), in one
-	// transaction. A report whose version is stored already writes only
-	// rec, once: a step that changed nothing (a result delivered twice) is
-	// still audited.
+	// transaction. A report whose version is stored already writes
+	// nothing, so a retried write stores its audit record once. (A step
+	// that would change nothing never reaches the workflow: the API
+	// answers it, and audits it, itself.)
 	Record(ctx context.Context, r diagnostic.Report, rec *audit.Record) error
 }
 
@@ -53,8 +54,8 @@ type RecordRequest struct {
 }
 
 // RecordReport writes the report to the read model with its events and audit
-// record, in one transaction; writing an entry already stored writes nothing
-// more than the audit record.
+// record, in one transaction; writing an entry already stored writes
+// nothing.
 func (a *Activities) RecordReport(ctx context.Context, req RecordRequest) error {
 	if req.Report.Order.ID == uuid.Nil || req.Report.Version < 1 || req.Report.Version != len(req.Report.Timeline) {
 		return process.InvalidInput(errors.New("the report and its timeline are required"))

@@ -48,7 +48,9 @@ var demoUsers = []demoUser{
 	{"nurse.nadia", "demo-password-nurse", "Nadia Akter (nurse)", access.RoleNurse, careteam.RoleNurse},
 	{"dr.karim", "demo-password-physician", "Dr. Karim Hossain (physician)", access.RoleClinician, careteam.RolePhysician},
 	{"pharm.farhana", "demo-password-pharmacist", "Farhana Islam (pharmacist)", access.RolePharmacist, careteam.RolePharmacist},
-	{"path.imran", "demo-password-pathologist", "Dr. Imran Chowdhury (pathologist)", access.RoleLab, careteam.RoleLab},
+	{"lab.rahim", "demo-password-lab", "Rahim Uddin (laboratory scientist)", access.RoleLab, careteam.RoleLab},
+	{"path.imran", "demo-password-pathologist", "Dr. Imran Chowdhury (pathologist)", access.RoleLab, careteam.RolePathologist},
+	{"rad.tania", "demo-password-radiologist", "Dr. Tania Rahman (radiologist)", access.RoleLab, careteam.RoleRadiologist},
 	// The auditor is also the privacy officer, on call for break-the-glass
 	// reviews (seedDevOnCall).
 	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", access.RoleAuditor, careteam.RolePrivacyOfficer},

@@ -19,11 +19,17 @@ type Role string
 
 // The roles the directory knows.
 const (
-	RolePhysician     Role = "physician"
-	RoleNurse         Role = "nurse"
-	RoleChargeNurse   Role = "charge-nurse"
-	RolePharmacist    Role = "pharmacist"
-	RoleLab           Role = "lab"
+	RolePhysician   Role = "physician"
+	RoleNurse       Role = "nurse"
+	RoleChargeNurse Role = "charge-nurse"
+	RolePharmacist  Role = "pharmacist"
+	// RoleLab is a laboratory scientist or technician: collects, receives
+	// and results specimens and verifies routine laboratory reports.
+	RoleLab Role = "lab"
+	// RolePathologist verifies, amends and corrects laboratory reports.
+	RolePathologist Role = "pathologist"
+	// RoleRadiologist verifies, amends and corrects imaging reports.
+	RoleRadiologist   Role = "radiologist"
 	RoleScheduler     Role = "scheduler"
 	RoleRapidResponse Role = "rapid-response"
 	// RolePrivacyOfficer reviews break-the-glass access to patient records;
@@ -32,8 +38,8 @@ const (
 )
 
 // Roles lists every known role.
-var Roles = []Role{RolePhysician, RoleNurse, RoleChargeNurse, RolePharmacist, RoleLab, RoleScheduler, RoleRapidResponse,
-	RolePrivacyOfficer}
+var Roles = []Role{RolePhysician, RoleNurse, RoleChargeNurse, RolePharmacist, RoleLab, RolePathologist, RoleRadiologist,
+	RoleScheduler, RoleRapidResponse, RolePrivacyOfficer}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }

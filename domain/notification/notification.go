@@ -45,8 +45,11 @@ const (
 
 // Notification is one message to deliver to one person over one channel.
 type Notification struct {
-	ID             uuid.UUID // the requesting event's notificationId
-	AlertID        uuid.UUID
+	ID      uuid.UUID // the requesting event's notificationId
+	AlertID uuid.UUID // the nil uuid for a notification about something else
+	// About names what a notification that is not an alert's is about, as
+	// "<resource type>/<id>" (DiagnosticReport/…); empty for an alert's.
+	About          string
 	PatientID      uuid.UUID
 	PractitionerID string
 	RecipientName  string
@@ -111,16 +114,19 @@ type Status struct {
 
 // InboxItem is an in-app notification in a practitioner's inbox.
 type InboxItem struct {
-	ID             uuid.UUID  `json:"id"`
-	PractitionerID string     `json:"practitionerId"`
-	NotificationID uuid.UUID  `json:"notificationId"`
-	AlertID        uuid.UUID  `json:"alertId"`
-	PatientID      uuid.UUID  `json:"patientId"`
-	Subject        string     `json:"subject"`
-	Body           string     `json:"body"`
-	Severity       string     `json:"severity"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	ReadAt         *time.Time `json:"readAt,omitempty"`
+	ID             uuid.UUID `json:"id"`
+	PractitionerID string    `json:"practitionerId"`
+	NotificationID uuid.UUID `json:"notificationId"`
+	AlertID        uuid.UUID `json:"alertId,omitzero"`
+	// About is what an item that is not an alert's is about:
+	// "DiagnosticReport/<id>".
+	About     string     `json:"about,omitempty"`
+	PatientID uuid.UUID  `json:"patientId"`
+	Subject   string     `json:"subject"`
+	Body      string     `json:"body"`
+	Severity  string     `json:"severity"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ReadAt    *time.Time `json:"readAt,omitempty"`
 }
 
 // InboxEvent says a practitioner's inbox has a new item.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/google/uuid"
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/zarish-sphere/zarish/domain/notification"
@@ -489,6 +490,28 @@ func TestInAppNotificationLandsInTheInboxAndIsAnnounced(t *testing.T) {
 	eventually(t, 5*time.Second, "the in-app delivery counted", func() bool {
 		return r.metric(t, "zarish_notify_delivered_total", "channel", "inapp") == 1
 	})
+}
+
+// A notification about a report, not an alert, reaches the inbox naming
+// what it is about.
+func TestANotificationAboutAReportLandsInTheInbox(t *testing.T) {
+	e := newEnv(t)
+	e.run(t, notify.Config{})
+	_, req := request(notification.ChannelInApp, "")
+	req.AlertID, req.About, req.Severity = uuid.Nil, "DiagnosticReport/"+uuid.NewString(), "info"
+	e.publish(t, event(notify.EventNotificationRequested, req.PatientID.String(), req))
+	e.waitStatus(t, req.NotificationID, notification.StatusDelivered)
+	items, _, err := e.store.ListInbox(context.Background(), req.Recipient.PractitionerID, true, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].About != req.About || items[0].AlertID != uuid.Nil || items[0].Severity != "info" {
+		t.Fatalf("inbox %+v", items)
+	}
+	raw, err := json.Marshal(items[0])
+	if err != nil || strings.Contains(string(raw), "alertId") || !strings.Contains(string(raw), `"about":"DiagnosticReport/`) {
+		t.Fatalf("the item as the API shows it: %s, %v", raw, err)
+	}
 }
 
 func TestOtherEventTypesAreSkippedAndCommitted(t *testing.T) {

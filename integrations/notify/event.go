@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,16 +20,19 @@ const EventNotificationRequested = "notification.requested"
 type Requested struct {
 	NotificationID uuid.UUID `json:"notificationId"`
 	AlertID        uuid.UUID `json:"alertId"`
-	PatientID      uuid.UUID `json:"patientId"`
-	Severity       string    `json:"severity"`
-	Category       string    `json:"category"`
-	Level          int       `json:"level"`
-	Channel        string    `json:"channel"`
-	Recipient      Recipient `json:"recipient"`
-	Address        string    `json:"address"`
-	Subject        string    `json:"subject"`
-	Body           string    `json:"body"`
-	CreatedAt      time.Time `json:"createdAt"`
+	// About names what a notification that is no alert's is about
+	// ("DiagnosticReport/<id>"); such a request has no alertId.
+	About     string    `json:"about,omitempty"`
+	PatientID uuid.UUID `json:"patientId"`
+	Severity  string    `json:"severity"`
+	Category  string    `json:"category"`
+	Level     int       `json:"level"`
+	Channel   string    `json:"channel"`
+	Recipient Recipient `json:"recipient"`
+	Address   string    `json:"address"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Recipient is who a notification is for.
@@ -47,8 +51,11 @@ func parseRequested(data []byte) (Requested, error) {
 	if r.NotificationID == uuid.Nil {
 		v.Add("notificationId", "required")
 	}
-	if r.AlertID == uuid.Nil {
-		v.Add("alertId", "required")
+	switch {
+	case r.About != "" && !aboutRef(r.About):
+		v.Add("about", `must be "<resource type>/<uuid>"`)
+	case r.AlertID == uuid.Nil && r.About == "":
+		v.Add("alertId", "required, unless about names what the notification is about")
 	}
 	if r.PatientID == uuid.Nil {
 		v.Add("patientId", "required")
@@ -78,6 +85,7 @@ func (r Requested) toNotification() notification.Notification {
 	return notification.Notification{
 		ID:             r.NotificationID,
 		AlertID:        r.AlertID,
+		About:          r.About,
 		PatientID:      r.PatientID,
 		PractitionerID: r.Recipient.PractitionerID,
 		RecipientName:  r.Recipient.Name,
@@ -90,4 +98,19 @@ func (r Requested) toNotification() notification.Notification {
 		Level:          r.Level,
 		CreatedAt:      r.CreatedAt,
 	}
+}
+
+// aboutRef reports whether s is a reference "<resource type>/<uuid>".
+func aboutRef(s string) bool {
+	typ, id, ok := strings.Cut(s, "/")
+	if !ok || typ == "" || len(typ) > 64 {
+		return false
+	}
+	for _, c := range typ {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	_, err := uuid.Parse(id)
+	return err == nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/domain/outbox"
 )
 
@@ -286,6 +287,33 @@ func (s *DiagnosticStore) appendReportEvents(ctx context.Context, tx pgx.Tx, r d
 			Link: diagnosticLink + id,
 		})
 		if err != nil {
+			return err
+		}
+	}
+	return appendReportDeliveries(ctx, tx, r, stored)
+}
+
+// CategoryDiagnosticReport is the category of the in-app notifications a
+// report's deliveries ask for: a version sent, or a withdrawal.
+const CategoryDiagnosticReport = "diagnostic-report"
+
+// appendReportDeliveries asks the notification dispatcher, through the
+// outbox in the report's own transaction, for the in-app messages the
+// timeline entries after the first stored ones ask for
+// (diagnostic.Report.Deliveries): a report recorded as sent is delivered.
+func appendReportDeliveries(ctx context.Context, tx pgx.Tx, r diagnostic.Report, stored int) error {
+	id := r.Order.ID.String()
+	for _, d := range r.Deliveries(stored) {
+		at := r.Timeline[d.Seq-1].At
+		ev, err := requestEvent(NotificationRequested{
+			NotificationID: d.ID.String(), About: entityDiagnosticReport + "/" + id, PatientID: r.Order.PatientID.String(),
+			Severity: d.Severity, Category: CategoryDiagnosticReport, Channel: notification.ChannelInApp,
+			Recipient: NotificationRecipient{PractitionerID: d.To.String()}, Subject: d.Subject, Body: d.Body,
+		}, d.ID, r.Order.PatientID, at, diagnosticSource, entityDiagnosticReport+"/"+id, diagnosticLink+id)
+		if err != nil {
+			return err
+		}
+		if err := appendOutbox(ctx, tx, ev); err != nil {
 			return err
 		}
 	}

@@ -580,3 +580,75 @@ func TestDiagnosticMigrationDownAndUp(t *testing.T) {
 		t.Fatalf("%d diagnostic policies and rules after up again", n)
 	}
 }
+
+// A report recorded as sent asks the dispatcher, in the same transaction,
+// for the clinician's in-app message; a withdrawal tells everyone who was
+// sent it. Each message is about the report, not an alert.
+func TestDiagnosticRecordAsksForItsDeliveries(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	s := postgres.NewDiagnosticStore(pool)
+	pat := pgtest.Patient(t, pool)
+	ordered := storedDx(t, s, newDx(t, pat, nil, dxNow, "", dxCRP))
+	final, _ := dxVerified(t, ordered)
+	sent := dxStep(t)(final.Notify(diagnostic.Recipient{Who: ordered.Order.OrdererID, Role: diagnostic.ReaderClinician,
+		Channel: "in-app", At: dxNow.Add(time.Hour)}))
+	if err := s.Record(ctx, sent, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, sent, nil); err != nil {
+		t.Fatal(err)
+	}
+	withdrawn := dxStep(t)(sent.Withdraw(dxScientist, "specimen of another patient", dxNow.Add(2*time.Hour)))
+	if err := s.Record(ctx, withdrawn, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := pool.Query(ctx, `SELECT id, data, subject FROM outbox
+		WHERE key = $1 AND type = 'notification.requested' ORDER BY seq`, pat.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type request struct {
+		NotificationID uuid.UUID `json:"notificationId"`
+		AlertID        string    `json:"alertId"`
+		About          string    `json:"about"`
+		Severity       string    `json:"severity"`
+		Category       string    `json:"category"`
+		Channel        string    `json:"channel"`
+		Subject        string    `json:"subject"`
+		Recipient      struct {
+			PractitionerID string `json:"practitionerId"`
+		} `json:"recipient"`
+	}
+	var got []request
+	for rows.Next() {
+		var (
+			id      uuid.UUID
+			data    []byte
+			subject string
+		)
+		if err := rows.Scan(&id, &data, &subject); err != nil {
+			t.Fatal(err)
+		}
+		var r request
+		if err := json.Unmarshal(data, &r); err != nil || r.NotificationID != id || subject != "DiagnosticReport/"+ordered.Order.ID.String() {
+			t.Fatalf("event %s %s: %s, %v", id, subject, data, err)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	orderer := ordered.Order.OrdererID.String()
+	about := "DiagnosticReport/" + ordered.Order.ID.String()
+	if len(got) != 2 {
+		t.Fatalf("%d notification requests, want the final report's and its withdrawal's: %+v", len(got), got)
+	}
+	for i, want := range []struct{ severity, subject string }{{"info", "Final report: "}, {"warning", "Report withdrawn: "}} {
+		g := got[i]
+		if g.AlertID != "" || g.About != about || g.Category != postgres.CategoryDiagnosticReport || g.Channel != "inapp" ||
+			g.Recipient.PractitionerID != orderer || g.Severity != want.severity || !strings.HasPrefix(g.Subject, want.subject) {
+			t.Fatalf("request %d: %+v", i, g)
+		}
+	}
+}

@@ -55,13 +55,13 @@ func NewNotificationStore(pool *pgxpool.Pool, opts ...NotificationStoreOption) *
 	return s
 }
 
-const notificationColumns = `id, alert_id, patient_id, practitioner_id, recipient_name, channel, address,
+const notificationColumns = `id, alert_id, about, patient_id, practitioner_id, recipient_name, channel, address,
 	subject, body, severity, category, level, created_at, status, attempts, next_attempt_at,
 	last_error, receipt, delivered_at, updated_at, round`
 
 func scanNotification(row pgx.Row) (notification.Notification, error) {
 	var n notification.Notification
-	err := row.Scan(&n.ID, &n.AlertID, &n.PatientID, &n.PractitionerID, &n.RecipientName, &n.Channel,
+	err := row.Scan(&n.ID, &n.AlertID, &n.About, &n.PatientID, &n.PractitionerID, &n.RecipientName, &n.Channel,
 		&n.Address, &n.Subject, &n.Body, &n.Severity, &n.Category, &n.Level, &n.CreatedAt, &n.Status,
 		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.Receipt, &n.DeliveredAt, &n.UpdatedAt, &n.Round)
 	return n, err
@@ -76,11 +76,11 @@ func (s *NotificationStore) Accept(ctx context.Context, n notification.Notificat
 	}
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO notifications (id, alert_id, patient_id, practitioner_id, recipient_name, channel,
-			address, subject, body, severity, category, level, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			address, subject, body, severity, category, level, created_at, about)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (id) DO NOTHING`,
 		n.ID, n.AlertID, n.PatientID, n.PractitionerID, n.RecipientName, n.Channel, n.Address,
-		n.Subject, n.Body, n.Severity, n.Category, n.Level, n.CreatedAt)
+		n.Subject, n.Body, n.Severity, n.Category, n.Level, n.CreatedAt, n.About)
 	if err != nil {
 		return false, fmt.Errorf("accept notification %s: %w", n.ID, err)
 	}
@@ -278,10 +278,10 @@ func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (not
 		}
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO inbox_items (id, practitioner_id, notification_id, alert_id, patient_id,
-				subject, body, severity)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				subject, body, severity, about)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (notification_id) DO NOTHING`,
-			itemID, n.PractitionerID, n.ID, n.AlertID, n.PatientID, n.Subject, n.Body, n.Severity)
+			itemID, n.PractitionerID, n.ID, n.AlertID, n.PatientID, n.Subject, n.Body, n.Severity, n.About)
 		if err != nil {
 			return fmt.Errorf("add inbox item for notification %s: %w", id, err)
 		}
@@ -303,12 +303,12 @@ func (s *NotificationStore) AddInboxItem(ctx context.Context, id uuid.UUID) (not
 	return item, err
 }
 
-const inboxColumns = `id, practitioner_id, notification_id, alert_id, patient_id, subject, body,
+const inboxColumns = `id, practitioner_id, notification_id, alert_id, about, patient_id, subject, body,
 	severity, created_at, read_at`
 
 func scanInboxItem(row pgx.Row) (notification.InboxItem, error) {
 	var it notification.InboxItem
-	err := row.Scan(&it.ID, &it.PractitionerID, &it.NotificationID, &it.AlertID, &it.PatientID,
+	err := row.Scan(&it.ID, &it.PractitionerID, &it.NotificationID, &it.AlertID, &it.About, &it.PatientID,
 		&it.Subject, &it.Body, &it.Severity, &it.CreatedAt, &it.ReadAt)
 	return it, err
 }

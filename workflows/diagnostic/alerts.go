@@ -140,18 +140,7 @@ func (r *run) settleOverdue(ctx workflow.Context) {
 // overdueMessage names the order, the target missed and when it was due.
 func overdueMessage(p State, b diagnostic.Breach) string {
 	return fmt.Sprintf("%s %s order overdue: the %s target of %d minutes was missed (due %s)",
-		p.Order.Priority, testsOf(p.Order), b.Target.Span(), b.Target.Minutes, b.Deadline.UTC().Format("2006-01-02 15:04 UTC"))
-}
-
-// testsOf names an order's tests for an alert's message.
-func testsOf(o diagnostic.Order) string {
-	switch len(o.Items) {
-	case 0:
-		return "diagnostic"
-	case 1:
-		return o.Items[0].Display
-	}
-	return fmt.Sprintf("%s and %d more", o.Items[0].Display, len(o.Items)-1)
+		p.Order.Priority, p.Order.Summary(), b.Target.Span(), b.Target.Minutes, b.Deadline.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // raise starts an alert about the report as an abandoned child and returns
