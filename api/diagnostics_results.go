@@ -275,6 +275,12 @@ func (s *diagnosticRoutes) gather(c *gin.Context, r diagnostic.Report, ids []uui
 		s.resultsFailure(c, err)
 		return res, false
 	}
+	// Each result names the order it results: the order's read-back
+	// callback, not a second critical-value alert, answers a critical one.
+	order := r.Order.ID
+	for i := range fresh {
+		fresh[i].BasedOn = &order
+	}
 	res.fresh = fresh
 	return res, true
 }

@@ -72,6 +72,7 @@ func TestDiagnosticReportFromOrderToRelease(t *testing.T) {
 	obs := v.Results[0].ObservationID
 	stored, _, err := d.observations.Get(context.Background(), obs)
 	if err != nil || stored.PatientID != d.patient || stored.EncounterID == nil || *stored.EncounterID != d.encounter.ID ||
+		stored.BasedOn == nil || *stored.BasedOn != id ||
 		!stored.Interpretation.Flag.Critical() || stored.Performer.PractitionerID == nil || *stored.Performer.PractitionerID != labID {
 		t.Fatalf("stored observation: %+v, %v", stored, err)
 	}

@@ -9,9 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/observation"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
 
 var decodeSeeds = []string{
@@ -186,5 +190,68 @@ func TestReadBatchIsReadJSON(t *testing.T) {
 		if fastOK != slowOK || fast.Code != slow.Code || fast.Body.String() != slow.Body.String() || !reflect.DeepEqual(fastBody, slowBody) {
 			t.Errorf("%s %q:\nreadBatch %v %d %s\nreadJSON  %v %d %s", c.contentType, c.body, fastOK, fast.Code, fast.Body, slowOK, slow.Code, slow.Body)
 		}
+	}
+}
+
+// basedOn, the diagnostic order a result answers, is set only by the
+// diagnostic service: a client that could send it could mark any critical
+// value as the order's and silence its alert. Every observation body
+// refuses it on its field, storing nothing; an answer shows the order of a
+// result that has one, and an amendment through the API keeps it.
+func TestObservationBodiesRefuseBasedOn(t *testing.T) {
+	api := newObservationAPI(t)
+	p := api.patient(t, "male", "1950-01-30")
+	order := uuid.Must(uuid.NewV7())
+	withOrder := func(item string) string {
+		return strings.Replace(item, `{"patientId"`, `{"basedOn":"`+order.String()+`","patientId"`, 1)
+	}
+	one := withOrder(quantityJSON(p, "2823-3", 7.1, "mmol/L", ago(5)))
+	batch := batchJSON(quantityJSON(p, "8867-4", 72, "/min", ago(5)), withOrder(quantityJSON(p, "2823-3", 7.1, "mmol/L", ago(5))))
+	if !strings.Contains(one, `"basedOn"`) || !strings.Contains(batch, `"basedOn"`) {
+		t.Fatalf("no basedOn in %s", one)
+	}
+	for _, c := range []struct{ path, body, field string }{
+		{"/v1/observations", one, "basedOn"},
+		{"/v1/observations/batch", batch, "items[1].basedOn"},
+	} {
+		r := call(t, api.srv, "POST", c.path, nurseToken, c.body)
+		wantCode(t, r, http.StatusBadRequest, CodeValidationFailed)
+		if f := fieldsOf(t, r); len(f) != 1 || f[c.field] == "" {
+			t.Errorf("POST %s refused on %v, want %s", c.path, f, c.field)
+		}
+	}
+	if n := api.rows(t); n != 0 {
+		t.Fatalf("%d observations stored", n)
+	}
+
+	// A result the diagnostic service recorded.
+	subject, err := observation.Demographics{Sex: "male", BirthDate: "1950-01-30"}.SubjectAt(time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	potassium := 7.1
+	o, err := observation.New(uuid.Must(uuid.NewV7()), observation.Input{PatientID: p, Code: "2823-3", EffectiveAt: time.Now().Add(-time.Hour),
+		Value: &observation.ValueInput{Value: &potassium, Unit: "mmol/L"}}, subject, observation.Performer{ClientID: "lab-gateway"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.BasedOn = &order
+	if _, _, err := postgres.NewObservationStore(api.pool).Record(t.Context(), nil, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/observations/" + o.ID.String()
+	if got := decodeObservation(t, call(t, api.srv, "GET", path, adminToken, "")); got.BasedOn == nil || *got.BasedOn != order {
+		t.Errorf("GET shows basedOn %v, want %s", got.BasedOn, order)
+	}
+	other := uuid.Must(uuid.NewV7())
+	r := call(t, api.srv, "POST", path+"/amend", physicianToken,
+		`{"basedOn":"`+other.String()+`","value":{"value":6.9,"unit":"mmol/L"},"reason":"repeated"}`, "If-Match", `"1"`)
+	wantCode(t, r, http.StatusBadRequest, CodeValidationFailed)
+	if f := fieldsOf(t, r); f["basedOn"] == "" {
+		t.Errorf("amend refused on %v, want basedOn", f)
+	}
+	r = call(t, api.srv, "POST", path+"/amend", physicianToken, `{"value":{"value":6.9,"unit":"mmol/L"},"reason":"repeated"}`, "If-Match", `"1"`)
+	if v2 := decodeObservation(t, r); r.status != http.StatusOK || v2.Version != 2 || v2.BasedOn == nil || *v2.BasedOn != order {
+		t.Errorf("amended: %d %s", r.status, r.body)
 	}
 }

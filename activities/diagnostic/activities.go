@@ -11,8 +11,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
@@ -33,15 +35,23 @@ type AlertResolver interface {
 	ResolveAlert(ctx context.Context, alertID, by uuid.UUID, note string) error
 }
 
+// OpenAlerts lists a patient's alerts, as the alerts' read model holds
+// them.
+type OpenAlerts interface {
+	ListAlerts(ctx context.Context, f alert.Filter) (alert.Page, error)
+}
+
 // Activities are registered on the diagnostics task queue.
 type Activities struct {
 	store  Store
 	alerts AlertResolver
+	open   OpenAlerts
 }
 
-// New returns the activities on store, closing alerts through alerts.
-func New(store Store, alerts AlertResolver) *Activities {
-	return &Activities{store: store, alerts: alerts}
+// New returns the activities on store, closing alerts through alerts and
+// finding those a callback takes over in open.
+func New(store Store, alerts AlertResolver, open OpenAlerts) *Activities {
+	return &Activities{store: store, alerts: alerts, open: open}
 }
 
 // RecordRequest records the report after its newest timeline entry.
@@ -88,4 +98,46 @@ func translate(err error) error {
 		return process.InvalidInput(err)
 	}
 	return err
+}
+
+// YieldRequest names a critical result whose read-back callback has taken
+// over: the critical-value alerts of its test for the patient yield to the
+// callback's alert.
+type YieldRequest struct {
+	PatientID uuid.UUID `json:"patientId"`
+	Code      string    `json:"code"`
+	ReportID  uuid.UUID `json:"reportId"`
+	// AlertID is the callback's critical-result alert.
+	AlertID uuid.UUID `json:"alertId"`
+	By      uuid.UUID `json:"by"`
+}
+
+// YieldCriticalValues resolves the patient's open critical-value alerts of
+// the test, the observation service's for the same value: the report's
+// callback to the orderer, with its read-back, answers it now. Resolving is
+// idempotent, so a retry is harmless.
+func (a *Activities) YieldCriticalValues(ctx context.Context, req YieldRequest) error {
+	if req.PatientID == uuid.Nil || req.Code == "" || req.AlertID == uuid.Nil {
+		return process.InvalidInput(errors.New("patientId, code and alertId are required"))
+	}
+	source := alertworkflow.CriticalValueSource(req.Code)
+	note := "The read-back callback of " + diagnostic.Source(req.ReportID) + " answers this value: alert " + req.AlertID.String() + "."
+	f := alert.Filter{PatientID: req.PatientID, Active: true, Limit: 100}
+	for {
+		page, err := a.open.ListAlerts(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Alerts {
+			if r.Category == alertworkflow.CategoryCriticalValue && r.Source == source {
+				if err := a.alerts.ResolveAlert(ctx, r.ID, req.By, note); err != nil {
+					return err
+				}
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		f.Cursor = page.Next
+	}
 }

@@ -3,6 +3,7 @@ package diagnostic_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,11 @@ import (
 
 	activities "github.com/zarish-sphere/zarish/activities/diagnostic"
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	"github.com/zarish-sphere/zarish/domain/observation"
+	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
@@ -89,7 +93,7 @@ func TestRecordReport(t *testing.T) {
 	r := ordered(t)
 	rec := &audit.Record{ID: uuid.MustParse("0193f000-0000-7000-8000-0000000000f1"), Action: audit.ActionUpdate}
 	record := func(s *store, req activities.RecordRequest) error {
-		return execute(t, activities.New(s, nil), recordReport, req)
+		return execute(t, activities.New(s, nil, nil), recordReport, req)
 	}
 
 	s := &store{}
@@ -136,7 +140,7 @@ func TestResolveAlert(t *testing.T) {
 	req := activities.ResolveRequest{AlertID: alertID, By: orderer, Note: "The critical result was read back."}
 
 	r := &resolver{}
-	if err := execute(t, activities.New(&store{}, r), resolveAlert, req); err != nil {
+	if err := execute(t, activities.New(&store{}, r, nil), resolveAlert, req); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.calls) != 1 || r.calls[0] != req {
@@ -144,12 +148,68 @@ func TestResolveAlert(t *testing.T) {
 	}
 	// A failure is returned for the retry, which resolves again harmlessly.
 	flaky := &resolver{err: errors.New("temporal unavailable")}
-	if err := execute(t, activities.New(&store{}, flaky), resolveAlert, req); err == nil || invalidInput(err) {
+	if err := execute(t, activities.New(&store{}, flaky, nil), resolveAlert, req); err == nil || invalidInput(err) {
 		t.Fatalf("failed resolve: %v", err)
 	}
 	none := &resolver{}
-	if err := execute(t, activities.New(&store{}, none), resolveAlert, activities.ResolveRequest{By: orderer}); !invalidInput(err) ||
+	if err := execute(t, activities.New(&store{}, none, nil), resolveAlert, activities.ResolveRequest{By: orderer}); !invalidInput(err) ||
 		len(none.calls) != 0 {
 		t.Fatalf("no alert: %v", err)
+	}
+}
+
+// alertList is the alerts' read model, one page at a time.
+type alertList struct {
+	pages [][]alert.Record
+	err   error
+}
+
+func (l alertList) ListAlerts(_ context.Context, f alert.Filter) (alert.Page, error) {
+	if l.err != nil {
+		return alert.Page{}, l.err
+	}
+	i := 0
+	if f.Cursor != "" {
+		i = int(f.Cursor[0] - '0')
+	}
+	page := alert.Page{Alerts: l.pages[i]}
+	if i+1 < len(l.pages) {
+		page.Next = string(rune('0' + i + 1))
+	}
+	return page, nil
+}
+
+func yieldCriticalValues(a *activities.Activities) any { return a.YieldCriticalValues }
+
+// The critical-value alerts of the callback's test yield to its alert, on
+// every page; other tests' alerts and other categories stay.
+func TestYieldCriticalValues(t *testing.T) {
+	callback := uuid.MustParse("0193f000-0000-7000-8000-0000000000a9")
+	potassium := func(id string) alert.Record {
+		return alert.Record{ID: uuid.MustParse(id), PatientID: patient, Category: alertworkflow.CategoryCriticalValue,
+			Source: alertworkflow.CriticalValueSource(observation.CodePotassium), Status: alert.StatusOpen}
+	}
+	sodium := potassium("0193f000-0000-7000-8000-0000000000a2")
+	sodium.Source = alertworkflow.CriticalValueSource(observation.CodeSodium)
+	news2 := potassium("0193f000-0000-7000-8000-0000000000a3")
+	news2.Category = alertworkflow.CategoryNEWS2High
+	list := alertList{pages: [][]alert.Record{{potassium("0193f000-0000-7000-8000-0000000000a1"), sodium, news2},
+		{potassium("0193f000-0000-7000-8000-0000000000a4")}}}
+	req := activities.YieldRequest{PatientID: patient, Code: observation.CodePotassium, ReportID: reportID, AlertID: callback, By: orderer}
+
+	r := &resolver{}
+	if err := execute(t, activities.New(&store{}, r, list), yieldCriticalValues, req); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.calls) != 2 || r.calls[0].AlertID.String() != "0193f000-0000-7000-8000-0000000000a1" ||
+		r.calls[1].AlertID.String() != "0193f000-0000-7000-8000-0000000000a4" || r.calls[0].By != orderer ||
+		!strings.Contains(r.calls[0].Note, "diagnostic/"+reportID.String()) || !strings.Contains(r.calls[0].Note, callback.String()) {
+		t.Fatalf("resolved %+v", r.calls)
+	}
+	if err := execute(t, activities.New(&store{}, &resolver{}, alertList{err: errors.New("database down")}), yieldCriticalValues, req); err == nil || invalidInput(err) {
+		t.Fatalf("an unreadable read model: %v", err)
+	}
+	if err := execute(t, activities.New(&store{}, &resolver{}, list), yieldCriticalValues, activities.YieldRequest{PatientID: patient}); !invalidInput(err) {
+		t.Fatalf("no test: %v", err)
 	}
 }

@@ -217,7 +217,9 @@ func openStream(t testing.TB, e *e2e, token, practitioner string) <-chan string 
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.stack.APIURL+"/v1/notifications/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("X-On-Behalf-Of", "Practitioner/"+practitioner)
+	if practitioner != "" { // a machine client's stream, for practitioner
+		req.Header.Set("X-On-Behalf-Of", "Practitioner/"+practitioner)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -243,7 +243,7 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, al
 	encounters := encounteractivities.New(postgres.NewEncounterStore(pool))
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	prescriptions := prescriptionactivities.New(postgres.NewPrescriptionStore(pool), kb, alertworkflow.Resolver{Client: tc})
-	diagnostics := diagnosticactivities.New(postgres.NewDiagnosticStore(pool), alertworkflow.Resolver{Client: tc})
+	diagnostics := diagnosticactivities.New(postgres.NewDiagnosticStore(pool), alertworkflow.Resolver{Client: tc}, postgres.NewAlertStore(pool))
 	return workers.Set{
 		workers.QueueAlerts:        {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		workers.QueuePrescriptions: {func(r worker.Registry) { prescriptionworkflow.Register(r, prescriptions) }},

@@ -114,6 +114,12 @@ type Coding struct {
 	Display string `json:"display,omitempty"`
 }
 
+// CategoryCriticalResult is the category of the alert a critical result's
+// read-back callback raises to the orderer. It takes over from the
+// observation service's critical-value alert for the same value: that one
+// yields to it.
+const CategoryCriticalResult = "critical-result"
+
 // Source is the process name alerts and events raised for the report carry.
 func Source(reportID uuid.UUID) string { return "diagnostic/" + reportID.String() }
 

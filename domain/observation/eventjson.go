@@ -44,6 +44,11 @@ func appendEventData(b []byte, e *EventData) ([]byte, bool) {
 		b = appendUUID(b, *e.EncounterID)
 		b = append(b, '"')
 	}
+	if e.BasedOn != nil {
+		b = append(b, `,"basedOn":"`...)
+		b = appendUUID(b, *e.BasedOn)
+		b = append(b, '"')
+	}
 	b = append(b, `,"category":`...)
 	b = appendJSONString(b, string(e.Category))
 	b = append(b, `,"code":`...)

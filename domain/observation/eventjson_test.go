@@ -22,7 +22,7 @@ func TestEventJSON(t *testing.T) {
 	// A field added to the event types must be added to appendEventData:
 	// this list is what it writes.
 	written := map[reflect.Type][]string{
-		reflect.TypeFor[observation.EventData](): {"id", "version", "patientId", "encounterId,omitempty", "category", "code", "status",
+		reflect.TypeFor[observation.EventData](): {"id", "version", "patientId", "encounterId,omitempty", "basedOn,omitempty", "category", "code", "status",
 			"effectiveAt", "quantity,omitempty", "answer,omitempty", "text,omitempty", "boolean,omitempty", "components,omitempty",
 			"interpretation", "deltaFlags,omitempty", "reason,omitempty"},
 		reflect.TypeFor[observation.EventComponent](): {"code", "quantity", "interpretation"},
@@ -39,14 +39,14 @@ func TestEventJSON(t *testing.T) {
 		}
 	}
 
-	encounter := uuid.Must(uuid.NewV7())
+	encounter, order := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	yes := true
 	events := []observation.EventData{
-		{ID: uuid.Must(uuid.NewV7()), Version: 1, PatientID: uuid.Must(uuid.NewV7()), Category: observation.CategoryLaboratory, Code: "2823-3",
+		{ID: uuid.Must(uuid.NewV7()), Version: 1, PatientID: uuid.Must(uuid.NewV7()), BasedOn: &order, Category: observation.CategoryLaboratory, Code: "2823-3",
 			Status: observation.StatusFinal, EffectiveAt: time.Date(2026, 11, 25, 8, 0, 0, 123456789, time.UTC),
 			Quantity:       &observation.Quantity{Value: 7.1, Unit: "mmol/L"},
 			Interpretation: observation.Limits{Flag: observation.FlagCriticalHigh, Low: fl(3.5), High: fl(5.1), CriticalLow: fl(2.5), CriticalHigh: fl(6.5)}},
-		{ID: uuid.Must(uuid.NewV7()), Version: 3, PatientID: uuid.Must(uuid.NewV7()), EncounterID: &encounter, Code: "85354-9",
+		{ID: uuid.Must(uuid.NewV7()), Version: 3, PatientID: uuid.Must(uuid.NewV7()), EncounterID: &encounter, BasedOn: &order, Code: "85354-9",
 			Status: observation.StatusCorrected, EffectiveAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			Components: []observation.EventComponent{
 				{Code: "8480-6", Quantity: observation.Quantity{Value: 182, Unit: "mm[Hg]"}, Interpretation: observation.Limits{Flag: observation.FlagHigh, High: fl(139)}},

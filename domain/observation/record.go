@@ -182,9 +182,13 @@ type Observation struct {
 	Version     int        `json:"version"`
 	PatientID   uuid.UUID  `json:"patientId"`
 	EncounterID *uuid.UUID `json:"encounterId,omitempty"`
-	Category    Category   `json:"category"`
-	Code        string     `json:"code"`
-	Display     string     `json:"display"`
+	// BasedOn is the diagnostic order (FHIR ServiceRequest) this observation
+	// results, when it was recorded through the diagnostic service; nil
+	// otherwise. The observation routes never take it from a request body.
+	BasedOn  *uuid.UUID `json:"basedOn,omitempty"`
+	Category Category   `json:"category"`
+	Code     string     `json:"code"`
+	Display  string     `json:"display"`
 	// Value is nil for a panel, whose values are its Components.
 	Value       *Value           `json:"value,omitempty"`
 	Components  []ComponentValue `json:"components,omitempty"`
@@ -383,9 +387,10 @@ func New(id uuid.UUID, in Input, s Subject, by Performer, now time.Time) (Observ
 // for s, written by by at now: status amended (when in.Status is empty) or
 // corrected, and the reason, which is required. patientId, code and
 // encounterId may be omitted to keep prev's; patientId and code cannot
-// change (enter the observation in error and record a new one instead). An
-// observation entered in error cannot be amended (ErrEnteredInError).
-// DeltaFlags are left for WithDelta.
+// change (enter the observation in error and record a new one instead);
+// BasedOn is prev's (the diagnostic order a result answers does not change
+// with it). An observation entered in error cannot be amended
+// (ErrEnteredInError). DeltaFlags are left for WithDelta.
 func Amend(prev Observation, in Input, s Subject, reason string, by Performer, now time.Time) (Observation, error) {
 	if err := checkPrevious(prev, by); err != nil {
 		return Observation{}, err
@@ -419,6 +424,10 @@ func Amend(prev Observation, in Input, s Subject, reason string, by Performer, n
 		return Observation{}, err
 	}
 	o.ID, o.Version, o.Status, o.Performer, o.Reason = prev.ID, prev.Version+1, status, by.normal(), reason
+	if prev.BasedOn != nil {
+		order := *prev.BasedOn
+		o.BasedOn = &order
+	}
 	return o, nil
 }
 
@@ -1001,6 +1010,10 @@ type EventData struct {
 	Version     int        `json:"version"`
 	PatientID   uuid.UUID  `json:"patientId"`
 	EncounterID *uuid.UUID `json:"encounterId,omitempty"`
+	// BasedOn is the diagnostic order the observation results (see
+	// Observation.BasedOn): a consumer tells the diagnostic service's own
+	// results by it.
+	BasedOn     *uuid.UUID `json:"basedOn,omitempty"`
 	Category    Category   `json:"category"`
 	Code        string     `json:"code"`
 	Status      Status     `json:"status"`
@@ -1052,7 +1065,7 @@ func LimitsOf(in Interpretation) Limits {
 
 // Event is the data of o's events.
 func (o Observation) Event() EventData {
-	e := EventData{ID: o.ID, Version: o.Version, PatientID: o.PatientID, EncounterID: o.EncounterID, Category: o.Category,
+	e := EventData{ID: o.ID, Version: o.Version, PatientID: o.PatientID, EncounterID: o.EncounterID, BasedOn: o.BasedOn, Category: o.Category,
 		Code: o.Code, Status: o.Status, EffectiveAt: o.EffectiveAt, Interpretation: LimitsOf(o.Interpretation), Reason: o.Reason}
 	if v := o.Value; v != nil {
 		switch {

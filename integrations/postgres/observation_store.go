@@ -167,19 +167,21 @@ func (s *ObservationStore) Void(ctx context.Context, rec *audit.Record, next obs
 // supersede clears current on version next.Version-1 of next.ID and inserts
 // next, in one transaction. Clearing it takes the row lock, so of two
 // concurrent writers of the same version the second finds it no longer
-// current and gets ErrStale.
+// current and gets ErrStale. A next without BasedOn keeps the previous
+// version's: the order a result answers does not change with an amendment.
 func (s *ObservationStore) supersede(ctx context.Context, rec *audit.Record, next observation.Observation, eventType string) error {
 	if next.Version < 2 || next.ID == uuid.Nil {
 		return fmt.Errorf("%s observation %s: version %d does not follow a stored one", eventType, next.ID, next.Version)
 	}
 	obs := []observation.Observation{next}
 	err := s.write(ctx, obs, func(tx pgx.Tx, ranges *pendingRanges) error {
-		tag, err := tx.Exec(ctx, `UPDATE observations SET current = false WHERE id = $1 AND version = $2 AND current`,
-			next.ID, next.Version-1)
-		if err != nil {
+		var basedOn *uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE observations SET current = false WHERE id = $1 AND version = $2 AND current RETURNING based_on`,
+			pgUUID(next.ID), next.Version-1).Scan(scanNullUUID(&basedOn))
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("supersede observation %s: %w", next.ID, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if err != nil {
 			var latest *int
 			if err := tx.QueryRow(ctx, `SELECT max(version) FROM observations WHERE id = $1`, next.ID).Scan(&latest); err != nil {
 				return fmt.Errorf("supersede observation %s: %w", next.ID, err)
@@ -188,6 +190,9 @@ func (s *ObservationStore) supersede(ctx context.Context, rec *audit.Record, nex
 				return fmt.Errorf("observation %s: %w", next.ID, domain.ErrNotFound)
 			}
 			return fmt.Errorf("observation %s is at version %d, not %d: %w", next.ID, *latest, next.Version-1, observation.ErrStale)
+		}
+		if obs[0].BasedOn == nil {
+			obs[0].BasedOn = basedOn
 		}
 		if err := copyObservations(ctx, tx, obs, ranges); err != nil {
 			return err
@@ -1071,7 +1076,7 @@ var observationColumns = []string{
 	"id", "version", "effective_at", "current", "patient_id", "encounter_id", "category", "code", "display",
 	"value_kind", "value_num", "value_unit", "sent_value", "sent_unit", "value_code", "value_display", "value_text", "value_bool",
 	"components", "issued", "performer_practitioner", "performer_client", "performer_asserted", "method", "device", "status",
-	"subject_sex", "subject_age_months", "flag", "range_id", "critical_id", "delta_flags", "reason", "recorded_at",
+	"subject_sex", "subject_age_months", "flag", "range_id", "critical_id", "delta_flags", "reason", "recorded_at", "based_on",
 	"component_codes", "component_values",
 }
 
@@ -1263,6 +1268,7 @@ func appendObservationRow(b []byte, o *observation.Observation, current bool, ra
 	b = copyJSONB(b, delta)
 	b = copyText(b, o.Reason)
 	b = copyTime(b, o.RecordedAt)
+	b = copyUUID(b, o.BasedOn)
 	if len(o.Components) == 0 {
 		return copyNull(copyNull(b)), nil // component_codes, component_values
 	}
@@ -1360,6 +1366,10 @@ type storedObservation struct {
 	current             bool
 	rangeID, criticalID *uuid.UUID
 	components          []storedComponent
+	// basedOn scans the based_on column into o.BasedOn, during the scan
+	// only. It lives here, with the row that is allocated anyway, so a row
+	// without an order costs no allocation of its own.
+	basedOn nullUUIDTarget
 }
 
 // scanObservation reads one row of observationColumnList, after the columns
@@ -1378,11 +1388,14 @@ func scanObservation(row pgx.Row, lead ...any) (storedObservation, error) {
 	)
 	o := &st.o
 	p := &o.Performer
+	st.basedOn.dst = &o.BasedOn
 	dest := append(lead, scanUUID(&o.ID), &o.Version, &o.EffectiveAt, &st.current, scanUUID(&o.PatientID), scanNullUUID(&o.EncounterID),
 		&category, &o.Code, &o.Display, &kind, &num, &unit, &sentValue, &sentUnit, &code, &disp, &text, &boolean,
 		&components, &o.Issued, scanNullUUID(&p.PractitionerID), &p.ClientID, &p.Asserted, &o.Method, &o.Device, &status,
-		&sex, &age, &flag, scanNullUUID(&st.rangeID), scanNullUUID(&st.criticalID), &delta, &o.Reason, &o.RecordedAt)
-	if err := row.Scan(dest...); err != nil {
+		&sex, &age, &flag, scanNullUUID(&st.rangeID), scanNullUUID(&st.criticalID), &delta, &o.Reason, &o.RecordedAt, &st.basedOn)
+	err := row.Scan(dest...)
+	st.basedOn.dst = nil // copies of st must not keep this one alive
+	if err != nil {
 		return st, err
 	}
 	o.Category, o.Status = observation.Category(category), observation.Status(status)

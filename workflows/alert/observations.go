@@ -14,6 +14,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/observation"
 )
 
@@ -86,11 +87,17 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 	if !ev.Interpretation.Flag.Critical() || ev.Status == observation.StatusEnteredInError {
 		return alert.Raised{}, false, nil
 	}
+	if ev.BasedOn != nil {
+		owned, err := o.calledBack(ctx, ev.PatientID, *ev.BasedOn)
+		if err != nil || owned {
+			return alert.Raised{}, false, err
+		}
+	}
 	r, err := o.placed(ctx, alert.Raise{
 		PatientID: ev.PatientID, EncounterID: ev.EncounterID, Severity: alert.SeverityCritical,
 		Category: CategoryCriticalValue, Message: criticalMessage(ev),
 		// One open alert per patient and test: a repeat joins it.
-		Source: "observation/" + ev.Code,
+		Source: CriticalValueSource(ev.Code),
 	})
 	if err != nil {
 		return alert.Raised{}, false, err
@@ -98,6 +105,36 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 	idem := alert.RaiseIdempotency("observation-critical", ev.ID.String()+"/"+strconv.Itoa(ev.Version))
 	raised, err := Raise(ctx, o.Client, o.Alerts, alert.RaiseRequest{Raise: r, At: o.now(), Idempotency: &idem})
 	return raised, err == nil, err
+}
+
+// CriticalValueSource is the source of the critical-value alerts of a
+// test's results: one open alert per patient and test.
+func CriticalValueSource(code string) string { return "observation/" + code }
+
+// calledBack reports whether the diagnostic order a result was recorded
+// for already telephones a critical result (its critical-result alert is
+// open): the callback answers the value, and a second alert would only
+// ring the same people twice. Before the order's alert is raised the
+// critical-value alert is, and the order's callback resolves it when it
+// takes over (activities/diagnostic YieldCriticalValues): a value whose
+// order never hears of it keeps its alert.
+func (o ObservationAlerts) calledBack(ctx context.Context, patientID, orderID uuid.UUID) (bool, error) {
+	f := alert.Filter{PatientID: patientID, Active: true, Limit: 100}
+	for {
+		page, err := o.Alerts.ListAlerts(ctx, f)
+		if err != nil {
+			return false, fmt.Errorf("open alerts of patient %s: %w", patientID, err)
+		}
+		if slices.ContainsFunc(page.Alerts, func(a alert.Record) bool {
+			return a.Category == diagnostic.CategoryCriticalResult && a.Source == diagnostic.Source(orderID)
+		}) {
+			return true, nil
+		}
+		if page.Next == "" {
+			return false, nil
+		}
+		f.Cursor = page.Next
+	}
 }
 
 // NEWS2 scores the set that evs — one write's observations of one patient,

@@ -52,6 +52,28 @@ func (r *run) settleCritical(ctx workflow.Context) {
 		owner := r.r.Order.OrdererID
 		id := r.raise(ctx, CategoryCriticalResult, alert.SeverityCritical, &owner, criticalMessage(r.r, c))
 		r.alerts.Critical = append(r.alerts.Critical, CriticalAlert{AlertID: id, Code: c.Code, RaisedAt: c.RaisedAt, Value: c.Value})
+		r.takeOver(ctx, c, id)
+	}
+}
+
+// versionYield marks the runs that resolve the observation service's
+// critical-value alert of a value their callback takes over; runs recorded
+// before it replay without.
+const versionYield = "yield-critical-value"
+
+// takeOver resolves the patient's open critical-value alerts of the
+// callback's test: the callback's own alert, raised to the orderer with
+// its read-back, answers the value now. A failure is logged, not fatal:
+// two alerts ring where one should, and none is lost.
+func (r *run) takeOver(ctx workflow.Context, c diagnostic.Callback, alertID uuid.UUID) {
+	if workflow.GetVersion(ctx, versionYield, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	err := workflow.ExecuteLocalActivity(localOptions(ctx), acts.YieldCriticalValues, activities.YieldRequest{
+		PatientID: r.r.Order.PatientID, Code: c.Code, ReportID: r.r.Order.ID, AlertID: alertID, By: actor(r.r),
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("resolve the critical-value alerts a callback took over", "orderId", r.r.Order.ID, "code", c.Code, "error", err)
 	}
 }
 

@@ -147,3 +147,29 @@ func TestCriticalValueReplacedBeforeTheCall(t *testing.T) {
 		t.Fatalf("alerts %+v, resolved %+v", got, r)
 	}
 }
+
+// The observation service raised its critical-value alert for the same
+// potassium before the callback opened: the callback's alert takes over,
+// and the other yields, naming it. Another test's alert stays.
+func TestCriticalResultTakesOverTheCriticalValueAlert(t *testing.T) {
+	h := newHarness(t)
+	valueAlert := uuid.MustParse("0193c000-0000-7000-8000-00000000c0a1")
+	sodiumAlert := uuid.MustParse("0193c000-0000-7000-8000-00000000c0a2")
+	h.open.records = []alert.Record{
+		{ID: valueAlert, PatientID: patient, Category: "critical-value", Source: "observation/" + observation.CodePotassium, Status: alert.StatusOpen},
+		{ID: sodiumAlert, PatientID: patient, Category: "critical-value", Source: "observation/" + observation.CodeSodium, Status: alert.StatusOpen},
+	}
+	in := h.renal()
+	h.resulted(6.8)
+	h.end(2 * time.Hour)
+	h.run(in)
+
+	got := h.raised()
+	if len(got) != 1 || got[0].Category != diagnosticwf.CategoryCriticalResult {
+		t.Fatalf("alerts %+v", got)
+	}
+	r := h.resolver.resolved()
+	if len(r) != 1 || r[0].alertID != valueAlert || !strings.Contains(r[0].note, got[0].AlertID.String()) {
+		t.Fatalf("resolved %+v", r)
+	}
+}

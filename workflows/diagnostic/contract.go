@@ -156,7 +156,7 @@ var (
 const (
 	// CategoryCriticalResult: a critical result to telephone; its orderer
 	// is alerted, and the alert is resolved when the callback is closed.
-	CategoryCriticalResult = "critical-result"
+	CategoryCriticalResult = diagnostic.CategoryCriticalResult
 	// CategoryOverdue: a STAT order missed a turnaround target; the order's
 	// unit is alerted, and the alert is resolved when the stage is reached.
 	CategoryOverdue = "diagnostic-overdue"

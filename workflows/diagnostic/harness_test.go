@@ -140,6 +140,24 @@ func (r *resolver) resolved() []resolution {
 	return slices.Clone(r.done)
 }
 
+// openAlerts is the alerts' read model: the alerts other processes raised.
+type openAlerts struct {
+	mu      sync.Mutex
+	records []alert.Record
+}
+
+func (o *openAlerts) ListAlerts(_ context.Context, f alert.Filter) (alert.Page, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var page alert.Page
+	for _, r := range o.records {
+		if r.PatientID == f.PatientID && (!f.Active || !r.Status.Closed()) {
+			page.Alerts = append(page.Alerts, r)
+		}
+	}
+	return page, nil
+}
+
 // raised is one alert the workflow started, and when.
 type raised struct {
 	alert.Raise
@@ -161,6 +179,7 @@ type harness struct {
 	start    time.Time
 	store    *store
 	resolver *resolver
+	open     *openAlerts
 
 	mu       sync.Mutex
 	alerts   []raised
@@ -174,9 +193,10 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), start: t0, store: &store{}, resolver: &resolver{}}
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), start: t0, store: &store{}, resolver: &resolver{},
+		open: &openAlerts{}}
 	h.env.SetStartTime(t0)
-	diagnosticwf.Register(h.env, activities.New(h.store, h.resolver))
+	diagnosticwf.Register(h.env, activities.New(h.store, h.resolver, h.open))
 	// The alert escalation is another process: a stub stands in for it.
 	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in alertwf.Input) (alertwf.State, error) {
 		h.mu.Lock()
