@@ -185,14 +185,14 @@ func (s *diagnosticRoutes) correct(c *gin.Context) {
 	s.send(c, id, &diagnosticflow.CorrectRequest{Correction: fix}, rec)
 }
 
-// current reads the report's state from its workflow.
+// current reads the report as the read model holds it, which the results
+// are checked against before anything is stored. The workflow records each
+// change there before its own state takes it, so the read model is never
+// behind a change the workflow answered; the Update's validator checks the
+// results again against the workflow's state. Reading the read model saves
+// a round trip through the worker on the slowest step.
 func (s *diagnosticRoutes) current(c *gin.Context, id uuid.UUID) (diagnostic.Report, bool) {
-	state, err := diagnosticflow.GetState(c.Request.Context(), s.temporal, id)
-	if err != nil {
-		s.stepFailure(c, err, id)
-		return state, false
-	}
-	return state, true
+	return s.load(c, id)
 }
 
 // gather reads the stored observations ids name, which must be the

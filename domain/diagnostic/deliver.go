@@ -62,7 +62,7 @@ func (r Report) Deliveries(stored int) []Delivery {
 		case EventEnteredInError:
 			for _, who := range r.readers() {
 				out = append(out, r.delivery(e, who, "warning", "Report withdrawn: "+r.Order.Summary(),
-					fmt.Sprintf("The %s report was entered in error and is withdrawn: do not act on it. %s", r.Order.Summary(), e.Note)))
+					fmt.Sprintf("The %s report was entered in error and is withdrawn: do not act on it. Reason: %s", r.Order.Summary(), e.Note)))
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 func sentTo(t *testing.T, r diagnostic.Report, at time.Time, who ...uuid.UUID) diagnostic.Report {
 	t.Helper()
 	for _, w := range who {
-		r = must(t)(r.Notify(diagnostic.Recipient{Who: w, Role: diagnostic.ReaderClinician, Channel: "in-app", At: at}))
+		r = must(t)(r.Notify(diagnostic.Recipient{Who: w, Role: diagnostic.ReaderClinician, Channel: "inapp", At: at}))
 	}
 	return r
 }

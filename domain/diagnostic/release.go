@@ -97,7 +97,7 @@ func (r Reader) Valid() bool { return r == ReaderClinician || r == ReaderPatient
 type Recipient struct {
 	Who     uuid.UUID `json:"who"`
 	Role    Reader    `json:"role"`
-	Channel string    `json:"channel"` // in-app, email, sms …
+	Channel string    `json:"channel"` // inapp, email, sms …
 	// Version is the version sent; 0 for a preliminary report.
 	Version int       `json:"version"`
 	At      time.Time `json:"at"`

@@ -372,8 +372,8 @@ func TestNotifyAndOpen(t *testing.T) {
 		t.Fatalf("preliminary opening %+v", o)
 	}
 	f := final(t)
-	sent := must(t)(f.Notify(diagnostic.Recipient{Who: orderer, Role: diagnostic.ReaderClinician, Channel: " in-app ", At: t0.Add(91 * time.Minute)}))
-	if rc := sent.Recipients[0]; rc.Version != 1 || rc.Channel != "in-app" || sent.Last().Kind != diagnostic.EventNotified {
+	sent := must(t)(f.Notify(diagnostic.Recipient{Who: orderer, Role: diagnostic.ReaderClinician, Channel: " inapp ", At: t0.Add(91 * time.Minute)}))
+	if rc := sent.Recipients[0]; rc.Version != 1 || rc.Channel != "inapp" || sent.Last().Kind != diagnostic.EventNotified {
 		t.Fatalf("recipient %+v", rc)
 	}
 	read := must(t)(sent.Open(orderer, diagnostic.ReaderClinician, t0.Add(100*time.Minute)))

@@ -139,6 +139,14 @@ func (r Report) lastRejectedIn(container string) int {
 	return last
 }
 
+// Rejected is the newest rejected tube of a container, when it has one.
+func (r Report) Rejected(container string) (Specimen, bool) {
+	if i := r.lastRejectedIn(container); i >= 0 {
+		return r.Specimens[i], true
+	}
+	return Specimen{}, false
+}
+
 // Awaiting lists the tubes still to be collected, in the order of draw: every
 // container the order needs that has no tube, or only rejected ones.
 func (r Report) Awaiting() []string {

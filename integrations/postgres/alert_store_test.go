@@ -66,7 +66,7 @@ func TestDefaultPoliciesAreSeededAndRouted(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewAlertStore(pgtest.NewPool(t))
 	policies, err := s.ListPolicies(ctx)
-	if err != nil || len(policies) != 9 {
+	if err != nil || len(policies) != 10 {
 		t.Fatalf("policies: %d, %v", len(policies), err)
 	}
 	for _, p := range policies {

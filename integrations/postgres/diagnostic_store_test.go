@@ -508,6 +508,8 @@ func TestDiagnosticAlertPolicies(t *testing.T) {
 			alert.RecipientRule{Kind: alert.RecipientOnCall, Role: careteam.RolePhysician}},
 		{"diagnostic-overdue", alert.SeverityUrgent, 15 * time.Minute, []alert.Channel{alert.ChannelInApp, alert.ChannelPush},
 			alert.RecipientRule{Kind: alert.RecipientOnCall, Role: careteam.RoleLab}},
+		{"specimen-recollection", alert.SeverityUrgent, 15 * time.Minute, []alert.Channel{alert.ChannelInApp, alert.ChannelPush},
+			alert.RecipientRule{Kind: alert.RecipientUnitRole, Role: careteam.RoleChargeNurse}},
 	}
 	for _, tc := range cases {
 		p, err := s.SelectPolicy(ctx, tc.category, tc.severity)
@@ -592,7 +594,7 @@ func TestDiagnosticRecordAsksForItsDeliveries(t *testing.T) {
 	ordered := storedDx(t, s, newDx(t, pat, nil, dxNow, "", dxCRP))
 	final, _ := dxVerified(t, ordered)
 	sent := dxStep(t)(final.Notify(diagnostic.Recipient{Who: ordered.Order.OrdererID, Role: diagnostic.ReaderClinician,
-		Channel: "in-app", At: dxNow.Add(time.Hour)}))
+		Channel: "inapp", At: dxNow.Add(time.Hour)}))
 	if err := s.Record(ctx, sent, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,67 @@ import (
 func (r *run) settleAlerts(ctx workflow.Context) {
 	r.settleCritical(ctx)
 	r.settleOverdue(ctx)
+	r.settleRecollect(ctx)
+}
+
+// versionRecollect marks the runs that alert the unit of a rejected tube;
+// runs recorded before it replay without.
+const versionRecollect = "recollect-alert"
+
+// settleRecollect raises an alert to the unit, owned by the tube's
+// collector, for every container whose last tube was rejected and not yet
+// replaced, and resolves those a new tube (or the order's end) made moot.
+func (r *run) settleRecollect(ctx workflow.Context) {
+	wanted := r.r.Recollect()
+	if len(wanted) == 0 && len(r.alerts.Recollect) == 0 {
+		return
+	}
+	if workflow.GetVersion(ctx, versionRecollect, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	var keep []RecollectAlert
+	for _, a := range r.alerts.Recollect {
+		if slices.Contains(wanted, a.Container) && !r.r.Status.Closed() {
+			keep = append(keep, a)
+			continue
+		}
+		note := "A new " + a.Container + " tube was collected."
+		if r.r.Status.Closed() {
+			note = "The order is " + string(r.r.Status) + "."
+		}
+		r.resolve(ctx, a.AlertID, actor(r.r), note)
+	}
+	r.alerts.Recollect = keep
+	for _, c := range wanted {
+		if slices.ContainsFunc(r.alerts.Recollect, func(a RecollectAlert) bool { return a.Container == c }) {
+			continue
+		}
+		sp, _ := r.r.Rejected(c)
+		severity := alert.SeverityWarning
+		if r.r.Order.Priority != diagnostic.PriorityRoutine {
+			severity = alert.SeverityUrgent
+		}
+		var owner *uuid.UUID
+		if sp.CollectorID != uuid.Nil {
+			owner = &sp.CollectorID
+		}
+		id := r.raise(ctx, CategoryRecollect, severity, owner, recollectMessage(r.r, sp))
+		r.alerts.Recollect = append(r.alerts.Recollect, RecollectAlert{AlertID: id, Container: c, Accession: sp.Accession})
+	}
+}
+
+// recollectMessage names the tube to draw again and why the last one was
+// refused.
+func recollectMessage(p State, sp diagnostic.Specimen) string {
+	why := ""
+	if sp.Rejection != nil {
+		why = string(sp.Rejection.Reason)
+		if sp.Rejection.Note != "" {
+			why += ": " + sp.Rejection.Note
+		}
+	}
+	return fmt.Sprintf("Recollect a %s tube for the %s %s order: tube %s was rejected (%s).",
+		sp.Container, p.Order.Priority, p.Order.Summary(), sp.Accession, why)
 }
 
 // settleCritical resolves the critical-result alerts whose callback is no

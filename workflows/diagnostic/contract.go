@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/domain/observation"
 	"github.com/zarish-sphere/zarish/domain/outbox"
 	"github.com/zarish-sphere/zarish/workflows/process"
@@ -160,11 +161,16 @@ const (
 	// CategoryOverdue: a STAT order missed a turnaround target; the order's
 	// unit is alerted, and the alert is resolved when the stage is reached.
 	CategoryOverdue = "diagnostic-overdue"
+	// CategoryRecollect: the laboratory rejected a tube and asks for
+	// another; the unit and the tube's collector are alerted, and the alert
+	// is resolved when a new tube is collected.
+	CategoryRecollect = "specimen-recollection"
 )
 
-// ChannelInApp is the channel the workflow records its notifications on:
-// the notification system delivers them from the report's events.
-const ChannelInApp = "in-app"
+// ChannelInApp is the channel the workflow records its notifications on,
+// the notification system's in-app inbox, which the report's store asks to
+// deliver them in the same transaction (domain/diagnostic Deliveries).
+const ChannelInApp = notification.ChannelInApp
 
 // DefaultReleaseDelay is how long after verification an ordinary report is
 // released to the patient, so that its clinician sees it first.
@@ -215,6 +221,8 @@ type Resume struct {
 type Alerts struct {
 	Critical []CriticalAlert `json:"critical,omitempty"`
 	Overdue  []OverdueAlert  `json:"overdue,omitempty"`
+	// Recollect are the alerts asking the unit to recollect a rejected tube.
+	Recollect []RecollectAlert `json:"recollect,omitempty"`
 	// Breaches counts the report's breaches already considered for an
 	// overdue alert, so each missed target is alerted once.
 	Breaches int `json:"breaches,omitempty"`
@@ -231,6 +239,15 @@ type CriticalAlert struct {
 	// Value is the value the alert named; a newer critical value of the
 	// same test is alerted afresh.
 	Value string `json:"value"`
+}
+
+// RecollectAlert is the alert asking for another tube of a container whose
+// last one the laboratory rejected, open until a tube is collected again.
+type RecollectAlert struct {
+	AlertID   uuid.UUID `json:"alertId"`
+	Container string    `json:"container"`
+	// Accession is the rejected tube the alert named.
+	Accession string `json:"accession"`
 }
 
 // OverdueAlert is the alert about a STAT target missed, open until the

@@ -3,12 +3,14 @@ package diagnostic_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/encounter"
@@ -175,6 +177,17 @@ func TestRejectedTubeIsRecollected(t *testing.T) {
 	}
 	if s := h.sent(); len(s) != 2 || s[1].name != encounterwf.SignalOrderClosed {
 		t.Fatalf("signals %+v", s)
+	}
+	// The unit, and the tube's collector as its owner, were asked for the
+	// new tube, and the alert was resolved once it was drawn.
+	got := h.raised()
+	if len(got) != 1 || got[0].Category != diagnosticwf.CategoryRecollect || got[0].at != 25*time.Minute ||
+		got[0].Unit != "ward-3" || got[0].OwnerID == nil || *got[0].OwnerID != phleb ||
+		got[0].Severity != alert.SeverityWarning || !strings.Contains(got[0].Message, "A1 was rejected (haemolysed: grossly haemolysed)") {
+		t.Fatalf("alerts %+v", got)
+	}
+	if r := h.resolver.resolved(); len(r) != 1 || r[0].alertID != got[0].AlertID || r[0].note != "A new "+goldTop+" tube was collected." {
+		t.Fatalf("resolved %+v", r)
 	}
 }
 
