@@ -122,6 +122,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		MedicationContext: postgres.NewPrescriptionStore(pool),
 		Prescriptions:     postgres.NewPrescriptionStore(pool),
 		Diagnostics:       postgres.NewDiagnosticStore(pool),
+		Procedures:        postgres.NewProcedureStore(pool),
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),

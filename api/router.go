@@ -56,6 +56,9 @@ type Deps struct {
 	// into the binary).
 	Diagnostics         DiagnosticStore
 	DiagnosticCatalogue *diagnostic.Catalogue
+	// Procedures are the procedures' read model, resource directory and
+	// allocations.
+	Procedures ProcedureStore
 	// CareReminders reports overdue care-plan activities to decision
 	// support; nil means no care plans.
 	CareReminders CarePlanReminders
@@ -200,6 +203,8 @@ func (s *server) routes() []Route {
 		(&diagnosticRoutes{edge: s.edge, store: s.Diagnostics, catalogue: s.DiagnosticCatalogue,
 			observations: &observationRoutes{edge: s.edge, store: s.Observations}, patients: s.Patients,
 			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
+		(&procedureRoutes{edge: s.edge, store: s.Procedures, patients: s.Patients, encounters: s.Encounters,
+			temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
 		(&launchRoutes{edge: s.edge, store: s.Launches}).routes(),

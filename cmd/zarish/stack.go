@@ -25,6 +25,7 @@ import (
 	diagnosticactivities "github.com/zarish-sphere/zarish/activities/diagnostic"
 	encounteractivities "github.com/zarish-sphere/zarish/activities/encounter"
 	prescriptionactivities "github.com/zarish-sphere/zarish/activities/prescription"
+	procedureactivities "github.com/zarish-sphere/zarish/activities/procedure"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/domain/medication"
@@ -39,6 +40,7 @@ import (
 	diagnosticworkflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
 	encounterworkflow "github.com/zarish-sphere/zarish/workflows/encounter"
 	prescriptionworkflow "github.com/zarish-sphere/zarish/workflows/prescription"
+	procedureworkflow "github.com/zarish-sphere/zarish/workflows/procedure"
 )
 
 // shutdownGrace bounds how long the API waits for in-flight requests on stop.
@@ -161,6 +163,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		MedicationContext: prescriptions,
 		Prescriptions:     prescriptions,
 		Diagnostics:       postgres.NewDiagnosticStore(p.pool),
+		Procedures:        postgres.NewProcedureStore(p.pool),
 		DeadLetters:       postgres.NewDeadLetterStore(p.pool),
 		Users:             postgres.NewUserStore(p.pool),
 		Sessions:          postgres.NewOAuthStore(p.pool),
@@ -244,10 +247,12 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, al
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	prescriptions := prescriptionactivities.New(postgres.NewPrescriptionStore(pool), kb, alertworkflow.Resolver{Client: tc})
 	diagnostics := diagnosticactivities.New(postgres.NewDiagnosticStore(pool), alertworkflow.Resolver{Client: tc}, postgres.NewAlertStore(pool))
+	procedures := procedureactivities.New(postgres.NewProcedureStore(pool))
 	return workers.Set{
 		workers.QueueAlerts:        {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		workers.QueuePrescriptions: {func(r worker.Registry) { prescriptionworkflow.Register(r, prescriptions) }},
 		workers.QueueDiagnostics:   {func(r worker.Registry) { diagnosticworkflow.Register(r, diagnostics) }},
+		workers.QueueProcedures:    {func(r worker.Registry) { procedureworkflow.Register(r, procedures) }},
 		// Care plan reminders are clinical work: they run beside the encounters.
 		workers.QueueEncounters: {
 			func(r worker.Registry) { encounterworkflow.Register(r, encounters) },

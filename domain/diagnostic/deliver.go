@@ -5,22 +5,15 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/notification"
 )
 
 // Delivery is a message a report's timeline asks to be put in a
 // clinician's inbox: a version of the report sent to them (an entry
 // notified), or the withdrawal of a report they received or opened (the
 // entry entered-in-error).
-type Delivery struct {
-	// ID is stable: the report, the timeline entry and the person, so a
-	// timeline written twice asks for each message once.
-	ID       uuid.UUID
-	Seq      int // the timeline entry that asks for it
-	To       uuid.UUID
-	Severity string // info for a first version, warning for a change
-	Subject  string
-	Body     string
-}
+type Delivery = notification.Message
 
 // Summary names an order's tests for a person: the first one's display
 // and how many more.

@@ -13,6 +13,20 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 )
 
+// Message is an in-app message a process asks to put in a practitioner's
+// inbox, about one of its resources rather than an alert: a diagnostic
+// report sent, a procedure booked or moved. Its ID is stable (the resource,
+// the timeline entry and the person), so a timeline written twice asks for
+// each message once.
+type Message struct {
+	ID       uuid.UUID
+	Seq      int // the timeline entry that asks for it
+	To       uuid.UUID
+	Severity string // info or warning
+	Subject  string
+	Body     string
+}
+
 // Notification channels.
 const (
 	ChannelInApp = "inapp"

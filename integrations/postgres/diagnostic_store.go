@@ -15,7 +15,6 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
-	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/domain/outbox"
 )
 
@@ -297,25 +296,13 @@ func (s *DiagnosticStore) appendReportEvents(ctx context.Context, tx pgx.Tx, r d
 // report's deliveries ask for: a version sent, or a withdrawal.
 const CategoryDiagnosticReport = "diagnostic-report"
 
-// appendReportDeliveries asks the notification dispatcher, through the
-// outbox in the report's own transaction, for the in-app messages the
-// timeline entries after the first stored ones ask for
+// appendReportDeliveries asks, in the report's own write, for the in-app
+// messages the timeline entries after the first stored ones ask for
 // (diagnostic.Report.Deliveries): a report recorded as sent is delivered.
 func appendReportDeliveries(ctx context.Context, tx pgx.Tx, r diagnostic.Report, stored int) error {
 	id := r.Order.ID.String()
-	for _, d := range r.Deliveries(stored) {
-		at := r.Timeline[d.Seq-1].At
-		ev, err := requestEvent(NotificationRequested{
-			NotificationID: d.ID.String(), About: entityDiagnosticReport + "/" + id, PatientID: r.Order.PatientID.String(),
-			Severity: d.Severity, Category: CategoryDiagnosticReport, Channel: notification.ChannelInApp,
-			Recipient: NotificationRecipient{PractitionerID: d.To.String()}, Subject: d.Subject, Body: d.Body,
-		}, d.ID, r.Order.PatientID, at, diagnosticSource, entityDiagnosticReport+"/"+id, diagnosticLink+id)
-		if err != nil {
-			return err
-		}
-		if err := appendOutbox(ctx, tx, ev); err != nil {
-			return err
-		}
-	}
-	return nil
+	return appendMessages(ctx, tx, messagesAbout{
+		About: entityDiagnosticReport + "/" + id, PatientID: r.Order.PatientID, Category: CategoryDiagnosticReport,
+		Source: diagnosticSource, Link: diagnosticLink + id, At: func(seq int) time.Time { return r.Timeline[seq-1].At },
+	}, r.Deliveries(stored))
 }

@@ -79,4 +79,8 @@ var referenceFields = map[string]domain.FieldError{
 	"diagnostic_reports_patient_fkey":           {Field: "patientId", Message: unknownPatient},
 	"diagnostic_reports_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
 	"diagnostic_reports_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
+	// 00098_procedures.sql.
+	"procedures_patient_fkey":           {Field: "patientId", Message: unknownPatient},
+	"procedures_encounter_fkey":         {Field: "encounterId", Message: unknownEncounter},
+	"procedures_encounter_patient_fkey": {Field: "patientId", Message: notEncounterPatient},
 }

@@ -36,6 +36,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	"AlertStatus":        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	"PrescriptionStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	"DiagnosticStatus":   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"ProcedureStatus":    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // DevServerConfig configures the embedded Temporal server that `zarish dev` runs.

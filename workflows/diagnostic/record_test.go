@@ -187,7 +187,7 @@ func TestRecordHistory(t *testing.T) {
 
 	resolved := &resolver{}
 	w := worker.New(c, diagnosticwf.TaskQueue, worker.Options{})
-	diagnosticwf.Register(w, activities.New(recordStore{}, resolved))
+	diagnosticwf.Register(w, activities.New(recordStore{}, resolved, &openAlerts{}))
 	alerts := make(chan alertwf.Input, 10)
 	aw := worker.New(c, alertwf.TaskQueue, worker.Options{})
 	aw.RegisterWorkflowWithOptions(func(_ workflow.Context, in alertwf.Input) (alertwf.State, error) {

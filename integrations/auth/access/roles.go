@@ -76,7 +76,7 @@ func roleScopes(r Role) []string {
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationRequest", "MedicationAdministration", "Observation", "Procedure", "ServiceRequest",
 				"Specimen", "Flag", "Communication"),
-			readOnly("DiagnosticReport", "Practitioner", "PractitionerRole"))
+			readOnly("DiagnosticReport", "Schedule", "Practitioner", "PractitionerRole"))
 	case RoleNurse:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
@@ -93,7 +93,7 @@ func roleScopes(r Role) []string {
 			readOnly("Patient", "ServiceRequest"))
 	case RoleScheduler:
 		return slices.Concat(
-			readWrite("Procedure", "ServiceRequest", "Flag", "Communication"),
+			readWrite("Procedure", "ServiceRequest", "Schedule", "Flag", "Communication"),
 			readOnly("Patient", "Encounter", "Practitioner", "PractitionerRole"))
 	case RoleAdmin:
 		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition", "Endpoint", "Person")
