@@ -41,9 +41,19 @@ const TypeHoldLapsed = "procedure.HoldLapsed"
 
 // Activities are registered on the procedures task queue.
 type Activities struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	now    func() time.Time
+	alerts AlertResolver
 }
+
+// AlertResolver resolves an alert; one that does not exist or is closed
+// needs nothing more.
+type AlertResolver interface {
+	ResolveAlert(ctx context.Context, alertID, by uuid.UUID, note string) error
+}
+
+// WithAlerts resolves the alerts a procedure raised through r.
+func WithAlerts(r AlertResolver) Option { return func(a *Activities) { a.alerts = r } }
 
 // Option configures the activities.
 type Option func(*Activities)
@@ -243,6 +253,25 @@ type ReleaseRequest struct {
 // harmless.
 func (a *Activities) ReleaseSlot(ctx context.Context, req ReleaseRequest) error {
 	return a.store.Release(ctx, req.ProcedureID)
+}
+
+// ResolveRequest closes an alert a step made moot.
+type ResolveRequest struct {
+	AlertID uuid.UUID `json:"alertId"`
+	By      uuid.UUID `json:"by"`
+	Note    string    `json:"note"`
+}
+
+// ResolveAlert resolves the alert; resolving is idempotent, so a retry is
+// harmless.
+func (a *Activities) ResolveAlert(ctx context.Context, req ResolveRequest) error {
+	if req.AlertID == uuid.Nil {
+		return process.InvalidInput(errors.New("alertId is required"))
+	}
+	if a.alerts == nil {
+		return process.InvalidInput(errors.New("no alert resolver is configured"))
+	}
+	return a.alerts.ResolveAlert(ctx, req.AlertID, req.By, req.Note)
 }
 
 // translate makes the store's final refusals non-retryable.

@@ -247,7 +247,7 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, al
 	carePlans := careplanactivities.New(postgres.NewCarePlanStore(pool), alertworkflow.Resolver{Client: tc})
 	prescriptions := prescriptionactivities.New(postgres.NewPrescriptionStore(pool), kb, alertworkflow.Resolver{Client: tc})
 	diagnostics := diagnosticactivities.New(postgres.NewDiagnosticStore(pool), alertworkflow.Resolver{Client: tc}, postgres.NewAlertStore(pool))
-	procedures := procedureactivities.New(postgres.NewProcedureStore(pool))
+	procedures := procedureactivities.New(postgres.NewProcedureStore(pool), procedureactivities.WithAlerts(alertworkflow.Resolver{Client: tc}))
 	return workers.Set{
 		workers.QueueAlerts:        {func(r worker.Registry) { alertworkflow.Register(r, alerts) }},
 		workers.QueuePrescriptions: {func(r worker.Registry) { prescriptionworkflow.Register(r, prescriptions) }},

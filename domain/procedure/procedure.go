@@ -249,6 +249,9 @@ type Busy struct {
 	Period
 	ProcedureID uuid.UUID `json:"procedureId"`
 	Priority    Priority  `json:"priority,omitempty"`
+	// Held is set for a hold not yet booked: an emergency bumps only
+	// booked elective cases, never a hold another request is confirming.
+	Held bool `json:"held,omitempty"`
 }
 
 // Status is where a procedure stands, after FHIR R4 Procedure.status and

@@ -345,7 +345,9 @@ func (sr *searcher) cut(p Period, turnover int64) startRun {
 	return startRun{divFloor(unixNanos(p.From)-sr.dur-turnover, sr.step) + 1, divCeil(unixNanos(p.To), sr.step) - 1}
 }
 
-func electiveCase(b Busy) bool { return b.Priority == PriorityElective && b.ProcedureID != uuid.Nil }
+func electiveCase(b Busy) bool {
+	return b.Priority == PriorityElective && b.ProcedureID != uuid.Nil && !b.Held
+}
 
 // subtractRuns removes cuts (sorted by lo, possibly overlapping) from keep
 // (sorted, disjoint).

@@ -72,7 +72,7 @@ func (s *ProcedureStore) Busy(ctx context.Context, resourceIDs []uuid.UUID, pati
 		resourceIDs = []uuid.UUID{}
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT resource_id, procedure_id, priority, lower(during), upper(during) FROM procedure_allocations
+		SELECT resource_id, procedure_id, priority, state = 'held', lower(during), upper(during) FROM procedure_allocations
 		WHERE (resource_id = ANY($1) AND kind <> 'patient' OR kind = 'patient' AND resource_id = $2)
 			AND during && tstzrange($3, $4, '[)')
 			AND (state = 'booked' OR expires_at > $5)`, resourceIDs, patientID, span.From, span.To, now)
@@ -85,7 +85,7 @@ func (s *ProcedureStore) Busy(ctx context.Context, resourceIDs []uuid.UUID, pati
 			b   procedure.Busy
 			pri string
 		)
-		if err := rows.Scan(&id, &b.ProcedureID, &pri, &b.From, &b.To); err != nil {
+		if err := rows.Scan(&id, &b.ProcedureID, &pri, &b.Held, &b.From, &b.To); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("busy allocations: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/procedure"
 	procedurewf "github.com/zarish-sphere/zarish/workflows/procedure"
@@ -254,5 +255,36 @@ func TestNoSlotAnswersUnscheduled(t *testing.T) {
 	}
 	if got := h.upserted(); got != "unscheduled held cancelled" {
 		t.Fatalf("ProcedureStatus upserts: %s", got)
+	}
+}
+
+// An urgent request with no slot alerts its unit, owned by the requester,
+// and the alert is resolved once a reschedule holds a slot.
+func TestUrgentUnscheduledAlertsItsUnit(t *testing.T) {
+	h := newHarness(t)
+	in := h.input(func(r *procedure.Request) {
+		r.Priority = procedure.PriorityUrgent
+		r.Window = procedure.Period{From: day(20 * time.Hour), To: day(23 * time.Hour)}
+	})
+	in.Unit = "ward-3"
+	h.scheduled(0)
+	again := h.reschedule(time.Hour, procedure.Period{From: day(24 * time.Hour), To: day(48 * time.Hour)})
+	h.book(time.Hour + time.Minute)
+	h.cancel(2 * time.Hour)
+	h.run(in)
+
+	accepted(t, "reschedule", again)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.alerts) != 1 {
+		t.Fatalf("alerts %+v", h.alerts)
+	}
+	a := h.alerts[0]
+	if a.Category != procedurewf.CategoryUnscheduled || a.Severity != alert.SeverityUrgent || a.Unit != "ward-3" ||
+		a.OwnerID == nil || *a.OwnerID != requester || a.Source != procedurewf.Source(procID) || !strings.Contains(a.Message, "could not be scheduled") {
+		t.Fatalf("alert %+v", a)
+	}
+	if len(h.resolved) != 1 || h.resolved[0].AlertID != a.AlertID || h.resolved[0].Note != "A slot is held for the procedure." {
+		t.Fatalf("resolved %+v", h.resolved)
 	}
 }

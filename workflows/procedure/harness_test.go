@@ -18,11 +18,14 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	activities "github.com/zarish-sphere/zarish/activities/procedure"
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/procedure"
+	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
 	procedurewf "github.com/zarish-sphere/zarish/workflows/procedure"
 )
 
@@ -403,6 +406,17 @@ type harness struct {
 	updates  int
 	// onSignal, when set, stands in for the workflow a signal goes to.
 	onSignal func(workflowID, name string, arg any)
+	// alerts are the alerts the run raised; resolved those it resolved.
+	alerts   []alert.Raise
+	resolved []activities.ResolveRequest
+}
+
+// ResolveAlert records the resolution, as the alert workflow would take it.
+func (h *harness) ResolveAlert(_ context.Context, alertID, by uuid.UUID, note string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.resolved = append(h.resolved, activities.ResolveRequest{AlertID: alertID, By: by, Note: note})
+	return nil
 }
 
 func newHarness(t *testing.T) *harness {
@@ -412,7 +426,14 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment()}
 	h.env.SetStartTime(t0)
 	h.store = newStore(t, h.env.Now)
-	procedurewf.Register(h.env, activities.New(h.store, activities.WithClock(h.env.Now)))
+	procedurewf.Register(h.env, activities.New(h.store, activities.WithClock(h.env.Now), activities.WithAlerts(h)))
+	// The alert escalation is another process: a stub stands in for it.
+	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in alertwf.Input) (alertwf.State, error) {
+		h.mu.Lock()
+		h.alerts = append(h.alerts, in.Raise)
+		h.mu.Unlock()
+		return alertwf.State{Raise: in.Raise, Status: alertwf.StatusOpen}, nil
+	}, workflow.RegisterOptions{Name: alertwf.WorkflowName})
 	// The encounter, and the procedures an emergency bumps, are other
 	// workflows.
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(

@@ -48,6 +48,7 @@ func ProcedureScheduling(ctx workflow.Context, in Input) (State, error) {
 	r := &run{in: in, p: in.Procedure, autoBook: in.AutoBook}
 	if in.Resume != nil {
 		r.p, r.autoBook = in.Resume.Procedure, in.Resume.AutoBook
+		r.alerts, r.raised = in.Resume.Alerts, in.Resume.Raised
 	}
 	if err := r.register(ctx); err != nil {
 		return r.p, err
@@ -74,6 +75,9 @@ type run struct {
 	retryAt  time.Time
 	timer    *timer
 	bumped   workflow.ReceiveChannel
+	// alerts are the open alerts the run raised, raised counts every one.
+	alerts []uuid.UUID
+	raised int
 }
 
 // localOptions are the options of the short database activities.
@@ -344,6 +348,7 @@ func (r *run) loop(ctx workflow.Context) (State, error) {
 			r.schedule(ctx)
 			continue
 		}
+		r.settleAlerts(ctx)
 		r.tellClosed(ctx)
 		if r.p.Status.Closed() {
 			return r.finish(ctx)
@@ -353,7 +358,7 @@ func (r *run) loop(ctx workflow.Context) (State, error) {
 				return r.p, err
 			}
 			next := r.in
-			next.Resume = &Resume{Procedure: r.p, AutoBook: r.autoBook}
+			next.Resume = &Resume{Procedure: r.p, AutoBook: r.autoBook, Alerts: r.alerts, Raised: r.raised}
 			return r.p, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 		}
 		r.due(ctx)
@@ -511,6 +516,7 @@ func (r *run) finish(ctx workflow.Context) (State, error) {
 	if err := r.settle(ctx); err != nil {
 		return r.p, err
 	}
+	r.settleAlerts(ctx)
 	r.tellClosed(ctx)
 	r.stopTimer()
 	if err := workflow.Sleep(ctx, closeLinger); err != nil {
