@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,4 +208,99 @@ func (p procedureJSON) requestPatient(t *testing.T, e *e2e, token string) string
 	}
 	r.json(t, &v)
 	return v.Request.PatientID
+}
+
+// Fifty requests for the same morning at once, over HTTP: the list has
+// room for four cases, so four are held, in slots that never overlap
+// (turnover included), and the other forty-six are answered unscheduled
+// with why — none is lost, none double-booked.
+func TestEndToEndFiftyRequestsForOneList(t *testing.T) {
+	e := startE2E(t, devConfig(t, "RATE_LIMIT_PER_MINUTE", "0"))
+	admin := e.token(devClientID, "dev-secret", "")
+	acting, asDoctor := e.actingToken(), onBehalfOf(demoPractitionerID("dr.karim").String())
+	var hours []map[string]any
+	for d := range 7 {
+		hours = append(hours, map[string]any{"weekday": d, "from": "00:00", "to": "24:00"})
+	}
+	for _, body := range []map[string]any{
+		{"kind": "room", "name": "Endoscopy 1", "capabilities": []string{"endoscopy"}, "turnoverMinutes": 15, "hours": hours},
+		{"kind": "staff", "name": "Dr. Karim", "skills": []string{"endoscopist"}, "practitionerId": demoPractitionerID("dr.karim").String(), "hours": hours},
+		{"kind": "equipment", "name": "Video endoscope A", "equipmentKind": "video-endoscope", "hours": hours},
+	} {
+		if r := e.do(http.MethodPost, "/v1/procedures/resources", admin, body); r.status != http.StatusCreated {
+			t.Fatalf("resource: %d %s", r.status, r.body)
+		}
+	}
+	// Five hours starting at a whole hour, clear of midnight: four cases of
+	// an hour with a quarter's turnover after each.
+	base := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	if base.Hour() > 18 {
+		base = base.Truncate(24 * time.Hour).Add(25 * time.Hour)
+	}
+	window := map[string]any{"from": base.Format(time.RFC3339), "to": base.Add(5 * time.Hour).Format(time.RFC3339)}
+	const n = 50
+	patients := make([]string, n)
+	for i := range patients {
+		r := e.do(http.MethodPost, "/v1/patients", admin, amina())
+		var p patientJSON
+		r.json(t, &p)
+		patients[i] = p.ID
+	}
+	answers := make([]procedureJSON, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := e.do(http.MethodPost, "/v1/procedures/requests", acting, map[string]any{
+				"patientId": patients[i], "procedure": map[string]any{"system": procedure.SystemSNOMED, "code": "73761001", "display": "Colonoscopy"},
+				"durationMinutes": 60, "window": window,
+				"requirements": []map[string]any{{"type": "room", "capability": "endoscopy"}, {"type": "staff", "skill": "endoscopist"},
+					{"type": "equipment", "kind": "video-endoscope"}}}, asDoctor...)
+			if r.status != http.StatusCreated {
+				t.Errorf("request %d: %d %s", i, r.status, r.body)
+				return
+			}
+			r.json(t, &answers[i])
+		})
+	}
+	wg.Wait()
+	var held []procedureJSON
+	unscheduled := 0
+	for _, a := range answers {
+		switch a.Status {
+		case procedure.StatusHeld:
+			held = append(held, a)
+		case procedure.StatusUnscheduled:
+			unscheduled++
+		default:
+			t.Errorf("procedure %s answered %s", a.Request.ID, a.Status)
+		}
+	}
+	if len(held) != 4 || unscheduled != n-4 {
+		t.Fatalf("%d held, %d unscheduled; want 4 and %d", len(held), unscheduled, n-4)
+	}
+	slices.SortFunc(held, func(a, b procedureJSON) int { return a.Slot.From.Compare(b.Slot.From) })
+	for i, h := range held {
+		if want := base.Add(time.Duration(i) * 75 * time.Minute); !h.Slot.From.Equal(want) {
+			t.Errorf("held slot %d starts %s, want %s", i, h.Slot.From, want)
+		}
+	}
+	// The read model agrees: nobody else holds a slot, and every
+	// unscheduled request says why.
+	r := e.do(http.MethodGet, "/v1/procedures?status=unscheduled&limit=200", admin, nil)
+	var page struct {
+		Data []struct {
+			Search *struct {
+				Reason string `json:"reason"`
+			} `json:"search"`
+		} `json:"data"`
+	}
+	r.json(t, &page)
+	if len(page.Data) != n-4 {
+		t.Fatalf("%d unscheduled in the read model, want %d", len(page.Data), n-4)
+	}
+	for _, p := range page.Data {
+		if p.Search == nil || p.Search.Reason == "" {
+			t.Fatalf("an unscheduled procedure without a reason: %+v", p)
+		}
+	}
 }
