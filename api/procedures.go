@@ -139,6 +139,18 @@ func (b resourceBody) resource(id uuid.UUID) procedure.Resource {
 // resourceFields are the API's names of the fields the domain names otherwise.
 var resourceFields = map[string]string{"turnover": "turnoverMinutes"}
 
+// validResource is the body's resource as the domain validates it, its
+// fields in the API's names, and active unless the body says otherwise:
+// NewResource returns every resource active.
+func (b resourceBody) validResource(id uuid.UUID) (procedure.Resource, error) {
+	r, err := procedure.NewResource(b.resource(id))
+	if err != nil {
+		return r, renameFields(err, resourceFields)
+	}
+	r.Active = b.Active == nil || *b.Active
+	return r, nil
+}
+
 func (s *procedureRoutes) createResource(c *gin.Context) {
 	var b resourceBody
 	if readJSON(c, &b) == nil {
@@ -149,9 +161,9 @@ func (s *procedureRoutes) createResource(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	r, err := procedure.NewResource(b.resource(id))
+	r, err := b.validResource(id)
 	if err != nil {
-		s.fail(c, renameFields(err, resourceFields))
+		s.fail(c, err)
 		return
 	}
 	a := auditOf(c)
@@ -229,9 +241,9 @@ func (s *procedureRoutes) updateResource(c *gin.Context) {
 	if readJSON(c, &b) == nil {
 		return
 	}
-	r, err := procedure.NewResource(b.resource(id))
+	r, err := b.validResource(id)
 	if err != nil {
-		s.fail(c, renameFields(err, resourceFields))
+		s.fail(c, err)
 		return
 	}
 	a := auditOf(c)
@@ -240,6 +252,10 @@ func (s *procedureRoutes) updateResource(c *gin.Context) {
 	current, err := s.store.GetResource(ctx, id)
 	if err == nil {
 		err = checkVersion(current.Version, want)
+	}
+	if err == nil && current.Kind != r.Kind {
+		fieldError(c, "kind", "a "+string(current.Kind)+" stays a "+string(current.Kind)+"; add the new resource instead")
+		return
 	}
 	var stored procedure.Resource
 	if err == nil {
@@ -310,8 +326,16 @@ type procedureRequestBody struct {
 	RemindersMinutes []int `json:"remindersMinutes"`
 }
 
-// requestFields are the API's names of the fields the domain names otherwise.
-var requestFields = map[string]string{"duration": "durationMinutes"}
+// requestFields are the API's names of the fields the domain names
+// otherwise: the duration, and the reminders (by index, up to the most a
+// request holds).
+var requestFields = func() map[string]string {
+	names := map[string]string{"duration": "durationMinutes", "reminders": "remindersMinutes"}
+	for i := range procedure.MaxReminders {
+		names["reminders["+strconv.Itoa(i)+"]"] = "remindersMinutes[" + strconv.Itoa(i) + "]"
+	}
+	return names
+}()
 
 // create places a request: validated, stored requested with its key, audit
 // record and workflow start row, the workflow started, and answered once
@@ -655,7 +679,8 @@ func (s *procedureRoutes) list(c *gin.Context) {
 }
 
 // availability serves GET /v1/procedures/availability: the free slots of a
-// set of requirements over [from, to), for a patient when one is named.
+// set of requirements over [from, to) and from now on, for a patient when
+// one is named.
 // requirements is a comma-separated list of room:<capability>,
 // staff:<skill>[:<count>] and equipment:<kind>.
 func (s *procedureRoutes) availability(c *gin.Context) {
@@ -707,8 +732,16 @@ func (s *procedureRoutes) availability(c *gin.Context) {
 			}
 		}
 	}
+	now := s.now()
 	window := procedure.Period{From: *from, To: *to}
-	busy, err := s.store.Busy(ctx, ids, patientID, window, s.now())
+	if window.From.Before(now) {
+		window.From = now // a slot that has begun is never booked
+	}
+	if !window.From.Before(window.To) {
+		c.JSON(http.StatusOK, gin.H{"data": []procedure.Slot{}})
+		return
+	}
+	busy, err := s.store.Busy(ctx, ids, patientID, window, now)
 	if err != nil {
 		s.fail(c, err)
 		return

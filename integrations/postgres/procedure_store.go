@@ -22,7 +22,7 @@ import (
 // audit records and event subjects.
 const (
 	entityProcedure         = "Procedure"
-	entityProcedureResource = "ProcedureResource"
+	entityProcedureResource = "Schedule" // as the API audits the directory's reads
 )
 
 // Where procedure events come from and where a consumer reads the

@@ -126,7 +126,7 @@ func TestProcedureResourceDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	audited, err := audits.Get(ctx, rec.ID)
-	if err != nil || audited.EntityType != "ProcedureResource" || audited.EntityID != room.ID.String() {
+	if err != nil || audited.EntityType != "Schedule" || audited.EntityID != room.ID.String() {
 		t.Fatalf("audit record: %+v, %v", audited, err)
 	}
 	want := room
