@@ -274,7 +274,8 @@ func breakGlassConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, 
 // every observation event that reaches brokers: the worker that owns the
 // alerts runs it.
 func observationConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.ObservationConsumer {
-	alerter := alertworkflow.ObservationAlerts{Client: tc, Alerts: postgres.NewAlertStore(pool), Observations: postgres.NewObservationStore(pool)}
+	alerter := alertworkflow.ObservationAlerts{Client: tc, Alerts: postgres.NewAlertStore(pool), Observations: postgres.NewObservationStore(pool),
+		Orders: postgres.NewDiagnosticStore(pool)}
 	return notify.NewObservationConsumer(brokers, alerter, logger)
 }
 

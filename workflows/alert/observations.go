@@ -67,6 +67,10 @@ type ObservationAlerts struct {
 	Client       client.Client
 	Alerts       ObservationAlertStore
 	Observations ObservationReadings
+	// Orders reads the diagnostic orders results name (Observation.basedOn):
+	// a critical result an open order awaits is the order's read-back
+	// callback's to telephone. Nil leaves only the check for its open alert.
+	Orders DiagnosticOrders
 	// Window is how far apart the readings of one NEWS2 set may be; zero is
 	// observation.DefaultNEWS2Window.
 	Window time.Duration
@@ -88,7 +92,7 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 		return alert.Raised{}, false, nil
 	}
 	if ev.BasedOn != nil {
-		owned, err := o.calledBack(ctx, ev.PatientID, *ev.BasedOn)
+		owned, err := o.ownedByOrder(ctx, ev)
 		if err != nil || owned {
 			return alert.Raised{}, false, err
 		}
@@ -111,13 +115,37 @@ func (o ObservationAlerts) Critical(ctx context.Context, ev observation.EventDat
 // test's results: one open alert per patient and test.
 func CriticalValueSource(code string) string { return "observation/" + code }
 
-// calledBack reports whether the diagnostic order a result was recorded
-// for already telephones a critical result (its critical-result alert is
-// open): the callback answers the value, and a second alert would only
-// ring the same people twice. Before the order's alert is raised the
-// critical-value alert is, and the order's callback resolves it when it
-// takes over (activities/diagnostic YieldCriticalValues): a value whose
-// order never hears of it keeps its alert.
+// DiagnosticOrders reads the diagnostic orders results name.
+type DiagnosticOrders interface {
+	Get(ctx context.Context, id uuid.UUID) (diagnostic.Report, error)
+}
+
+// ownedByOrder reports whether a critical result is the diagnostic order's
+// to telephone, so that one alert rings for it, not two: the order it was
+// recorded for stands open and awaits that test (its read-back callback,
+// and the critical-result alert to the orderer, follow the result into the
+// report), or the order's critical-result alert is already open. An order
+// that is closed, unknown or does not order the test leaves the value its
+// own alert. Should a critical-value alert be raised all the same (no
+// order reader), the callback resolves it when it takes over
+// (activities/diagnostic YieldCriticalValues).
+func (o ObservationAlerts) ownedByOrder(ctx context.Context, ev observation.EventData) (bool, error) {
+	if o.Orders != nil {
+		r, err := o.Orders.Get(ctx, *ev.BasedOn)
+		switch {
+		case err == nil:
+			if !r.Status.Closed() && slices.Contains(r.Order.ResultCodes(), ev.Code) {
+				return true, nil
+			}
+		case !errors.Is(err, domain.ErrNotFound):
+			return false, fmt.Errorf("diagnostic order %s: %w", *ev.BasedOn, err)
+		}
+	}
+	return o.calledBack(ctx, ev.PatientID, *ev.BasedOn)
+}
+
+// calledBack reports whether the diagnostic order's critical-result alert
+// is open: its callback answers the value.
 func (o ObservationAlerts) calledBack(ctx context.Context, patientID, orderID uuid.UUID) (bool, error) {
 	f := alert.Filter{PatientID: patientID, Active: true, Limit: 100}
 	for {
