@@ -955,9 +955,10 @@ func TestProcedureMetrics(t *testing.T) {
 
 // Each route asks for its scope, and each role gets what the roles grant:
 // a client that only reads procedures cannot request one; a nurse reads
-// procedures but requests none, takes no step and sees neither the
-// directory nor availability (no Schedule scope); a scheduler keeps the
-// directory and books. Nothing refused reaches the workflow.
+// procedures and takes their steps (book, the checklist) but requests none
+// and sees neither the directory nor availability (no Schedule scope); a
+// scheduler keeps the directory and books. Nothing refused reaches the
+// workflow.
 func TestProcedureScopes(t *testing.T) {
 	a := newProceduresAPI(t)
 	a.directory(t)
@@ -981,8 +982,8 @@ func TestProcedureScopes(t *testing.T) {
 		{http.MethodGet, one, "", http.StatusOK},
 		{http.MethodGet, proceduresPath + "/metrics", "", http.StatusOK},
 		{http.MethodPost, proceduresPath + "/requests", body, http.StatusForbidden},
-		{http.MethodPost, one + "/book", `{}`, http.StatusForbidden},
-		{http.MethodPost, one + "/checklist/consent", `{}`, http.StatusForbidden},
+		{http.MethodPost, one + "/book", `{}`, http.StatusOK},
+		{http.MethodPost, one + "/checklist/consent", `{}`, http.StatusOK},
 		{http.MethodGet, availability, "", http.StatusForbidden},
 		{http.MethodGet, resourcesPath, "", http.StatusForbidden},
 		{http.MethodPost, resourcesPath, `{"kind":"room","name":"Theatre 9","capabilities":["endoscopy"],"hours":[]}`, http.StatusForbidden},
@@ -1003,11 +1004,14 @@ func TestProcedureScopes(t *testing.T) {
 	if r := a.do(t, http.MethodGet, schedulerByRoleToken, availability, ""); r.status != http.StatusOK {
 		t.Errorf("a scheduler reads availability: %d %s", r.status, r.body)
 	}
-	booked := procedureOf(t, "scheduler books", a.do(t, http.MethodPost, schedulerByRoleToken, one+"/book", `{}`), http.StatusOK)
+	// The nurse booked the first; the scheduler books another.
+	other := a.request(t, a.requestBody(a.soon()))
+	booked := procedureOf(t, "scheduler books", a.do(t, http.MethodPost, schedulerByRoleToken,
+		proceduresPath+"/"+other.Request.ID.String()+"/book", `{}`), http.StatusOK)
 	if booked.Last().By != schedulerID {
 		t.Errorf("booked by %s, want the scheduler", booked.Last().By)
 	}
-	if len(a.temporal.sent) != 1 || len(a.temporal.started) != 1 {
+	if len(a.temporal.sent) != 3 || len(a.temporal.started) != 2 {
 		t.Fatalf("refused requests reached the workflow: %d steps, %d starts", len(a.temporal.sent), len(a.temporal.started))
 	}
 }

@@ -51,7 +51,9 @@ func readOnly(types ...string) []string {
 //   - nurse: the clinical record without prescribing (MedicationRequest is read
 //     only) and without ordering procedures or tests (ServiceRequest is read
 //     only); records the doses given (MedicationAdministration) and collects
-//     specimens (Specimen).
+//     specimens (Specimen); takes a procedure's steps — check-in, the
+//     safety checklist, start and completion, the booking of a hold —
+//     without requesting one (Procedure: read and, in SMART v2 form, u).
 //   - pharmacist: reads the patient, allergies and observations (weight, renal
 //     function) that dose checks need and the doses given, writes
 //     MedicationRequest (verification, overrides) and MedicationDispense.
@@ -82,7 +84,8 @@ func roleScopes(r Role) []string {
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationAdministration", "Observation", "Specimen", "Flag", "Communication"),
 			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport",
-				"Practitioner", "PractitionerRole"))
+				"Practitioner", "PractitionerRole"),
+			[]string{ContextSystem + "/Procedure.u"})
 	case RolePharmacist:
 		return slices.Concat(
 			readWrite("MedicationRequest", "MedicationDispense", "Flag", "Communication"),
