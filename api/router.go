@@ -77,6 +77,10 @@ type Deps struct {
 	Launches LaunchContexts
 	Health   *Health
 	Metrics  *Metrics
+	// Console serves the clinical console's pages under /console, outside
+	// the API's token check: it signs people in itself and calls the API
+	// with their tokens. Nil serves none.
+	Console http.Handler
 	// RateLimits are the request budgets; the zero value is unlimited.
 	RateLimits RateLimits
 	// MaxStreamsPerClient caps the live notification streams one OAuth2
@@ -174,6 +178,14 @@ func NewRouter(d Deps) *gin.Engine {
 		}
 		handlers = append(handlers, rt.handler)
 		r.Handle(rt.Method, rt.Path, handlers...)
+	}
+	if d.Console != nil {
+		console := gin.WrapH(d.Console)
+		for _, path := range []string{"/console", "/console/*path"} {
+			r.GET(path, console)
+			r.HEAD(path, console)
+			r.POST(path, console)
+		}
 	}
 	return r
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -211,8 +212,18 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err != nil {
 		return nil, err
 	}
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
-		medications: kb}.router(cfg, logger)
+	// The clinical console at /console signs people in as its own client,
+	// sent back to this address.
+	if err := ensureConsoleClient(ctx, oauthStore, s.APIURL, logger); err != nil {
+		logger.Warn("the clinical console cannot sign anyone in", "error", err)
+	}
+	handler, err := consoleHandler(ctx, s.APIURL, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
+		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
+			medications: kb, console: console}.router(cfg, logger)
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	// Everything below runs until ctx ends; the first failure stops the rest.
 	g, gctx := errgroup.WithContext(ctx)
@@ -289,6 +300,7 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
 		orOff(s.UIURL), s.KafkaAddress, strings.Split(s.KafkaAddress, ",")[0], s.DatabaseURL,
 		orOff(s.MailAddress), orOff(s.MailDir), limitStore(cfg),
 		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
+	fmt.Fprintf(w, "  Console       %s/console/   (clinical console; a ward board: %s/console/wards/ward-3)\n", s.APIURL, s.APIURL)
 	printDemoUsers(w, s.APIURL, cfg.Auth.MFARoles)
 	fmt.Fprint(w, "\nCtrl-C stops everything.\n")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -64,8 +65,19 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return err
 	}
 	metrics := api.NewMetrics()
-	handler := apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
-		medications: kb}.router(cfg, logger)
+	// The clinical console at /console: sent back to JWT_ISSUER, the
+	// API's public URL, and signing people in as its own client.
+	consoleBase := strings.TrimRight(ac.Issuer, "/")
+	if err := ensureConsoleClient(ctx, postgres.NewOAuthStore(pool), consoleBase, logger); err != nil {
+		logger.Warn("the clinical console cannot sign anyone in", "error", err)
+	}
+	handler, err := consoleHandler(ctx, consoleBase, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
+		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
+			medications: kb, console: console}.router(cfg, logger)
+	})
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

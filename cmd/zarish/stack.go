@@ -130,6 +130,8 @@ type apiParts struct {
 	limits    api.RateLimits
 	// medications is the medication knowledge base the checks run on.
 	medications *medication.Registry
+	// console is the clinical console served at /console; nil serves none.
+	console http.Handler
 }
 
 func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
@@ -176,6 +178,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		Metrics:           p.metrics,
 		TrustedProxies:    cfg.Service.TrustedProxies,
 		RateLimits:        p.limits,
+		Console:           p.console,
 	})
 }
 

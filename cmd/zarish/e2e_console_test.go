@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/zarish-sphere/zarish/domain/alert"
+)
+
+// TestEndToEndConsoleWardBoard drives the clinical console in headless
+// Chromium (JavaScript on) against the dev stack: nurse Nadia signs in,
+// opens ward 3's board and sees her patient; vital signs scoring NEWS2 7
+// are recorded, and the board turns the row high-risk and shows the
+// emergency alert by itself, from her inbox stream. She acknowledges it in
+// one click; an alert that never reached her has no button, and a forged
+// acknowledgement of it is refused by the engine and shown as an error.
+// With ZARISH_SCREENSHOTS=1 the board is saved to docs/console-board.png.
+func TestEndToEndConsoleWardBoard(t *testing.T) {
+	ctx := browserContext(t)
+	withScript := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
+		return err
+	})
+	if err := chromedp.Do(ctx, withScript, chromedp.EmulateViewport(1180, 820)); err != nil {
+		t.Fatal(err)
+	}
+	e := startE2E(t, devConfig(t))
+	admin := e.token(devClientID, "dev-secret", "")
+	acting := e.actingToken()
+	nurse := demoPractitionerID("nurse.nadia").String()
+
+	r := e.do(http.MethodPost, "/v1/patients", admin, amina())
+	var p patientJSON
+	r.json(t, &p)
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/clinical/encounters", admin, map[string]any{
+		"patientId": p.ID, "class": "inpatient", "reason": "pneumonia", "location": "ward-3"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("encounter: %d %s", r.status, r.body)
+	}
+	// An alert for the pharmacist on call, not for the nurse.
+	r = e.do(http.MethodPost, "/v1/notifications/alerts", admin, map[string]any{
+		"patientId": p.ID, "severity": "warning", "category": "pharmacy-review", "message": "Review the antibiotics",
+		"source": "e2e-console", "policyId": "prescription-hold"})
+	var theirs alert.Record
+	r.json(t, &theirs)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("raise the pharmacist's alert: %d %s", r.status, r.body)
+	}
+
+	fail := func(what string, err error) {
+		t.Helper()
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		t.Fatalf("%s: %v\npage: %s", what, err, html)
+	}
+	run := func(what string, within time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, within)
+		defer cancel()
+		if err := chromedp.Do(tctx, actions...); err != nil {
+			fail(what, err)
+		}
+	}
+	row := "#patient-" + p.ID
+
+	// 1. Sign in through the engine's own page; back on the board.
+	run("sign in", 30*time.Second, chromedp.Navigate(e.stack.APIURL+"/console/wards/ward-3"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "nurse.nadia"),
+		chromedp.SendKeys(chromedp.ID("password"), "demo-password-nurse"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+		chromedp.WaitVisible(chromedp.CSS("#live-status.on")),
+	)
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS(row)))
+	if err != nil || !strings.Contains(html, "Amina Rahmán") || !strings.Contains(html, p.MRN) || !strings.Contains(html, "news2-none") {
+		t.Fatalf("the patient's row before any readings: %v %s", err, html)
+	}
+	if strings.Contains(html, "ack-"+theirs.ID.String()) {
+		t.Fatalf("the pharmacist's alert has an Acknowledge button for the nurse: %s", html)
+	}
+
+	// 2. Vital signs scoring NEWS2 7, none of them a critical value: RR 22
+	// (2), SpO2 94 (1), air (0), systolic 105 (1), pulse 115 (2), alert (0),
+	// 38.5 °C (1).
+	at := time.Now().Add(-10 * time.Minute)
+	item := func(i int, code string, value map[string]any) map[string]any {
+		return map[string]any{"patientId": p.ID, "code": code, "value": value,
+			"effectiveAt": at.Add(time.Duration(i) * time.Minute).UTC().Format(time.RFC3339)}
+	}
+	q := func(v float64, unit string) map[string]any { return map[string]any{"value": v, "unit": unit} }
+	for _, it := range []map[string]any{
+		item(0, "9279-1", q(22, "/min")), item(1, "59408-5", q(94, "%")), item(2, "3150-0", q(21, "%")),
+		item(3, "8480-6", q(105, "mm[Hg]")), item(4, "8867-4", q(115, "/min")),
+		item(5, "67775-7", map[string]any{"code": "A"}), item(6, "8310-5", q(38.5, "Cel")),
+	} {
+		if r := e.do(http.MethodPost, "/v1/observations", acting, it, onBehalfOf(nurse)...); r.status != http.StatusCreated {
+			t.Fatalf("record %s: %d %s", it["code"], r.status, r.body)
+		}
+	}
+	var high alert.Record
+	eventually(t, 60*time.Second, "the NEWS2 emergency alert raised", func() bool {
+		r := e.do(http.MethodGet, "/v1/notifications/alerts?patientId="+p.ID, admin, nil)
+		var page struct {
+			Data []alert.Record `json:"data"`
+		}
+		r.json(t, &page)
+		for _, a := range page.Data {
+			if a.Category == "news2-high" {
+				high = a
+				return true
+			}
+		}
+		return false
+	})
+	ack := "#ack-" + high.ID.String()
+
+	// 3. The board changes by itself: the row turns high-risk and shows
+	// the alert with a button for her.
+	run("the live board shows NEWS2 7 and the alert", 90*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(row+".news2-high")),
+		chromedp.WaitVisible(chromedp.CSS(ack)),
+	)
+	cell, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+" td.news2")))
+	if err != nil || !strings.Contains(cell, "7") || !strings.Contains(cell, "High risk") {
+		t.Fatalf("NEWS2 cell %q: %v", cell, err)
+	}
+	alerts, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+" td.alerts")))
+	if err != nil || !strings.Contains(strings.ToLower(alerts), "critical news2 7 (high)") || !strings.Contains(alerts, "Open, level 1") || !strings.Contains(alerts, "Review the antibiotics") {
+		t.Fatalf("alerts cell %q: %v", alerts, err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#ack-`+theirs.ID.String()+`").length`)); err != nil || n != 0 {
+		t.Fatalf("the pharmacist's alert has an Acknowledge button for the nurse (%v)", err)
+	}
+	if os.Getenv("ZARISH_SCREENSHOTS") == "1" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "console-board.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 4. One click: acknowledged in her name, and the row says so.
+	run("acknowledge", 30*time.Second, chromedp.Click(chromedp.CSS(ack)),
+		chromedp.WaitVisible(chromedp.CSS("#alert-"+high.ID.String()+`[data-status="acknowledged"]`)),
+	)
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("`+ack+`").length`)); err != nil || n != 0 {
+		t.Fatalf("the Acknowledge button is still there after the acknowledgement (%v)", err)
+	}
+	r = e.do(http.MethodGet, "/v1/notifications/alerts/"+high.ID.String(), admin, nil)
+	var acked alert.Record
+	r.json(t, &acked)
+	if acked.Status != alert.StatusAcknowledged || acked.AcknowledgedBy == nil || acked.AcknowledgedBy.String() != nurse {
+		t.Fatalf("the alert after the click: %s", r.body)
+	}
+
+	// 5. A forged acknowledgement of the pharmacist's alert, with her own
+	// session and CSRF token: the engine refuses it, the console says so.
+	forge := `(function(){var f=document.createElement("form");f.method="post";f.action="/console/alerts/` + theirs.ID.String() + `/ack";
+	  [["csrf",document.querySelector("#logout input[name=csrf]").value],["unit","ward-3"]].forEach(function(kv){
+	    var i=document.createElement("input");i.type="hidden";i.name=kv[0];i.value=kv[1];f.appendChild(i);});
+	  document.body.appendChild(f);f.submit();return true;})()`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](forge)); err != nil {
+		t.Fatal(err)
+	}
+	run("the refusal shown", 30*time.Second, chromedp.WaitVisible(chromedp.ID("error")))
+	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("error")))
+	if err != nil || !strings.Contains(msg, "not one of this alert's recipients") {
+		t.Fatalf("error shown: %q %v", msg, err)
+	}
+	r = e.do(http.MethodGet, "/v1/notifications/alerts/"+theirs.ID.String(), admin, nil)
+	var still alert.Record
+	r.json(t, &still)
+	if still.AcknowledgedBy != nil {
+		t.Fatalf("the forged acknowledgement went through: %s", r.body)
+	}
+}

@@ -1,0 +1,264 @@
+package console
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// openStatuses are the encounter statuses of a patient still on the unit.
+var openStatuses = []string{"planned", "arrived", "triaged", "in-progress"}
+
+// activeAlertStatuses are the alerts the board shows: open ones, and those
+// acknowledged but not yet resolved.
+var activeAlertStatuses = []string{"open", "acknowledged"}
+
+// validUnit is a unit name as the board's URL takes it.
+var validUnit = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// fanOut bounds the API calls one board makes at once.
+const fanOut = 8
+
+// Board is one unit's patients as the ward board shows them.
+type Board struct {
+	Unit string
+	Rows []Row
+	At   time.Time
+}
+
+// Row is one patient with an open encounter on the unit.
+type Row struct {
+	PatientID, Name, MRN string
+	EncounterID          string
+	EncounterStatus      string
+	// Since is when the encounter entered its status.
+	Since time.Time
+	NEWS2 NEWS2
+	// Alerts are the patient's open and acknowledged alerts.
+	Alerts []Alert
+	// Problems name what could not be read for this row.
+	Problems []string
+}
+
+// NEWS2 is the patient's latest NEWS2.
+type NEWS2 struct {
+	Complete bool
+	Total    int
+	Risk     string
+	At       time.Time
+}
+
+// Band is the NEWS2's colour and words.
+func (n NEWS2) Band() band {
+	if !n.Complete {
+		return news2Band("")
+	}
+	return news2Band(n.Risk)
+}
+
+// Alert is one alert of a patient.
+type Alert struct {
+	ID, Severity, Category, Message, Status string
+	Level                                   int
+	RaisedAt                                time.Time
+	AcknowledgedAt                          *time.Time
+	// Mine says the signed-in user is one of its recipients: only they
+	// get the Acknowledge button.
+	Mine bool
+}
+
+// Acknowledgeable says the board offers the Acknowledge button.
+func (a Alert) Acknowledgeable() bool { return a.Mine && a.Status == "open" }
+
+// The API's answers, as far as the board reads them.
+type (
+	encounterJSON struct {
+		ID        string     `json:"id"`
+		PatientID string     `json:"patientId"`
+		Status    string     `json:"status"`
+		CreatedAt time.Time  `json:"createdAt"`
+		ArrivedAt *time.Time `json:"arrivedAt"`
+		TriagedAt *time.Time `json:"triagedAt"`
+		StartedAt *time.Time `json:"startedAt"`
+	}
+	patientJSON struct {
+		MRN  string `json:"mrn"`
+		Name struct {
+			Given  []string `json:"given"`
+			Family string   `json:"family"`
+		} `json:"name"`
+	}
+	news2JSON struct {
+		Status    string     `json:"status"`
+		Total     *int       `json:"total"`
+		Risk      string     `json:"risk"`
+		WindowEnd *time.Time `json:"windowEnd"`
+	}
+	alertJSON struct {
+		ID             string         `json:"id"`
+		Severity       string         `json:"severity"`
+		Category       string         `json:"category"`
+		Message        string         `json:"message"`
+		Status         string         `json:"status"`
+		Level          int            `json:"level"`
+		RaisedAt       time.Time      `json:"raisedAt"`
+		AcknowledgedAt *time.Time     `json:"acknowledgedAt"`
+		Deliveries     []deliveryJSON `json:"deliveries"`
+	}
+	deliveryJSON struct {
+		PractitionerID string `json:"practitionerId"`
+	}
+)
+
+// since is when the encounter entered its status.
+func (e encounterJSON) since() time.Time {
+	for _, t := range []struct {
+		status string
+		at     *time.Time
+	}{{"in-progress", e.StartedAt}, {"triaged", e.TriagedAt}, {"arrived", e.ArrivedAt}} {
+		if e.Status == t.status && t.at != nil {
+			return *t.at
+		}
+	}
+	return e.CreatedAt
+}
+
+// loadBoard reads the unit's board from the API with the user's token: the
+// open encounters on the unit, then for each patient their name and MRN,
+// latest NEWS2 and active alerts. A refused or failed read of one patient's
+// part is named on their row; only the encounter list is essential.
+func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, error) {
+	b := Board{Unit: unit, At: c.now()}
+	var (
+		mu  sync.Mutex
+		ens []encounterJSON
+	)
+	g := &errgroup.Group{}
+	for _, st := range openStatuses {
+		g.Go(func() error {
+			var page struct {
+				Data []encounterJSON `json:"data"`
+			}
+			q := url.Values{"location": {unit}, "status": {st}, "limit": {"200"}}
+			if err := c.api.get(r, "/v1/clinical/encounters?"+q.Encode(), s.Access, &page); err != nil {
+				return err
+			}
+			mu.Lock()
+			ens = append(ens, page.Data...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return b, err
+	}
+	seen := map[string]bool{}
+	for _, e := range ens {
+		if seen[e.PatientID] {
+			continue
+		}
+		seen[e.PatientID] = true
+		b.Rows = append(b.Rows, Row{PatientID: e.PatientID, EncounterID: e.ID, EncounterStatus: e.Status, Since: e.since()})
+	}
+	g = &errgroup.Group{}
+	g.SetLimit(fanOut)
+	for i := range b.Rows {
+		row := &b.Rows[i]
+		var rowMu sync.Mutex
+		problem := func(what string, err error) {
+			rowMu.Lock()
+			defer rowMu.Unlock()
+			row.Problems = append(row.Problems, what+" "+unavailable(err))
+		}
+		g.Go(func() error {
+			var p patientJSON
+			if err := c.api.get(r, "/v1/patients/"+url.PathEscape(row.PatientID), s.Access, &p); err != nil {
+				problem("Name and MRN", err)
+				return nil
+			}
+			rowMu.Lock()
+			row.Name, row.MRN = strings.TrimSpace(strings.Join(p.Name.Given, " ")+" "+p.Name.Family), p.MRN
+			rowMu.Unlock()
+			return nil
+		})
+		g.Go(func() error {
+			var n news2JSON
+			if err := c.api.get(r, "/v1/observations/news2?patientId="+url.QueryEscape(row.PatientID), s.Access, &n); err != nil {
+				problem("NEWS2", err)
+				return nil
+			}
+			rowMu.Lock()
+			row.NEWS2 = NEWS2{Complete: n.Status == "complete" && n.Total != nil, Risk: n.Risk}
+			if n.Total != nil {
+				row.NEWS2.Total = *n.Total
+			}
+			if n.WindowEnd != nil {
+				row.NEWS2.At = *n.WindowEnd
+			}
+			rowMu.Unlock()
+			return nil
+		})
+		for _, st := range activeAlertStatuses {
+			g.Go(func() error {
+				var page struct {
+					Data []alertJSON `json:"data"`
+				}
+				q := url.Values{"patientId": {row.PatientID}, "status": {st}, "limit": {"50"}}
+				if err := c.api.get(r, "/v1/notifications/alerts?"+q.Encode(), s.Access, &page); err != nil {
+					problem("Alerts", err)
+					return nil
+				}
+				for _, a := range page.Data {
+					al := Alert{ID: a.ID, Severity: a.Severity, Category: a.Category, Message: a.Message, Status: a.Status,
+						Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt}
+					if a.Status == "open" && s.Practitioner != "" {
+						// The list carries no deliveries: the alert's own
+						// read says whom it reached.
+						var full alertJSON
+						if err := c.api.get(r, "/v1/notifications/alerts/"+url.PathEscape(a.ID), s.Access, &full); err == nil {
+							al.Mine = slices.ContainsFunc(full.Deliveries, func(d deliveryJSON) bool { return d.PractitionerID == s.Practitioner })
+						}
+					}
+					rowMu.Lock()
+					row.Alerts = append(row.Alerts, al)
+					rowMu.Unlock()
+				}
+				return nil
+			})
+		}
+	}
+	_ = g.Wait()
+	for i := range b.Rows {
+		slices.SortFunc(b.Rows[i].Alerts, func(x, y Alert) int {
+			return cmp.Or(cmp.Compare(severityRank(y.Severity), severityRank(x.Severity)), y.RaisedAt.Compare(x.RaisedAt))
+		})
+		slices.Sort(b.Rows[i].Problems)
+	}
+	slices.SortStableFunc(b.Rows, func(x, y Row) int {
+		return cmp.Or(cmp.Compare(y.NEWS2.Band().Rank, x.NEWS2.Band().Rank), cmp.Compare(x.Name, y.Name), cmp.Compare(x.PatientID, y.PatientID))
+	})
+	return b, nil
+}
+
+// severityRank orders alert severities, most urgent highest.
+func severityRank(s string) int {
+	return slices.Index([]string{"info", "warning", "urgent", "critical"}, s)
+}
+
+// unavailable says why a part of a row is missing, in the user's words.
+func unavailable(err error) string {
+	switch statusOf(err) {
+	case http.StatusForbidden:
+		return "not shown: your role does not allow it"
+	case http.StatusNotFound:
+		return "not found"
+	}
+	return "could not be read just now"
+}
