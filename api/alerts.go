@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,10 +192,17 @@ func (s *alertRoutes) view(c *gin.Context, rec alert.Record, bestEffort bool) al
 
 func (s *alertRoutes) list(c *gin.Context) {
 	verr := &domain.ValidationError{}
-	onlyParams(c, verr, "status", "patientId", "limit", "cursor")
+	onlyParams(c, verr, "status", "active", "patientId", "limit", "cursor")
 	f := alert.Filter{Status: alert.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: 50}
 	if f.Status != "" && !f.Status.Valid() {
 		verr.Add("status", "must be open, acknowledged, resolved, exhausted or undeliverable")
+	}
+	if v := c.Query("active"); v != "" {
+		active, err := strconv.ParseBool(v)
+		if err != nil {
+			verr.Add("active", "must be true or false")
+		}
+		f.Active = active
 	}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p

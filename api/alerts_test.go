@@ -330,4 +330,13 @@ func TestAlertListFiltersUndeliverable(t *testing.T) {
 	if r := a.call(t, http.MethodGet, "/v1/notifications/alerts?status=lost", ""); r.status != http.StatusBadRequest {
 		t.Fatalf("unknown status: %d %s", r.status, r.body)
 	}
+	// active lists the alerts not closed yet: an undeliverable one is closed.
+	_, open := a.raise(t, a.raiseBody("critical", "Na+ 118"))
+	r = a.call(t, http.MethodGet, "/v1/notifications/alerts?active=true", "")
+	if r.status != http.StatusOK || !strings.Contains(r.body, open.ID.String()) || strings.Contains(r.body, raised.ID.String()) {
+		t.Fatalf("active alerts: %d %s", r.status, r.body)
+	}
+	if r := a.call(t, http.MethodGet, "/v1/notifications/alerts?active=sometimes", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("active=sometimes: %d %s", r.status, r.body)
+	}
 }
