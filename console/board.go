@@ -16,10 +16,6 @@ import (
 // openStatuses are the encounter statuses of a patient still on the unit.
 var openStatuses = []string{"planned", "arrived", "triaged", "in-progress"}
 
-// activeAlertStatuses are the alerts the board shows: open ones, and those
-// acknowledged but not yet resolved.
-var activeAlertStatuses = []string{"open", "acknowledged"}
-
 // validUnit is a unit name as the board's URL takes it.
 var validUnit = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -205,34 +201,34 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 			rowMu.Unlock()
 			return nil
 		})
-		for _, st := range activeAlertStatuses {
-			g.Go(func() error {
-				var page struct {
-					Data []alertJSON `json:"data"`
-				}
-				q := url.Values{"patientId": {row.PatientID}, "status": {st}, "limit": {"50"}}
-				if err := c.api.get(r, "/v1/notifications/alerts?"+q.Encode(), s.Access, &page); err != nil {
-					problem("Alerts", err)
-					return nil
-				}
-				for _, a := range page.Data {
-					al := Alert{ID: a.ID, Severity: a.Severity, Category: a.Category, Message: a.Message, Status: a.Status,
-						Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt}
-					if a.Status == "open" && s.Practitioner != "" {
-						// The list carries no deliveries: the alert's own
-						// read says whom it reached.
-						var full alertJSON
-						if err := c.api.get(r, "/v1/notifications/alerts/"+url.PathEscape(a.ID), s.Access, &full); err == nil {
-							al.Mine = slices.ContainsFunc(full.Deliveries, func(d deliveryJSON) bool { return d.PractitionerID == s.Practitioner })
-						}
-					}
-					rowMu.Lock()
-					row.Alerts = append(row.Alerts, al)
-					rowMu.Unlock()
-				}
+		// The alerts the board shows: open ones, and those acknowledged but
+		// not yet resolved, in one query.
+		g.Go(func() error {
+			var page struct {
+				Data []alertJSON `json:"data"`
+			}
+			q := url.Values{"patientId": {row.PatientID}, "active": {"true"}, "limit": {"50"}}
+			if err := c.api.get(r, "/v1/notifications/alerts?"+q.Encode(), s.Access, &page); err != nil {
+				problem("Alerts", err)
 				return nil
-			})
-		}
+			}
+			for _, a := range page.Data {
+				al := Alert{ID: a.ID, Severity: a.Severity, Category: a.Category, Message: a.Message, Status: a.Status,
+					Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt}
+				if a.Status == "open" && s.Practitioner != "" {
+					// The list carries no deliveries: the alert's own
+					// read says whom it reached.
+					var full alertJSON
+					if err := c.api.get(r, "/v1/notifications/alerts/"+url.PathEscape(a.ID), s.Access, &full); err == nil {
+						al.Mine = slices.ContainsFunc(full.Deliveries, func(d deliveryJSON) bool { return d.PractitionerID == s.Practitioner })
+					}
+				}
+				rowMu.Lock()
+				row.Alerts = append(row.Alerts, al)
+				rowMu.Unlock()
+			}
+			return nil
+		})
 	}
 	_ = g.Wait()
 	for i := range b.Rows {

@@ -31,7 +31,8 @@ const CallbackPath = "/console/callback"
 // than their roles allow.
 var Scopes = []string{"openid", "profile", "fhirUser", "offline_access",
 	"user/Patient.read", "user/Encounter.read", "user/Observation.read",
-	"user/Flag.read", "user/Flag.write", "user/Communication.read"}
+	"user/Flag.read", "user/Flag.write", "user/Communication.read",
+	"user/MedicationRequest.read", "user/MedicationRequest.write", "user/Practitioner.read"}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -124,6 +125,9 @@ func New(opts Options) (*Console, error) {
 	c.mux.HandleFunc("GET /console/wards/{unit}/rows", c.rows)
 	c.mux.HandleFunc("GET /console/wards/{unit}/events", c.events)
 	c.mux.HandleFunc("POST /console/alerts/{id}/ack", c.acknowledge)
+	c.mux.HandleFunc("GET "+pharmacyPath, c.pharmacy)
+	c.mux.HandleFunc("POST /console/prescriptions/{id}/override", c.override)
+	c.mux.HandleFunc("POST /console/prescriptions/{id}/verify", c.verify)
 	return c, nil
 }
 

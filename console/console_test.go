@@ -87,7 +87,7 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if f.acked[id] {
 				status = "acknowledged"
 			}
-			if status == q.Get("status") {
+			if q.Get("active") == "true" {
 				data = append(data, map[string]any{"id": id, "severity": "critical", "category": "news2-high", "message": "NEWS2 7",
 					"status": status, "level": 1, "raisedAt": "2026-11-25T07:41:00Z"})
 			}

@@ -19,6 +19,8 @@ type pageData struct {
 	// Error is shown at the top of the page, announced to screen readers.
 	Error string
 	Board *Board
+	// Queue is the pharmacist's queue, on its page.
+	Queue *Queue
 	Now   time.Time
 }
 

@@ -62,9 +62,21 @@ func ensureConsoleClient(ctx context.Context, store *postgres.OAuthStore, baseUR
 		logger.Info("created OAuth2 client", "client", console.ClientID, "redirect", redirect)
 		return nil
 	}
-	if have, err := store.GetOAuthClient(ctx, console.ClientID); err == nil && !slices.Contains(have.RedirectURIs, redirect) {
+	have, err := store.GetOAuthClient(ctx, console.ClientID)
+	if err != nil {
+		return fmt.Errorf("console client: %w", err)
+	}
+	if !slices.Contains(have.RedirectURIs, redirect) {
 		logger.Warn("the console's OAuth2 client sends sign-ins elsewhere: signing in to the console here will fail",
 			"client", console.ClientID, "registered", have.RedirectURIs, "here", redirect)
+	}
+	// A console of a newer version asks for more: the client registered
+	// by an older one gets the scopes its pages call the API with.
+	if missing := slices.DeleteFunc(slices.Clone(console.Scopes), func(sc string) bool { return slices.Contains(have.Scopes, sc) }); len(missing) > 0 {
+		if err := store.SetClientAccess(ctx, console.ClientID, slices.Concat(have.Scopes, missing), have.Roles); err != nil {
+			return fmt.Errorf("console client scopes: %w", err)
+		}
+		logger.Info("gave the console's OAuth2 client the scopes it asks for", "client", console.ClientID, "added", missing)
 	}
 	return nil
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/zarish-sphere/zarish/domain/alert"
+	"github.com/zarish-sphere/zarish/domain/prescription"
 )
 
 // TestEndToEndConsoleWardBoard drives the clinical console in headless
@@ -186,5 +188,160 @@ func TestEndToEndConsoleWardBoard(t *testing.T) {
 	r.json(t, &still)
 	if still.AcknowledgedBy != nil {
 		t.Fatalf("the forged acknowledgement went through: %s", r.body)
+	}
+}
+
+// TestEndToEndConsolePharmacyQueue drives the pharmacist's queue in
+// headless Chromium (no JavaScript) against the dev stack: the physician
+// prescribes warfarin, then ibuprofen, which the checks hold with a major
+// interaction. Pharmacist Farhana signs in to the console — enrolling her
+// second factor, as her role requires at first sign-in — sees the held
+// ibuprofen with its interaction, overrides it with a reason and verifies
+// it; the engine records both in her name.
+func TestEndToEndConsolePharmacyQueue(t *testing.T) {
+	ctx := browserContext(t)
+	e := startE2E(t, devConfig(t))
+	admin := e.token(devClientID, "dev-secret", "")
+	acting := e.actingToken()
+	asDoctor := onBehalfOf(demoPractitionerID("dr.karim").String())
+	pharmacist := demoPractitionerID("pharm.farhana")
+
+	r := e.do(http.MethodPost, "/v1/patients", admin, amina())
+	var p patientJSON
+	r.json(t, &p)
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/clinical/encounters", admin, map[string]any{
+		"patientId": p.ID, "class": "inpatient", "reason": "atrial fibrillation", "location": "ward-3"})
+	var enc struct {
+		ID string `json:"id"`
+	}
+	r.json(t, &enc)
+	if r.status != http.StatusCreated {
+		t.Fatalf("encounter: %d %s", r.status, r.body)
+	}
+	prescribe := func(body map[string]any) prescriptionJSON {
+		t.Helper()
+		body["patientId"], body["encounterId"] = p.ID, enc.ID
+		r := e.do(http.MethodPost, "/v1/medications/prescriptions", acting, body, asDoctor...)
+		var out prescriptionJSON
+		r.json(t, &out)
+		if r.status != http.StatusCreated {
+			t.Fatalf("prescribe %v: %d %s", body["medication"], r.status, r.body)
+		}
+		return out
+	}
+	warfarin := prescribe(map[string]any{"medication": map[string]any{"name": "warfarin"},
+		"dose": map[string]any{"value": 5, "unit": "mg"}, "route": "oral", "frequency": "daily", "indication": "atrial fibrillation"})
+	ibuprofen := prescribe(map[string]any{"medication": map[string]any{"name": "ibuprofen"},
+		"dose": map[string]any{"value": 400, "unit": "mg"}, "route": "oral", "frequency": "tds", "durationDays": 5})
+	if warfarin.Status != prescription.StatusActive || ibuprofen.Status != prescription.StatusOnHold {
+		t.Fatalf("warfarin %s, ibuprofen %s: want active, on-hold", warfarin.Status, ibuprofen.Status)
+	}
+	var interaction prescription.Finding
+	for _, f := range ibuprofen.Findings {
+		if f.Kind == "interaction" && f.Standing() && f.OtherPrescriptionID != nil && *f.OtherPrescriptionID == warfarin.Details.ID {
+			interaction = f
+		}
+	}
+	if interaction.ID == "" || interaction.Severity != "major" {
+		t.Fatalf("ibuprofen's findings %+v: want a major interaction with the warfarin", ibuprofen.Findings)
+	}
+	id := ibuprofen.Details.ID.String()
+	rx := "#rx-" + id
+
+	fail := func(what string, err error) {
+		t.Helper()
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		t.Fatalf("%s: %v\npage: %s", what, err, html)
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, actions...); err != nil {
+			fail(what, err)
+		}
+	}
+
+	// 1. She opens the queue, signs in and enrols TOTP; back on the queue.
+	run("open the queue", chromedp.Navigate(e.stack.APIURL+"/console/pharmacy"), chromedp.WaitVisible(chromedp.ID("username")))
+	enrolTOTPAtSignIn(t, ctx, fail, "pharm.farhana", "demo-password-pharmacist")
+	run("back on the queue", chromedp.WaitVisible(chromedp.CSS(rx)))
+
+	// 2. The held ibuprofen, with the patient and the interaction.
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(rx)))
+	for _, want := range []string{"Ibuprofen for Amina Rahmán", p.MRN, "400 mg oral tds for 5 days", "Interaction", "major",
+		interaction.Other, interaction.Explanation, "Standing"} {
+		if err != nil || !strings.Contains(strings.ToLower(text), strings.ToLower(want)) {
+			t.Fatalf("the held ibuprofen lacks %q (%v): %s", want, err, text)
+		}
+	}
+
+	// 3. A reason for each standing finding; override; then verify.
+	const reason = "Short course for gout; INR checked in 3 days"
+	fields, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("#override-"+id+` input[type="text"]`)))
+	if err != nil || len(fields) == 0 {
+		fail("the override form's reason fields", err)
+	}
+	var typing []chromedp.Action[chromedp.Void]
+	for _, f := range fields {
+		typing = append(typing, chromedp.SendKeys(chromedp.ID(f.AttributeValue("id")), reason))
+	}
+	run("type the reasons", typing...)
+	run("override", chromedp.Click(chromedp.ID("override-button-"+id)), chromedp.WaitVisible(chromedp.ID("verify-"+id)))
+	run("verify", chromedp.Click(chromedp.ID("verify-"+id)), chromedp.WaitVisible(chromedp.ID("queue-hint")), chromedp.WaitNotPresent(chromedp.CSS(rx)))
+	if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.ID("error"), chromedp.AtLeast(0))); err != nil || len(n) != 0 {
+		fail("an error shown after verifying", err)
+	}
+
+	// 4. The engine: active, verified and overridden, both in her name.
+	r = e.do(http.MethodGet, "/v1/medications/prescriptions/"+id, admin, nil)
+	var got prescriptionJSON
+	r.json(t, &got)
+	if r.status != http.StatusOK || got.Status != prescription.StatusActive || got.VerifiedBy == nil || *got.VerifiedBy != pharmacist {
+		t.Fatalf("the ibuprofen after the console: %d %s", r.status, r.body)
+	}
+	for _, f := range got.Findings {
+		if f.ID != interaction.ID {
+			continue
+		}
+		if o := f.Override; o == nil || o.By != pharmacist || o.Role != prescription.RolePharmacist || o.Reason != reason {
+			t.Fatalf("the interaction's override: %+v", f.Override)
+		}
+		return
+	}
+	t.Fatalf("the interaction is gone from the findings: %s", r.body)
+}
+
+// enrolTOTPAtSignIn signs username in on the engine's sign-in page the
+// browser shows, enrolling a TOTP authenticator as a role that needs a
+// second factor does at its first sign-in: it reads the key off the page,
+// confirms it with a code, and goes on past the recovery codes.
+func enrolTOTPAtSignIn(t *testing.T, ctx context.Context, fail func(string, error), username, password string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	submit := chromedp.Click(chromedp.CSS(`button[type="submit"]`))
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), username),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		submit,
+		chromedp.WaitVisible(chromedp.ID("totp-secret")),
+	); err != nil {
+		fail("sign in up to the enrolment", err)
+	}
+	secret, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("totp-secret")))
+	if err != nil {
+		fail("the TOTP key", err)
+	}
+	code, err := totp.GenerateCode(strings.TrimSpace(secret), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tctx, chromedp.SendKeys(chromedp.ID("code"), code), submit,
+		chromedp.WaitVisible(chromedp.ID("recovery-codes")), submit); err != nil {
+		fail("enrol", err)
 	}
 }
