@@ -10,6 +10,7 @@
 package console
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"html/template"
@@ -32,7 +33,8 @@ const CallbackPath = "/console/callback"
 var Scopes = []string{"openid", "profile", "fhirUser", "offline_access",
 	"user/Patient.read", "user/Encounter.read", "user/Observation.read",
 	"user/Flag.read", "user/Flag.write", "user/Communication.read",
-	"user/MedicationRequest.read", "user/MedicationRequest.write", "user/Practitioner.read"}
+	"user/MedicationRequest.read", "user/MedicationRequest.write", "user/Practitioner.read",
+	"user/AllergyIntolerance.read", "user/DiagnosticReport.read", "user/Procedure.read"}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -59,6 +61,12 @@ type Options struct {
 	Shutdown <-chan struct{}
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// WorkflowUI is the Temporal Web UI's base URL (http://127.0.0.1:8233):
+	// the patient page links each process to its workflow there. Empty: no
+	// links.
+	WorkflowUI string
+	// Namespace is the workflows' Temporal namespace; empty means "default".
+	Namespace string
 }
 
 // Console serves the pages under /console.
@@ -74,6 +82,8 @@ type Console struct {
 	mux    *http.ServeMux
 	secure bool
 	stop   <-chan struct{}
+	// ui and namespace locate the workflows in the Temporal Web UI.
+	ui, namespace string
 }
 
 // New returns the console over opts.Engine.
@@ -102,7 +112,8 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{api: engine{h: opts.Engine}, base: strings.TrimRight(opts.BaseURL, "/"), seal: s, ttl: opts.SessionTTL,
 		log: opts.Logger, now: opts.Now, pages: pages, static: http.StripPrefix("/console/static/", http.FileServerFS(sub)),
-		secure: strings.HasPrefix(opts.BaseURL, "https://"), stop: opts.Shutdown}
+		secure: strings.HasPrefix(opts.BaseURL, "https://"), stop: opts.Shutdown,
+		ui: strings.TrimRight(opts.WorkflowUI, "/"), namespace: cmp.Or(opts.Namespace, "default")}
 	if c.ttl <= 0 {
 		c.ttl = 12 * time.Hour
 	}
@@ -125,6 +136,7 @@ func New(opts Options) (*Console, error) {
 	c.mux.HandleFunc("GET /console/wards/{unit}/rows", c.rows)
 	c.mux.HandleFunc("GET /console/wards/{unit}/events", c.events)
 	c.mux.HandleFunc("POST /console/alerts/{id}/ack", c.acknowledge)
+	c.mux.HandleFunc("GET /console/patients/{id}", c.patient)
 	c.mux.HandleFunc("GET "+pharmacyPath, c.pharmacy)
 	c.mux.HandleFunc("POST /console/prescriptions/{id}/override", c.override)
 	c.mux.HandleFunc("POST /console/prescriptions/{id}/verify", c.verify)

@@ -21,7 +21,9 @@ type pageData struct {
 	Board *Board
 	// Queue is the pharmacist's queue, on its page.
 	Queue *Queue
-	Now   time.Time
+	// Patient is the patient page's content.
+	Patient *PatientPage
+	Now     time.Time
 }
 
 // statusLabels are the encounter statuses in words.
@@ -42,6 +44,9 @@ func parsePages() (*template.Template, error) {
 		"clock":    func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
 		"title":    func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
 		"pathPart": url.PathEscape,
+		"add":      func(a, b float64) float64 { return a + b },
+		"half":     func(a float64) float64 { return a / 2 },
+		"stamp":    func(t time.Time) string { return t.UTC().Format("2 Jan 15:04 UTC") },
 	}).ParseFS(templateFS, "templates/*.html")
 }
 

@@ -21,7 +21,9 @@ import (
 // request); the cookie key is derived from secret (the OAuth2 server's
 // HMAC secret, shared by every replica), or generated when there is none.
 // The boards' live streams end when ctx does, so the server drains.
-func consoleHandler(ctx context.Context, baseURL string, secret []byte, logger *slog.Logger,
+// workflowUI is the Temporal Web UI's base URL the patient page links each
+// process to, in namespace; "" links nothing.
+func consoleHandler(ctx context.Context, baseURL, workflowUI, namespace string, secret []byte, logger *slog.Logger,
 	router func(console http.Handler) http.Handler) (http.Handler, error) {
 	var key []byte
 	if len(secret) > 0 {
@@ -34,7 +36,7 @@ func consoleHandler(ctx context.Context, baseURL string, secret []byte, logger *
 	var engine http.Handler
 	c, err := console.New(console.Options{
 		Engine:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { engine.ServeHTTP(w, r) }),
-		BaseURL: baseURL, Key: key, Logger: logger, Shutdown: ctx.Done(),
+		BaseURL: baseURL, Key: key, Logger: logger, Shutdown: ctx.Done(), WorkflowUI: workflowUI, Namespace: namespace,
 	})
 	if err != nil {
 		return nil, err

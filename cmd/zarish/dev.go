@@ -217,7 +217,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err := ensureConsoleClient(ctx, oauthStore, s.APIURL, logger); err != nil {
 		logger.Warn("the clinical console cannot sign anyone in", "error", err)
 	}
-	handler, err := consoleHandler(ctx, s.APIURL, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
+	handler, err := consoleHandler(ctx, s.APIURL, s.UIURL, tsrv.Namespace(), ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
 		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
 			medications: kb, console: console}.router(cfg, logger)
 	})

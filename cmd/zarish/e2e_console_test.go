@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,5 +344,105 @@ func enrolTOTPAtSignIn(t *testing.T, ctx context.Context, fail func(string, erro
 	if err := chromedp.Do(tctx, chromedp.SendKeys(chromedp.ID("code"), code), submit,
 		chromedp.WaitVisible(chromedp.ID("recovery-codes")), submit); err != nil {
 		fail("enrol", err)
+	}
+}
+
+// TestEndToEndConsolePatientPage opens a patient's page in headless
+// Chromium (no JavaScript) against the dev stack: Amina has an encounter on
+// ward 3 and a few vital signs; nurse Nadia signs in on the page and sees
+// her name, the encounter with a link to its workflow in the Temporal Web
+// UI, and a chart per vital sign drawn on the server with the readings. With
+// ZARISH_SCREENSHOTS=1 the page is saved to docs/console-patient.png.
+func TestEndToEndConsolePatientPage(t *testing.T) {
+	ctx := browserContext(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1180, 820)); err != nil {
+		t.Fatal(err)
+	}
+	e := startE2E(t, devConfig(t))
+	admin := e.token(devClientID, "dev-secret", "")
+	acting := e.actingToken()
+	nurse := demoPractitionerID("nurse.nadia").String()
+
+	r := e.do(http.MethodPost, "/v1/patients", admin, amina())
+	var p patientJSON
+	r.json(t, &p)
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/clinical/encounters", admin, map[string]any{
+		"patientId": p.ID, "class": "inpatient", "reason": "community-acquired pneumonia", "location": "ward-3"})
+	var enc struct {
+		ID         string `json:"id"`
+		WorkflowID string `json:"workflowId"`
+	}
+	r.json(t, &enc)
+	if r.status != http.StatusCreated {
+		t.Fatalf("encounter: %d %s", r.status, r.body)
+	}
+	now := time.Now().UTC()
+	for i, it := range []struct {
+		code  string
+		value float64
+		unit  string
+		ago   time.Duration
+	}{
+		{"8867-4", 88, "/min", 6 * time.Hour}, {"8867-4", 96, "/min", 3 * time.Hour}, {"8867-4", 112, "/min", 30 * time.Minute},
+		{"9279-1", 18, "/min", 3 * time.Hour}, {"9279-1", 22, "/min", 30 * time.Minute},
+		{"8310-5", 37.9, "Cel", 3 * time.Hour}, {"8310-5", 38.4, "Cel", 30 * time.Minute},
+		{"59408-5", 95, "%", 30 * time.Minute}, {"8480-6", 108, "mm[Hg]", 30 * time.Minute},
+	} {
+		body := map[string]any{"patientId": p.ID, "code": it.code, "value": map[string]any{"value": it.value, "unit": it.unit},
+			"effectiveAt": now.Add(-it.ago).Add(time.Duration(i) * time.Second).Format(time.RFC3339)}
+		if r := e.do(http.MethodPost, "/v1/observations", acting, body, onBehalfOf(nurse)...); r.status != http.StatusCreated {
+			t.Fatalf("record %s: %d %s", it.code, r.status, r.body)
+		}
+	}
+
+	fail := func(what string, err error) {
+		t.Helper()
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		t.Fatalf("%s: %v\npage: %s", what, err, html)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(e.stack.APIURL+"/console/patients/"+p.ID),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "nurse.nadia"),
+		chromedp.SendKeys(chromedp.ID("password"), "demo-password-nurse"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("patient-name")),
+	); err != nil {
+		fail("sign in on the patient page", err)
+	}
+	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("patient-name")))
+	if err != nil || name != "Amina Rahmán" {
+		fail("the name "+name, err)
+	}
+	encounter, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("encounter")))
+	if err != nil || !strings.Contains(encounter, "ward-3") || !strings.Contains(encounter, "community-acquired pneumonia") {
+		fail("the encounter: "+encounter, err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#encounter a.workflow").getAttribute("href")`))
+	if want := e.stack.UIURL + "/namespaces/default/workflows/" + url.PathEscape(enc.WorkflowID); err != nil || enc.WorkflowID == "" || link != want {
+		t.Fatalf("the encounter's workflow link %q, want %q (%v)", link, want, err)
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`["8867-4","9279-1","8310-5","59408-5","8480-6"].map(function(c){
+	  var f=document.getElementById("chart-"+c); return f && f.querySelector("svg > title") && f.querySelector("svg > desc") && f.querySelector("table") ?
+	    f.querySelectorAll("svg circle").length : -1;})`))
+	if err != nil || len(charts) != 5 || charts[0] != 3 || charts[1] != 2 || charts[2] != 2 || charts[3] != 1 || charts[4] != 1 {
+		fail("the charts' readings", err)
+	}
+	desc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#chart-8867-4 svg > desc").textContent`))
+	if err != nil || !strings.Contains(desc, "3 readings, 2 outside the shaded band of 51–90 /min") {
+		t.Fatalf("the pulse chart's description %q (%v)", desc, err)
+	}
+	if os.Getenv("ZARISH_SCREENSHOTS") == "1" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "console-patient.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	if err := ensureConsoleClient(ctx, postgres.NewOAuthStore(pool), consoleBase, logger); err != nil {
 		logger.Warn("the clinical console cannot sign anyone in", "error", err)
 	}
-	handler, err := consoleHandler(ctx, consoleBase, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
+	handler, err := consoleHandler(ctx, consoleBase, "", cfg.Temporal.Namespace, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
 		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
 			medications: kb, console: console}.router(cfg, logger)
 	})
