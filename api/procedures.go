@@ -50,17 +50,6 @@ const (
 	CodeChecklistIncomplete = "CHECKLIST_INCOMPLETE"
 )
 
-func init() {
-	refusals[procedureflow.RefusedInvalidTransition] = refusalAnswer{http.StatusConflict, CodeInvalidTransition, ""}
-	refusals[procedureflow.RefusedInvalidArgument] = refusalAnswer{http.StatusBadRequest, CodeValidationFailed, ""}
-	refusals[procedureflow.RefusedChecklistIncomplete] = refusalAnswer{http.StatusConflict, CodeChecklistIncomplete, ""}
-	refusals[procedureflow.RefusedNoSlot] = refusalAnswer{http.StatusConflict, CodeNoSlot, ""}
-	refusals[procedureflow.RefusedHoldLapsed] = refusalAnswer{http.StatusConflict, CodeHoldLapsed,
-		"The hold lapsed before it was booked: search again with reschedule."}
-	refusals[procedureflow.RefusedNotRecorded] = refusalAnswer{http.StatusBadRequest, CodeValidationFailed, ""}
-	refusals[procedureflow.RefusedRecordUnavailable] = refusalAnswer{http.StatusServiceUnavailable, CodeUnavailable,
-		"The change could not be recorded and was not made; retry shortly."}
-}
 
 // Audit entity types of the procedure routes.
 const (

@@ -14,6 +14,7 @@ import (
 	diagnosticflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
 	prescriptionflow "github.com/zarish-sphere/zarish/workflows/prescription"
+	procedureflow "github.com/zarish-sphere/zarish/workflows/procedure"
 	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
@@ -48,6 +49,14 @@ var refusals = map[string]refusalAnswer{
 	diagnosticflow.RefusedNotReleased:       {http.StatusConflict, CodeInvalidTransition, ""},
 	diagnosticflow.RefusedNotRecorded:       {http.StatusBadRequest, CodeValidationFailed, ""},
 	diagnosticflow.RefusedRecordUnavailable: {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
+
+	procedureflow.RefusedInvalidTransition:   {http.StatusConflict, CodeInvalidTransition, ""},
+	procedureflow.RefusedInvalidArgument:     {http.StatusBadRequest, CodeValidationFailed, ""},
+	procedureflow.RefusedChecklistIncomplete: {http.StatusConflict, CodeChecklistIncomplete, ""},
+	procedureflow.RefusedNoSlot:              {http.StatusConflict, CodeNoSlot, ""},
+	procedureflow.RefusedHoldLapsed:          {http.StatusConflict, CodeHoldLapsed, "The hold lapsed before it was booked: search again with reschedule."},
+	procedureflow.RefusedNotRecorded:         {http.StatusBadRequest, CodeValidationFailed, ""},
+	procedureflow.RefusedRecordUnavailable:   {http.StatusServiceUnavailable, CodeUnavailable, "The change could not be recorded and was not made; retry shortly."},
 
 	alertflow.RefusedNotARecipient:       {http.StatusForbidden, CodeNotARecipient, "Only a practitioner who was notified of this alert may acknowledge it."},
 	alertflow.RefusedAlreadyAcknowledged: {http.StatusConflict, CodeConflict, "The alert is already acknowledged."},

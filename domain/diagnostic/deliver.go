@@ -100,8 +100,6 @@ func sentSubject(s Status, o Order) string {
 		return "Final report: " + o.Summary()
 	case StatusCorrected:
 		return "Report corrected: " + o.Summary()
-	case StatusAmended, StatusAppended:
-		return "Report " + string(s) + ": " + o.Summary()
 	}
 	return "Report " + string(s) + ": " + o.Summary()
 }

@@ -58,10 +58,10 @@ const allocationColumns = `procedure_id, resource_id, kind, starts_at, ends_at, 
 // Busy returns every allocation overlapping span of the resources with
 // resourceIDs and of the patient (kind patient, patientID; none when
 // uuid.Nil): booked ones, and holds not lapsed at now. Each Busy runs from
-// the allocation's start to its end plus its turnover; each resource's
-// blocked periods overlapping span (procedure.Resource.Blocked) are there
-// too, with ProcedureID uuid.Nil. The map has an entry, sorted by start,
-// for every id asked for that is busy at all.
+// the allocation's start to its end plus its turnover. A resource's
+// blocked periods are not repeated here: the search reads them from the
+// resource itself (procedure.Resource.Open). The map has an entry, sorted
+// by start, for every id asked for that is busy at all.
 func (s *ProcedureStore) Busy(ctx context.Context, resourceIDs []uuid.UUID, patientID uuid.UUID, span procedure.Period,
 	now time.Time) (map[uuid.UUID][]procedure.Busy, error) {
 	busy := map[uuid.UUID][]procedure.Busy{}
@@ -95,18 +95,6 @@ func (s *ProcedureStore) Busy(ctx context.Context, resourceIDs []uuid.UUID, pati
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("busy allocations: %w", err)
-	}
-	resources, err := listResources[procedure.Resource](ctx, s.pool, "procedure_resources",
-		`SELECT resource FROM procedure_resources WHERE id = ANY($1)`, resourceIDs)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range resources {
-		for _, b := range r.Blocked {
-			if b.Overlaps(span) {
-				busy[r.ID] = append(busy[r.ID], procedure.Busy{Period: b.Period})
-			}
-		}
 	}
 	for _, list := range busy {
 		slices.SortFunc(list, func(a, b procedure.Busy) int {

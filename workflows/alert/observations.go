@@ -69,7 +69,7 @@ type ObservationAlerts struct {
 	Observations ObservationReadings
 	// Orders reads the diagnostic orders results name (Observation.basedOn):
 	// a critical result an open order awaits is the order's read-back
-	// callback's to telephone. Nil leaves only the check for its open alert.
+	// callback's to telephone. Nil raises every critical value's alert.
 	Orders DiagnosticOrders
 	// Window is how far apart the readings of one NEWS2 set may be; zero is
 	// observation.DefaultNEWS2Window.
@@ -122,47 +122,25 @@ type DiagnosticOrders interface {
 
 // ownedByOrder reports whether a critical result is the diagnostic order's
 // to telephone, so that one alert rings for it, not two: the order it was
-// recorded for stands open and awaits that test (its read-back callback,
+// recorded for stands open and awaits that test, so its read-back callback,
 // and the critical-result alert to the orderer, follow the result into the
-// report), or the order's critical-result alert is already open. An order
-// that is closed, unknown or does not order the test leaves the value its
-// own alert. Should a critical-value alert be raised all the same (no
-// order reader), the callback resolves it when it takes over
-// (activities/diagnostic YieldCriticalValues).
+// report. The order exists before any of its results is stored. An order
+// that is closed, unknown or does not order the test — or no order reader
+// — leaves the value its own alert; should one be raised all the same, the
+// callback resolves it when it takes over (activities/diagnostic
+// YieldCriticalValues).
 func (o ObservationAlerts) ownedByOrder(ctx context.Context, ev observation.EventData) (bool, error) {
-	if o.Orders != nil {
-		r, err := o.Orders.Get(ctx, *ev.BasedOn)
-		switch {
-		case err == nil:
-			if !r.Status.Closed() && slices.Contains(r.Order.ResultCodes(), ev.Code) {
-				return true, nil
-			}
-		case !errors.Is(err, domain.ErrNotFound):
-			return false, fmt.Errorf("diagnostic order %s: %w", *ev.BasedOn, err)
-		}
+	if o.Orders == nil {
+		return false, nil
 	}
-	return o.calledBack(ctx, ev.PatientID, *ev.BasedOn)
-}
-
-// calledBack reports whether the diagnostic order's critical-result alert
-// is open: its callback answers the value.
-func (o ObservationAlerts) calledBack(ctx context.Context, patientID, orderID uuid.UUID) (bool, error) {
-	f := alert.Filter{PatientID: patientID, Active: true, Limit: 100}
-	for {
-		page, err := o.Alerts.ListAlerts(ctx, f)
-		if err != nil {
-			return false, fmt.Errorf("open alerts of patient %s: %w", patientID, err)
-		}
-		if slices.ContainsFunc(page.Alerts, func(a alert.Record) bool {
-			return a.Category == diagnostic.CategoryCriticalResult && a.Source == diagnostic.Source(orderID)
-		}) {
-			return true, nil
-		}
-		if page.Next == "" {
-			return false, nil
-		}
-		f.Cursor = page.Next
+	r, err := o.Orders.Get(ctx, *ev.BasedOn)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("diagnostic order %s: %w", *ev.BasedOn, err)
 	}
+	return !r.Status.Closed() && slices.Contains(r.Order.ResultCodes(), ev.Code), nil
 }
 
 // NEWS2 scores the set that evs — one write's observations of one patient,

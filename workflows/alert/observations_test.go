@@ -10,6 +10,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/observation"
 	alertwf "github.com/zarish-sphere/zarish/workflows/alert"
 )
@@ -72,5 +73,40 @@ func TestNEWS2ScoresAWriteOnceFromItsNewestReading(t *testing.T) {
 	var verr *domain.ValidationError
 	if _, err := a.NEWS2(context.Background(), append(write, other)); !errors.As(err, &verr) || len(store.asked) != 1 {
 		t.Fatalf("two patients' observations: %v, %d asks", err, len(store.asked))
+	}
+}
+
+// orders answers the diagnostic orders results name.
+type orders struct {
+	report diagnostic.Report
+	err    error
+}
+
+func (o orders) Get(context.Context, uuid.UUID) (diagnostic.Report, error) { return o.report, o.err }
+
+// A critical result of an open order that awaits its test is the order's
+// callback's to telephone: no critical-value alert is raised (nothing else
+// is consulted: the alert store and the Temporal client are nil). An order
+// that cannot be read is an error to retry, never a silent pass.
+func TestCriticalResultOfAnOpenOrderIsTheOrdersCallback(t *testing.T) {
+	cat, err := diagnostic.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orderID, patient := uuid.New(), uuid.New()
+	report, err := diagnostic.New(diagnostic.Request{ID: orderID, PatientID: patient, Tests: []string{observation.CodePotassium},
+		Priority: diagnostic.PriorityStat, OrdererID: uuid.New(), CreatedAt: time.Now()}, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := observation.EventData{ID: uuid.New(), Version: 1, PatientID: patient, BasedOn: &orderID, Code: observation.CodePotassium,
+		Status: observation.StatusFinal, Interpretation: observation.Limits{Flag: observation.FlagCriticalHigh}}
+	o := alertwf.ObservationAlerts{Orders: orders{report: report}}
+	if _, raised, err := o.Critical(context.Background(), ev); raised || err != nil {
+		t.Fatalf("the order's critical result raised its own alert: %v, %v", raised, err)
+	}
+	o.Orders = orders{err: errors.New("connection refused")}
+	if _, raised, err := o.Critical(context.Background(), ev); raised || err == nil {
+		t.Fatalf("an unreadable order: raised %v, %v", raised, err)
 	}
 }

@@ -508,27 +508,12 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 // (an ApplicationError of one of the Refused* types) changes nothing; on a
 // cancelled or withdrawn report the server answers NotFound.
 func Step(ctx context.Context, c client.Client, id uuid.UUID, req Request) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(id),
-		UpdateName:   req.UpdateName(),
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(id), req.UpdateName(), req)
 }
 
 // GetState reads the report's state from its workflow.
 func GetState(ctx context.Context, c client.Client, id uuid.UUID) (State, error) {
-	var s State
-	v, err := c.QueryWorkflow(ctx, WorkflowID(id), "", QueryState)
-	if err != nil {
-		return s, err
-	}
-	return s, v.Get(&s)
+	return process.Query[State](ctx, c, WorkflowID(id), QueryState)
 }
 
 // View is a report as the API shows it: its state and the id of the

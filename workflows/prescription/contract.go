@@ -287,33 +287,14 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 // AwaitChecked waits until the prescription's first checks have run and
 // returns its state.
 func AwaitChecked(ctx context.Context, c client.Client, id uuid.UUID) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(id),
-		UpdateName:   UpdateChecked,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(id), UpdateChecked)
 }
 
 // Step sends req as its Update and returns the new state. A refused step
 // (an ApplicationError of one of the Refused* types) changes nothing; on a
 // closed prescription the server answers NotFound.
 func Step(ctx context.Context, c client.Client, id uuid.UUID, req Request) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(id),
-		UpdateName:   req.UpdateName(),
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(id), req.UpdateName(), req)
 }
 
 // AskRecheck asks a running prescription to run its checks again.
@@ -323,12 +304,7 @@ func AskRecheck(ctx context.Context, c client.Client, id uuid.UUID, r Recheck) e
 
 // GetState reads the prescription's state from its workflow.
 func GetState(ctx context.Context, c client.Client, id uuid.UUID) (State, error) {
-	var s State
-	v, err := c.QueryWorkflow(ctx, WorkflowID(id), "", QueryState)
-	if err != nil {
-		return s, err
-	}
-	return s, v.Get(&s)
+	return process.Query[State](ctx, c, WorkflowID(id), QueryState)
 }
 
 // View is a prescription as the API shows it: its state and the id of the

@@ -289,42 +289,18 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 // AwaitScheduled waits until the procedure's first search has run and
 // returns its state.
 func AwaitScheduled(ctx context.Context, c client.Client, id uuid.UUID) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(id),
-		UpdateName:   UpdateScheduled,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(id), UpdateScheduled)
 }
 
 // Step sends req as its Update and returns the new state. A refused step
 // changes nothing.
 func Step(ctx context.Context, c client.Client, id uuid.UUID, req Request) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(id),
-		UpdateName:   req.UpdateName(),
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(id), req.UpdateName(), req)
 }
 
 // GetState reads the procedure's state from its workflow.
 func GetState(ctx context.Context, c client.Client, id uuid.UUID) (State, error) {
-	var s State
-	v, err := c.QueryWorkflow(ctx, WorkflowID(id), "", QueryState)
-	if err != nil {
-		return s, err
-	}
-	return s, v.Get(&s)
+	return process.Query[State](ctx, c, WorkflowID(id), QueryState)
 }
 
 // View is a procedure as the API shows it: its state and the id of the

@@ -188,17 +188,8 @@ func (s *store) Busy(_ context.Context, resourceIDs []uuid.UUID, patientID uuid.
 		if !asked || !during(a).Overlaps(span) || a.State == procedure.AllocationHeld && !a.ExpiresAt.After(now) {
 			continue
 		}
-		busy[a.ResourceID] = append(busy[a.ResourceID], procedure.Busy{Period: during(a), ProcedureID: a.ProcedureID, Priority: a.Priority})
-	}
-	for _, r := range s.resources {
-		if !slices.Contains(resourceIDs, r.ID) {
-			continue
-		}
-		for _, b := range r.Blocked {
-			if b.Overlaps(span) {
-				busy[r.ID] = append(busy[r.ID], procedure.Busy{Period: b.Period})
-			}
-		}
+		busy[a.ResourceID] = append(busy[a.ResourceID], procedure.Busy{Period: during(a), ProcedureID: a.ProcedureID, Priority: a.Priority,
+			Held: a.State == procedure.AllocationHeld})
 	}
 	for _, list := range busy {
 		slices.SortFunc(list, func(a, b procedure.Busy) int { return cmp.Or(a.From.Compare(b.From), a.To.Compare(b.To)) })

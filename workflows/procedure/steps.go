@@ -138,10 +138,7 @@ func (r *run) reschedule(ctx workflow.Context, req RescheduleRequest) (State, er
 	booked := r.p.Status == procedure.StatusBooked
 	moved := r.p
 	moved.Request.Window = req.Window
-	saved := r.p
-	r.p = moved // the search reads the request's window from the state
 	res, err := r.search(ctx, req.Window, booked)
-	r.p = saved
 	if err != nil {
 		return r.p, temporal.NewApplicationError("the search for a new slot failed: "+err.Error(), RefusedRecordUnavailable)
 	}

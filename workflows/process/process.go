@@ -1,13 +1,15 @@
 // Package process holds what every care-process workflow shares, so each
 // process copies one shape: the typed refusals its Updates answer with, the
-// error for input no retry can fix, the activity retry policy, and when to
-// continue as new.
+// error for input no retry can fix, the activity retry policy, when to
+// continue as new, and how a caller sends an Update or reads a query.
 package process
 
 import (
+	"context"
 	"errors"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -113,4 +115,31 @@ func Message(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// Update sends the Update name with args to the workflow and returns its
+// result once it has completed. A refused Update (an ApplicationError of a
+// contract's Refused* types) changed nothing.
+func Update[S any](ctx context.Context, c client.Client, workflowID, name string, args ...any) (S, error) {
+	var s S
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   name,
+		Args:         args,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return s, err
+	}
+	return s, h.Get(ctx, &s)
+}
+
+// Query answers the query name of the workflow's current run.
+func Query[S any](ctx context.Context, c client.Client, workflowID, name string) (S, error) {
+	var s S
+	v, err := c.QueryWorkflow(ctx, workflowID, "", name)
+	if err != nil {
+		return s, err
+	}
+	return s, v.Get(&s)
 }
