@@ -50,7 +50,6 @@ const (
 	CodeChecklistIncomplete = "CHECKLIST_INCOMPLETE"
 )
 
-
 // Audit entity types of the procedure routes.
 const (
 	entityProcedure = "Procedure"
