@@ -23,11 +23,16 @@ services:
 	@./scripts/ensure-services.sh
 
 ## test: every test — unit, store, workflow and end-to-end — on the real components,
-## then a 20 s run of the fuzz test that drives every API route with generated input
+## then short runs of the fuzz tests: every API route with generated input, the HL7 v2
+## parser, ACK builder and MLLP framer, and the DICOM reader
 test: vet
-	@./scripts/ensure-services.sh --with-kcat --with-chromium
+	@./scripts/ensure-services.sh --with-kcat --with-chromium --with-dcmtk --with-node
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 20s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzACK$$' -fuzztime 5s ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzMLLPReader$$' -fuzztime 5s ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./integrations/dicom/
 
 vet:
 	$(GO) vet ./...
@@ -38,7 +43,8 @@ unit:
 
 ## bench: the benchmarks, printing their figures
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/ ./domain/medication/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./api/ ./integrations/postgres/ ./integrations/kafka/ ./integrations/auth/ ./domain/medication/ \
+		./integrations/hl7v2/ ./integrations/dicom/
 	$(GO) test -run '^$$' -bench AlertFirstNotification -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench EncounterThroughput -benchtime 1x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench PrescriptionPlacement -benchtime 1x ./cmd/zarish/

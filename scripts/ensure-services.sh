@@ -3,7 +3,9 @@
 # a PostgreSQL server on 127.0.0.1:5432 and a Redis server on 127.0.0.1:6379
 # (started, or installed and started) and, for the tests that talk to the
 # broker with a second real Kafka client, kcat (--with-kcat), and for the
-# sign-in test in headless Chromium, Debian's chromium (--with-chromium).
+# sign-in test in headless Chromium, Debian's chromium (--with-chromium), and
+# for the integration tests' second readers of what we parse, dcmtk
+# (--with-dcmtk) and Node.js with npm (--with-node).
 set -euo pipefail
 
 need_apt_update=1
@@ -55,10 +57,14 @@ fi
 
 with_kcat=0
 with_chromium=0
+with_dcmtk=0
+with_node=0
 for arg in "$@"; do
 	case "$arg" in
 	--with-kcat) with_kcat=1 ;;
 	--with-chromium) with_chromium=1 ;;
+	--with-dcmtk) with_dcmtk=1 ;;
+	--with-node) with_node=1 ;;
 	esac
 done
 if [ "$with_kcat" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
@@ -68,4 +74,12 @@ fi
 if [ "$with_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
 	echo "ensure-services: installing chromium (the sign-in page's browser test)" >&2
 	apt_install chromium
+fi
+if [ "$with_dcmtk" = 1 ] && ! command -v dcmdump >/dev/null 2>&1; then
+	echo "ensure-services: installing dcmtk (the DICOM reader's oracle)" >&2
+	apt_install dcmtk
+fi
+if [ "$with_node" = 1 ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+	echo "ensure-services: installing Node.js and npm (the HL7 v2 parser's oracle and MLLP client)" >&2
+	apt_install nodejs npm
 fi
