@@ -45,6 +45,9 @@ const (
 	// CodeClinicianRequired: only a physician releases a report to the
 	// patient ahead of its time.
 	CodeClinicianRequired = "CLINICIAN_REQUIRED"
+	// CodeReceiverRequired: only the orderer, a physician or a nurse takes
+	// a critical result by reading it back themselves.
+	CodeReceiverRequired = "RECEIVER_REQUIRED"
 	// CodeUnreviewedFlags: the report is verified only once every
 	// delta-check flag is reviewed.
 	CodeUnreviewedFlags = "UNREVIEWED_FLAGS"
@@ -129,6 +132,9 @@ func (s *diagnosticRoutes) routes() []Route {
 		step(report+"/withdraw", reportW, reports, false, func() stepBody { return &withdrawReportBody{} }),
 		step(callback+"/attempt", reportW, reports, false, func() stepBody { return &attemptBody{} }),
 		step(callback+"/confirm", reportW, reports, false, func() stepBody { return &confirmBody{} }),
+		// The receiver reads a critical result back themselves: a reader
+		// of the report who is its orderer, a physician or a nurse.
+		step(callback+"/read-back", reportR, reports, false, func() stepBody { return &readBackBody{} }),
 		step(callback+"/close", reportW, reports, false, func() stepBody { return &closeCallbackBody{} }),
 		{http.MethodGet, reportsPath, reportR, reports, s.list},
 		{http.MethodGet, report, reportR, reports, s.getReport},

@@ -271,6 +271,25 @@ func (b *confirmBody) request(c *gin.Context, _ time.Time) (diagnosticflow.Reque
 	return &diagnosticflow.CallbackConfirmRequest{ObservationID: obs, ReadBack: rb}, nil
 }
 
+// readBackBody is POST …/reports/{id}/callbacks/{observationId}/read-back:
+// the receiver reads the value back themselves, signed in — the token's
+// practitioner is the receiver.
+type readBackBody struct {
+	byField
+	Value string `json:"value"`
+}
+
+func (b *readBackBody) request(c *gin.Context, _ time.Time) (diagnosticflow.Request, error) {
+	obs, err := observationParam(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := requiredText("value", b.Value); err != nil {
+		return nil, err
+	}
+	return &diagnosticflow.CallbackConfirmRequest{ObservationID: obs, ReadBack: diagnostic.ReadBack{Entered: b.Value}, InPerson: true}, nil
+}
+
 // closeCallbackBody is POST …/reports/{id}/callbacks/{observationId}/close:
 // the callback ends without a read-back.
 type closeCallbackBody struct {
@@ -407,6 +426,9 @@ func (s *diagnosticRoutes) allowed(c *gin.Context, id, who uuid.UUID, req diagno
 		r.Study.PatientID = stored.Order.PatientID
 		return ok
 	case *diagnosticflow.CallbackConfirmRequest:
+		if r.InPerson {
+			return s.mayReceive(c, id, who)
+		}
 		if r.ReadBack.Receiver == uuid.Nil {
 			receiver, ok := s.lastReached(c, id, r.ObservationID)
 			r.ReadBack.Receiver = receiver
@@ -479,4 +501,24 @@ func (s *diagnosticRoutes) answer(c *gin.Context, status int, r diagnostic.Repor
 		return
 	}
 	c.JSON(status, reportViewOf(r, s.now()))
+}
+
+// mayReceive reports whether who may take a critical result of report id
+// themselves: its orderer, or a physician or nurse of the care-team
+// directory (the licensed caregivers a critical result is given to, CLSI
+// GP47). False, having answered 403 RECEIVER_REQUIRED, when not.
+func (s *diagnosticRoutes) mayReceive(c *gin.Context, id, who uuid.UUID) bool {
+	stored, ok := s.load(c, id)
+	if !ok {
+		return false
+	}
+	if stored.Order.OrdererID == who {
+		return true
+	}
+	caregiver, ok := s.holds(c, who, careteam.RolePhysician, careteam.RoleNurse)
+	if ok && !caregiver {
+		abort(c, http.StatusForbidden, CodeReceiverRequired,
+			"Only the orderer, a physician or a nurse (care-team roles "+string(careteam.RolePhysician)+", "+string(careteam.RoleNurse)+") takes a critical result.")
+	}
+	return ok && caregiver
 }

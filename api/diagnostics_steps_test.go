@@ -532,3 +532,23 @@ func TestDiagnosticCallbackRefusals(t *testing.T) {
 		t.Fatalf("callback metrics: %+v", m.Callbacks)
 	}
 }
+
+// The receiver reads a critical result back themselves: a laboratory
+// scientist is not a receiver (403 RECEIVER_REQUIRED); the nurse's wrong
+// value is 422 and records nothing; the right one closes the callback with
+// the nurse as receiver, reached and recording.
+func TestDiagnosticReadBackInPerson(t *testing.T) {
+	d := newDiagnosticsAPI(t)
+	id := d.received(t)
+	v := reportOf(t, "results", d.do(t, http.MethodPost, labToken, ordersPath+"/"+id.String()+"/results", potassium("6.8")))
+	callback := reportsPath + "/" + id.String() + "/callbacks/" + v.Results[0].ObservationID.String()
+	wantCode(t, d.do(t, http.MethodPost, labToken, callback+"/read-back", `{"value":"6.8"}`), http.StatusForbidden, CodeReceiverRequired)
+	wantFieldSet(t, "no value", d.do(t, http.MethodPost, nurseToken, callback+"/read-back", `{}`), "value")
+	wantCode(t, d.do(t, http.MethodPost, nurseToken, callback+"/read-back", `{"value":"8.6 mmol/L"}`), http.StatusUnprocessableEntity, CodeReadBackMismatch)
+	v = reportOf(t, "read-back", d.do(t, http.MethodPost, nurseToken, callback+"/read-back", `{"value":"6.8 mmol/L"}`))
+	cb := v.Callbacks[0]
+	if cb.Outcome != diagnostic.OutcomeConfirmed || cb.ReadBack == nil || cb.ReadBack.Receiver != nurseID || cb.ClosedBy != nurseID ||
+		len(cb.Attempts) != 1 || cb.Attempts[0].To != nurseID || !cb.Attempts[0].Reached {
+		t.Fatalf("read back in person: %+v", cb)
+	}
+}

@@ -181,7 +181,11 @@ func playStep(p diagnostic.Report, req diagnosticflow.Request, now time.Time) (d
 	case *diagnosticflow.CallbackConfirmRequest:
 		rb := r.ReadBack
 		rb.At = dated(rb.At)
-		next, err = p.Confirm(r.ObservationID, rb, r.By)
+		if r.InPerson {
+			next, err = p.ConfirmInPerson(r.ObservationID, rb.Entered, r.By, rb.At)
+		} else {
+			next, err = p.Confirm(r.ObservationID, rb, r.By)
+		}
 		if errors.Is(err, diagnostic.ErrReadBackMismatch) {
 			m := diagnosticflow.ReadBackMismatch{ReadBack: strings.TrimSpace(rb.Entered)}
 			for _, res := range p.Results {

@@ -47,6 +47,9 @@ type ObservationStore interface {
 	// checks of obs compare with.
 	PreviousResults(ctx context.Context, obs []observation.Observation) (map[uuid.UUID][]observation.Result, error)
 	NEWS2Readings(ctx context.Context, patientID uuid.UUID, at time.Time, window time.Duration) ([]observation.Reading, error)
+	// NEWS2History returns the stored scores of sets ended in [from, to],
+	// oldest first, the newest limit of them.
+	NEWS2History(ctx context.Context, patientID uuid.UUID, from, to time.Time, limit int) ([]observation.NEWS2Score, error)
 	SetSpO2Scale(ctx context.Context, rec *audit.Record, patientID uuid.UUID, scale observation.SpO2Scale, decidedBy uuid.UUID, reason string) (observation.ScaleDecision, error)
 	SpO2Scale(ctx context.Context, patientID uuid.UUID) (observation.ScaleDecision, error)
 }
@@ -81,6 +84,7 @@ func (s *observationRoutes) routes() []Route {
 		{http.MethodGet, "/v1/observations/trends", scopeR, entityObservation, s.trend},
 		{http.MethodGet, "/v1/observations/codes", scopeR, entityCatalogue, s.catalogue},
 		{http.MethodGet, "/v1/observations/news2", scopeR, entityNEWS2, s.news2},
+		{http.MethodGet, "/v1/observations/news2/history", scopeR, entityNEWS2, s.news2History},
 		{http.MethodPost, "/v1/observations/news2/calculate", scopeR, entityNEWS2, s.calculateNEWS2},
 		{http.MethodGet, "/v1/observations/:id", scopeR, entityObservation, s.getObservation},
 		{http.MethodPost, "/v1/observations/:id/amend", scopeW, entityObservation, s.amendObservation},

@@ -349,3 +349,62 @@ func (s *observationRoutes) patientExists(c *gin.Context, id uuid.UUID) bool {
 	}
 	return true
 }
+
+// news2HistoryRange bounds the span one NEWS2 history request covers.
+const news2HistoryRange = 31 * 24 * time.Hour
+
+// NEWS2Point is one scored set of a patient's NEWS2 history.
+type NEWS2Point struct {
+	ID          uuid.UUID             `json:"id"`
+	Total       int                   `json:"total"`
+	Risk        observation.NEWS2Risk `json:"risk"`
+	RedScore    bool                  `json:"redScore"`
+	Scale       observation.SpO2Scale `json:"scale"`
+	WindowStart time.Time             `json:"windowStart"`
+	WindowEnd   time.Time             `json:"windowEnd"`
+	ScoredAt    time.Time             `json:"scoredAt"`
+}
+
+// news2History serves GET /v1/observations/news2/history: the patient's
+// complete NEWS2 sets that ended in [from, to] (the last 24 hours by
+// default), oldest first, each as the observation service scored it when
+// the set was completed — the trend a NEWS2 chart draws.
+func (s *observationRoutes) news2History(c *gin.Context) {
+	verr := &domain.ValidationError{}
+	onlyParams(c, verr, "patientId", "from", "to", "limit")
+	patientID := requiredPatient(c, verr)
+	from, to := queryTime(c, verr, "from"), queryTime(c, verr, "to")
+	if to.IsZero() && !hasParam(verr, "to") {
+		to = s.now()
+	}
+	if from.IsZero() && !hasParam(verr, "from") && !to.IsZero() {
+		from = to.Add(-news2Lookback)
+	}
+	switch {
+	case hasParam(verr, "from") || hasParam(verr, "to"):
+	case !from.Before(to):
+		verr.Add("from", "must be before to")
+	case to.Sub(from) > news2HistoryRange:
+		verr.Add("from", "must be at most 31 days before to")
+	}
+	limit := limitParam(c, verr, 500, 1000)
+	if err := verr.OrNil(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	auditOf(c).about(audit.ActionRead, entityNEWS2, "", &patientID)
+	if !s.patientExists(c, patientID) {
+		return
+	}
+	scores, err := s.store.NEWS2History(c.Request.Context(), patientID, from, to, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	points := make([]NEWS2Point, 0, len(scores))
+	for _, sc := range scores {
+		points = append(points, NEWS2Point{ID: sc.ID, Total: sc.Total, Risk: sc.Risk, RedScore: sc.RedScore, Scale: sc.Scale,
+			WindowStart: sc.WindowStart, WindowEnd: sc.WindowEnd, ScoredAt: sc.ScoredAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"patientId": patientID, "from": from, "to": to, "data": points})
+}

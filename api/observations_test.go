@@ -670,6 +670,43 @@ func TestNEWS2OfAPatient(t *testing.T) {
 	wantCode(t, call(t, api.srv, "GET", "/v1/observations/news2?patientId="+uuid.NewString(), adminToken, ""), http.StatusNotFound, CodeNotFound)
 	wantCode(t, call(t, api.srv, "GET", "/v1/observations/news2", adminToken, ""), http.StatusBadRequest, CodeValidationFailed)
 
+	// The history is the sets scored as they were completed: save the
+	// complete one as the observation service's consumer does.
+	store := postgres.NewObservationStore(api.pool)
+	readings, err := store.NEWS2Readings(context.Background(), complete, time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	combined, err := observation.CombineNEWS2(readings, observation.SpO2Scale1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := store.SaveNEWS2(context.Background(), nil, complete, combined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var history struct {
+		Data []NEWS2Point `json:"data"`
+	}
+	r := call(t, api.srv, "GET", "/v1/observations/news2/history?patientId="+complete.String(), readerObsToken, "", "X-Request-Id", "news2-history")
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &history) != nil || len(history.Data) != 1 ||
+		history.Data[0].ID != saved.ID || history.Data[0].Total != 6 || history.Data[0].Risk != observation.RiskMedium || !history.Data[0].WindowEnd.Equal(saved.WindowEnd) {
+		t.Fatalf("history: %d %s", r.status, r.body)
+	}
+	if recs := recordsFor(t, api.audit, "news2-history"); len(recs) != 1 || recs[0].PatientID == nil || *recs[0].PatientID != complete {
+		t.Errorf("audit of the history read: %+v", recs)
+	}
+	old := time.Now().Add(-72 * time.Hour).UTC().Format(time.RFC3339)
+	if r := call(t, api.srv, "GET", "/v1/observations/news2/history?patientId="+complete.String()+"&to="+old, adminToken, ""); r.status != http.StatusOK ||
+		json.Unmarshal([]byte(r.body), &history) != nil || len(history.Data) != 0 {
+		t.Errorf("history of three days ago: %d %s", r.status, r.body)
+	}
+	if fields := fieldsOf(t, call(t, api.srv, "GET", "/v1/observations/news2/history?patientId="+complete.String()+"&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", adminToken, "")); fields["from"] == "" {
+		t.Errorf("a range of two months is not refused on from: %v", fields)
+	}
+	wantCode(t, call(t, api.srv, "GET", "/v1/observations/news2/history?patientId="+uuid.NewString(), adminToken, ""), http.StatusNotFound, CodeNotFound)
+	wantCode(t, call(t, api.srv, "GET", "/v1/observations/news2/history", adminToken, ""), http.StatusBadRequest, CodeValidationFailed)
+
 	// Scale 2 only once a clinician has decided it; who and when are kept.
 	scalePath := "/v1/patients/" + complete.String() + "/spo2-scale"
 	var scale SpO2ScaleView
@@ -681,7 +718,7 @@ func TestNEWS2OfAPatient(t *testing.T) {
 	wantCode(t, call(t, api.srv, "POST", scalePath, physicianToken, `{"scale":3,"reason":"x"}`), http.StatusBadRequest, CodeValidationFailed)
 	wantCode(t, call(t, api.srv, "POST", scalePath, physicianToken, `{"scale":2}`), http.StatusBadRequest, CodeValidationFailed)
 	wantCode(t, call(t, api.srv, "POST", "/v1/patients/"+uuid.NewString()+"/spo2-scale", physicianToken, decision), http.StatusNotFound, CodeNotFound)
-	r := call(t, api.srv, "POST", scalePath, physicianToken, decision, "X-Request-Id", "spo2-decide")
+	r = call(t, api.srv, "POST", scalePath, physicianToken, decision, "X-Request-Id", "spo2-decide")
 	if r.status != http.StatusCreated || json.Unmarshal([]byte(r.body), &scale) != nil || scale.Scale != 2 || scale.DecidedBy == nil ||
 		*scale.DecidedBy != physicianID || scale.DecidedAt == nil || scale.Reason == "" {
 		t.Fatalf("decide: %d %s", r.status, r.body)

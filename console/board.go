@@ -39,6 +39,10 @@ type Row struct {
 	NEWS2 NEWS2
 	// Alerts are the patient's open and acknowledged alerts.
 	Alerts []Alert
+	// Held are the patient's prescriptions on hold, by drug.
+	Held []string
+	// Overdue are the open care-plan activities past their due time.
+	Overdue []OverdueActivity
 	// Problems name what could not be read for this row.
 	Problems []string
 }
@@ -49,6 +53,13 @@ type NEWS2 struct {
 	Total    int
 	Risk     string
 	At       time.Time
+	// DueAt is when the next set is due by the guideline's frequency of
+	// monitoring (zero when monitoring is continuous); Overdue says it has
+	// passed.
+	DueAt   time.Time
+	Overdue bool
+	// Continuous says the score calls for continuous monitoring.
+	Continuous bool
 }
 
 // Band is the NEWS2's colour and words.
@@ -63,8 +74,11 @@ func (n NEWS2) Band() band {
 type Alert struct {
 	ID, Severity, Category, Message, Status string
 	Level                                   int
+	Source                                  string
 	RaisedAt                                time.Time
 	AcknowledgedAt                          *time.Time
+	// AckedByMe says the signed-in user acknowledged it.
+	AckedByMe bool
 	// Mine says the signed-in user is one of its recipients: only they
 	// get the Acknowledge button.
 	Mine bool
@@ -72,6 +86,36 @@ type Alert struct {
 
 // Acknowledgeable says the board offers the Acknowledge button.
 func (a Alert) Acknowledgeable() bool { return a.Mine && a.Status == "open" }
+
+// Resolvable says the board offers Resolve with a note: the user is a
+// recipient, or acknowledged it.
+func (a Alert) Resolvable() bool {
+	return (a.Mine || a.AckedByMe) && (a.Status == "open" || a.Status == "acknowledged")
+}
+
+// ReadBack says acknowledging means reading the critical value back first.
+func (a Alert) ReadBack() bool { return a.Category == criticalResult }
+
+// AwaitingReadBack counts the row's critical results not yet read back.
+func (r Row) AwaitingReadBack() int {
+	n := 0
+	for _, a := range r.Alerts {
+		if a.ReadBack() {
+			n++
+		}
+	}
+	return n
+}
+
+// OverdueActivity is one care-plan activity past its due time.
+type OverdueActivity struct {
+	PlanID, Title string
+	DueAt         time.Time
+}
+
+// criticalResult is the category of the alert a critical laboratory value
+// raises to its orderer: it closes with the value read back.
+const criticalResult = "critical-result"
 
 // The API's answers, as far as the board reads them.
 type (
@@ -96,6 +140,23 @@ type (
 		Total     *int       `json:"total"`
 		Risk      string     `json:"risk"`
 		WindowEnd *time.Time `json:"windowEnd"`
+		NextDueAt *time.Time `json:"nextDueAt"`
+		Overdue   *bool      `json:"overdue"`
+		Response  *struct {
+			Continuous bool `json:"continuous"`
+		} `json:"response"`
+	}
+	carePlanJSON struct {
+		ID         string `json:"id"`
+		Title      string `json:"title"`
+		Status     string `json:"status"`
+		Activities []struct {
+			Title    string `json:"title"`
+			Status   string `json:"status"`
+			Schedule struct {
+				DueAt *time.Time `json:"dueAt"`
+			} `json:"schedule"`
+		} `json:"activities"`
 	}
 	alertJSON struct {
 		ID             string         `json:"id"`
@@ -103,8 +164,10 @@ type (
 		Category       string         `json:"category"`
 		Message        string         `json:"message"`
 		Status         string         `json:"status"`
+		Source         string         `json:"source"`
 		Level          int            `json:"level"`
 		RaisedAt       time.Time      `json:"raisedAt"`
+		AcknowledgedBy string         `json:"acknowledgedBy"`
 		AcknowledgedAt *time.Time     `json:"acknowledgedAt"`
 		Deliveries     []deliveryJSON `json:"deliveries"`
 	}
@@ -198,6 +261,11 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 			if n.WindowEnd != nil {
 				row.NEWS2.At = *n.WindowEnd
 			}
+			if n.NextDueAt != nil {
+				row.NEWS2.DueAt = *n.NextDueAt
+			}
+			row.NEWS2.Overdue = n.Overdue != nil && *n.Overdue
+			row.NEWS2.Continuous = n.Response != nil && n.Response.Continuous
 			rowMu.Unlock()
 			return nil
 		})
@@ -214,7 +282,8 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 			}
 			for _, a := range page.Data {
 				al := Alert{ID: a.ID, Severity: a.Severity, Category: a.Category, Message: a.Message, Status: a.Status,
-					Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt}
+					Source: a.Source, Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt,
+					AckedByMe: s.Practitioner != "" && a.AcknowledgedBy == s.Practitioner}
 				if a.Status == "open" && s.Practitioner != "" {
 					// The list carries no deliveries: the alert's own
 					// read says whom it reached.
@@ -229,9 +298,43 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 			}
 			return nil
 		})
+		g.Go(func() error {
+			var page struct {
+				Data []prescriptionJSON `json:"data"`
+			}
+			q := url.Values{"patientId": {row.PatientID}, "status": {"on-hold"}, "limit": {"50"}}
+			if err := c.api.get(r, "/v1/medications/prescriptions?"+q.Encode(), s.Access, &page); err != nil {
+				problem("Prescriptions on hold", err)
+				return nil
+			}
+			rowMu.Lock()
+			for _, p := range page.Data {
+				row.Held = append(row.Held, cmp.Or(p.Details.Drug.Name, p.Details.Order.Name))
+			}
+			rowMu.Unlock()
+			return nil
+		})
+		g.Go(func() error {
+			var page struct {
+				Data []carePlanJSON `json:"data"`
+			}
+			q := url.Values{"patientId": {row.PatientID}, "overdue": {"true"}, "limit": {"50"}}
+			if err := c.api.get(r, "/v1/clinical/care-plans?"+q.Encode(), s.Access, &page); err != nil {
+				problem("Care-plan activities", err)
+				return nil
+			}
+			rowMu.Lock()
+			row.Overdue = append(row.Overdue, overdueActivities(page.Data, b.At)...)
+			rowMu.Unlock()
+			return nil
+		})
 	}
 	_ = g.Wait()
 	for i := range b.Rows {
+		slices.Sort(b.Rows[i].Held)
+		slices.SortFunc(b.Rows[i].Overdue, func(x, y OverdueActivity) int {
+			return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.Title, y.Title))
+		})
 		slices.SortFunc(b.Rows[i].Alerts, func(x, y Alert) int {
 			return cmp.Or(cmp.Compare(severityRank(y.Severity), severityRank(x.Severity)), y.RaisedAt.Compare(x.RaisedAt))
 		})
@@ -257,4 +360,23 @@ func unavailable(err error) string {
 		return "not found"
 	}
 	return "could not be read just now"
+}
+
+// overdueActivities are the open activities of the plans past their due
+// time at now: not started, scheduled or in progress, as the care-plan
+// service counts them.
+func overdueActivities(plans []carePlanJSON, now time.Time) []OverdueActivity {
+	var out []OverdueActivity
+	for _, p := range plans {
+		if p.Status != "active" {
+			continue
+		}
+		for _, a := range p.Activities {
+			open := a.Status == "not-started" || a.Status == "scheduled" || a.Status == "in-progress"
+			if open && a.Schedule.DueAt != nil && !a.Schedule.DueAt.After(now) {
+				out = append(out, OverdueActivity{PlanID: p.ID, Title: a.Title, DueAt: *a.Schedule.DueAt})
+			}
+		}
+	}
+	return out
 }

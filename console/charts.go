@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -25,7 +26,15 @@ type vital struct {
 	Low, High        float64
 	// Floor and Ceiling are the axis's least extent.
 	Floor, Ceiling float64
+	// Band says what the shaded band means; empty: NEWS2 scores the sign 0.
+	Band string
 }
+
+// news2Chart is the NEWS2 total itself, charted as the vital signs are: the
+// shaded band is 0–4, the aggregate scores of low clinical risk (RCP 2017,
+// Chart 2); the axis reaches at least 10 and at most the total's maximum.
+var news2Chart = vital{Code: "news2", Name: "NEWS2", Low: 0, High: 4, Floor: 0, Ceiling: 10,
+	Band: "the aggregate scores of low clinical risk"}
 
 // vitals are the charted signs, in the order of the NEWS2 chart.
 var vitals = []vital{
@@ -114,7 +123,7 @@ func drawChart(v vital, points []point, from, to time.Time) Chart {
 
 	bandTop, bandBottom := y(math.Min(v.High, hi)), y(math.Max(v.Low, lo))
 	c.Band = Rect{X: plot.X, Y: bandTop, W: plot.W, H: round1(bandBottom - bandTop)}
-	c.BandText = number(v.Low) + "–" + number(v.High) + " " + unit
+	c.BandText = strings.TrimSpace(number(v.Low) + "–" + number(v.High) + " " + unit)
 	for val := lo; val <= hi+step/2; val += step {
 		c.YTicks = append(c.YTicks, Tick{X: plot.X - 6, Y: y(val), Label: number(round1(val))})
 	}
@@ -127,10 +136,11 @@ func drawChart(v vital, points []point, from, to time.Time) Chart {
 			continue
 		}
 		out := p.Value < v.Low || p.Value > v.High
-		d := Dot{X: x(p.Time), Y: y(p.Value), Out: out, Label: number(p.Value) + " " + unit + " at " + p.Time.UTC().Format("15:04 UTC")}
+		value := strings.TrimSpace(number(p.Value) + " " + unit)
+		d := Dot{X: x(p.Time), Y: y(p.Value), Out: out, Label: value + " at " + p.Time.UTC().Format("15:04 UTC")}
 		c.Dots = append(c.Dots, d)
 		pts = append(pts, fmt.Sprintf("%s,%s", number(d.X), number(d.Y)))
-		c.Readings = append(c.Readings, Reading{At: p.Time, Value: number(p.Value) + " " + unit, Out: out})
+		c.Readings = append(c.Readings, Reading{At: p.Time, Value: value, Out: out})
 	}
 	c.Points = strings.Join(pts, " ")
 	c.Desc = chartDesc(c, v)
@@ -140,8 +150,9 @@ func drawChart(v vital, points []point, from, to time.Time) Chart {
 // chartDesc says in words what c shows.
 func chartDesc(c Chart, v vital) string {
 	head := c.Name + " over the last 24 hours"
+	meaning := cmp.Or(v.Band, "where NEWS2 scores 0")
 	if len(c.Readings) == 0 {
-		return head + ": no readings. The shaded band, " + c.BandText + ", is where NEWS2 scores 0."
+		return head + ": no readings. The shaded band, " + c.BandText + ", is " + meaning + "."
 	}
 	last := c.Readings[len(c.Readings)-1]
 	out := 0
@@ -154,8 +165,8 @@ func chartDesc(c Chart, v vital) string {
 	if len(c.Readings) == 1 {
 		word = "reading"
 	}
-	return fmt.Sprintf("%s: %d %s, %d outside the shaded band of %s where NEWS2 scores 0; the latest %s at %s.",
-		head, len(c.Readings), word, out, c.BandText, last.Value, last.At.UTC().Format("15:04 UTC"))
+	return fmt.Sprintf("%s: %d %s, %d outside the shaded band of %s, %s; the latest %s at %s.",
+		head, len(c.Readings), word, out, c.BandText, meaning, last.Value, last.At.UTC().Format("15:04 UTC"))
 }
 
 // niceStep is a round step at least raw: 1, 2 or 5 times a power of ten.

@@ -34,7 +34,8 @@ var Scopes = []string{"openid", "profile", "fhirUser", "offline_access",
 	"user/Patient.read", "user/Encounter.read", "user/Observation.read",
 	"user/Flag.read", "user/Flag.write", "user/Communication.read",
 	"user/MedicationRequest.read", "user/MedicationRequest.write", "user/Practitioner.read",
-	"user/AllergyIntolerance.read", "user/DiagnosticReport.read", "user/Procedure.read"}
+	"user/AllergyIntolerance.read", "user/DiagnosticReport.read", "user/DiagnosticReport.write", "user/Procedure.read",
+	"user/CarePlan.read", "user/ServiceRequest.read", "user/Schedule.read"}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -136,6 +137,13 @@ func New(opts Options) (*Console, error) {
 	c.mux.HandleFunc("GET /console/wards/{unit}/rows", c.rows)
 	c.mux.HandleFunc("GET /console/wards/{unit}/events", c.events)
 	c.mux.HandleFunc("POST /console/alerts/{id}/ack", c.acknowledge)
+	c.mux.HandleFunc("POST /console/alerts/{id}/resolve", c.resolve)
+	c.mux.HandleFunc("GET /console/alerts/{id}/read-back", c.readBackPage)
+	c.mux.HandleFunc("POST /console/alerts/{id}/read-back", c.readBack)
+	c.mux.HandleFunc("GET "+labPath, c.lab)
+	c.mux.HandleFunc("POST /console/reports/{id}/verify", c.verifyReport)
+	c.mux.HandleFunc("POST /console/reports/{id}/flags/{flag}/review", c.reviewFlag)
+	c.mux.HandleFunc("GET "+schedulePath, c.schedule)
 	c.mux.HandleFunc("GET /console/patients/{id}", c.patient)
 	c.mux.HandleFunc("GET "+pharmacyPath, c.pharmacy)
 	c.mux.HandleFunc("POST /console/prescriptions/{id}/override", c.override)

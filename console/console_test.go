@@ -19,6 +19,11 @@ import (
 const (
 	mine   = "0193a000-0000-7000-8000-000000000001"
 	theirs = "0193a000-0000-7000-8000-000000000002"
+	// critical is a critical laboratory value's alert to Nadia, about
+	// report; its result is observation.
+	critical    = "0193a000-0000-7000-8000-000000000003"
+	report      = "0193c000-0000-7000-8000-000000000001"
+	observation = "0193d000-0000-7000-8000-000000000001"
 )
 
 // fakeEngine answers the API routes the console calls, as the engine would
@@ -28,6 +33,8 @@ type fakeEngine struct {
 	mu        sync.Mutex
 	challenge string
 	acked     map[string]bool
+	resolved  map[string]string
+	readBack  []string
 	revoked   []string
 	calls     []string
 }
@@ -78,24 +85,79 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "GET /v1/patients/pat-1":
 		send(http.StatusOK, map[string]any{"mrn": "1000017", "name": map[string]any{"given": []string{"Amina"}, "family": "Rahmán"}})
 	case "GET /v1/observations/news2":
-		send(http.StatusOK, map[string]any{"status": "complete", "total": 7, "risk": "high", "windowEnd": "2026-11-25T07:40:00Z"})
+		send(http.StatusOK, map[string]any{"status": "complete", "total": 7, "risk": "high", "windowEnd": "2026-11-25T07:40:00Z",
+			"response": map[string]any{"continuous": true}})
+	case "GET /v1/medications/prescriptions":
+		var data []any
+		if q.Get("patientId") == "pat-1" && q.Get("status") == "on-hold" {
+			data = append(data, map[string]any{"details": map[string]any{"id": "rx-1", "patientId": "pat-1", "drug": map[string]any{"name": "warfarin"}},
+				"status": "on-hold"})
+		}
+		send(http.StatusOK, map[string]any{"data": data})
+	case "GET /v1/clinical/care-plans":
+		var data []any
+		if q.Get("patientId") == "pat-1" && q.Get("overdue") == "true" {
+			data = append(data, map[string]any{"id": "cp-1", "title": "Pressure care", "status": "active", "activities": []any{
+				map[string]any{"title": "Turn every 2 hours", "status": "scheduled", "schedule": map[string]any{"dueAt": "2026-11-25T07:00:00Z"}},
+				map[string]any{"title": "Not due yet", "status": "scheduled", "schedule": map[string]any{"dueAt": "2026-11-25T09:00:00Z"}},
+				map[string]any{"title": "Done already", "status": "completed", "schedule": map[string]any{"dueAt": "2026-11-25T06:00:00Z"}},
+			}})
+		}
+		send(http.StatusOK, map[string]any{"data": data})
 	case "GET /v1/notifications/alerts":
 		f.mu.Lock()
 		var data []any
-		for _, id := range []string{mine, theirs} {
+		for _, id := range []string{mine, theirs, critical} {
 			status := "open"
 			if f.acked[id] {
 				status = "acknowledged"
 			}
+			if _, ok := f.resolved[id]; ok || (id == critical && len(f.readBack) > 0 && f.readBack[len(f.readBack)-1] == "6.8 mmol/L") {
+				continue
+			}
+			category, source, message := "news2-high", "news2", "NEWS2 7"
+			if id == critical {
+				category, source, message = "critical-result", "diagnostic/"+report, "Critical potassium 6.8 mmol/L"
+			}
 			if q.Get("active") == "true" {
-				data = append(data, map[string]any{"id": id, "severity": "critical", "category": "news2-high", "message": "NEWS2 7",
-					"status": status, "level": 1, "raisedAt": "2026-11-25T07:41:00Z"})
+				data = append(data, map[string]any{"id": id, "severity": "critical", "category": category, "message": message,
+					"source": source, "status": status, "level": 1, "raisedAt": "2026-11-25T07:41:00Z"})
 			}
 		}
 		f.mu.Unlock()
 		send(http.StatusOK, map[string]any{"data": data})
 	case "GET /v1/notifications/alerts/" + mine:
 		send(http.StatusOK, map[string]any{"id": mine, "status": "open", "deliveries": []any{map[string]string{"practitionerId": "p-nadia"}}})
+	case "GET /v1/notifications/alerts/" + critical:
+		send(http.StatusOK, map[string]any{"id": critical, "status": "open", "category": "critical-result", "source": "diagnostic/" + report,
+			"message": "Critical potassium 6.8 mmol/L", "raisedAt": "2026-11-25T07:41:00Z",
+			"deliveries": []any{map[string]string{"practitionerId": "p-nadia"}}})
+	case "GET /v1/diagnostics/reports/" + report:
+		outcome := ""
+		if len(f.readBack) > 0 && f.readBack[len(f.readBack)-1] == "6.8 mmol/L" {
+			outcome = "read-back"
+		}
+		send(http.StatusOK, map[string]any{"order": map[string]any{"id": report, "patientId": "pat-1"}, "status": "final",
+			"results":   []any{map[string]any{"observationId": observation, "code": "2823-3", "display": "Potassium"}},
+			"callbacks": []any{map[string]any{"observationId": observation, "code": "2823-3", "raisedAt": "2026-11-25T07:41:00Z", "outcome": outcome}}})
+	case "POST /v1/diagnostics/reports/" + report + "/callbacks/" + observation + "/read-back":
+		var b struct{ Value string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		f.mu.Lock()
+		f.readBack = append(f.readBack, b.Value)
+		f.mu.Unlock()
+		if b.Value != "6.8 mmol/L" {
+			send(http.StatusUnprocessableEntity, map[string]string{"error": "READBACK_MISMATCH", "message": "read back " + b.Value + ", the result is 6.8 mmol/L"})
+			return
+		}
+		send(http.StatusOK, map[string]any{})
+	case "POST /v1/notifications/alerts/" + mine + "/resolve":
+		var b struct{ Note string }
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		f.mu.Lock()
+		f.resolved[mine] = b.Note
+		f.mu.Unlock()
+		send(http.StatusOK, map[string]any{"id": mine, "status": "resolved"})
 	case "GET /v1/notifications/alerts/" + theirs:
 		send(http.StatusOK, map[string]any{"id": theirs, "status": "open", "deliveries": []any{map[string]string{"practitionerId": "p-other"}}})
 	case "POST /v1/notifications/alerts/" + mine + "/acknowledge":
@@ -120,7 +182,7 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // returns the browser (a cookie jar that follows no redirects).
 func signedInClient(t *testing.T) (*httptest.Server, *http.Client, *fakeEngine) {
 	t.Helper()
-	f := &fakeEngine{t: t, acked: map[string]bool{}}
+	f := &fakeEngine{t: t, acked: map[string]bool{}, resolved: map[string]string{}}
 	c, err := New(Options{Engine: f, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,13 @@ type pageData struct {
 	Queue *Queue
 	// Patient is the patient page's content.
 	Patient *PatientPage
-	Now     time.Time
+	// ReadBack is a critical result's read-back form.
+	ReadBack *ReadBack
+	// Lab is the laboratory's queue, on its page.
+	Lab *LabQueue
+	// Schedule is the scheduler's day view, on its page.
+	Schedule *DayView
+	Now      time.Time
 }
 
 // statusLabels are the encounter statuses in words.

@@ -76,7 +76,7 @@ func TestBoardMarkupIsAccessible(t *testing.T) {
 func TestEmptyBoardAndHomeSayWhatToDo(t *testing.T) {
 	c := testConsole(t)
 	page := renderPage(t, c, "rows", pageData{Board: &Board{Unit: "ward-9"}})
-	if !strings.Contains(page, `<td colspan="5" class="empty">No patient has an open encounter on this ward.</td>`) {
+	if !strings.Contains(page, `<td colspan="6" class="empty">No patient has an open encounter on this ward.</td>`) {
 		t.Errorf("empty board: %s", page)
 	}
 	page = renderPage(t, c, "home", pageData{Title: "Clinical console", User: "Nadia", CSRF: "t"})

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -31,9 +33,11 @@ type Part[T any] struct {
 // PatientPage is everything the patient page shows, each section read on
 // its own with the user's token.
 type PatientPage struct {
-	ID            string
-	Demographics  Part[Demographics]
-	Allergies     Part[AllergyItem]
+	ID           string
+	Demographics Part[Demographics]
+	Allergies    Part[AllergyItem]
+	// Cards are the decision support's patient-view cards.
+	Cards         Part[CardItem]
 	Encounter     Part[EncounterItem]
 	NEWS2         Part[NEWS2]
 	Charts        []Chart
@@ -56,6 +60,12 @@ func (p PatientPage) Name() string {
 type Demographics struct {
 	Name, MRN, BirthDate, Sex string
 	Active                    bool
+}
+
+// CardItem is one decision-support card: a summary, its indicator (info,
+// warning, critical), what it is based on and its detail.
+type CardItem struct {
+	Summary, Detail, Indicator, Source string
 }
 
 // AllergyItem is one active allergy or intolerance.
@@ -236,6 +246,38 @@ func (c *Console) loadPatient(r *http.Request, s session, id string) (PatientPag
 		return nil
 	})
 	g.Go(func() error {
+		// The patient-view hook of the engine's CDS Hooks services, as a
+		// CDS client fires it when a chart opens, for the user looking.
+		hook := map[string]any{"hook": "patient-view", "hookInstance": uuid.NewString(),
+			"context": map[string]string{"patientId": id, "userId": practitionerRef(s.Practitioner)}}
+		body, _ := json.Marshal(hook)
+		var answer struct {
+			Cards []struct {
+				Summary   string `json:"summary"`
+				Detail    string `json:"detail"`
+				Indicator string `json:"indicator"`
+				Source    struct {
+					Label string `json:"label"`
+				} `json:"source"`
+			} `json:"cards"`
+		}
+		if err := c.api.postJSON(r, "/v1/clinical/cds-services/patient-view", s.Access, string(body), &answer); err != nil {
+			if statusOf(err) == http.StatusUnauthorized {
+				signedOut.Store(true)
+			}
+			mu.Lock()
+			p.Cards.Problem = sectionProblem(err)
+			mu.Unlock()
+			return nil
+		}
+		p.Cards.Items = []CardItem{}
+		for _, cd := range answer.Cards {
+			p.Cards.Items = append(p.Cards.Items, CardItem{Summary: cd.Summary, Detail: cd.Detail, Indicator: cd.Indicator, Source: cd.Source.Label})
+		}
+		slices.SortStableFunc(p.Cards.Items, func(x, y CardItem) int { return cmp.Compare(indicatorRank(y.Indicator), indicatorRank(x.Indicator)) })
+		return nil
+	})
+	g.Go(func() error {
 		var list struct {
 			Data []allergyJSON `json:"data"`
 		}
@@ -291,8 +333,31 @@ func (c *Console) loadPatient(r *http.Request, s session, id string) (PatientPag
 		}
 		return nil
 	})
-	p.Charts = make([]Chart, len(vitals))
+	p.Charts = make([]Chart, len(vitals)+1)
+	// The NEWS2 trend first: the sets scored as they were completed.
+	g.Go(func() error {
+		q := url.Values{"patientId": {id}, "from": {p.From.UTC().Format(time.RFC3339)}, "to": {p.To.UTC().Format(time.RFC3339)}}
+		var h struct {
+			Data []struct {
+				Total     int       `json:"total"`
+				WindowEnd time.Time `json:"windowEnd"`
+			} `json:"data"`
+		}
+		var problem string
+		ok := read("/v1/observations/news2/history?"+q.Encode(), &h, &problem)
+		points := make([]point, 0, len(h.Data))
+		for _, s := range h.Data {
+			points = append(points, point{Time: s.WindowEnd, Value: float64(s.Total)})
+		}
+		ch := drawChart(news2Chart, points, p.From, p.To)
+		if !ok {
+			ch.Problem = problem
+		}
+		p.Charts[0] = ch
+		return nil
+	})
 	for i, v := range vitals {
+		i := i + 1
 		g.Go(func() error {
 			q := url.Values{"patientId": {id}, "code": {v.Code}, "from": {p.From.UTC().Format(time.RFC3339)},
 				"to": {p.To.UTC().Format(time.RFC3339)}}
@@ -383,4 +448,16 @@ func (c *Console) workflowLink(id string) string {
 		return ""
 	}
 	return c.ui + "/namespaces/" + url.PathEscape(c.namespace) + "/workflows/" + url.PathEscape(id)
+}
+
+// indicatorRank orders CDS card indicators, most urgent highest.
+func indicatorRank(i string) int { return slices.Index([]string{"info", "warning", "critical"}, i) }
+
+// practitionerRef is a practitioner id as CDS Hooks' context.userId names
+// it; empty for none.
+func practitionerRef(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "Practitioner/" + id
 }

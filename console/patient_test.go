@@ -3,9 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +74,28 @@ func (f *patientEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			points = []any{map[string]any{"time": "2026-11-25T02:00:00Z", "value": 88}, map[string]any{"time": "2026-11-25T07:40:00Z", "value": 115}}
 		}
 		send(http.StatusOK, map[string]any{"code": q.Get("code"), "points": points})
+	case "/v1/clinical/cds-services/patient-view":
+		var hook struct {
+			Hook    string `json:"hook"`
+			Context struct {
+				PatientID string `json:"patientId"`
+				UserID    string `json:"userId"`
+			} `json:"context"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&hook); err != nil || r.Method != http.MethodPost || hook.Hook != "patient-view" ||
+			hook.Context.PatientID != patientID || hook.Context.UserID != "Practitioner/p-nadia" {
+			f.t.Errorf("patient-view hook %s %+v (%v)", r.Method, hook, err)
+		}
+		send(http.StatusOK, map[string]any{"cards": []any{
+			map[string]any{"summary": "Allergy to penicillin on record", "indicator": "info", "source": map[string]any{"label": "ZARISH allergies"}},
+			map[string]any{"summary": "NEWS2 7: emergency assessment", "detail": "Continuous monitoring of vital signs", "indicator": "critical",
+				"source": map[string]any{"label": "RCP NEWS2 2017"}}}})
+	case "/v1/observations/news2/history":
+		if q.Get("from") != "2026-11-24T08:00:00Z" || q.Get("to") != "2026-11-25T08:00:00Z" || q.Get("patientId") != patientID {
+			f.t.Errorf("NEWS2 history read with %q", r.URL.RawQuery)
+		}
+		send(http.StatusOK, map[string]any{"data": []any{map[string]any{"total": 3, "risk": "low", "windowEnd": "2026-11-25T02:00:00Z"},
+			map[string]any{"total": 7, "risk": "high", "windowEnd": "2026-11-25T07:40:00Z"}}})
 	case "/v1/medications/prescriptions":
 		send(http.StatusOK, map[string]any{"data": []any{map[string]any{"workflowId": "prescription-rx-1", "status": "on-hold",
 			"details": map[string]any{"id": "rx-1", "patientId": patientID, "drug": map[string]any{"name": "ibuprofen"},
@@ -99,32 +119,7 @@ func (f *patientEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // patient page first, and returns the server and the browser.
 func patientClient(t *testing.T, f *patientEngine, ui string) (*httptest.Server, *http.Client) {
 	t.Helper()
-	c, err := New(Options{Engine: f, WorkflowUI: ui, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	page := "/console/patients/" + patientID
-	res := get(t, browser, srv.URL+page)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login?next="+url.QueryEscape(page) {
-		t.Fatalf("patient page before sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	res = get(t, browser, srv.URL+res.Header.Get("Location"))
-	loc, _ := url.Parse(res.Header.Get("Location"))
-	for _, sc := range []string{"user/AllergyIntolerance.read", "user/DiagnosticReport.read", "user/Procedure.read"} {
-		if !strings.Contains(loc.Query().Get("scope"), sc) {
-			t.Errorf("the console does not ask for %s: %s", sc, loc.Query().Get("scope"))
-		}
-	}
-	f.challenge = loc.Query().Get("code_challenge")
-	res = get(t, browser, srv.URL+"/console/callback?code=code-1&state="+url.QueryEscape(loc.Query().Get("state")))
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != page {
-		t.Fatalf("callback: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	return srv, browser
+	return signInWith(t, Options{Engine: f, WorkflowUI: ui}, f.fakeEngine, "/console/patients/"+patientID)
 }
 
 func newPatientEngine(t *testing.T, refuse map[string]int) *patientEngine {
@@ -157,8 +152,12 @@ func TestPatientPageShowsEverySection(t *testing.T) {
 		"vitals": {`id="news2"`, "High risk", `<svg`, `<title id="chart-8867-4-title">Pulse, last 24 hours</title>`,
 			`<desc id="chart-8867-4-desc">Pulse over the last 24 hours: 2 readings, 1 outside the shaded band of 51–90 /min`,
 			`aria-labelledby="chart-8867-4-title chart-8867-4-desc"`, `class="band"`, `class="dot out"`,
-			"<caption>Pulse, last 24 hours; normal band 51–90 /min</caption>", "115 /min", "<strong>Outside</strong>",
+			"<caption>Pulse, last 24 hours; shaded band 51–90 /min</caption>", "115 /min", "<strong>Outside</strong>",
+			"<caption>NEWS2, last 24 hours; shaded band 0–4</caption>",
+			"NEWS2 over the last 24 hours: 2 readings, 1 outside the shaded band of 0–4, the aggregate scores of low clinical risk; the latest 7 at 07:40 UTC.",
 			"Temperature (°C)", "No readings in the last 24 hours."},
+		"cards": {`<li class="card ind-critical"><span class="sev">Critical</span> <strong>NEWS2 7: emergency assessment</strong>`,
+			"Continuous monitoring of vital signs", "Source: RCP NEWS2 2017", "Allergy to penicillin on record"},
 		"prescriptions": {"Ibuprofen", "400 mg oral tds", "Interaction", "warfarin", "Standing",
 			`href="http://ui.test:8233/namespaces/default/workflows/prescription-rx-1"`},
 		"reports":    {"Potassium", "Amended", "<td>2</td>", "/workflows/diagnostic-o-1"},
@@ -174,8 +173,8 @@ func TestPatientPageShowsEverySection(t *testing.T) {
 	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<b>Dr Karim") {
 		t.Errorf("the page carries the engine's text unescaped")
 	}
-	if n := strings.Count(page, "<svg "); n != len(vitals) {
-		t.Errorf("%d charts, want one per vital sign (%d)", n, len(vitals))
+	if n := strings.Count(page, "<svg "); n != len(vitals)+1 {
+		t.Errorf("%d charts, want NEWS2's and one per vital sign (%d)", n, len(vitals)+1)
 	}
 	if strings.Contains(page, `class="problem"`) {
 		t.Errorf("a section says it could not be read:\n%s", page)
@@ -254,7 +253,7 @@ func TestChartKeepsItsPointsInsideThePlot(t *testing.T) {
 	if len(c.XTicks) != 5 || c.XTicks[0].Label != "08:00" || c.XTicks[4].Label != "08:00" {
 		t.Errorf("time axis %+v", c.XTicks)
 	}
-	if want := "Temperature over the last 24 hours: 2 readings, 1 outside the shaded band of 36.1–38 °C where NEWS2 scores 0; the latest 36.8 °C at 07:00 UTC."; c.Desc != want {
+	if want := "Temperature over the last 24 hours: 2 readings, 1 outside the shaded band of 36.1–38 °C, where NEWS2 scores 0; the latest 36.8 °C at 07:00 UTC."; c.Desc != want {
 		t.Errorf("desc %q, want %q", c.Desc, want)
 	}
 }

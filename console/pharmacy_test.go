@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 const (
@@ -165,29 +163,7 @@ func (f *pharmacyEngine) prescription(id string) map[string]any {
 // returns the browser.
 func pharmacyClient(t *testing.T, f *pharmacyEngine) (*httptest.Server, *http.Client) {
 	t.Helper()
-	c, err := New(Options{Engine: f, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res := get(t, browser, srv.URL+"/console/pharmacy")
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login?next=%2Fconsole%2Fpharmacy" {
-		t.Fatalf("queue before sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	res = get(t, browser, srv.URL+res.Header.Get("Location"))
-	loc, _ := url.Parse(res.Header.Get("Location"))
-	if !strings.Contains(loc.Query().Get("scope"), "user/MedicationRequest.write") {
-		t.Errorf("the console does not ask for MedicationRequest: %s", loc.Query().Get("scope"))
-	}
-	f.challenge = loc.Query().Get("code_challenge")
-	res = get(t, browser, srv.URL+"/console/callback?code=code-1&state="+url.QueryEscape(loc.Query().Get("state")))
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/pharmacy" {
-		t.Fatalf("callback: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	return srv, browser
+	return signInAt(t, f, f.fakeEngine, pharmacyPath)
 }
 
 func postForm(t *testing.T, browser *http.Client, u string, form url.Values) (*http.Response, string) {

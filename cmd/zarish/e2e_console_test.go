@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -351,7 +352,8 @@ func enrolTOTPAtSignIn(t *testing.T, ctx context.Context, fail func(string, erro
 // Chromium (no JavaScript) against the dev stack: Amina has an encounter on
 // ward 3 and a few vital signs; nurse Nadia signs in on the page and sees
 // her name, the encounter with a link to its workflow in the Temporal Web
-// UI, and a chart per vital sign drawn on the server with the readings. With
+// UI, NEWS2's trend over the sets scored, and a chart per vital sign drawn
+// on the server with the readings. With
 // ZARISH_SCREENSHOTS=1 the page is saved to docs/console-patient.png.
 func TestEndToEndConsolePatientPage(t *testing.T) {
 	ctx := browserContext(t)
@@ -380,22 +382,45 @@ func TestEndToEndConsolePatientPage(t *testing.T) {
 		t.Fatalf("encounter: %d %s", r.status, r.body)
 	}
 	now := time.Now().UTC()
-	for i, it := range []struct {
+	type reading struct {
 		code  string
 		value float64
 		unit  string
 		ago   time.Duration
-	}{
-		{"8867-4", 88, "/min", 6 * time.Hour}, {"8867-4", 96, "/min", 3 * time.Hour}, {"8867-4", 112, "/min", 30 * time.Minute},
-		{"9279-1", 18, "/min", 3 * time.Hour}, {"9279-1", 22, "/min", 30 * time.Minute},
-		{"8310-5", 37.9, "Cel", 3 * time.Hour}, {"8310-5", 38.4, "Cel", 30 * time.Minute},
-		{"59408-5", 95, "%", 30 * time.Minute}, {"8480-6", 108, "mm[Hg]", 30 * time.Minute},
-	} {
-		body := map[string]any{"patientId": p.ID, "code": it.code, "value": map[string]any{"value": it.value, "unit": it.unit},
-			"effectiveAt": now.Add(-it.ago).Add(time.Duration(i) * time.Second).Format(time.RFC3339)}
-		if r := e.do(http.MethodPost, "/v1/observations", acting, body, onBehalfOf(nurse)...); r.status != http.StatusCreated {
-			t.Fatalf("record %s: %d %s", it.code, r.status, r.body)
+	}
+	// sets reports how many of the patient's sets are scored: the
+	// observation service scores a set when its newest reading arrives and
+	// nothing newer is recorded, so the earlier set goes first.
+	sets := func() int {
+		r := e.do(http.MethodGet, "/v1/observations/news2/history?patientId="+p.ID, admin, nil)
+		var h struct {
+			Data []struct{} `json:"data"`
 		}
+		r.json(t, &h)
+		return len(h.Data)
+	}
+	for n, set := range [][]reading{{
+		{"8867-4", 88, "/min", 6 * time.Hour},
+		{"8867-4", 96, "/min", 3 * time.Hour}, {"9279-1", 18, "/min", 3 * time.Hour}, {"8310-5", 37.9, "Cel", 3 * time.Hour},
+		{"59408-5", 97, "%", 3 * time.Hour}, {"8480-6", 118, "mm[Hg]", 3 * time.Hour}, {"3150-0", 21, "%", 3 * time.Hour},
+		{"67775-7", 0, "", 3 * time.Hour},
+	}, {
+		{"8867-4", 112, "/min", 30 * time.Minute}, {"9279-1", 22, "/min", 30 * time.Minute}, {"8310-5", 38.4, "Cel", 30 * time.Minute},
+		{"59408-5", 95, "%", 30 * time.Minute}, {"8480-6", 108, "mm[Hg]", 30 * time.Minute}, {"3150-0", 21, "%", 30 * time.Minute},
+		{"67775-7", 0, "", 30 * time.Minute},
+	}} {
+		for i, it := range set {
+			value := map[string]any{"value": it.value, "unit": it.unit}
+			if it.code == "67775-7" {
+				value = map[string]any{"code": "A"}
+			}
+			body := map[string]any{"patientId": p.ID, "code": it.code, "value": value,
+				"effectiveAt": now.Add(-it.ago).Add(time.Duration(i) * time.Second).Format(time.RFC3339)}
+			if r := e.do(http.MethodPost, "/v1/observations", acting, body, onBehalfOf(nurse)...); r.status != http.StatusCreated {
+				t.Fatalf("record %s: %d %s", it.code, r.status, r.body)
+			}
+		}
+		eventually(t, 60*time.Second, fmt.Sprintf("set %d scored", n+1), func() bool { return sets() > n })
 	}
 
 	fail := func(what string, err error) {
@@ -429,8 +454,11 @@ func TestEndToEndConsolePatientPage(t *testing.T) {
 	charts, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`["8867-4","9279-1","8310-5","59408-5","8480-6"].map(function(c){
 	  var f=document.getElementById("chart-"+c); return f && f.querySelector("svg > title") && f.querySelector("svg > desc") && f.querySelector("table") ?
 	    f.querySelectorAll("svg circle").length : -1;})`))
-	if err != nil || len(charts) != 5 || charts[0] != 3 || charts[1] != 2 || charts[2] != 2 || charts[3] != 1 || charts[4] != 1 {
+	if err != nil || len(charts) != 5 || charts[0] != 3 || charts[1] != 2 || charts[2] != 2 || charts[3] != 2 || charts[4] != 2 {
 		fail("the charts' readings", err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chart-news2 svg circle").length`)); err != nil || n < 2 {
+		fail("the NEWS2 chart's sets", err)
 	}
 	desc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#chart-8867-4 svg > desc").textContent`))
 	if err != nil || !strings.Contains(desc, "3 readings, 2 outside the shaded band of 51–90 /min") {

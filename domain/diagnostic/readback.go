@@ -218,6 +218,37 @@ func (r Report) Confirm(obs uuid.UUID, rb ReadBack, by uuid.UUID) (Report, error
 	return next.closeCallback(i, OutcomeConfirmed, &rb, by, "", rb.At), nil
 }
 
+// ConfirmInPerson closes a callback with a read-back the receiver gave
+// themselves, signed in (on the clinical console, say), rather than on a
+// call: who is both the receiver reached and the one recording it, so the
+// reaching is recorded as an attempt of theirs and the read-back confirms
+// at once. A mismatch is refused as Confirm refuses it, and records
+// nothing.
+func (r Report) ConfirmInPerson(obs uuid.UUID, entered string, who uuid.UUID, at time.Time) (Report, error) {
+	if who == uuid.Nil {
+		return r, fmt.Errorf("%w: by is required", ErrInvalidArgument)
+	}
+	i, err := r.openCallbackOf(obs)
+	if err != nil {
+		return r, err
+	}
+	if at.Before(r.Callbacks[i].RaisedAt) {
+		return r, fmt.Errorf("%w: the read-back is after the critical result", ErrInvalidArgument)
+	}
+	res, ok := r.resultOf(obs)
+	if !ok {
+		return r, fmt.Errorf("%w: observation %s is no longer a result of this report", ErrInvalidTransition, obs)
+	}
+	if err := MatchReadBack(res, entered); err != nil {
+		return r, err
+	}
+	reached, err := r.Attempt(obs, Attempt{To: who, By: who, At: at, Reached: true, Note: "read back by the receiver, signed in"})
+	if err != nil {
+		return r, err
+	}
+	return reached.Confirm(obs, ReadBack{Receiver: who, Entered: entered, At: at}, who)
+}
+
 // CanClose reports why the callback may not end with outcome (reached
 // without read-back, or unable to reach), or nil: the first needs someone
 // reached, the second attempts none of which reached anyone, and both a note.

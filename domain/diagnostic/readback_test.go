@@ -258,3 +258,33 @@ func TestCallbackFollowsItsResult(t *testing.T) {
 		t.Fatalf("a tried callback vanished: %+v", kept.Callbacks)
 	}
 }
+
+func TestCriticalResultReadBackInPerson(t *testing.T) {
+	r, k := critical(t)
+	at := t0.Add(75 * time.Minute)
+	// A mismatch records nothing: no attempt, the callback open.
+	if _, err := r.ConfirmInPerson(k, "8.6 mmol/L", clinician, at); !errors.Is(err, diagnostic.ErrReadBackMismatch) {
+		t.Fatalf("mismatch: %v", err)
+	}
+	if len(r.Callbacks[0].Attempts) != 0 || !r.Callbacks[0].Open() {
+		t.Fatalf("a refused read-back changed the report: %+v", r.Callbacks[0])
+	}
+	if _, err := r.ConfirmInPerson(k, "6.8", uuid.Nil, at); !errors.Is(err, diagnostic.ErrInvalidArgument) {
+		t.Fatalf("nobody: %v", err)
+	}
+	if _, err := r.ConfirmInPerson(k, "6.8", clinician, t0); !errors.Is(err, diagnostic.ErrInvalidArgument) {
+		t.Fatalf("before the result: %v", err)
+	}
+	done := must(t)(r.ConfirmInPerson(k, "6.8 mmol/L", clinician, at))
+	c := done.Callbacks[0]
+	if c.Outcome != diagnostic.OutcomeConfirmed || c.ReadBack.Receiver != clinician || c.ClosedBy != clinician ||
+		len(c.Attempts) != 1 || !c.Attempts[0].Reached || c.Attempts[0].To != clinician || c.Attempts[0].By != clinician {
+		t.Fatalf("read back in person: %+v", c)
+	}
+	if took, ok := c.Took(); !ok || took != 15*time.Minute {
+		t.Fatalf("took %v", took)
+	}
+	if _, err := done.ConfirmInPerson(k, "6.8", clinician, at); !errors.Is(err, diagnostic.ErrInvalidArgument) {
+		t.Fatalf("a second read-back of a closed callback: %v", err)
+	}
+}

@@ -660,6 +660,29 @@ func (s *ObservationStore) LatestNEWS2(ctx context.Context, patientID uuid.UUID)
 		WHERE patient_id = $1 ORDER BY window_end DESC, scored_at DESC, id DESC LIMIT 1`, patientID))
 }
 
+// NEWS2History returns the patient's stored scores whose set ended in
+// [from, to], oldest first, at most limit of them (the newest when there
+// are more): each complete set as the observation service scored it when
+// the set was completed.
+func (s *ObservationStore) NEWS2History(ctx context.Context, patientID uuid.UUID, from, to time.Time, limit int) ([]observation.NEWS2Score, error) {
+	rows, err := s.pool.Query(ctx, `SELECT * FROM (SELECT `+news2Columns+` FROM news2_scores
+		WHERE patient_id = $1 AND window_end >= $2 AND window_end <= $3
+		ORDER BY window_end DESC, scored_at DESC, id DESC LIMIT $4) newest ORDER BY window_end, scored_at, id`, patientID, from, to, limit)
+	if err != nil {
+		return nil, translate(err, "NEWS2 history")
+	}
+	defer rows.Close()
+	out := []observation.NEWS2Score{}
+	for rows.Next() {
+		sc, err := scanNEWS2(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, translate(rows.Err(), "NEWS2 history")
+}
+
 const news2Columns = `id, patient_id, scored_at, window_start, window_end, total, risk, red_score, scale,
 	respiration_rate_score, spo2_score, air_or_oxygen_score, systolic_bp_score, pulse_score,
 	consciousness_score, temperature_score, response, parameters`

@@ -709,6 +709,31 @@ func TestNEWS2ReadingsAndScores(t *testing.T) {
 	if _, err := s.LatestNEWS2(ctx, pgtest.Patient(t, pool)); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("no score: %v", err)
 	}
+	// A later set: the history has both, oldest first; a window before
+	// the first has neither; limit keeps the newest.
+	record(t, s, vital(patient, observation.CodeRespiratoryRate, 26, "/min", at(1)))
+	readings2, err := s.NEWS2Readings(ctx, patient, obsNow, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := observation.CombineNEWS2(readings2, observation.SpO2Scale1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := s.SaveNEWS2(ctx, nil, patient, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := s.NEWS2History(ctx, patient, obsNow.Add(-time.Hour), obsNow, 100)
+	if err != nil || len(history) != 2 || history[0].ID != saved.ID || history[1].ID != later.ID || history[1].Total != 7 || !history[1].RedScore {
+		t.Fatalf("history %+v, %v", history, err)
+	}
+	if h, err := s.NEWS2History(ctx, patient, obsNow.Add(-time.Hour), obsNow, 1); err != nil || len(h) != 1 || h[0].ID != later.ID {
+		t.Fatalf("history limited to one: %+v, %v", h, err)
+	}
+	if h, err := s.NEWS2History(ctx, patient, obsNow.Add(-3*time.Hour), obsNow.Add(-2*time.Hour), 100); err != nil || len(h) != 0 {
+		t.Fatalf("history before the first set: %+v, %v", h, err)
+	}
 	incomplete, _ := observation.CombineNEWS2(readings[:3], observation.SpO2Scale1, 0)
 	if _, err := s.SaveNEWS2(ctx, nil, patient, incomplete); !errors.Is(err, observation.ErrIncompleteNEWS2) {
 		t.Fatalf("incomplete set: %v", err)

@@ -172,6 +172,9 @@ func (r *run) criticalSettled(c diagnostic.Callback, found bool) (uuid.UUID, str
 	}
 	switch c.Outcome {
 	case diagnostic.OutcomeConfirmed:
+		if c.ReadBack != nil && c.ReadBack.Receiver == c.ClosedBy {
+			return c.ClosedBy, "The receiver read the critical result back, signed in."
+		}
 		return c.ClosedBy, "The critical result was telephoned and read back."
 	case diagnostic.OutcomeReachedWithoutReadBack:
 		return c.ClosedBy, "The critical result was telephoned without a read-back: " + c.Note

@@ -173,3 +173,32 @@ func TestCriticalResultTakesOverTheCriticalValueAlert(t *testing.T) {
 		t.Fatalf("resolved %+v", r)
 	}
 }
+
+// The orderer reads the critical value back themselves, signed in: a wrong
+// value is refused recording nothing, the right one closes the callback
+// with them as receiver and resolves their alert in their name.
+func TestCriticalResultReadBackInPerson(t *testing.T) {
+	h := newHarness(t)
+	in := h.renal()
+	h.resulted(6.8)
+	inPerson := func(d time.Duration, entered string) *outcome {
+		return h.send(d, diagnosticwf.UpdateCallbackConfirm, diagnosticwf.CallbackConfirmRequest{ObservationID: obsID("k"),
+			ReadBack: diagnostic.ReadBack{Entered: entered}, By: orderer, InPerson: true})
+	}
+	mismatch := inPerson(45*time.Minute, "8.6 mmol/L")
+	confirmed := inPerson(50*time.Minute, "6.8 mmol/L")
+	h.end(2 * time.Hour)
+	h.run(in)
+
+	refused(t, "a read-back that does not match", mismatch, diagnosticwf.RefusedReadBackMismatch)
+	accepted(t, "read back in person", confirmed)
+	c := confirmed.state.Callbacks[0]
+	if c.Outcome != diagnostic.OutcomeConfirmed || c.ReadBack == nil || c.ReadBack.Receiver != orderer || c.ClosedBy != orderer ||
+		len(c.Attempts) != 1 || c.Attempts[0].To != orderer || !c.Attempts[0].Reached || c.ClosedAt.Sub(h.start) != 50*time.Minute {
+		t.Fatalf("callback %+v", c)
+	}
+	r := h.resolver.resolved()
+	if len(r) != 1 || r[0].by != orderer || r[0].note != "The receiver read the critical result back, signed in." {
+		t.Fatalf("resolved %+v", r)
+	}
+}

@@ -392,6 +392,9 @@ type CallbackConfirmRequest struct {
 	ObservationID uuid.UUID           `json:"observationId"`
 	ReadBack      diagnostic.ReadBack `json:"readBack"`
 	By            uuid.UUID           `json:"by"`
+	// InPerson says the receiver read the value back themselves, signed
+	// in: By is the receiver, and the reaching is recorded with it.
+	InPerson bool `json:"inPerson,omitempty"`
 	process.Audited
 }
 

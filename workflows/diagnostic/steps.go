@@ -240,7 +240,13 @@ func confirmed(p State, req CallbackConfirmRequest, now time.Time) (State, error
 	if err := calling(p, rb.At, now); err != nil {
 		return p, err
 	}
-	next, err := p.Confirm(req.ObservationID, rb, req.By)
+	var next State
+	var err error
+	if req.InPerson {
+		next, err = p.ConfirmInPerson(req.ObservationID, rb.Entered, req.By, rb.At)
+	} else {
+		next, err = p.Confirm(req.ObservationID, rb, req.By)
+	}
 	if err == nil || !errors.Is(err, diagnostic.ErrReadBackMismatch) {
 		return next, err
 	}
