@@ -19,6 +19,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
@@ -124,6 +125,8 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		Diagnostics:       postgres.NewDiagnosticStore(pool),
 		Procedures:        postgres.NewProcedureStore(pool),
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
+		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
+		HL7v2Messages:     postgres.NewHL7v2Store(pool),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),
 		Launches:          postgres.NewOAuthStore(pool),

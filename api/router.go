@@ -56,6 +56,10 @@ type Deps struct {
 	// into the binary).
 	Diagnostics         DiagnosticStore
 	DiagnosticCatalogue *diagnostic.Catalogue
+	// HL7v2 applies HL7 v2 messages, and HL7v2Messages reads the stored
+	// ones.
+	HL7v2         HL7v2Ingest
+	HL7v2Messages HL7v2Messages
 	// Procedures are the procedures' read model, resource directory and
 	// allocations.
 	Procedures ProcedureStore
@@ -208,6 +212,7 @@ func (s *server) routes() []Route {
 		(&inboxRoutes{edge: s.edge, inbox: s.Inbox, streams: s.streams, auditLog: s.Audit}).routes(),
 		(&deliveryRoutes{edge: s.edge, store: s.Deliveries}).routes(),
 		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
+		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
 		(&prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,

@@ -34,7 +34,9 @@ type Config struct {
 	// Medications is the medication knowledge base the checks run on.
 	Medications Medications
 	Tracing     Tracing
-	Dev         Dev
+	// MLLP is the HL7 v2 listener (zarish mllp, and zarish dev).
+	MLLP MLLP
+	Dev  Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
 }
@@ -184,6 +186,13 @@ type Tracing struct {
 	ServiceName string
 }
 
+// MLLP configures the HL7 v2 listener.
+type MLLP struct {
+	Address string // MLLP_LISTEN: host:port, 127.0.0.1:2575 by default
+	// MaxFrame is the largest message taken, in bytes (MLLP_MAX_FRAME_BYTES).
+	MaxFrame int
+}
+
 // Dev configures the embedded servers `zarish dev` starts.
 type Dev struct {
 	TemporalAddress string // ZARISH_TEMPORAL_LISTEN
@@ -283,6 +292,7 @@ func Load(getenv func(string) string) (Config, error) {
 			ClientSecret:    Secret(r.str("ZARISH_DEV_CLIENT_SECRET", "dev-secret")),
 			MailAddress:     r.hostPort("ZARISH_MAIL_LISTEN", "127.0.0.1:2525"),
 		},
+		MLLP:    MLLP{Address: r.hostPort("MLLP_LISTEN", "127.0.0.1:2575"), MaxFrame: r.intRange("MLLP_MAX_FRAME_BYTES", 16<<20, 1024, 1<<30)},
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
 	}
 	if c.Tracing.Endpoint == "" {

@@ -71,6 +71,8 @@ type devStack struct {
 	DatabaseURL     string
 	MailAddress     string
 	MailDir         string
+	// MLLPAddress is where the HL7 v2 listener takes messages.
+	MLLPAddress string
 
 	group *errgroup.Group
 	stop  []func()
@@ -212,6 +214,12 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err != nil {
 		return nil, err
 	}
+	mllp, err := net.Listen("tcp", cfg.MLLP.Address)
+	if err != nil {
+		return nil, fmt.Errorf("mllp listen: %w", err)
+	}
+	s.MLLPAddress = mllp.Addr().String()
+	s.stop = append(s.stop, func() { _ = mllp.Close() })
 	// The clinical console at /console signs people in as its own client,
 	// sent back to this address.
 	if err := ensureConsoleClient(ctx, oauthStore, s.APIURL, logger); err != nil {
@@ -240,6 +248,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
 	g.Go(func() error { return observationConsumer(pool, tc, brokers, logger).Run(gctx) })
 	g.Go(func() error { return prescriptionRecheckConsumer(pool, tc, brokers, logger).Run(gctx) })
+	g.Go(func() error { return hl7v2Ingester(pool, logger).Serve(gctx, mllp, cfg.MLLP.MaxFrame) })
 	return s, nil
 }
 
@@ -301,6 +310,7 @@ ZARISH SPHERE %s is running (dev: embedded Temporal and Kafka, data in %s)
 		orOff(s.MailAddress), orOff(s.MailDir), limitStore(cfg),
 		devClientID, cfg.Dev.ClientSecret.Reveal(), s.APIURL)
 	fmt.Fprintf(w, "  Console       %s/console/   (clinical console; a ward board: %s/console/wards/ward-3)\n", s.APIURL, s.APIURL)
+	fmt.Fprintf(w, "  HL7 v2 MLLP   %s   (or POST %s/v1/integration/hl7v2)\n", s.MLLPAddress, s.APIURL)
 	printDemoUsers(w, s.APIURL, cfg.Auth.MFARoles)
 	fmt.Fprint(w, "\nCtrl-C stops everything.\n")
 }

@@ -50,6 +50,7 @@ func devConfig(t testing.TB, extra ...string) config.Config {
 		"ZARISH_TEMPORAL_UI_LISTEN": anyPort,
 		"ZARISH_KAFKA_LISTEN":       anyPort,
 		"ZARISH_MAIL_LISTEN":        anyPort,
+		"MLLP_LISTEN":               anyPort,
 		"LOG_LEVEL":                 "warn",
 	}
 	for i := 0; i+1 < len(extra); i += 2 {

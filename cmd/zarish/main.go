@@ -44,12 +44,13 @@ var commands = map[string]command{
 	"worker":  {"run Temporal workers (--queues encounters,prescriptions,…|all)", runWorker},
 	"relay":   {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
 	"notify":  {"deliver notifications: in-app, email, SMS, push", runNotify},
+	"mllp":    {"take HL7 v2 messages over MLLP, each stored before it is acknowledged", runMLLP},
 	"migrate": {"apply database migrations", runMigrate},
 	"admin":   {"administration: create-client, create-app, create-user, rotate-signing-key", runAdmin},
 	"version": {"print the version", runVersion},
 }
 
-var order = []string{"dev", "api", "worker", "relay", "notify", "migrate", "admin", "version"}
+var order = []string{"dev", "api", "worker", "relay", "notify", "mllp", "migrate", "admin", "version"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: zarish <command> [flags]")

@@ -14,10 +14,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/temporal"
@@ -293,4 +295,39 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, logger *slo
 // splitList splits a flag value on spaces and commas.
 func splitList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+// hl7v2Ingester takes HL7 v2 messages into the stores on pool.
+func hl7v2Ingester(pool *pgxpool.Pool, logger *slog.Logger) *ingest.Ingester {
+	return ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), logger)
+}
+
+// runMLLP is `zarish mllp`: the HL7 v2 listener on MLLP_LISTEN, each
+// message stored before it is acknowledged.
+func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("mllp", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	pool, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	ln, err := net.Listen("tcp", cfg.MLLP.Address)
+	if err != nil {
+		return fmt.Errorf("mllp listen: %w", err)
+	}
+	logger.Info("HL7 v2 listener ready", "address", ln.Addr().String())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return hl7v2Ingester(pool, logger).Serve(gctx, ln, cfg.MLLP.MaxFrame) })
+	if err := serveMetrics(gctx, g, cfg, api.NewMetrics(), logger); err != nil {
+		return err
+	}
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

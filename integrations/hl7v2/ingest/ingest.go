@@ -1,0 +1,230 @@
+// Package ingest takes HL7 v2 messages from hospital systems into the
+// engine: each message is stored before it is acknowledged, a sender's
+// duplicate is acknowledged again with its first outcome and not applied
+// twice, and the message is applied through the same domain code the REST
+// API uses. The MLLP listener and the HTTP route both call Receive.
+//
+// Mapped today: ADT^A01, A04, A08, A28 and A31 register or update the
+// patient the PID segment names, matched on its PID-3 identifiers. Every
+// other message type is stored and answered AR with error 200 or 201, so
+// the sender knows it was not applied; it can be replayed once the engine
+// maps it.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/hl7message"
+	"github.com/zarish-sphere/zarish/domain/patient"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2"
+)
+
+// Messages keeps the received messages.
+type Messages interface {
+	// Receive stores m, or counts it as received again and returns the
+	// first one when its sender sent its control id before (first false).
+	Receive(ctx context.Context, m hl7message.Message) (hl7message.Message, bool, error)
+	// Processed records the outcome of applying message id.
+	Processed(ctx context.Context, id uuid.UUID, m hl7message.Message, replay bool) (hl7message.Message, error)
+	Get(ctx context.Context, id uuid.UUID) (hl7message.Message, error)
+}
+
+// Patients is the patient register.
+type Patients interface {
+	Register(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
+	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
+	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
+}
+
+// Ingester applies HL7 v2 messages.
+type Ingester struct {
+	messages Messages
+	patients Patients
+	log      *slog.Logger
+	now      func() time.Time
+	newID    func() (uuid.UUID, error)
+}
+
+// New returns an ingester over the stores.
+func New(messages Messages, patients Patients, log *slog.Logger) *Ingester {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Ingester{messages: messages, patients: patients, log: log.With("component", "hl7v2"), now: time.Now, newID: uuid.NewV7}
+}
+
+// Source is who sent a message: the transport, and for the audit trail the
+// client (the MLLP peer's address, or the API client).
+type Source struct {
+	Transport hl7message.Transport
+	// Client names the sending client in the audit trail.
+	Client string
+	// Address is the peer's network address.
+	Address string
+}
+
+// Receive stores raw, applies it unless it is a duplicate, records the
+// outcome and returns the acknowledgement to send. An error means the
+// message could not be stored: nothing may be acknowledged, and the
+// sender should send it again.
+func (i *Ingester) Receive(ctx context.Context, raw []byte, src Source) ([]byte, hl7message.Message, error) {
+	msg, perr := hl7v2.Parse(raw)
+	var h *hl7v2.Header
+	if perr == nil {
+		h = &msg.Header
+	} else if hh, err := hl7v2.ParseHeader(raw); err == nil {
+		h = hh
+	}
+	rec := hl7message.Message{Raw: raw, Transport: src.Transport}
+	if h != nil {
+		rec.Sender, rec.ControlID, rec.MessageType = sender(h), h.ControlID, messageType(h)
+		rec.Version, rec.Charset = h.Version, h.Charset
+	}
+	var refusal []error
+	switch {
+	case perr != nil:
+		refusal = []error{perr}
+	case len(h.Check()) > 0:
+		for _, e := range h.Check() {
+			refusal = append(refusal, e)
+		}
+	}
+	if refusal != nil {
+		// Not understood: stored as refused, answered AR.
+		rec.Outcome, rec.Problems = hl7message.OutcomeRejected, problems(refusal)
+	}
+	stored, first, err := i.messages.Receive(ctx, rec)
+	if err != nil {
+		return nil, hl7message.Message{}, fmt.Errorf("store HL7 v2 message: %w", err)
+	}
+	if !first || refusal != nil {
+		// A duplicate is answered as its first was; a refusal as it is.
+		if stored.Outcome == "" {
+			// The first is still being applied, or its application was
+			// cut short: the sender may send it again later.
+			return nil, stored, fmt.Errorf("message %s of %s is still being applied", stored.ControlID, stored.Sender)
+		}
+		return i.ack(raw, h, stored), stored, nil
+	}
+	out, err := i.apply(ctx, stored, msg, src, false)
+	if err != nil {
+		return nil, stored, err
+	}
+	return i.ack(raw, h, out), out, nil
+}
+
+// Replay applies stored message id again, as it was received, and records
+// the new outcome: for a message refused before the engine mapped its
+// type, or one whose application failed.
+func (i *Ingester) Replay(ctx context.Context, id uuid.UUID, src Source) (hl7message.Message, error) {
+	stored, err := i.messages.Get(ctx, id)
+	if err != nil {
+		return hl7message.Message{}, err
+	}
+	msg, perr := hl7v2.Parse(stored.Raw)
+	if perr != nil {
+		return i.messages.Processed(ctx, id, hl7message.Message{Outcome: hl7message.OutcomeRejected, Problems: problems([]error{perr})}, true)
+	}
+	if errs := msg.Header.Check(); len(errs) > 0 {
+		var all []error
+		for _, e := range errs {
+			all = append(all, e)
+		}
+		return i.messages.Processed(ctx, id, hl7message.Message{Outcome: hl7message.OutcomeRejected, Problems: problems(all)}, true)
+	}
+	return i.apply(ctx, stored, msg, src, true)
+}
+
+// apply maps msg and records what it became.
+func (i *Ingester) apply(ctx context.Context, stored hl7message.Message, msg *hl7v2.Message, src Source, replay bool) (hl7message.Message, error) {
+	outcome := hl7message.Message{Outcome: hl7message.OutcomeAccepted}
+	applied, errs, err := i.mapMessage(ctx, stored, msg, src)
+	switch {
+	case err != nil:
+		// Ours, not the sender's: recorded as an AE naming no detail, and
+		// the message stays replayable.
+		i.log.ErrorContext(ctx, "HL7 v2 message not applied", "messageId", stored.ID, "type", stored.MessageType, "error", err)
+		outcome.Outcome = hl7message.OutcomeError
+		errs = append(errs, &hl7v2.Error{Code: hl7v2.ApplicationInternalError, Message: "the engine could not apply the message; it is stored and can be replayed"})
+	case hasCode(errs, hl7v2.UnsupportedMessageType, hl7v2.UnsupportedEventCode):
+		outcome.Outcome = hl7message.OutcomeRejected
+	case len(errs) > 0:
+		outcome.Outcome = hl7message.OutcomeError
+	}
+	outcome.Applied, outcome.Problems = applied, problems(errs)
+	done, perr := i.messages.Processed(ctx, stored.ID, outcome, replay)
+	if perr != nil {
+		return stored, fmt.Errorf("record the outcome of message %s: %w", stored.ID, perr)
+	}
+	return done, nil
+}
+
+// ack is the acknowledgement of m.
+func (i *Ingester) ack(raw []byte, h *hl7v2.Header, m hl7message.Message) []byte {
+	var errs []error
+	for _, p := range m.Problems {
+		errs = append(errs, &hl7v2.Error{Code: hl7v2.ErrorCode(p.Code), Severity: hl7v2.Severity(firstByte(p.Severity)), Segment: p.Segment,
+			Sequence: p.Sequence, Field: p.Field, Component: p.Component, Message: p.Message})
+	}
+	id, _ := i.newID()
+	a := hl7v2.Acknowledgment{Code: hl7v2.AckCode(m.Outcome), ControlID: strings.ReplaceAll(id.String(), "-", ""), Time: i.now().UTC(), Errors: errs}
+	if h == nil {
+		return hl7v2.ACKUnparsed(raw, a)
+	}
+	return hl7v2.ACK(h, a)
+}
+
+func firstByte(s string) byte {
+	if s == "" {
+		return 'E'
+	}
+	return s[0]
+}
+
+// sender names the sending application and facility, MSH-3 and MSH-4.
+func sender(h *hl7v2.Header) string {
+	hd := func(x hl7v2.HD) string { return strings.TrimRight(x.NamespaceID+"^"+x.UniversalID+"^"+x.UniversalIDType, "^") }
+	return hd(h.SendingApplication) + "|" + hd(h.SendingFacility)
+}
+
+// messageType is MSH-9 as "ADT^A04".
+func messageType(h *hl7v2.Header) string {
+	return strings.TrimRight(h.Type.Code+"^"+h.Type.Trigger, "^")
+}
+
+// problems are errs as stored: an *hl7v2.Error with its location; any
+// other error as an internal one without its text.
+func problems(errs []error) []hl7message.Problem {
+	out := []hl7message.Problem{}
+	for _, err := range errs {
+		var e *hl7v2.Error
+		if !errors.As(err, &e) {
+			out = append(out, hl7message.Problem{Code: int(hl7v2.ApplicationInternalError), Severity: "E", Message: "application internal error"})
+			continue
+		}
+		sev := e.Severity
+		if sev == 0 {
+			sev = hl7v2.SeverityError
+		}
+		out = append(out, hl7message.Problem{Code: int(e.Code), Severity: string(rune(sev)), Segment: e.Segment, Sequence: e.Sequence,
+			Field: e.Field, Component: e.Component, Message: e.Message})
+	}
+	return out
+}
+
+func hasCode(errs []error, codes ...hl7v2.ErrorCode) bool {
+	return slices.ContainsFunc(errs, func(err error) bool {
+		var e *hl7v2.Error
+		return errors.As(err, &e) && slices.Contains(codes, e.Code)
+	})
+}

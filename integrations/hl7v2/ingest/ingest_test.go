@@ -1,0 +1,216 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain/hl7message"
+	"github.com/zarish-sphere/zarish/domain/patient"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+)
+
+// stack is an ingester on a fresh database, listening for MLLP.
+type stack struct {
+	ing      *ingest.Ingester
+	messages *postgres.HL7v2Store
+	patients *postgres.PatientStore
+	addr     string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	s := &stack{messages: postgres.NewHL7v2Store(pool), patients: postgres.NewPatientStore(pool)}
+	s.ing = ingest.New(s.messages, s.patients, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ing.Serve(ctx, ln, 1<<20) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	s.addr = ln.Addr().String()
+	return s
+}
+
+// sender is one MLLP connection.
+type sender struct {
+	t    *testing.T
+	conn net.Conn
+	r    *hl7v2.Reader
+}
+
+func (s *stack) dial(t *testing.T) *sender {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &sender{t: t, conn: conn, r: hl7v2.NewReader(bufio.NewReader(conn), 0)}
+}
+
+// send frames msg and reads the acknowledgement.
+func (c *sender) send(msg string) *hl7v2.Message {
+	c.t.Helper()
+	if err := hl7v2.WriteFrame(c.conn, []byte(msg)); err != nil {
+		c.t.Fatal(err)
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	frame, err := c.r.ReadFrame()
+	if err != nil {
+		c.t.Fatalf("no acknowledgement: %v", err)
+	}
+	ack, err := hl7v2.Parse(frame)
+	if err != nil {
+		c.t.Fatalf("acknowledgement %q: %v", frame, err)
+	}
+	return ack
+}
+
+// msa is the acknowledgement's code and the control id it answers.
+func msa(ack *hl7v2.Message) (string, string) {
+	m := ack.First("MSA")
+	return m.Field(1).Text(), m.Field(2).Text()
+}
+
+func adt(event, control, family, birth string) string {
+	return strings.Join([]string{
+		"MSH|^~\\&|ADT1|GOOD HEALTH HOSPITAL|ZARISH|WARD|20261201083000||ADT^" + event + "^ADT_A01|" + control + "|P|2.5.1",
+		"EVN|" + event + "|20261201083000",
+		"PID|1||PATID1234^^^GHH^MR~123456789^^^USSSA^SS||" + family + "^AMINA^K||" + birth + "|F",
+		"PV1|1|I|W3^12^A",
+	}, "\r") + "\r"
+}
+
+// A sender's ADT^A04 registers the patient and is acknowledged AA for its
+// control id; sent again it is acknowledged again, not applied twice; an
+// A08 updates the same patient, found by a PID-3 identifier; an ORU is
+// stored and refused AR (not applied yet) with the location; a frame that
+// is not HL7 is refused AR; every message is stored with its outcome.
+func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
+	s := newStack(t)
+	c := s.dial(t)
+	ctx := context.Background()
+
+	code, control := msa(c.send(adt("A04", "MSG-1", "RAHMAN", "19580214")))
+	if code != "AA" || control != "MSG-1" {
+		t.Fatalf("A04 answered %s for %s", code, control)
+	}
+	found, _, err := s.patients.Search(ctx, patient.Criteria{Identifier: "GHH|PATID1234"})
+	if err != nil || len(found) != 1 || found[0].Name.Family != "RAHMAN" || found[0].BirthDate != "1958-02-14" || found[0].Sex != "female" ||
+		len(found[0].Identifiers) != 2 {
+		t.Fatalf("the patient after the A04: %+v, %v", found, err)
+	}
+	id := found[0].ID
+
+	// The same message again: acknowledged as the first, not applied.
+	code, control = msa(c.send(adt("A04", "MSG-1", "RAHMAN", "19580214")))
+	if code != "AA" || control != "MSG-1" {
+		t.Fatalf("the duplicate answered %s for %s", code, control)
+	}
+	list, _, err := s.messages.List(ctx, hl7message.Filter{ControlID: "MSG-1"})
+	if err != nil || len(list) != 1 || list[0].Received != 2 || list[0].Outcome != hl7message.OutcomeAccepted ||
+		len(list[0].Applied) != 1 || list[0].Applied[0].Reference != "Patient/"+id.String() {
+		t.Fatalf("the stored message: %+v, %v", list, err)
+	}
+
+	// An update, on another connection: the same patient.
+	c2 := s.dial(t)
+	if code, _ := msa(c2.send(adt("A08", "MSG-2", "RAHMAN-KHAN", "19580214"))); code != "AA" {
+		t.Fatalf("A08 answered %s", code)
+	}
+	p, err := s.patients.Get(ctx, id)
+	if err != nil || p.Name.Family != "RAHMAN-KHAN" {
+		t.Fatalf("after the A08: %+v, %v", p, err)
+	}
+	if all, _, _ := s.patients.Search(ctx, patient.Criteria{Identifier: "USSSA|123456789"}); len(all) != 1 {
+		t.Fatalf("%d patients for the identifier", len(all))
+	}
+
+	// Not mapped yet: stored, refused AR, with the field at fault.
+	oru := "MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||ORU^R01^ORU_R01|MSG-3|P|2.5.1\rPID|1||PATID1234^^^GHH^MR\r"
+	ack := c.send(oru)
+	if code, control := msa(ack); code != "AR" || control != "MSG-3" {
+		t.Fatalf("ORU answered %s for %s", code, control)
+	}
+	if e := ack.First("ERR"); e == nil || e.Field(3).Comp(1).Text() != "200" || e.Field(2).Comp(1).Text() != "MSH" || e.Field(2).Comp(3).Text() != "9" {
+		t.Fatalf("ORU's ERR: %v", e)
+	}
+	// A bad birth date: AE, located at PID-7.
+	ack = c.send(adt("A04", "MSG-4", "KHAN", "1958"))
+	if code, _ := msa(ack); code != "AE" || ack.First("ERR").Field(2).Comp(3).Text() != "7" {
+		t.Fatalf("a bad birth date answered %s: %v", code, ack.First("ERR"))
+	}
+	// Not HL7 at all: refused, and still stored.
+	if code, _ := msa(c.send("hello")); code != "AR" {
+		t.Fatalf("a frame that is not HL7 answered %s", code)
+	}
+	all, _, err := s.messages.List(ctx, hl7message.Filter{})
+	if err != nil || len(all) != 5 {
+		t.Fatalf("%d messages stored, want 5: %v", len(all), err)
+	}
+	for _, m := range all {
+		if !m.Outcome.Valid() || m.ProcessedAt == nil {
+			t.Errorf("message %s %q has no outcome: %+v", m.ControlID, m.MessageType, m)
+		}
+	}
+
+	// A replay applies the stored bytes again: the ORU is still refused.
+	stored, _, _ := s.messages.List(ctx, hl7message.Filter{ControlID: "MSG-3"})
+	again, err := s.ing.Replay(ctx, stored[0].ID, ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"})
+	if err != nil || again.Outcome != hl7message.OutcomeRejected || again.Replays != 1 {
+		t.Fatalf("replay: %+v, %v", again, err)
+	}
+}
+
+// The real ADT^A01 messages of the shared test data register their
+// patients; a second sending of each changes nothing.
+func TestRealAdmissionsRegisterTheirPatients(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	for _, name := range []string{"MN__005_MN_ADT_A01.hl7", "Other__001_ADT_A01.hl7"} {
+		raw, err := os.ReadFile("../testdata/real/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			ack, m, err := s.ing.Receive(ctx, raw, ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := hl7v2.Parse(ack)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := msa(parsed); code != "AA" || len(m.Applied) != 1 {
+				t.Fatalf("%s answered %s: %+v", name, code, m)
+			}
+		}
+	}
+	for _, id := range []string{"SCH|11102779", "ADT1|PATID1234"} {
+		found, _, err := s.patients.Search(ctx, patient.Criteria{Identifier: id})
+		if err != nil || len(found) != 1 {
+			t.Fatalf("%s: %d patients, %v", id, len(found), err)
+		}
+	}
+	_ = uuid.Nil
+}
