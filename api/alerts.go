@@ -192,7 +192,7 @@ func (s *alertRoutes) view(c *gin.Context, rec alert.Record, bestEffort bool) al
 
 func (s *alertRoutes) list(c *gin.Context) {
 	verr := &domain.ValidationError{}
-	onlyParams(c, verr, "status", "active", "patientId", "limit", "cursor")
+	onlyParams(c, verr, "status", "active", "patientId", "recipient", "limit", "cursor")
 	f := alert.Filter{Status: alert.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: 50}
 	if f.Status != "" && !f.Status.Valid() {
 		verr.Add("status", "must be open, acknowledged, resolved, exhausted or undeliverable")
@@ -206,6 +206,9 @@ func (s *alertRoutes) list(c *gin.Context) {
 	}
 	if p := optionalUUID(c, "patientId", verr); p != nil {
 		f.PatientID = *p
+	}
+	if p := optionalUUID(c, "recipient", verr); p != nil {
+		f.Recipient = *p
 	}
 	f.Limit = limitParam(c, verr, 50, 200)
 	if err := verr.OrNil(); err != nil {

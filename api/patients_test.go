@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -127,6 +128,8 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
 		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
+		DICOM:             postgres.NewDICOMStore(pool),
+		DICOMDir:          os.TempDir(),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),
 		Launches:          postgres.NewOAuthStore(pool),

@@ -56,6 +56,12 @@ type Deps struct {
 	// into the binary).
 	Diagnostics         DiagnosticStore
 	DiagnosticCatalogue *diagnostic.Catalogue
+	// DICOM is the index of the DICOM instances received (STOW-RS, QIDO-RS,
+	// WADO-RS); DICOMDir the folder their files are stored in, and
+	// DICOMLimits what one STOW-RS request may send (zero: the defaults).
+	DICOM       DICOMStore
+	DICOMDir    string
+	DICOMLimits DICOMLimits
 	// HL7v2 applies HL7 v2 messages, and HL7v2Messages reads the stored
 	// ones.
 	HL7v2         HL7v2Ingest
@@ -213,6 +219,7 @@ func (s *server) routes() []Route {
 		(&deliveryRoutes{edge: s.edge, store: s.Deliveries}).routes(),
 		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
 		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
+		(&dicomRoutes{edge: s.edge, store: s.DICOM, patients: s.Patients, auditLog: s.Audit, dir: s.DICOMDir, limits: s.DICOMLimits}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
 		(&prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,11 @@ type Config struct {
 	Tracing     Tracing
 	// MLLP is the HL7 v2 listener (zarish mllp, and zarish dev).
 	MLLP MLLP
-	Dev  Dev
+	// DICOMDir is where received DICOM files are kept (DICOM_STORAGE_DIR;
+	// ZARISH_DATA_DIR/dicom by default). One filesystem: files are received
+	// beside it and renamed into place.
+	DICOMDir string
+	Dev      Dev
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
 }
@@ -295,6 +300,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MLLP:    MLLP{Address: r.hostPort("MLLP_LISTEN", "127.0.0.1:2575"), MaxFrame: r.intRange("MLLP_MAX_FRAME_BYTES", 16<<20, 1024, 1<<30)},
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
 	}
+	c.DICOMDir = r.str("DICOM_STORAGE_DIR", filepath.Join(c.DataDir, "dicom"))
 	if c.Tracing.Endpoint == "" {
 		c.Tracing.Endpoint = r.optionalURL("OTEL_EXPORTER_OTLP_ENDPOINT", "http", "https")
 	}

@@ -148,6 +148,7 @@ type (
 	}
 	carePlanJSON struct {
 		ID         string `json:"id"`
+		PatientID  string `json:"patientId"`
 		Title      string `json:"title"`
 		Status     string `json:"status"`
 		Activities []struct {
@@ -159,20 +160,16 @@ type (
 		} `json:"activities"`
 	}
 	alertJSON struct {
-		ID             string         `json:"id"`
-		Severity       string         `json:"severity"`
-		Category       string         `json:"category"`
-		Message        string         `json:"message"`
-		Status         string         `json:"status"`
-		Source         string         `json:"source"`
-		Level          int            `json:"level"`
-		RaisedAt       time.Time      `json:"raisedAt"`
-		AcknowledgedBy string         `json:"acknowledgedBy"`
-		AcknowledgedAt *time.Time     `json:"acknowledgedAt"`
-		Deliveries     []deliveryJSON `json:"deliveries"`
-	}
-	deliveryJSON struct {
-		PractitionerID string `json:"practitionerId"`
+		ID             string     `json:"id"`
+		Severity       string     `json:"severity"`
+		Category       string     `json:"category"`
+		Message        string     `json:"message"`
+		Status         string     `json:"status"`
+		Source         string     `json:"source"`
+		Level          int        `json:"level"`
+		RaisedAt       time.Time  `json:"raisedAt"`
+		AcknowledgedBy string     `json:"acknowledgedBy"`
+		AcknowledgedAt *time.Time `json:"acknowledgedAt"`
 	}
 )
 
@@ -225,6 +222,38 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 		}
 		seen[e.PatientID] = true
 		b.Rows = append(b.Rows, Row{PatientID: e.PatientID, EncounterID: e.ID, EncounterStatus: e.Status, Since: e.since()})
+	}
+	// The prescriptions on hold and the overdue care plans are few across
+	// the hospital: each is read once for the whole board, not per patient.
+	var (
+		held              map[string][]string
+		overdue           map[string][]OverdueActivity
+		heldErr, plansErr error
+	)
+	side := &errgroup.Group{}
+	side.Go(func() error {
+		var list []prescriptionJSON
+		list, _, heldErr = c.listPrescriptions(r, s, "on-hold")
+		held = map[string][]string{}
+		for _, p := range list {
+			held[p.Details.PatientID] = append(held[p.Details.PatientID], cmp.Or(p.Details.Drug.Name, p.Details.Order.Name))
+		}
+		return nil
+	})
+	side.Go(func() error {
+		overdue, plansErr = c.overduePlans(r, s, b.At)
+		return nil
+	})
+	// The alerts notified to the signed-in person: theirs to acknowledge.
+	mine := map[string]bool{}
+	if s.Practitioner != "" {
+		side.Go(func() error {
+			ids, err := c.alertsNotifiedTo(r, s)
+			if err == nil {
+				mine = ids
+			}
+			return nil
+		})
 	}
 	g = &errgroup.Group{}
 	g.SetLimit(fanOut)
@@ -284,53 +313,27 @@ func (c *Console) loadBoard(r *http.Request, s session, unit string) (Board, err
 				al := Alert{ID: a.ID, Severity: a.Severity, Category: a.Category, Message: a.Message, Status: a.Status,
 					Source: a.Source, Level: a.Level, RaisedAt: a.RaisedAt, AcknowledgedAt: a.AcknowledgedAt,
 					AckedByMe: s.Practitioner != "" && a.AcknowledgedBy == s.Practitioner}
-				if a.Status == "open" && s.Practitioner != "" {
-					// The list carries no deliveries: the alert's own
-					// read says whom it reached.
-					var full alertJSON
-					if err := c.api.get(r, "/v1/notifications/alerts/"+url.PathEscape(a.ID), s.Access, &full); err == nil {
-						al.Mine = slices.ContainsFunc(full.Deliveries, func(d deliveryJSON) bool { return d.PractitionerID == s.Practitioner })
-					}
-				}
 				rowMu.Lock()
 				row.Alerts = append(row.Alerts, al)
 				rowMu.Unlock()
 			}
 			return nil
 		})
-		g.Go(func() error {
-			var page struct {
-				Data []prescriptionJSON `json:"data"`
-			}
-			q := url.Values{"patientId": {row.PatientID}, "status": {"on-hold"}, "limit": {"50"}}
-			if err := c.api.get(r, "/v1/medications/prescriptions?"+q.Encode(), s.Access, &page); err != nil {
-				problem("Prescriptions on hold", err)
-				return nil
-			}
-			rowMu.Lock()
-			for _, p := range page.Data {
-				row.Held = append(row.Held, cmp.Or(p.Details.Drug.Name, p.Details.Order.Name))
-			}
-			rowMu.Unlock()
-			return nil
-		})
-		g.Go(func() error {
-			var page struct {
-				Data []carePlanJSON `json:"data"`
-			}
-			q := url.Values{"patientId": {row.PatientID}, "overdue": {"true"}, "limit": {"50"}}
-			if err := c.api.get(r, "/v1/clinical/care-plans?"+q.Encode(), s.Access, &page); err != nil {
-				problem("Care-plan activities", err)
-				return nil
-			}
-			rowMu.Lock()
-			row.Overdue = append(row.Overdue, overdueActivities(page.Data, b.At)...)
-			rowMu.Unlock()
-			return nil
-		})
 	}
 	_ = g.Wait()
+	_ = side.Wait()
 	for i := range b.Rows {
+		row := &b.Rows[i]
+		if heldErr != nil {
+			row.Problems = append(row.Problems, "Prescriptions on hold "+unavailable(heldErr))
+		}
+		if plansErr != nil {
+			row.Problems = append(row.Problems, "Care-plan activities "+unavailable(plansErr))
+		}
+		row.Held, row.Overdue = held[row.PatientID], overdue[row.PatientID]
+		for j := range row.Alerts {
+			row.Alerts[j].Mine = mine[row.Alerts[j].ID]
+		}
 		slices.Sort(b.Rows[i].Held)
 		slices.SortFunc(b.Rows[i].Overdue, func(x, y OverdueActivity) int {
 			return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.Title, y.Title))
@@ -360,6 +363,62 @@ func unavailable(err error) string {
 		return "not found"
 	}
 	return "could not be read just now"
+}
+
+// alertsNotifiedTo are the ids of the active alerts notified to the
+// signed-in practitioner (up to queuePages pages).
+func (c *Console) alertsNotifiedTo(r *http.Request, s session) (map[string]bool, error) {
+	ids := map[string]bool{}
+	cursor := ""
+	for range queuePages {
+		var page struct {
+			Data []alertJSON `json:"data"`
+			Next *string     `json:"next"`
+		}
+		q := url.Values{"active": {"true"}, "recipient": {s.Practitioner}, "limit": {"200"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		if err := c.api.get(r, "/v1/notifications/alerts?"+q.Encode(), s.Access, &page); err != nil {
+			return nil, err
+		}
+		for _, a := range page.Data {
+			ids[a.ID] = true
+		}
+		if page.Next == nil || *page.Next == "" {
+			break
+		}
+		cursor = *page.Next
+	}
+	return ids, nil
+}
+
+// overduePlans reads the active care plans with an activity due (up to
+// queuePages pages) and returns their overdue activities by patient.
+func (c *Console) overduePlans(r *http.Request, s session, now time.Time) (map[string][]OverdueActivity, error) {
+	out := map[string][]OverdueActivity{}
+	cursor := ""
+	for range queuePages {
+		var page struct {
+			Data []carePlanJSON `json:"data"`
+			Next *string        `json:"next"`
+		}
+		q := url.Values{"overdue": {"true"}, "limit": {"200"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		if err := c.api.get(r, "/v1/clinical/care-plans?"+q.Encode(), s.Access, &page); err != nil {
+			return nil, err
+		}
+		for _, p := range page.Data {
+			out[p.PatientID] = append(out[p.PatientID], overdueActivities([]carePlanJSON{p}, now)...)
+		}
+		if page.Next == nil || *page.Next == "" {
+			break
+		}
+		cursor = *page.Next
+	}
+	return out, nil
 }
 
 // overdueActivities are the open activities of the plans past their due

@@ -89,15 +89,15 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"response": map[string]any{"continuous": true}})
 	case "GET /v1/medications/prescriptions":
 		var data []any
-		if q.Get("patientId") == "pat-1" && q.Get("status") == "on-hold" {
+		if q.Get("status") == "on-hold" && q.Get("patientId") == "" {
 			data = append(data, map[string]any{"details": map[string]any{"id": "rx-1", "patientId": "pat-1", "drug": map[string]any{"name": "warfarin"}},
 				"status": "on-hold"})
 		}
 		send(http.StatusOK, map[string]any{"data": data})
 	case "GET /v1/clinical/care-plans":
 		var data []any
-		if q.Get("patientId") == "pat-1" && q.Get("overdue") == "true" {
-			data = append(data, map[string]any{"id": "cp-1", "title": "Pressure care", "status": "active", "activities": []any{
+		if q.Get("overdue") == "true" && q.Get("patientId") == "" {
+			data = append(data, map[string]any{"id": "cp-1", "patientId": "pat-1", "title": "Pressure care", "status": "active", "activities": []any{
 				map[string]any{"title": "Turn every 2 hours", "status": "scheduled", "schedule": map[string]any{"dueAt": "2026-11-25T07:00:00Z"}},
 				map[string]any{"title": "Not due yet", "status": "scheduled", "schedule": map[string]any{"dueAt": "2026-11-25T09:00:00Z"}},
 				map[string]any{"title": "Done already", "status": "completed", "schedule": map[string]any{"dueAt": "2026-11-25T06:00:00Z"}},
@@ -118,6 +118,11 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			category, source, message := "news2-high", "news2", "NEWS2 7"
 			if id == critical {
 				category, source, message = "critical-result", "diagnostic/"+report, "Critical potassium 6.8 mmol/L"
+			}
+			// Nadia was notified of hers and of the critical result, not of
+			// the other alert.
+			if q.Get("recipient") != "" && (q.Get("recipient") != "p-nadia" || id == theirs) {
+				continue
 			}
 			if q.Get("active") == "true" {
 				data = append(data, map[string]any{"id": id, "severity": "critical", "category": category, "message": message,

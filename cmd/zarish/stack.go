@@ -169,6 +169,8 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		DeadLetters:       postgres.NewDeadLetterStore(p.pool),
 		HL7v2:             hl7v2Ingester(p.pool, logger),
 		HL7v2Messages:     postgres.NewHL7v2Store(p.pool),
+		DICOM:             postgres.NewDICOMStore(p.pool),
+		DICOMDir:          cfg.DICOMDir,
 		Users:             postgres.NewUserStore(p.pool),
 		Sessions:          postgres.NewOAuthStore(p.pool),
 		Launches:          postgres.NewOAuthStore(p.pool),

@@ -13,6 +13,9 @@ type Filter struct {
 	// Active keeps only the alerts not closed yet: open or acknowledged.
 	Active    bool
 	PatientID uuid.UUID
+	// Recipient keeps only the alerts notified to this practitioner (at
+	// any level, on any channel).
+	Recipient uuid.UUID
 	Limit     int
 	Cursor    string // Next of the previous page
 }

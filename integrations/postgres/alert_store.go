@@ -183,6 +183,9 @@ func (s *AlertStore) ListAlerts(ctx context.Context, f alert.Filter) (alert.Page
 	if f.PatientID != uuid.Nil {
 		q.where("patient_id = " + q.arg(f.PatientID))
 	}
+	if f.Recipient != uuid.Nil {
+		q.where("EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = alerts.id AND n.practitioner_id = " + q.arg(f.Recipient.String()) + ")")
+	}
 	if f.Cursor != "" {
 		pos, err := decodeCursor(f.Cursor, func(p alertCursor) bool { return p.ID != uuid.Nil })
 		if err != nil {

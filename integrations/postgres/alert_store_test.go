@@ -13,6 +13,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/alert"
 	"github.com/zarish-sphere/zarish/domain/careteam"
+	"github.com/zarish-sphere/zarish/domain/notification"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -278,7 +279,8 @@ func TestAlertLifecycleWritesTimelineAndOutboxOnce(t *testing.T) {
 
 func TestListAndFindAlerts(t *testing.T) {
 	ctx := context.Background()
-	s := postgres.NewAlertStore(pgtest.NewPool(t))
+	pool := pgtest.NewPool(t)
+	s := postgres.NewAlertStore(pool)
 	patient := uuid.Must(uuid.NewV7())
 	var ids []uuid.UUID
 	for i := range 5 {
@@ -336,6 +338,19 @@ func TestListAndFindAlerts(t *testing.T) {
 	active, err := s.ListAlerts(ctx, alert.Filter{PatientID: patient, Active: true})
 	if err != nil || len(active.Alerts) != 1 || active.Alerts[0].ID != ids[4] {
 		t.Fatalf("the patient's active alerts: %+v, %v", active.Alerts, err)
+	}
+	// Recipient: only the alerts notified to that practitioner.
+	nurse := uuid.Must(uuid.NewV7())
+	if _, err := postgres.NewNotificationStore(pool).Accept(ctx, notification.Notification{ID: uuid.Must(uuid.NewV7()), AlertID: ids[4],
+		PatientID: patient, PractitionerID: nurse.String(), Channel: "inapp", Severity: "critical", Level: 1, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := s.ListAlerts(ctx, alert.Filter{Recipient: nurse, Active: true})
+	if err != nil || len(theirs.Alerts) != 1 || theirs.Alerts[0].ID != ids[4] {
+		t.Fatalf("the nurse's alerts: %+v, %v", theirs.Alerts, err)
+	}
+	if none, err := s.ListAlerts(ctx, alert.Filter{Recipient: uuid.Must(uuid.NewV7())}); err != nil || len(none.Alerts) != 0 {
+		t.Fatalf("a stranger's alerts: %+v, %v", none.Alerts, err)
 	}
 	if _, err := s.ListAlerts(ctx, alert.Filter{Cursor: "not-a-cursor"}); !errors.Is(err, domain.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)

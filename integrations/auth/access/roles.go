@@ -78,12 +78,12 @@ func roleScopes(r Role) []string {
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationRequest", "MedicationAdministration", "Observation", "Procedure", "ServiceRequest",
 				"Specimen", "Flag", "Communication"),
-			readOnly("DiagnosticReport", "Schedule", "Practitioner", "PractitionerRole"))
+			readOnly("DiagnosticReport", "ImagingStudy", "Schedule", "Practitioner", "PractitionerRole"))
 	case RoleNurse:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationAdministration", "Observation", "Specimen", "Flag", "Communication"),
-			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport",
+			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport", "ImagingStudy",
 				"Practitioner", "PractitionerRole"),
 			[]string{ContextSystem + "/Procedure.u"})
 	case RolePharmacist:
@@ -92,7 +92,7 @@ func roleScopes(r Role) []string {
 			readOnly("Patient", "AllergyIntolerance", "Observation", "MedicationAdministration"))
 	case RoleLab:
 		return slices.Concat(
-			readWrite("Observation", "DiagnosticReport", "Specimen", "Flag", "Communication"),
+			readWrite("Observation", "DiagnosticReport", "ImagingStudy", "Specimen", "Flag", "Communication"),
 			readOnly("Patient", "ServiceRequest"))
 	case RoleScheduler:
 		return slices.Concat(

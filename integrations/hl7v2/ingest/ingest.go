@@ -193,7 +193,9 @@ func firstByte(s string) byte {
 
 // sender names the sending application and facility, MSH-3 and MSH-4.
 func sender(h *hl7v2.Header) string {
-	hd := func(x hl7v2.HD) string { return strings.TrimRight(x.NamespaceID+"^"+x.UniversalID+"^"+x.UniversalIDType, "^") }
+	hd := func(x hl7v2.HD) string {
+		return strings.TrimRight(x.NamespaceID+"^"+x.UniversalID+"^"+x.UniversalIDType, "^")
+	}
 	return hd(h.SendingApplication) + "|" + hd(h.SendingFacility)
 }
 
