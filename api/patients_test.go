@@ -126,7 +126,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		Diagnostics:       postgres.NewDiagnosticStore(pool),
 		Procedures:        postgres.NewProcedureStore(pool),
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
-		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
+		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
 		DICOM:             postgres.NewDICOMStore(pool),
 		DICOMDir:          os.TempDir(),

@@ -299,7 +299,7 @@ func splitList(v string) []string {
 
 // hl7v2Ingester takes HL7 v2 messages into the stores on pool.
 func hl7v2Ingester(pool *pgxpool.Pool, logger *slog.Logger) *ingest.Ingester {
-	return ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), logger)
+	return ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), logger)
 }
 
 // runMLLP is `zarish mllp`: the HL7 v2 listener on MLLP_LISTEN, each

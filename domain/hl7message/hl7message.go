@@ -58,6 +58,10 @@ type Applied struct {
 	Kind string `json:"kind"`
 	// Reference names the resource ("Patient/<id>").
 	Reference string `json:"reference"`
+	// Flag is our interpretation of a result (N, L, H, LL, HH, A), and
+	// SenderFlag the sender's own abnormal flag (OBX-8), kept beside it.
+	Flag       string `json:"flag,omitempty"`
+	SenderFlag string `json:"senderFlag,omitempty"`
 }
 
 // Message is one received HL7 v2 message as stored.

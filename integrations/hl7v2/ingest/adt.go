@@ -25,6 +25,8 @@ var patientEvents = []string{"A01", "A04", "A08", "A28", "A31"}
 func (i *Ingester) mapMessage(ctx context.Context, stored hl7message.Message, msg *hl7v2.Message, src Source) ([]hl7message.Applied, []error, error) {
 	t := msg.Header.Type
 	switch {
+	case t.Code == "ORU" && t.Trigger == "R01":
+		return i.applyResults(ctx, stored, msg, src)
 	case t.Code != "ADT":
 		return nil, []error{&hl7v2.Error{Code: hl7v2.UnsupportedMessageType, Segment: "MSH", Sequence: 1, Field: 9, Component: 1,
 			Message: "message type " + t.Code + " is stored but not applied by this engine yet"}}, nil
@@ -114,9 +116,10 @@ func personOf(pid *hl7v2.Segment, h hl7v2.Header) (patient.Details, []error) {
 	var errs []error
 	for _, rep := range pid.Field(3).Reps() {
 		value := strings.TrimSpace(rep.Comp(1).Text())
+		// The assigning authority (HD): its namespace, else its universal id.
 		system := strings.TrimSpace(rep.Comp(4).Sub(1).Text())
 		if system == "" {
-			system = strings.TrimSpace(rep.Comp(4).Text())
+			system = strings.TrimSpace(rep.Comp(4).Sub(2).Text())
 		}
 		if system == "" {
 			system = h.SendingFacility.NamespaceID

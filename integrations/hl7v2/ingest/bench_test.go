@@ -140,7 +140,7 @@ func echoACK(b *testing.B) string {
 func BenchmarkMLLPIngest(b *testing.B) {
 	msgs := realORUs(b)
 	pool := pgtest.NewPool(b)
-	ing := ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ing := ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -5,7 +5,8 @@
 // API uses. The MLLP listener and the HTTP route both call Receive.
 //
 // Mapped today: ADT^A01, A04, A08, A28 and A31 register or update the
-// patient the PID segment names, matched on its PID-3 identifiers. Every
+// patient the PID segment names, matched on its PID-3 identifiers; ORU^R01
+// records its LOINC-coded OBX results as the patient's observations. Every
 // other message type is stored and answered AR with error 200 or 201, so
 // the sender knows it was not applied; it can be replayed once the engine
 // maps it.
@@ -48,19 +49,21 @@ type Patients interface {
 
 // Ingester applies HL7 v2 messages.
 type Ingester struct {
-	messages Messages
-	patients Patients
-	log      *slog.Logger
-	now      func() time.Time
-	newID    func() (uuid.UUID, error)
+	messages     Messages
+	patients     Patients
+	observations Observations
+	log          *slog.Logger
+	now          func() time.Time
+	newID        func() (uuid.UUID, error)
 }
 
 // New returns an ingester over the stores.
-func New(messages Messages, patients Patients, log *slog.Logger) *Ingester {
+func New(messages Messages, patients Patients, observations Observations, log *slog.Logger) *Ingester {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingester{messages: messages, patients: patients, log: log.With("component", "hl7v2"), now: time.Now, newID: uuid.NewV7}
+	return &Ingester{messages: messages, patients: patients, observations: observations, log: log.With("component", "hl7v2"),
+		now: time.Now, newID: uuid.NewV7}
 }
 
 // Source is who sent a message: the transport, and for the audit trail the
@@ -159,6 +162,8 @@ func (i *Ingester) apply(ctx context.Context, stored hl7message.Message, msg *hl
 	case hasCode(errs, hl7v2.UnsupportedMessageType, hl7v2.UnsupportedEventCode):
 		outcome.Outcome = hl7message.OutcomeRejected
 	case len(errs) > 0:
+		// Refused in part or whole (a warning names a result left out):
+		// the sender sees what was not applied.
 		outcome.Outcome = hl7message.OutcomeError
 	}
 	outcome.Applied, outcome.Problems = applied, problems(errs)

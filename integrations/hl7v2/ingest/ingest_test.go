@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain/hl7message"
 	"github.com/zarish-sphere/zarish/domain/patient"
@@ -23,6 +24,7 @@ import (
 
 // stack is an ingester on a fresh database, listening for MLLP.
 type stack struct {
+	pool     *pgxpool.Pool
 	ing      *ingest.Ingester
 	messages *postgres.HL7v2Store
 	patients *postgres.PatientStore
@@ -32,8 +34,8 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	pool := pgtest.NewPool(t)
-	s := &stack{messages: postgres.NewHL7v2Store(pool), patients: postgres.NewPatientStore(pool)}
-	s.ing = ingest.New(s.messages, s.patients, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := &stack{pool: pool, messages: postgres.NewHL7v2Store(pool), patients: postgres.NewPatientStore(pool)}
+	s.ing = ingest.New(s.messages, s.patients, postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -147,13 +149,13 @@ func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
 	}
 
 	// Not mapped yet: stored, refused AR, with the field at fault.
-	oru := "MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||ORU^R01^ORU_R01|MSG-3|P|2.5.1\rPID|1||PATID1234^^^GHH^MR\r"
-	ack := c.send(oru)
+	orm := "MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||ORM^O01^ORM_O01|MSG-3|P|2.5.1\rPID|1||PATID1234^^^GHH^MR\r"
+	ack := c.send(orm)
 	if code, control := msa(ack); code != "AR" || control != "MSG-3" {
-		t.Fatalf("ORU answered %s for %s", code, control)
+		t.Fatalf("ORM answered %s for %s", code, control)
 	}
 	if e := ack.First("ERR"); e == nil || e.Field(3).Comp(1).Text() != "200" || e.Field(2).Comp(1).Text() != "MSH" || e.Field(2).Comp(3).Text() != "9" {
-		t.Fatalf("ORU's ERR: %v", e)
+		t.Fatalf("ORM's ERR: %v", e)
 	}
 	// A bad birth date: AE, located at PID-7.
 	ack = c.send(adt("A04", "MSG-4", "KHAN", "1958"))
@@ -174,7 +176,7 @@ func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
 		}
 	}
 
-	// A replay applies the stored bytes again: the ORU is still refused.
+	// A replay applies the stored bytes again: the ORM is still refused.
 	stored, _, _ := s.messages.List(ctx, hl7message.Filter{ControlID: "MSG-3"})
 	again, err := s.ing.Replay(ctx, stored[0].ID, ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"})
 	if err != nil || again.Outcome != hl7message.OutcomeRejected || again.Replays != 1 {
@@ -212,5 +214,117 @@ func TestRealAdmissionsRegisterTheirPatients(t *testing.T) {
 			t.Fatalf("%s: %d patients, %v", id, len(found), err)
 		}
 	}
-	_ = uuid.Nil
+}
+
+// An ORU^R01 for a registered patient records its LOINC-coded results as
+// observations, interpreted by our ranges with the sender's flag kept
+// beside ours; the results it cannot record are each named (AE, a warning
+// per OBX); sent again or replayed it records nothing more; for a patient
+// nobody registered it is refused (AE 204 at PID-3), never creating one.
+func TestResultsAreRecordedAsObservations(t *testing.T) {
+	s := newStack(t)
+	c := s.dial(t)
+	ctx := context.Background()
+	if code, _ := msa(c.send(adt("A04", "ADT-9", "RAHMAN", "19580214"))); code != "AA" {
+		t.Fatalf("register: %s", code)
+	}
+	oru := strings.Join([]string{
+		"MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||ORU^R01^ORU_R01|LAB-1|P|2.5.1",
+		"PID|1||PATID1234^^^GHH^MR",
+		"OBR|1|ORD-1|FIL-1|24362-6^Renal panel^LN|||20261201083000",
+		"OBX|1|NM|2823-3^Potassium^LN||6.8|mmol/L|3.5-5.1|HH|||F|||20261201083000",
+		"OBX|2|NM|2160-0^Creatinine^LN||88|umol/L|62-106|N|||F",
+		"OBX|3|NM|K-LOCAL^Potassium (local code)^L||4.0|mmol/L||N|||F",
+		"OBX|4|NM|57719-7^Newborn screening^LN||1||||||F",
+	}, "\r") + "\r"
+	ack := c.send(oru)
+	if code, control := msa(ack); code != "AE" || control != "LAB-1" {
+		t.Fatalf("ORU answered %s for %s", code, control)
+	}
+	var warned []string
+	for _, e := range ack.All("ERR") {
+		warned = append(warned, e.Field(2).Comp(2).Text()+":"+e.Field(2).Comp(3).Text()+":"+e.Field(4).Text())
+	}
+	if strings.Join(warned, " ") != "3:3:W 4:5:W" {
+		t.Fatalf("warnings %v", warned)
+	}
+	stored, _, err := s.messages.List(ctx, hl7message.Filter{ControlID: "LAB-1"})
+	if err != nil || len(stored) != 1 || len(stored[0].Applied) != 2 {
+		t.Fatalf("stored ORU: %+v, %v", stored, err)
+	}
+	k := stored[0].Applied[0]
+	if k.Kind != "observation-recorded" || k.Flag != "HH" || k.SenderFlag != "HH" || stored[0].Applied[1].Flag != "N" {
+		t.Fatalf("applied %+v", stored[0].Applied)
+	}
+	obs := postgres.NewObservationStore(s.pool)
+	id, err := uuid.Parse(strings.TrimPrefix(k.Reference, "Observation/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := obs.Get(ctx, id)
+	if err != nil || o.Code != "2823-3" || o.Value.Quantity.Value != 6.8 || !o.EffectiveAt.Equal(time.Date(2026, 12, 1, 8, 30, 0, 0, time.UTC)) ||
+		o.Performer.ClientID != "hl7v2:LAB|GHH" {
+		t.Fatalf("the potassium: %+v, %v", o, err)
+	}
+	// Again, then replayed: the same two observations.
+	if code, _ := msa(c.send(oru)); code != "AE" {
+		t.Fatalf("the duplicate answered %s", code)
+	}
+	again, err := s.ing.Replay(ctx, stored[0].ID, ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"})
+	if err != nil || len(again.Applied) != 2 || again.Applied[0].Reference != k.Reference {
+		t.Fatalf("replay: %+v, %v", again, err)
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM observations WHERE current`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d observations after the duplicate and the replay: %v", n, err)
+	}
+	// A result for a patient nobody registered.
+	ack = c.send(strings.ReplaceAll(strings.ReplaceAll(oru, "PATID1234", "NOBODY"), "LAB-1", "LAB-2"))
+	if code, _ := msa(ack); code != "AE" || ack.First("ERR").Field(3).Comp(1).Text() != "204" || ack.First("ERR").Field(2).Comp(3).Text() != "3" {
+		t.Fatalf("an unknown patient answered %s: %v", code, ack.First("ERR"))
+	}
+}
+
+// The real ORU^R01 messages (newborn screening) are stored and answered
+// precisely: for a patient not registered, AE 204 at PID-3; registered,
+// each OBX the engine does not record is named by a warning.
+func TestRealResultsAreAnsweredPrecisely(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	raw, err := os.ReadFile("../testdata/real/CA__003_CA_ORU_R01_CDPH_produced_0_initial_message.hl7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"}
+	ack, _, err := s.ing.Receive(ctx, raw, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _ := hl7v2.Parse(ack)
+	if code, _ := msa(parsed); code != "AE" || parsed.First("ERR").Field(3).Comp(1).Text() != "204" {
+		t.Fatalf("unregistered: %s %v", code, parsed.First("ERR"))
+	}
+	msg, err := hl7v2.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Register the patient the message names (its PID, with the birth date
+	// the register needs and the message leaves out), then replay it.
+	fields := strings.Split(msg.First("PID").Raw(), "|")
+	fields[7] = "20240711"
+	pid := strings.Join(fields, "|")
+	adtMsg := "MSH|^~\\&|ADT|" + msg.Header.SendingFacility.NamespaceID + "|ZARISH|WARD|20261201||ADT^A04^ADT_A01|REG-1|P|2.5.1\r" + pid + "\r"
+	if _, m, err := s.ing.Receive(ctx, []byte(adtMsg), src); err != nil || m.Outcome != hl7message.OutcomeAccepted {
+		t.Fatalf("register the message's patient: %+v, %v", m, err)
+	}
+	list, _, _ := s.messages.List(ctx, hl7message.Filter{MessageType: "ORU^R01"})
+	m, err := s.ing.Replay(ctx, list[0].ID, src)
+	if err != nil || m.Outcome != hl7message.OutcomeError || len(m.Problems) != len(msg.All("OBX")) {
+		t.Fatalf("replayed: %d problems for %d OBX, %+v, %v", len(m.Problems), len(msg.All("OBX")), m.Outcome, err)
+	}
+	for _, p := range m.Problems {
+		if p.Segment != "OBX" || p.Severity != "W" || p.Message == "" {
+			t.Fatalf("problem %+v", p)
+		}
+	}
 }

@@ -1,0 +1,248 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/hl7message"
+	"github.com/zarish-sphere/zarish/domain/observation"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2"
+)
+
+// Observations records results, as the observation service does.
+type Observations interface {
+	Record(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, o observation.Observation) (uuid.UUID, bool, error)
+	PreviousResults(ctx context.Context, obs []observation.Observation) (map[uuid.UUID][]observation.Result, error)
+}
+
+// applyResults records the OBX results of an ORU^R01 for the patient PID
+// names (matched on PID-3; an unknown patient is refused, never created
+// from a result): each LOINC-coded OBX of value type NM, SN, CE, CWE, ST
+// or TX becomes an observation, interpreted against our reference ranges
+// (the sender's OBX-7 range when we have none) and delta-checked as any
+// other; the sender's abnormal flag (OBX-8) is kept beside ours in what
+// the message became. An OBX that is not recorded — not LOINC, a code the
+// catalogue does not hold, a value refused — is named with a warning; the
+// message is then AE, so the sender sees what was left out.
+func (i *Ingester) applyResults(ctx context.Context, stored hl7message.Message, msg *hl7v2.Message, src Source) ([]hl7message.Applied, []error, error) {
+	if i.observations == nil {
+		return nil, nil, errors.New("no observation store to record results in")
+	}
+	pid := msg.First("PID")
+	if pid == nil {
+		return nil, []error{&hl7v2.Error{Code: hl7v2.SegmentSequenceError, Segment: "PID", Message: "an ORU^R01 names its patient in a PID segment"}}, nil
+	}
+	ids, _ := personOf(pid, msg.Header)
+	p, err := i.match(ctx, ids.Identifiers)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p == nil {
+		return nil, []error{&hl7v2.Error{Code: hl7v2.UnknownKeyIdentifier, Segment: "PID", Sequence: 1, Field: 3, Component: 1,
+			Message: "no registered patient has a PID-3 identifier of this message: register the patient (ADT^A04) first"}}, nil
+	}
+	var (
+		applied []hl7message.Applied
+		errs    []error
+	)
+	defaultTime := parseHL7Time(msg.First("OBR").Field(7).Comp(1).Text())
+	for n, obx := range msg.All("OBX") {
+		seq := n + 1
+		warn := func(field, comp int, what string) {
+			errs = append(errs, &hl7v2.Error{Code: hl7v2.DataTypeError, Severity: hl7v2.SeverityWarning, Segment: "OBX", Sequence: seq,
+				Field: field, Component: comp, Message: what + ": not recorded"})
+		}
+		in, senderFlag, field, problem := resultInput(obx, p.ID, defaultTime)
+		if problem != "" {
+			warn(field, 0, problem)
+			continue
+		}
+		subject, err := observation.SubjectAt(p.Sex, p.BirthDate, in.EffectiveAt)
+		if err != nil {
+			warn(14, 0, "the patient's age at the result cannot be told")
+			continue
+		}
+		id, err := i.newID()
+		if err != nil {
+			return applied, errs, err
+		}
+		o, err := observation.New(id, in, subject, observation.Performer{ClientID: "hl7v2:" + stored.Sender}, i.now())
+		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
+			warn(5, 0, "LOINC "+in.Code+" "+describe(verr))
+			continue
+		}
+		if err != nil {
+			return applied, errs, err
+		}
+		previous, err := i.observations.PreviousResults(ctx, []observation.Observation{o})
+		if err != nil {
+			return applied, errs, fmt.Errorf("previous results: %w", err)
+		}
+		o = o.WithDelta(previous[p.ID])
+		rec := i.auditRecord(stored, src)
+		// The sender's message and OBX name the result: sent again or
+		// replayed, it is the same observation.
+		key := stored.Sender + "|" + stored.ControlID + "|OBX" + strconv.Itoa(seq)
+		idem := &domain.Idempotency{Scope: "hl7v2", Key: key, Hash: sha256.Sum256([]byte(obx.Raw()))}
+		recorded, _, err := i.observations.Record(ctx, idem, &rec, o)
+		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
+			warn(5, 0, "LOINC "+in.Code+" "+describe(verr))
+			continue
+		}
+		if err != nil {
+			return applied, errs, fmt.Errorf("record OBX %d: %w", seq, err)
+		}
+		applied = append(applied, hl7message.Applied{Kind: "observation-recorded", Reference: "Observation/" + recorded.String(),
+			Flag: string(o.Interpretation.Flag), SenderFlag: senderFlag})
+	}
+	if len(applied) == 0 && len(errs) == 0 {
+		errs = append(errs, &hl7v2.Error{Code: hl7v2.RequiredFieldMissing, Segment: "OBX", Message: "the message carries no OBX result"})
+	}
+	return applied, errs, nil
+}
+
+// resultInput reads one OBX as an observation of patient: its LOINC code
+// (OBX-3, or its alternate coding), value by type (OBX-2, OBX-5, units
+// OBX-6), reference range (OBX-7), status (OBX-11) and time (OBX-14, else
+// the OBR's). The sender's flag is OBX-8. problem says why it cannot be
+// recorded, with the field at fault.
+func resultInput(obx *hl7v2.Segment, patientID uuid.UUID, defaultTime time.Time) (in observation.Input, senderFlag string, field int, problem string) {
+	code := loincOf(obx.Field(3))
+	if code == "" {
+		return in, "", 3, "OBX-3 is not coded in LOINC (LN)"
+	}
+	in = observation.Input{PatientID: patientID, Code: code, EffectiveAt: parseHL7Time(obx.Field(14).Comp(1).Text())}
+	if in.EffectiveAt.IsZero() {
+		in.EffectiveAt = defaultTime
+	}
+	if in.EffectiveAt.IsZero() {
+		return in, "", 14, "neither OBX-14 nor OBR-7 says when the result was taken"
+	}
+	switch status := strings.ToUpper(obx.Field(11).Text()); status {
+	case "P":
+		in.Status = observation.StatusPreliminary
+	case "", "F", "C", "R", "S":
+		in.Status = observation.StatusFinal
+	default:
+		return in, "", 11, "OBX-11 result status " + status + " is not a result to record"
+	}
+	value := obx.Field(5)
+	unit := strings.TrimSpace(obx.Field(6).Comp(1).Text())
+	switch strings.ToUpper(obx.Field(2).Text()) {
+	case "NM":
+		v, err := strconv.ParseFloat(strings.TrimSpace(value.Text()), 64)
+		if err != nil {
+			return in, "", 5, "OBX-5 is not a number"
+		}
+		in.Value = &observation.ValueInput{Value: &v, Unit: unit}
+	case "SN":
+		// Structured numeric: comparator^num1^separator^num2; a plain
+		// number (no comparator, no range) is a value.
+		rep := value.Rep(1)
+		cmp, sep := strings.TrimSpace(rep.Comp(1).Text()), strings.TrimSpace(rep.Comp(3).Text())
+		v, err := strconv.ParseFloat(strings.TrimSpace(rep.Comp(2).Text()), 64)
+		if err != nil || (cmp != "" && cmp != "=") || sep != "" {
+			return in, "", 5, "OBX-5 is a structured numeric that is not one value (a comparison or a range)"
+		}
+		in.Value = &observation.ValueInput{Value: &v, Unit: unit}
+	case "CE", "CWE":
+		c := strings.TrimSpace(value.Comp(1).Text())
+		if c == "" {
+			return in, "", 5, "OBX-5 names no code"
+		}
+		in.Value = &observation.ValueInput{Code: c}
+	case "ST", "TX", "FT":
+		t := strings.TrimSpace(value.Text())
+		if t == "" {
+			return in, "", 5, "OBX-5 is empty"
+		}
+		in.Value = &observation.ValueInput{Text: &t}
+	default:
+		return in, "", 2, "OBX-2 value type " + obx.Field(2).Text() + " is not one the engine records"
+	}
+	if lo, hi, ok := parseRange(obx.Field(7).Text()); ok && in.Value.Value != nil {
+		in.ReferenceRange = &observation.RangeInput{Low: lo, High: hi, Unit: unit}
+	}
+	return in, strings.TrimSpace(obx.Field(8).Text()), 0, ""
+}
+
+// loincOf is the LOINC code of a CE/CWE: its first coding when its system
+// (component 3) is LN, else its alternate (components 4 and 6).
+func loincOf(f hl7v2.Field) string {
+	for _, at := range [][2]int{{1, 3}, {4, 6}} {
+		if strings.EqualFold(strings.TrimSpace(f.Comp(at[1]).Text()), "LN") {
+			if c := strings.TrimSpace(f.Comp(at[0]).Text()); c != "" {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+// parseRange reads an OBX-7 range: "3.5-5.1", "<5", ">60".
+func parseRange(s string) (lo, hi *float64, ok bool) {
+	s = strings.TrimSpace(s)
+	num := func(t string) *float64 {
+		v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		if err != nil {
+			return nil
+		}
+		return &v
+	}
+	switch {
+	case strings.HasPrefix(s, "<"):
+		hi = num(strings.TrimLeft(s, "<="))
+		return nil, hi, hi != nil
+	case strings.HasPrefix(s, ">"):
+		lo = num(strings.TrimLeft(s, ">="))
+		return lo, nil, lo != nil
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found || a == "" {
+		return nil, nil, false
+	}
+	lo, hi = num(a), num(b)
+	return lo, hi, lo != nil && hi != nil
+}
+
+// parseHL7Time reads a DTM: YYYYMMDD[HH[MM[SS[.S…]]]][+/-ZZZZ]; UTC when
+// no offset is given. The zero time when it cannot be read.
+func parseHL7Time(s string) time.Time {
+	s = strings.TrimSpace(s)
+	zone := time.UTC
+	if i := strings.IndexAny(s, "+-"); i >= 8 {
+		if off, err := time.Parse("-0700", s[i:]); err == nil {
+			zone = off.Location()
+		}
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		s = s[:i]
+	}
+	for _, layout := range []string{"20060102150405", "200601021504", "2006010215", "20060102"} {
+		if len(s) == len(layout) {
+			if t, err := time.ParseInLocation(layout, s, zone); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// describe is a refusal in one line.
+func describe(verr *domain.ValidationError) string {
+	var parts []string
+	for _, f := range verr.Fields {
+		parts = append(parts, f.Field+" "+f.Message)
+	}
+	return strings.Join(parts, "; ")
+}
