@@ -55,6 +55,7 @@ bench: services
 	$(GO) test -run '^$$' -bench ConsoleWardBoard -benchtime 50x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench ConsoleAlertOnBoard -benchtime 30x ./cmd/zarish/
 	$(GO) test -run '^$$' -bench MLLPIngest -benchtime 1x ./integrations/hl7v2/ingest/
+	$(GO) test -run '^$$' -bench DICOMStow -benchtime 1x ./api/
 
 ## bench-observations: observation batch ingest, each path beside raw COPY of the same rows into the
 ## same table measured in the same run (ratio-to-copy): the store, then the API (full and minimal answers)
