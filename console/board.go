@@ -368,27 +368,14 @@ func unavailable(err error) string {
 // alertsNotifiedTo are the ids of the active alerts notified to the
 // signed-in practitioner (up to queuePages pages).
 func (c *Console) alertsNotifiedTo(r *http.Request, s session) (map[string]bool, error) {
+	list, _, err := listAll[alertJSON](c.api, r, s.Access, "/v1/notifications/alerts",
+		url.Values{"active": {"true"}, "recipient": {s.Practitioner}, "limit": {"200"}})
+	if err != nil {
+		return nil, err
+	}
 	ids := map[string]bool{}
-	cursor := ""
-	for range queuePages {
-		var page struct {
-			Data []alertJSON `json:"data"`
-			Next *string     `json:"next"`
-		}
-		q := url.Values{"active": {"true"}, "recipient": {s.Practitioner}, "limit": {"200"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		if err := c.api.get(r, "/v1/notifications/alerts?"+q.Encode(), s.Access, &page); err != nil {
-			return nil, err
-		}
-		for _, a := range page.Data {
-			ids[a.ID] = true
-		}
-		if page.Next == nil || *page.Next == "" {
-			break
-		}
-		cursor = *page.Next
+	for _, a := range list {
+		ids[a.ID] = true
 	}
 	return ids, nil
 }
@@ -396,27 +383,13 @@ func (c *Console) alertsNotifiedTo(r *http.Request, s session) (map[string]bool,
 // overduePlans reads the active care plans with an activity due (up to
 // queuePages pages) and returns their overdue activities by patient.
 func (c *Console) overduePlans(r *http.Request, s session, now time.Time) (map[string][]OverdueActivity, error) {
+	plans, _, err := listAll[carePlanJSON](c.api, r, s.Access, "/v1/clinical/care-plans", url.Values{"overdue": {"true"}, "limit": {"200"}})
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]OverdueActivity{}
-	cursor := ""
-	for range queuePages {
-		var page struct {
-			Data []carePlanJSON `json:"data"`
-			Next *string        `json:"next"`
-		}
-		q := url.Values{"overdue": {"true"}, "limit": {"200"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		if err := c.api.get(r, "/v1/clinical/care-plans?"+q.Encode(), s.Access, &page); err != nil {
-			return nil, err
-		}
-		for _, p := range page.Data {
-			out[p.PatientID] = append(out[p.PatientID], overdueActivities([]carePlanJSON{p}, now)...)
-		}
-		if page.Next == nil || *page.Next == "" {
-			break
-		}
-		cursor = *page.Next
+	for _, p := range plans {
+		out[p.PatientID] = append(out[p.PatientID], overdueActivities([]carePlanJSON{p}, now)...)
 	}
 	return out, nil
 }

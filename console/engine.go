@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,3 +172,24 @@ func (w *pipeWriter) Write(b []byte) (int, error) {
 
 // Flush lets the API's streams flush.
 func (w *pipeWriter) Flush() {}
+
+// listAll reads every page of the list at path with query q (its cursor
+// set page by page), up to queuePages pages; capped says there were more.
+func listAll[T any](e engine, r *http.Request, token, path string, q url.Values) (list []T, capped bool, err error) {
+	q = maps.Clone(q)
+	for range queuePages {
+		var page struct {
+			Data []T     `json:"data"`
+			Next *string `json:"next"`
+		}
+		if err := e.get(r, path+"?"+q.Encode(), token, &page); err != nil {
+			return nil, false, err
+		}
+		list = append(list, page.Data...)
+		if page.Next == nil || *page.Next == "" {
+			return list, false, nil
+		}
+		q.Set("cursor", *page.Next)
+	}
+	return list, true, nil
+}

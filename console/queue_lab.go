@@ -195,28 +195,9 @@ func priorityRank(p string) int {
 
 // listReports reads the laboratory reports with status, ordered since from,
 // up to queuePages pages; capped says there were more.
-func (c *Console) listReports(r *http.Request, s session, status string, from time.Time) (list []labReportJSON, capped bool, err error) {
-	cursor := ""
-	for range queuePages {
-		var page struct {
-			Data []labReportJSON `json:"data"`
-			Next *string         `json:"next"`
-		}
-		v := url.Values{"status": {status}, "category": {"laboratory"}, "limit": {"200"},
-			"from": {from.UTC().Format(time.RFC3339)}, "to": {c.now().Add(time.Hour).UTC().Format(time.RFC3339)}}
-		if cursor != "" {
-			v.Set("cursor", cursor)
-		}
-		if err := c.api.get(r, "/v1/diagnostics/reports?"+v.Encode(), s.Access, &page); err != nil {
-			return nil, false, err
-		}
-		list = append(list, page.Data...)
-		if page.Next == nil || *page.Next == "" {
-			return list, false, nil
-		}
-		cursor = *page.Next
-	}
-	return list, true, nil
+func (c *Console) listReports(r *http.Request, s session, status string, from time.Time) ([]labReportJSON, bool, error) {
+	return listAll[labReportJSON](c.api, r, s.Access, "/v1/diagnostics/reports", url.Values{"status": {status}, "category": {"laboratory"},
+		"limit": {"200"}, "from": {from.UTC().Format(time.RFC3339)}, "to": {c.now().Add(time.Hour).UTC().Format(time.RFC3339)}})
 }
 
 // nameReports fills in each report's patient name and MRN, reading each

@@ -201,27 +201,8 @@ func (c *Console) loadQueue(r *http.Request, s session) (Queue, error) {
 
 // listPrescriptions reads every prescription with status, up to queuePages
 // pages; capped says there were more.
-func (c *Console) listPrescriptions(r *http.Request, s session, status string) (list []prescriptionJSON, capped bool, err error) {
-	cursor := ""
-	for range queuePages {
-		var page struct {
-			Data []prescriptionJSON `json:"data"`
-			Next *string            `json:"next"`
-		}
-		v := url.Values{"status": {status}, "limit": {"200"}}
-		if cursor != "" {
-			v.Set("cursor", cursor)
-		}
-		if err := c.api.get(r, "/v1/medications/prescriptions?"+v.Encode(), s.Access, &page); err != nil {
-			return nil, false, err
-		}
-		list = append(list, page.Data...)
-		if page.Next == nil || *page.Next == "" {
-			return list, false, nil
-		}
-		cursor = *page.Next
-	}
-	return list, true, nil
+func (c *Console) listPrescriptions(r *http.Request, s session, status string) ([]prescriptionJSON, bool, error) {
+	return listAll[prescriptionJSON](c.api, r, s.Access, "/v1/medications/prescriptions", url.Values{"status": {status}, "limit": {"200"}})
 }
 
 // queueItem is the queue's view of p, before its names are read.

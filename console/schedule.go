@@ -137,28 +137,10 @@ func (c *Console) loadDay(r *http.Request, s session, day time.Time) (DayView, e
 		resources = page.Data
 		return nil
 	})
-	g.Go(func() error {
-		cursor := ""
-		for range queuePages {
-			var page struct {
-				Data []slotProcedureJSON `json:"data"`
-				Next *string             `json:"next"`
-			}
-			q := url.Values{"from": {day.Format(time.RFC3339)}, "to": {end.Format(time.RFC3339)}, "limit": {"200"}}
-			if cursor != "" {
-				q.Set("cursor", cursor)
-			}
-			if err := c.api.get(r, "/v1/procedures?"+q.Encode(), s.Access, &page); err != nil {
-				return err
-			}
-			procs = append(procs, page.Data...)
-			if page.Next == nil || *page.Next == "" {
-				return nil
-			}
-			cursor = *page.Next
-		}
-		v.Capped = true
-		return nil
+	g.Go(func() (err error) {
+		procs, v.Capped, err = listAll[slotProcedureJSON](c.api, r, s.Access, "/v1/procedures",
+			url.Values{"from": {day.Format(time.RFC3339)}, "to": {end.Format(time.RFC3339)}, "limit": {"200"}})
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return v, err
