@@ -129,6 +129,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
 		DICOM:             postgres.NewDICOMStore(pool),
+		Subscriptions:     postgres.NewSubscriptionStore(pool),
 		DICOMDir:          os.TempDir(),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),

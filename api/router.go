@@ -62,6 +62,11 @@ type Deps struct {
 	DICOM       DICOMStore
 	DICOMDir    string
 	DICOMLimits DICOMLimits
+	// Subscriptions are the third parties our events are delivered to by
+	// webhook; SubscriptionsAllowPrivate lets their endpoints be on loopback
+	// and private networks (development only).
+	Subscriptions             SubscriptionStore
+	SubscriptionsAllowPrivate bool
 	// HL7v2 applies HL7 v2 messages, and HL7v2Messages reads the stored
 	// ones.
 	HL7v2         HL7v2Ingest
@@ -219,6 +224,7 @@ func (s *server) routes() []Route {
 		(&deliveryRoutes{edge: s.edge, store: s.Deliveries}).routes(),
 		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
 		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
+		(&subscriptionRoutes{edge: s.edge, store: s.Subscriptions, allowPrivate: s.SubscriptionsAllowPrivate}).routes(),
 		(&dicomRoutes{edge: s.edge, store: s.DICOM, patients: s.Patients, auditLog: s.Audit, dir: s.DICOMDir, limits: s.DICOMLimits}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),

@@ -37,6 +37,10 @@ type Config struct {
 	Tracing     Tracing
 	// MLLP is the HL7 v2 listener (zarish mllp, and zarish dev).
 	MLLP MLLP
+	// WebhooksAllowPrivate lets subscriptions' endpoints be on loopback and
+	// private networks (WEBHOOKS_ALLOW_PRIVATE; on under zarish dev, so a
+	// local receiver can be tried).
+	WebhooksAllowPrivate bool
 	// DICOMDir is where received DICOM files are kept (DICOM_STORAGE_DIR;
 	// ZARISH_DATA_DIR/dicom by default). One filesystem: files are received
 	// beside it and renamed into place.
@@ -301,6 +305,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
 	}
 	c.DICOMDir = r.str("DICOM_STORAGE_DIR", filepath.Join(c.DataDir, "dicom"))
+	c.WebhooksAllowPrivate = r.oneOf("WEBHOOKS_ALLOW_PRIVATE", "false", "true", "false") == "true"
 	if c.Tracing.Endpoint == "" {
 		c.Tracing.Endpoint = r.optionalURL("OTEL_EXPORTER_OTLP_ENDPOINT", "http", "https")
 	}

@@ -75,6 +75,9 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	metrics.Registry.MustRegister(postgres.NewAlertMetrics(pool, logger.With("component", "alerts")).Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(gctx) })
+	// Webhook subscriptions: the events queued per subscription, and sent.
+	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).Run(gctx) })
+	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
 	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
+	"github.com/zarish-sphere/zarish/integrations/webhook"
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
 	careplanworkflow "github.com/zarish-sphere/zarish/workflows/careplan"
@@ -146,43 +147,45 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 	carePlans := postgres.NewCarePlanStore(p.pool)
 	prescriptions := postgres.NewPrescriptionStore(p.pool)
 	return api.NewRouter(api.Deps{
-		Logger:            logger,
-		Version:           cfg.Service.Version,
-		Patients:          postgres.NewPatientStore(p.pool),
-		Audit:             postgres.NewAuditStore(p.pool),
-		Inbox:             postgres.NewNotificationStore(p.pool),
-		Temporal:          p.temporal,
-		Alerts:            postgres.NewAlertStore(p.pool),
-		CareTeam:          postgres.NewCareTeamStore(p.pool),
-		Deliveries:        postgres.NewNotificationStore(p.pool),
-		Encounters:        postgres.NewEncounterStore(p.pool),
-		Notes:             postgres.NewNoteStore(p.pool),
-		CarePlans:         carePlans,
-		CareReminders:     carePlans, // patient-view lists overdue activities
-		Allergies:         postgres.NewAllergyStore(p.pool),
-		Observations:      postgres.NewObservationStore(p.pool),
-		Medications:       p.medications,
-		MedicationContext: prescriptions,
-		Prescriptions:     prescriptions,
-		Diagnostics:       postgres.NewDiagnosticStore(p.pool),
-		Procedures:        postgres.NewProcedureStore(p.pool),
-		DeadLetters:       postgres.NewDeadLetterStore(p.pool),
-		HL7v2:             hl7v2Ingester(p.pool, logger),
-		HL7v2Messages:     postgres.NewHL7v2Store(p.pool),
-		DICOM:             postgres.NewDICOMStore(p.pool),
-		DICOMDir:          cfg.DICOMDir,
-		Users:             postgres.NewUserStore(p.pool),
-		Sessions:          postgres.NewOAuthStore(p.pool),
-		Launches:          postgres.NewOAuthStore(p.pool),
-		SignIn:            signInEndpoints(p.oauth),
-		Verifier:          p.oauth,
-		Token:             p.oauth.TokenHandler(),
-		JWKS:              p.oauth.JWKSHandler(),
-		Health:            health,
-		Metrics:           p.metrics,
-		TrustedProxies:    cfg.Service.TrustedProxies,
-		RateLimits:        p.limits,
-		Console:           p.console,
+		Logger:                    logger,
+		Version:                   cfg.Service.Version,
+		Patients:                  postgres.NewPatientStore(p.pool),
+		Audit:                     postgres.NewAuditStore(p.pool),
+		Inbox:                     postgres.NewNotificationStore(p.pool),
+		Temporal:                  p.temporal,
+		Alerts:                    postgres.NewAlertStore(p.pool),
+		CareTeam:                  postgres.NewCareTeamStore(p.pool),
+		Deliveries:                postgres.NewNotificationStore(p.pool),
+		Encounters:                postgres.NewEncounterStore(p.pool),
+		Notes:                     postgres.NewNoteStore(p.pool),
+		CarePlans:                 carePlans,
+		CareReminders:             carePlans, // patient-view lists overdue activities
+		Allergies:                 postgres.NewAllergyStore(p.pool),
+		Observations:              postgres.NewObservationStore(p.pool),
+		Medications:               p.medications,
+		MedicationContext:         prescriptions,
+		Prescriptions:             prescriptions,
+		Diagnostics:               postgres.NewDiagnosticStore(p.pool),
+		Procedures:                postgres.NewProcedureStore(p.pool),
+		DeadLetters:               postgres.NewDeadLetterStore(p.pool),
+		HL7v2:                     hl7v2Ingester(p.pool, logger),
+		HL7v2Messages:             postgres.NewHL7v2Store(p.pool),
+		DICOM:                     postgres.NewDICOMStore(p.pool),
+		Subscriptions:             postgres.NewSubscriptionStore(p.pool),
+		SubscriptionsAllowPrivate: cfg.WebhooksAllowPrivate,
+		DICOMDir:                  cfg.DICOMDir,
+		Users:                     postgres.NewUserStore(p.pool),
+		Sessions:                  postgres.NewOAuthStore(p.pool),
+		Launches:                  postgres.NewOAuthStore(p.pool),
+		SignIn:                    signInEndpoints(p.oauth),
+		Verifier:                  p.oauth,
+		Token:                     p.oauth.TokenHandler(),
+		JWKS:                      p.oauth.JWKSHandler(),
+		Health:                    health,
+		Metrics:                   p.metrics,
+		TrustedProxies:            cfg.Service.TrustedProxies,
+		RateLimits:                p.limits,
+		Console:                   p.console,
 	})
 }
 
@@ -271,6 +274,16 @@ func workerSet(pool *pgxpool.Pool, tc client.Client, kb *medication.Registry, al
 // breakGlassConsumer raises the privacy officer's review alert of every
 // break-the-glass access whose event reaches brokers: the worker that owns
 // the alerts runs it.
+// webhookConsumer queues the clinical events for the subscriptions on pool.
+func webhookConsumer(pool *pgxpool.Pool, brokers []string, logger *slog.Logger) *notify.WebhookConsumer {
+	return notify.NewWebhookConsumer(brokers, webhook.NewEnqueuer(postgres.NewSubscriptionStore(pool), logger), logger)
+}
+
+// webhookDeliverer sends the queued deliveries of the subscriptions on pool.
+func webhookDeliverer(pool *pgxpool.Pool, allowPrivate bool, logger *slog.Logger) *webhook.Deliverer {
+	return webhook.NewDeliverer(postgres.NewSubscriptionStore(pool), webhook.NewClient(allowPrivate), logger)
+}
+
 func breakGlassConsumer(pool *pgxpool.Pool, tc client.Client, brokers []string, logger *slog.Logger) *notify.BreakGlassConsumer {
 	raiser := alertworkflow.BreakGlass{Client: tc, Alerts: postgres.NewAlertStore(pool), Audit: postgres.NewAuditStore(pool)}
 	return notify.NewBreakGlassConsumer(brokers, raiser, logger)

@@ -99,7 +99,7 @@ func roleScopes(r Role) []string {
 			readWrite("Procedure", "ServiceRequest", "Schedule", "Flag", "Communication"),
 			readOnly("Patient", "Encounter", "Practitioner", "PractitionerRole"))
 	case RoleAdmin:
-		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition", "Endpoint", "Person")
+		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition", "Endpoint", "Person", "Subscription")
 	case RoleAuditor:
 		return readOnly("AuditEvent")
 	}
