@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2/internal/oracle"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
@@ -325,6 +327,60 @@ func TestRealResultsAreAnsweredPrecisely(t *testing.T) {
 	for _, p := range m.Problems {
 		if p.Segment != "OBX" || p.Severity != "W" || p.Message == "" {
 			t.Fatalf("problem %+v", p)
+		}
+	}
+}
+
+// The 99 real messages, sent by node-hl7-client — a real MLLP client nobody
+// here wrote — to the engine's listener: every one is stored before its
+// acknowledgement, and the client receives for each an acknowledgement
+// whose MSA-2 is the message's MSH-10, with the outcome stored for it.
+func TestRealClientSendsTheRealMessages(t *testing.T) {
+	oracle.Require(t)
+	s := newStack(t)
+	_, port, _ := net.SplitHostPort(s.addr)
+	var acks []struct {
+		File  string `json:"file"`
+		MSA1  string `json:"msa1"`
+		MSA2  string `json:"msa2"`
+		Error string `json:"error"`
+	}
+	oracle.Run(t, &acks, "client.mjs", port, filepath.Join(oracle.Dir, "..", "real"))
+	files, err := filepath.Glob("../testdata/real/*.hl7")
+	if err != nil || len(acks) != len(files) {
+		t.Fatalf("%d acknowledgements for %d messages (%v)", len(acks), len(files), err)
+	}
+	ctx := context.Background()
+	// Several files are the same message as one sender sent it (the same
+	// sending application, facility and control id): stored once, counted
+	// as received again.
+	stored, _, err := s.messages.List(ctx, hl7message.Filter{Limit: 200})
+	received := 0
+	for _, m := range stored {
+		received += m.Received
+	}
+	if err != nil || received != len(files) {
+		t.Fatalf("%d messages stored, received %d times, for %d sent: %v", len(stored), received, len(files), err)
+	}
+	outcomes := map[string]hl7message.Outcome{}
+	for _, m := range stored {
+		if !m.Outcome.Valid() {
+			t.Errorf("message %q stored without an outcome", m.ControlID)
+		}
+		outcomes[m.ControlID] = m.Outcome
+	}
+	for _, a := range acks {
+		if a.Error != "" {
+			t.Errorf("%s: %s", a.File, a.Error)
+			continue
+		}
+		raw, _ := os.ReadFile(filepath.Join("../testdata/real", a.File))
+		h, err := hl7v2.ParseHeader(raw)
+		if err != nil {
+			continue // nothing names the message: AR, with no control id to echo
+		}
+		if a.MSA2 != h.ControlID || string(outcomes[h.ControlID]) != a.MSA1 {
+			t.Errorf("%s: acknowledged %s for %q, the message is %q stored %s", a.File, a.MSA1, a.MSA2, h.ControlID, outcomes[h.ControlID])
 		}
 	}
 }
