@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,6 +50,21 @@ func installOracle() error {
 			return errors.New("the oracle tests need " + tool + ", which is not on PATH")
 		}
 	}
+	if oraclePackagesInstalled() {
+		return nil
+	}
+	// The test binaries of several packages may install at once (go test
+	// -p): one installs while the others wait on the lock, then find the
+	// packages there.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "zarish-hl7-oracle.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	if oraclePackagesInstalled() {
 		return nil
 	}
