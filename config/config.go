@@ -83,6 +83,14 @@ type Database struct {
 type Temporal struct {
 	Address   string // TEMPORAL_ADDRESS
 	Namespace string // TEMPORAL_NAMESPACE
+	// PayloadKeys seal every Temporal payload: comma-separated id:base64
+	// pairs of 32-byte keys, the first sealing, all opening
+	// (TEMPORAL_PAYLOAD_KEYS). Required by api, worker and relay while
+	// PayloadEncryption is on; zarish dev makes one of its own without.
+	PayloadKeys Secret
+	// PayloadEncryption turns the sealing off ("off"); on by default
+	// (TEMPORAL_PAYLOAD_ENCRYPTION).
+	PayloadEncryption bool
 	// WorkflowTaskPollers and ActivityTaskPollers are each worker's
 	// concurrent pollers per queue (WORKER_WORKFLOW_POLLERS,
 	// WORKER_ACTIVITY_POLLERS). Enough workflow-task pollers keep a freshly
@@ -251,8 +259,10 @@ func Load(getenv func(string) string) (Config, error) {
 			Timeout:  r.duration("DATABASE_TIMEOUT", 5*time.Second),
 		},
 		Temporal: Temporal{
-			Address:   r.hostPort("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-			Namespace: r.str("TEMPORAL_NAMESPACE", "default"),
+			Address:           r.hostPort("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+			Namespace:         r.str("TEMPORAL_NAMESPACE", "default"),
+			PayloadKeys:       Secret(r.str("TEMPORAL_PAYLOAD_KEYS", "")),
+			PayloadEncryption: r.oneOf("TEMPORAL_PAYLOAD_ENCRYPTION", "on", "on", "off") == "on",
 
 			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
 			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),

@@ -73,6 +73,9 @@ type devStack struct {
 	MailDir         string
 	// MLLPAddress is where the HL7 v2 listener takes messages.
 	MLLPAddress string
+	// Codec seals the workflows' payloads (nil with
+	// TEMPORAL_PAYLOAD_ENCRYPTION=off).
+	Codec *temporal.Codec
 
 	group *errgroup.Group
 	stop  []func()
@@ -131,7 +134,28 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	}
 	s.KafkaAddress = strings.Join(brokers, ",")
 
-	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: tsrv.FrontendAddress(), Namespace: tsrv.Namespace()}, logger)
+	// Payloads are sealed here too: with TEMPORAL_PAYLOAD_KEYS when given,
+	// else with a key made once and kept in the data directory.
+	tcfg := temporal.ClientConfig{Address: tsrv.FrontendAddress(), Namespace: tsrv.Namespace()}
+	if cfg.Temporal.PayloadEncryption {
+		keys := []temporal.PayloadKey{}
+		if cfg.Temporal.PayloadKeys != "" {
+			if keys, err = temporal.ParsePayloadKeys(cfg.Temporal.PayloadKeys.Reveal()); err != nil {
+				return nil, fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
+			}
+		} else {
+			k, err := temporal.DevPayloadKey(cfg.DataDir)
+			if err != nil {
+				return nil, fmt.Errorf("payload key: %w", err)
+			}
+			keys = append(keys, k)
+		}
+		if tcfg.Codec, err = temporal.NewCodec(keys); err != nil {
+			return nil, err
+		}
+	}
+	s.Codec = tcfg.Codec
+	tc, err := temporal.Dial(ctx, tcfg, logger)
 	if err != nil {
 		return nil, err
 	}

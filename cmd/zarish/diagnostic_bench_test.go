@@ -39,7 +39,7 @@ func BenchmarkDiagnosticOrderToFinal(b *testing.B) {
 	e := startE2E(b, devConfig(b, "RATE_LIMIT_PER_MINUTE", "0"))
 	d := newDiagnosticBench(b, e)
 
-	c, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	c, err := client.Dial(e.stack.clientOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

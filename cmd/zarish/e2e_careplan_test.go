@@ -177,7 +177,7 @@ func TestEndToEndCarePlan(t *testing.T) {
 	if r := e.do(http.MethodPut, "/v1/clinical/care-plans/"+plan.ID, token, current, "If-Match", `"3"`); r.status != http.StatusOK {
 		t.Fatalf("complete plan: %d %s", r.status, r.body)
 	}
-	tc, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	tc, err := client.Dial(e.stack.clientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func TestEndToEndEncounter(t *testing.T) {
 	step(held, "arrive", map[string]any{}, http.StatusOK)
 	step(held, "triage", map[string]any{"acuity": 3, "chiefComplaint": "fall"}, http.StatusOK)
 	step(held, "start", map[string]any{"attending": clinician}, http.StatusOK)
-	tc, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	tc, err := client.Dial(e.stack.clientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
@@ -587,4 +589,14 @@ func kcatConsume(t *testing.T, broker string) string {
 		t.Fatalf("kcat: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// clientOptions are the options of a Temporal client of the stack's
+// cluster that reads its payloads: sealed with the stack's key.
+func (s *devStack) clientOptions() client.Options {
+	opts := client.Options{HostPort: s.TemporalAddress, Namespace: "default"}
+	if s.Codec != nil {
+		opts.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), s.Codec)
+	}
+	return opts
 }

@@ -34,7 +34,7 @@ func BenchmarkEncounterThroughput(b *testing.B) {
 	var p patientJSON
 	r.json(b, &p)
 
-	c, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	c, err := client.Dial(e.stack.clientOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func BenchmarkPrescriptionPlacement(b *testing.B) {
 	token := e.token(devClientID, "dev-secret", "")
 	acting, asDoctor := e.actingToken(), onBehalfOf(demoPractitionerID("dr.karim").String())
 
-	c, err := client.Dial(client.Options{HostPort: e.stack.TemporalAddress, Namespace: "default"})
+	c, err := client.Dial(e.stack.clientOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

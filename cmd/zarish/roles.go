@@ -46,7 +46,11 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return err
 	}
 	defer pool.Close()
-	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	tcfg, err := temporalClient(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	tc, err := temporal.Dial(ctx, tcfg, logger)
 	if err != nil {
 		return err
 	}
@@ -117,7 +121,11 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer pool.Close()
-	tc, err := temporal.Dial(ctx, temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	tcfg, err := temporalClient(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	tc, err := temporal.Dial(ctx, tcfg, logger)
 	if err != nil {
 		return err
 	}
@@ -176,7 +184,11 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	metrics.Registry.MustRegister(relay.Collectors()...)
 	sealer := postgres.NewAuditSealer(pool, logger)
 	metrics.Registry.MustRegister(sealer.Collectors()...)
-	tc, err := temporal.DialLazy(temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}, logger)
+	tcfg, err := temporalClient(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	tc, err := temporal.DialLazy(tcfg, logger)
 	if err != nil {
 		return err
 	}
@@ -330,4 +342,26 @@ func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog
 		return nil
 	}
 	return err
+}
+
+// temporalClient is the Temporal client of the production roles: the
+// cluster, and the codec sealing every payload with TEMPORAL_PAYLOAD_KEYS
+// (required while TEMPORAL_PAYLOAD_ENCRYPTION is on).
+func temporalClient(cfg config.Config) (temporal.ClientConfig, error) {
+	c := temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}
+	if !cfg.Temporal.PayloadEncryption {
+		return c, nil
+	}
+	if cfg.Temporal.PayloadKeys == "" {
+		return c, errors.New("TEMPORAL_PAYLOAD_KEYS is required: patient data in workflow payloads is sealed " +
+			"(id:base64 of 32 random bytes; or TEMPORAL_PAYLOAD_ENCRYPTION=off)")
+	}
+	keys, err := temporal.ParsePayloadKeys(cfg.Temporal.PayloadKeys.Reveal())
+	if err != nil {
+		return c, fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
+	}
+	if c.Codec, err = temporal.NewCodec(keys); err != nil {
+		return c, fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
+	}
+	return c, nil
 }

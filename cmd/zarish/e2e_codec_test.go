@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/zarish-sphere/zarish/integrations/temporal"
+)
+
+// TestEndToEndWorkflowPayloadsAreSealed: an encounter started for "chest
+// pain" runs as ever through the engine, but its workflow history, read
+// with a Temporal client that has no key, holds the reason nowhere in the
+// clear — every payload sealed with the dev stack's key.
+func TestEndToEndWorkflowPayloadsAreSealed(t *testing.T) {
+	e := startE2E(t, devConfig(t))
+	admin := e.token(devClientID, "dev-secret", "")
+	r := e.do(http.MethodPost, "/v1/patients", admin, amina())
+	var p patientJSON
+	r.json(t, &p)
+	r = e.do(http.MethodPost, "/v1/clinical/encounters", admin, map[string]any{
+		"patientId": p.ID, "class": "emergency", "reason": "chest pain radiating to the left arm", "location": "ed"})
+	var enc struct {
+		ID         string `json:"id"`
+		WorkflowID string `json:"workflowId"`
+	}
+	r.json(t, &enc)
+	if r.status != http.StatusCreated || enc.WorkflowID == "" {
+		t.Fatalf("encounter: %d %s", r.status, r.body)
+	}
+	// The engine reads its own payloads back: the encounter's view comes
+	// from the workflow.
+	if r := e.do(http.MethodPost, "/v1/clinical/encounters/"+enc.ID+"/arrive", e.actingToken(), map[string]any{},
+		onBehalfOf(demoPractitionerID("nurse.nadia").String())...); r.status != http.StatusOK {
+		t.Fatalf("arrive: %d %s", r.status, r.body)
+	}
+	keyless, err := temporal.Dial(context.Background(), temporal.ClientConfig{Address: e.stack.TemporalAddress, Namespace: "default"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyless.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := keyless.GetWorkflowHistory(ctx, enc.WorkflowID, "", false, 0)
+	events, sealed := 0, 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events++
+		raw, err := ev.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte("chest pain")) {
+			t.Fatalf("event %d (%s) holds the reason in the clear", ev.EventId, ev.EventType)
+		}
+		if bytes.Contains(raw, []byte(temporal.MetadataEncryptedEncoding)) {
+			sealed++
+		}
+	}
+	if events < 3 || sealed == 0 {
+		t.Fatalf("%d events, %d with sealed payloads", events, sealed)
+	}
+}
