@@ -24,7 +24,7 @@ services:
 
 ## test: every test — unit, store, workflow and end-to-end — on the real components,
 ## then short runs of the fuzz tests: every API route with generated input, the HL7 v2
-## parser, ACK builder and MLLP framer, and the DICOM reader
+## parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
 test: vet
 	@./scripts/ensure-services.sh --with-kcat --with-chromium --with-dcmtk --with-node
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
@@ -33,6 +33,7 @@ test: vet
 	$(GO) test -run '^$$' -fuzz '^FuzzACK$$' -fuzztime 5s ./integrations/hl7v2/
 	$(GO) test -run '^$$' -fuzz '^FuzzMLLPReader$$' -fuzztime 5s ./integrations/hl7v2/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./integrations/dicom/
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 10s ./integrations/fhir/bundle/
 
 vet:
 	$(GO) vet ./...

@@ -50,9 +50,13 @@ func auditOf(c *gin.Context) *auditing {
 // writes, searches, denials, token requests — and holds the response until
 // the record is stored: if it cannot be stored, the caller gets 503 instead of
 // unaudited data (fail closed).
+// apiPath says p is a path of the API's (REST /v1 or FHIR /fhir): audited,
+// and rate limited when unmatched.
+func apiPath(p string) bool { return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/fhir/") }
+
 func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !strings.HasPrefix(c.Request.URL.Path, "/v1/") || s.Audit == nil {
+		if !apiPath(c.Request.URL.Path) || s.Audit == nil {
 			c.Next()
 			return
 		}

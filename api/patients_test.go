@@ -20,6 +20,7 @@ import (
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
+	"github.com/zarish-sphere/zarish/integrations/fhir/bundle"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -130,6 +131,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
 		DICOM:             postgres.NewDICOMStore(pool),
 		Subscriptions:     postgres.NewSubscriptionStore(pool),
+		FHIRImport:        bundle.NewImporter(postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), time.Now, uuid.NewV7),
 		DICOMDir:          os.TempDir(),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),

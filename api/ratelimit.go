@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -70,7 +69,7 @@ func (s *server) limitByIP() gin.HandlerFunc {
 // probing unknown paths is neither free nor unaudited-for-free.
 func (s *server) limitUnmatched() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/v1/") && !s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
+		if apiPath(c.Request.URL.Path) && !s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
 			return
 		}
 		c.Next()

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -67,6 +66,8 @@ type Deps struct {
 	// and private networks (development only).
 	Subscriptions             SubscriptionStore
 	SubscriptionsAllowPrivate bool
+	// FHIRImport imports FHIR transaction and batch Bundles (POST /fhir/R4).
+	FHIRImport BundleImporter
 	// HL7v2 applies HL7 v2 messages, and HL7v2Messages reads the stored
 	// ones.
 	HL7v2         HL7v2Ingest
@@ -184,7 +185,7 @@ func NewRouter(d Deps) *gin.Engine {
 			handlers = append(handlers, s.authorize(required[key]))
 		case rt.Path == tokenPath:
 			// The token endpoint spends its own per-IP budget, audited as a login.
-		case strings.HasPrefix(rt.Path, "/v1/"):
+		case apiPath(rt.Path):
 			handlers = append(handlers, s.limitByIP())
 		}
 		handlers = append(handlers, s.checkedInput(specs[key]))
@@ -225,6 +226,9 @@ func (s *server) routes() []Route {
 		(&deadLetterRoutes{edge: s.edge, store: s.DeadLetters}).routes(),
 		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
 		(&subscriptionRoutes{edge: s.edge, store: s.Subscriptions, allowPrivate: s.SubscriptionsAllowPrivate}).routes(),
+		(&fhirRoutes{edge: s.edge, patients: s.Patients, observations: s.Observations,
+			encounters: s.Encounters, allergies: s.Allergies}).routes(),
+		(&fhirImportRoutes{edge: s.edge, importer: s.FHIRImport}).routes(),
 		(&dicomRoutes{edge: s.edge, store: s.DICOM, patients: s.Patients, auditLog: s.Audit, dir: s.DICOMDir, limits: s.DICOMLimits}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -30,6 +31,7 @@ import (
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/domain/medication"
 	"github.com/zarish-sphere/zarish/integrations/auth"
+	"github.com/zarish-sphere/zarish/integrations/fhir/bundle"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
@@ -171,6 +173,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		HL7v2:                     hl7v2Ingester(p.pool, logger),
 		HL7v2Messages:             postgres.NewHL7v2Store(p.pool),
 		DICOM:                     postgres.NewDICOMStore(p.pool),
+		FHIRImport:                bundle.NewImporter(postgres.NewPatientStore(p.pool), postgres.NewObservationStore(p.pool), time.Now, uuid.NewV7),
 		Subscriptions:             postgres.NewSubscriptionStore(p.pool),
 		SubscriptionsAllowPrivate: cfg.WebhooksAllowPrivate,
 		DICOMDir:                  cfg.DICOMDir,

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/zarish-sphere/zarish/domain/observation"
+	"github.com/zarish-sphere/zarish/domain/patient"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
+	"github.com/zarish-sphere/zarish/integrations/fhir/bundle"
+	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+)
+
+const (
+	importToken    = "importer"
+	syntheaClement = "../integrations/fhir/bundle/testdata/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json"
+)
+
+// fhirImportAPI serves POST /fhir/R4 on a fresh database.
+type fhirImportAPI struct {
+	srv      *httptest.Server
+	pool     *pgxpool.Pool
+	patients *postgres.PatientStore
+}
+
+func newFHIRImportAPI(t *testing.T) *fhirImportAPI {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	d, _ := serviceDeps(pool)
+	d.Verifier.(stubVerifier)[importToken] = access.Principal{Subject: importToken, ClientID: importToken,
+		Scopes: []string{"system/Patient.write"}}
+	d.Now, d.NewID = time.Now, uuid.NewV7
+	patients := postgres.NewPatientStore(pool)
+	routes := &fhirImportRoutes{importer: bundle.NewImporter(patients, postgres.NewObservationStore(pool), d.Now, d.NewID)}
+	a := &fhirImportAPI{pool: pool, patients: patients, srv: httptest.NewServer(fhirImportRouter(t, d, routes))}
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+// fhirImportRouter is NewRouter's chain around the import route alone.
+func fhirImportRouter(t *testing.T, d Deps, routes *fhirImportRoutes) *gin.Engine {
+	t.Helper()
+	log := d.Logger.With("component", "api")
+	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
+		streams: newStreamCount(0)}
+	routes.edge = s.edge
+	table := routes.routes()
+	entities := map[string]string{}
+	for _, rt := range table {
+		entities[rt.Method+" "+rt.Path] = rt.Entity
+	}
+	specs, err := inputSpecs(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := requirements(table)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.Use(withRequestID(), securityHeaders(), s.recovery(), s.audited(entities))
+	for _, rt := range table {
+		key := rt.Method + " " + rt.Path
+		if _, ok := specs[key]; !ok {
+			t.Fatalf("%s is not in the OpenAPI document", key)
+		}
+		r.Handle(rt.Method, rt.Path, s.authorize(required[key]), s.checkedInput(specs[key]), s.confine(rt, required[key], specs[key]), rt.handler)
+	}
+	return r
+}
+
+func (a *fhirImportAPI) post(t *testing.T, body string) result {
+	t.Helper()
+	return call(t, a.srv, http.MethodPost, fhirImportPath, importToken, body, "Content-Type", mediaFHIRJSON)
+}
+
+func (a *fhirImportAPI) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := a.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func responseOf(t *testing.T, r result) bundle.ResponseBundle {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	var b bundle.ResponseBundle
+	if err := json.Unmarshal([]byte(r.body), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// syntheaEntry is one entry of a Synthea bundle, as the test reads it.
+type syntheaEntry struct {
+	Resource struct {
+		ResourceType string `json:"resourceType"`
+		Code         struct {
+			Coding []struct{ Code string } `json:"coding"`
+		} `json:"code"`
+	} `json:"resource"`
+}
+
+func TestFHIRImportSynthea(t *testing.T) {
+	a := newFHIRImportAPI(t)
+	raw, err := os.ReadFile(syntheaClement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ Entry []syntheaEntry }
+	if err := json.Unmarshal(raw, &sent); err != nil {
+		t.Fatal(err)
+	}
+	got := responseOf(t, a.post(t, string(raw)))
+	if got.Type != "transaction-response" || len(got.Entry) != len(sent.Entry) {
+		t.Fatalf("%s with %d entries for %d", got.Type, len(got.Entry), len(sent.Entry))
+	}
+	found, _, err := a.patients.Search(t.Context(), patient.Criteria{Identifier: "http://hl7.org/fhir/sid/us-ssn|999-48-8934"})
+	if err != nil || len(found) != 1 || found[0].Name.Family != "Kreiger" || found[0].BirthDate != "1984-07-02" || found[0].Sex != "male" {
+		t.Fatalf("the registered patient: %+v %v", found, err)
+	}
+	if len(found[0].Identifiers) != 5 {
+		t.Fatalf("identifiers %+v", found[0].Identifiers)
+	}
+	created := 0
+	for i, e := range got.Entry {
+		kind := sent.Entry[i].Resource.ResourceType
+		switch e.Response.Status {
+		case "201 Created":
+			created++
+			if !strings.HasPrefix(e.Response.Location, kind+"/") {
+				t.Errorf("entry %d (%s) at %q", i, kind, e.Response.Location)
+			}
+		case "422 Unprocessable Entity":
+			if e.Response.Outcome == nil || e.Response.Outcome.Issue[0].Diagnostics == "" {
+				t.Errorf("entry %d (%s) refused without a reason", i, kind)
+			}
+			if kind == "Claim" && e.Response.Outcome.Issue[0].Diagnostics != "resource type Claim is not imported" {
+				t.Errorf("entry %d: %s", i, e.Response.Outcome.Issue[0].Diagnostics)
+			}
+		default:
+			t.Errorf("entry %d (%s): %s", i, kind, e.Response.Status)
+		}
+	}
+	if got.Entry[0].Response.Location != "Patient/"+found[0].ID.String() {
+		t.Fatalf("patient entry at %s", got.Entry[0].Response.Location)
+	}
+	catalogued := 0
+	for _, e := range sent.Entry {
+		if e.Resource.ResourceType == "Observation" {
+			if _, ok := observation.Lookup(e.Resource.Code.Coding[0].Code); ok {
+				catalogued++
+			}
+		}
+	}
+	observations := a.count(t, "observations")
+	if observations != catalogued || created != catalogued+1 {
+		t.Fatalf("%d observations stored and %d entries created, for %d catalogued observations", observations, created, catalogued)
+	}
+	t.Logf("%d of %d entries imported", created, len(got.Entry))
+
+	// Again: nobody new, nothing new.
+	again := responseOf(t, a.post(t, string(raw)))
+	for i, e := range again.Entry {
+		if want := got.Entry[i].Response; (want.Status == "201 Created" && (e.Response.Status != "200 OK" || e.Response.Location != want.Location)) ||
+			(want.Status != "201 Created" && e.Response.Status != want.Status) {
+			t.Errorf("entry %d again: %+v, first %+v", i, e.Response, want)
+		}
+	}
+	if n := a.count(t, "patients"); n != 1 {
+		t.Fatalf("%d patients after a re-import", n)
+	}
+	if n := a.count(t, "observations"); n != observations {
+		t.Fatalf("%d observations after a re-import, %d before", n, observations)
+	}
+}
+
+const (
+	importPatient = `{"fullUrl":"urn:uuid:p1","resource":{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"42"}],
+		"name":[{"family":"Rahman","given":["Amina"]}],"gender":"female","birthDate":"1980-02-03"},"request":{"method":"POST","url":"Patient"}}`
+	importHeartRate = `{"fullUrl":"urn:uuid:o1","resource":{"resourceType":"Observation","status":"final",
+		"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"urn:uuid:p1"},
+		"effectiveDateTime":"2024-01-02T10:00:00Z","valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
+		"request":{"method":"POST","url":"Observation"}}`
+	importImpossible = `{"fullUrl":"urn:uuid:o2","resource":{"resourceType":"Observation","status":"final",
+		"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"urn:uuid:p1"},
+		"effectiveDateTime":"2024-01-02T10:00:00Z","valueQuantity":{"value":9000,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
+		"request":{"method":"POST","url":"Observation"}}`
+)
+
+func importBundle(typ string, entries ...string) string {
+	return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
+}
+
+// A transaction with one bad entry is refused whole, naming it, and
+// writes nothing.
+func TestFHIRImportTransactionIsAllOrNothing(t *testing.T) {
+	a := newFHIRImportAPI(t)
+	r := a.post(t, importBundle("transaction", importPatient, importHeartRate, importImpossible))
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var out bundle.OperationOutcome
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || len(out.Issue) != 1 || out.Issue[0].Expression[0] != "Bundle.entry[2]" {
+		t.Fatalf("outcome %s", r.body)
+	}
+	if a.count(t, "patients") != 0 || a.count(t, "observations") != 0 {
+		t.Fatal("a refused transaction wrote")
+	}
+}
+
+// A batch applies every entry it can.
+func TestFHIRImportBatchAppliesTheRest(t *testing.T) {
+	a := newFHIRImportAPI(t)
+	got := responseOf(t, a.post(t, importBundle("batch", importPatient, importHeartRate, importImpossible)))
+	var statuses []string
+	for _, e := range got.Entry {
+		statuses = append(statuses, e.Response.Status)
+	}
+	if got.Type != "batch-response" || strings.Join(statuses, ",") != "201 Created,201 Created,422 Unprocessable Entity" {
+		t.Fatalf("%s: %v", got.Type, statuses)
+	}
+	if a.count(t, "patients") != 1 || a.count(t, "observations") != 1 {
+		t.Fatal("the batch's good entries were not stored")
+	}
+}
+
+func TestFHIRImportRefusesAMalformedBundle(t *testing.T) {
+	a := newFHIRImportAPI(t)
+	r := a.post(t, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "OperationOutcome") {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
