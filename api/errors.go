@@ -3,11 +3,13 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/medication"
+	"github.com/zarish-sphere/zarish/integrations/fhir"
 )
 
 // Error codes of the error envelope. Clients switch on these, never on messages.
@@ -43,6 +45,20 @@ type ErrorBody struct {
 
 // abort writes the envelope and stops the handler chain.
 func abort(c *gin.Context, status int, code, message string, details ...domain.FieldError) {
+	if strings.HasPrefix(c.Request.URL.Path, "/fhir/") {
+		// A FHIR client reads every error as an OperationOutcome: the
+		// token's refusal, an unknown route, a limit, an input check.
+		var fields []string
+		for _, d := range details {
+			fields = append(fields, d.Field)
+		}
+		diagnostics := code + ": " + message
+		for _, d := range details {
+			diagnostics += " " + d.Field + " " + d.Message + "."
+		}
+		writeOutcome(c, status, fhirIssue(issueTypeOf(status), diagnostics, fields...))
+		return
+	}
 	c.AbortWithStatusJSON(status, ErrorBody{
 		Error:     code,
 		Message:   message,
@@ -83,4 +99,31 @@ func (s *edge) fail(c *gin.Context, err error) {
 			"requestId", requestID(c), "route", c.FullPath(), "error", err)
 		abort(c, http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; the request id identifies it in our logs.")
 	}
+}
+
+// issueTypeOf is the FHIR issue type (http://hl7.org/fhir/ValueSet/issue-type)
+// of an HTTP status.
+func issueTypeOf(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return fhir.IssueLogin
+	case http.StatusForbidden:
+		return fhir.IssueForbidden
+	case http.StatusNotFound:
+		return fhir.IssueNotFound
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return fhir.IssueNotSupported
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		return fhir.IssueTimeout
+	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity:
+		return fhir.IssueProcessing
+	case http.StatusTooManyRequests:
+		return "throttled"
+	case http.StatusRequestEntityTooLarge:
+		return "too-long"
+	}
+	if status >= 500 {
+		return fhir.IssueException
+	}
+	return fhir.IssueInvalid
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -37,6 +38,8 @@ type fhirRoutes struct {
 	observations ObservationStore
 	encounters   EncounterStore
 	allergies    AllergyStore
+	// temporal lists and describes the workflows Tasks show.
+	temporal client.Client
 }
 
 // fhirResource is one resource type the FHIR API serves: its read, its
@@ -74,6 +77,11 @@ func (s *fhirRoutes) resources() []fhirResource {
 			params: []fhir.SearchParam{
 				patientSearch,
 				{Name: "status", Type: "token", Documentation: "one Encounter.status code"},
+			}},
+		{typ: "Task", scope: "system/Task.read", read: s.readTask, search: s.searchTasks, paged: true,
+			params: []fhir.SearchParam{
+				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone; required: the patient's running and ended care processes"},
+				{Name: "status", Type: "token", Documentation: "in-progress, completed, failed or cancelled"},
 			}},
 		{typ: "AllergyIntolerance", scope: "system/AllergyIntolerance.read", read: s.readAllergy, search: s.searchAllergies,
 			params: []fhir.SearchParam{

@@ -25,6 +25,7 @@ type fhirAPI struct {
 	srv          *httptest.Server
 	patients     *postgres.PatientStore
 	observations *postgres.ObservationStore
+	temporal     *taskTemporal
 }
 
 // newFHIRAPI serves the FHIR routes behind the middleware NewRouter puts
@@ -35,8 +36,9 @@ func newFHIRAPI(t *testing.T) *fhirAPI {
 	d, _ := serviceDeps(pool)
 	d.Now, d.NewID = time.Now, uuid.NewV7
 	a := &fhirAPI{patients: postgres.NewPatientStore(pool), observations: postgres.NewObservationStore(pool)}
+	a.temporal = &taskTemporal{}
 	routes := &fhirRoutes{patients: a.patients, observations: a.observations,
-		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool)}
+		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool), temporal: a.temporal}
 	a.srv = httptest.NewServer(fhirRoutesRouter(t, d, routes))
 	t.Cleanup(a.srv.Close)
 	return a
@@ -376,6 +378,9 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 				t.Errorf("%s?%s: the test has no value for it", res.Type, sp.Name)
 				continue
 			}
+			if res.Type == "Task" && sp.Name == "status" {
+				v = "in-progress"
+			}
 			q := url.Values{sp.Name: {v}}
 			if sp.Name != "patient" && sp.Name != "subject" && res.Type != "Patient" && res.Type != "Encounter" {
 				q.Set("patient", p.ID.String())
@@ -392,5 +397,34 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 		if !listed[strings.TrimPrefix(key, "GET ")] {
 			t.Errorf("%s is served but not in the CapabilityStatement", key)
 		}
+	}
+}
+
+// The router's own refusals under /fhir — no token, a scope the token
+// lacks, no such route, an input check — are OperationOutcomes too; under
+// /v1 they keep the API's envelope.
+func TestFHIRMiddlewareRefusalsAreOperationOutcomes(t *testing.T) {
+	d, _ := testDeps(t, nil)
+	srv := serveRouter(t, d)
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"no token", "/fhir/R4/Patient?name=amina", "", http.StatusUnauthorized, fhir.IssueLogin},
+		{"a scope the token lacks", "/fhir/R4/Observation?patient=" + uuid.NewString(), readerToken, http.StatusForbidden, fhir.IssueForbidden},
+		{"no such route", "/fhir/R4/Spaceship/1", adminToken, http.StatusNotFound, fhir.IssueNotFound},
+		{"a parameter too long", "/fhir/R4/Patient?name=" + strings.Repeat("a", 5000), adminToken, http.StatusBadRequest, fhir.IssueInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, srv, http.MethodGet, tc.path, tc.token, "")
+			issue := fhirOutcome(t, r, tc.status)
+			if issue.Code != tc.code || issue.Diagnostics == "" {
+				t.Errorf("issue %+v, want %s", issue, tc.code)
+			}
+		})
+	}
+	if r := call(t, srv, http.MethodGet, "/v1/patients/"+uuid.NewString(), "", ""); r.status != http.StatusUnauthorized || !strings.Contains(r.body, `"error":"UNAUTHORIZED"`) {
+		t.Errorf("a /v1 refusal: %d %s", r.status, r.body)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // TestEndToEndWorkflowPayloadsAreSealed: an encounter started for "chest
 // pain" runs as ever through the engine, but its workflow history, read
 // with a Temporal client that has no key, holds the reason nowhere in the
-// clear — every payload sealed with the dev stack's key.
+// clear — every payload sealed with the dev stack's key. A FHIR client
+// sees the same process as a Task of the patient.
 func TestEndToEndWorkflowPayloadsAreSealed(t *testing.T) {
 	e := startE2E(t, devConfig(t))
 	admin := e.token(devClientID, "dev-secret", "")
@@ -38,6 +39,12 @@ func TestEndToEndWorkflowPayloadsAreSealed(t *testing.T) {
 		onBehalfOf(demoPractitionerID("nurse.nadia").String())...); r.status != http.StatusOK {
 		t.Fatalf("arrive: %d %s", r.status, r.body)
 	}
+	// A FHIR client sees the running process as a Task.
+	eventually(t, 30*time.Second, "the encounter's workflow as a FHIR Task", func() bool {
+		r := e.do(http.MethodGet, "/fhir/R4/Task?patient="+p.ID, admin, nil)
+		return r.status == http.StatusOK && bytes.Contains(r.body, []byte(`"reference":"Encounter/`+enc.ID+`"`)) &&
+			bytes.Contains(r.body, []byte(`"status":"in-progress"`)) && bytes.Contains(r.body, []byte(`"value":"`+enc.WorkflowID+`"`))
+	})
 	keyless, err := temporal.Dial(context.Background(), temporal.ClientConfig{Address: e.stack.TemporalAddress, Namespace: "default"},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -78,13 +78,13 @@ func roleScopes(r Role) []string {
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationRequest", "MedicationAdministration", "Observation", "Procedure", "ServiceRequest",
 				"Specimen", "Flag", "Communication"),
-			readOnly("DiagnosticReport", "ImagingStudy", "Schedule", "Practitioner", "PractitionerRole"))
+			readOnly("DiagnosticReport", "ImagingStudy", "Schedule", "Practitioner", "PractitionerRole", "Task"))
 	case RoleNurse:
 		return slices.Concat(
 			readWrite("Patient", "Encounter", "DocumentReference", "CarePlan", "AllergyIntolerance",
 				"MedicationAdministration", "Observation", "Specimen", "Flag", "Communication"),
 			readOnly("MedicationRequest", "Procedure", "ServiceRequest", "DiagnosticReport", "ImagingStudy",
-				"Practitioner", "PractitionerRole"),
+				"Practitioner", "PractitionerRole", "Task"),
 			[]string{ContextSystem + "/Procedure.u"})
 	case RolePharmacist:
 		return slices.Concat(
