@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -43,40 +42,9 @@ func newFHIRImportAPI(t *testing.T) *fhirImportAPI {
 	d.Now, d.NewID = time.Now, uuid.NewV7
 	patients := postgres.NewPatientStore(pool)
 	routes := &fhirImportRoutes{importer: bundle.NewImporter(patients, postgres.NewObservationStore(pool), d.Now, d.NewID)}
-	a := &fhirImportAPI{pool: pool, patients: patients, srv: httptest.NewServer(fhirImportRouter(t, d, routes))}
+	a := &fhirImportAPI{pool: pool, patients: patients, srv: httptest.NewServer(serviceRouter(t, d, func(e *edge) []Route { routes.edge = e; return routes.routes() }))}
 	t.Cleanup(a.srv.Close)
 	return a
-}
-
-// fhirImportRouter is NewRouter's chain around the import route alone.
-func fhirImportRouter(t *testing.T, d Deps, routes *fhirImportRoutes) *gin.Engine {
-	t.Helper()
-	log := d.Logger.With("component", "api")
-	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
-		streams: newStreamCount(0)}
-	routes.edge = s.edge
-	table := routes.routes()
-	entities := map[string]string{}
-	for _, rt := range table {
-		entities[rt.Method+" "+rt.Path] = rt.Entity
-	}
-	specs, err := inputSpecs(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	required := requirements(table)
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.ContextWithFallback = true
-	r.Use(withRequestID(), securityHeaders(), s.recovery(), s.audited(entities))
-	for _, rt := range table {
-		key := rt.Method + " " + rt.Path
-		if _, ok := specs[key]; !ok {
-			t.Fatalf("%s is not in the OpenAPI document", key)
-		}
-		r.Handle(rt.Method, rt.Path, s.authorize(required[key]), s.checkedInput(specs[key]), s.confine(rt, required[key], specs[key]), rt.handler)
-	}
-	return r
 }
 
 func (a *fhirImportAPI) post(t *testing.T, body string) result {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/observation"
@@ -39,48 +38,9 @@ func newFHIRAPI(t *testing.T) *fhirAPI {
 	a.temporal = &taskTemporal{}
 	routes := &fhirRoutes{patients: a.patients, observations: a.observations,
 		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool), temporal: a.temporal}
-	a.srv = httptest.NewServer(fhirRoutesRouter(t, d, routes))
+	a.srv = httptest.NewServer(serviceRouter(t, d, func(e *edge) []Route { routes.edge = e; return routes.routes() }))
 	t.Cleanup(a.srv.Close)
 	return a
-}
-
-// fhirRoutesRouter is NewRouter's chain around routes' handlers alone.
-func fhirRoutesRouter(t *testing.T, d Deps, routes *fhirRoutes) *gin.Engine {
-	t.Helper()
-	log := d.Logger.With("component", "api")
-	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
-		streams: newStreamCount(0)}
-	routes.edge = s.edge
-	table := routes.routes()
-	entities := map[string]string{}
-	for _, rt := range table {
-		entities[rt.Method+" "+rt.Path] = rt.Entity
-	}
-	specs, err := inputSpecs(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	required := requirements(table)
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.ContextWithFallback = true
-	r.Use(withRequestID(), securityHeaders(), s.recovery(), s.audited(entities))
-	for _, rt := range table {
-		key := rt.Method + " " + rt.Path
-		if _, ok := specs[key]; !ok {
-			t.Fatalf("%s is not in the OpenAPI document", key)
-		}
-		handlers := []gin.HandlerFunc{}
-		if rt.Scope != "" {
-			handlers = append(handlers, s.authorize(required[key]))
-		}
-		handlers = append(handlers, s.checkedInput(specs[key]))
-		if rt.Scope != "" {
-			handlers = append(handlers, s.confine(rt, required[key], specs[key]))
-		}
-		r.Handle(rt.Method, rt.Path, append(handlers, rt.handler)...)
-	}
-	return r
 }
 
 func (a *fhirAPI) register(t *testing.T, given, family, birthDate string, ids ...patient.Identifier) patient.Patient {

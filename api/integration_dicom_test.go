@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -67,40 +66,9 @@ func newDICOMAPI(t *testing.T, limits DICOMLimits) *dicomAPI {
 	d.Now, d.NewID = time.Now, uuid.NewV7
 	a := &dicomAPI{audit: auditStore, patients: postgres.NewPatientStore(pool), verifier: d.Verifier.(stubVerifier), dir: t.TempDir()}
 	routes := &dicomRoutes{store: postgres.NewDICOMStore(pool), patients: a.patients, auditLog: auditStore, dir: a.dir, limits: limits}
-	a.srv = httptest.NewServer(dicomRoutesRouter(t, d, routes))
+	a.srv = httptest.NewServer(serviceRouter(t, d, func(e *edge) []Route { routes.edge = e; return routes.routes() }))
 	t.Cleanup(a.srv.Close)
 	return a
-}
-
-// dicomRoutesRouter is NewRouter's chain around routes' handlers alone.
-func dicomRoutesRouter(t *testing.T, d Deps, routes *dicomRoutes) *gin.Engine {
-	t.Helper()
-	log := d.Logger.With("component", "api")
-	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
-		streams: newStreamCount(0)}
-	routes.edge = s.edge
-	table := routes.routes()
-	entities := map[string]string{}
-	for _, rt := range table {
-		entities[rt.Method+" "+rt.Path] = rt.Entity
-	}
-	specs, err := inputSpecs(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	required := requirements(table)
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.ContextWithFallback = true
-	r.Use(withRequestID(), securityHeaders(), s.recovery(), s.audited(entities))
-	for _, rt := range table {
-		key := rt.Method + " " + rt.Path
-		if _, ok := specs[key]; !ok {
-			t.Fatalf("%s is not in the OpenAPI document", key)
-		}
-		r.Handle(rt.Method, rt.Path, s.authorize(required[key]), s.checkedInput(specs[key]), s.confine(rt, required[key], specs[key]), rt.handler)
-	}
-	return r
 }
 
 func dicomFile(t *testing.T, name string) []byte {
@@ -378,8 +346,9 @@ func TestDICOMStoreRefusals(t *testing.T) {
 		t.Fatalf("refused requests stored %v", files)
 	}
 
-	unconfigured := httptest.NewServer(dicomRoutesRouter(t, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Verifier: a.verifier, Now: time.Now, NewID: uuid.NewV7}, &dicomRoutes{}))
+	none := &dicomRoutes{}
+	unconfigured := httptest.NewServer(serviceRouter(t, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Verifier: a.verifier, Now: time.Now, NewID: uuid.NewV7}, func(e *edge) []Route { none.edge = e; return none.routes() }))
 	defer unconfigured.Close()
 	if r := call(t, unconfigured, http.MethodGet, dicomStudiesPath, imagingToken, ""); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("a server that stores no DICOM: %d %s", r.status, r.body)
