@@ -40,6 +40,8 @@ type fhirRoutes struct {
 	allergies    AllergyStore
 	// temporal lists and describes the workflows Tasks show.
 	temporal client.Client
+	// directory is the care team, as Practitioners.
+	directory CareTeam
 }
 
 // fhirResource is one resource type the FHIR API serves: its read, its
@@ -77,6 +79,10 @@ func (s *fhirRoutes) resources() []fhirResource {
 			params: []fhir.SearchParam{
 				patientSearch,
 				{Name: "status", Type: "token", Documentation: "one Encounter.status code"},
+			}},
+		{typ: "Practitioner", scope: "system/Practitioner.read", read: s.readPractitioner, search: s.searchPractitioners,
+			params: []fhir.SearchParam{
+				{Name: "name", Type: "string", Documentation: "any part of the practitioner's name, case aside"},
 			}},
 		{typ: "Task", scope: "system/Task.read", read: s.readTask, search: s.searchTasks, paged: true,
 			params: []fhir.SearchParam{

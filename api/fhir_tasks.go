@@ -155,3 +155,45 @@ func (s *fhirRoutes) searchTasks(c *gin.Context, q url.Values) {
 	}
 	searchSet(c, q, out, next)
 }
+
+// readPractitioner answers GET /fhir/R4/Practitioner/{id}: one member of
+// the care-team directory.
+func (s *fhirRoutes) readPractitioner(c *gin.Context) {
+	id, ok := fhirID(c, "Practitioner")
+	if !ok {
+		return
+	}
+	auditOf(c).about(audit.ActionRead, "Practitioner", id.String(), nil)
+	if s.directory == nil {
+		writeOutcome(c, http.StatusServiceUnavailable, fhirIssue(fhir.IssueException, "This server has no care-team directory."))
+		return
+	}
+	p, err := s.directory.GetPractitioner(c.Request.Context(), id)
+	if err != nil {
+		s.fhirFail(c, err, nil)
+		return
+	}
+	writeFHIR(c, http.StatusOK, fhir.FromPractitioner(p))
+}
+
+// searchPractitioners answers GET /fhir/R4/Practitioner?name=: the
+// directory's members whose name holds the text, case aside.
+func (s *fhirRoutes) searchPractitioners(c *gin.Context, q url.Values) {
+	if s.directory == nil {
+		writeOutcome(c, http.StatusServiceUnavailable, fhirIssue(fhir.IssueException, "This server has no care-team directory."))
+		return
+	}
+	all, err := s.directory.ListPractitioners(c.Request.Context(), "")
+	if err != nil {
+		s.fhirFail(c, err, nil)
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(q.Get("name")))
+	out := []fhir.Practitioner{}
+	for _, p := range all {
+		if name == "" || strings.Contains(strings.ToLower(p.Name), name) {
+			out = append(out, fhir.FromPractitioner(p))
+		}
+	}
+	searchSet(c, q, out, "")
+}

@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/google/uuid"
+	"github.com/zarish-sphere/zarish/domain/careteam"
 	"github.com/zarish-sphere/zarish/integrations/fhir"
 )
 
@@ -95,5 +97,33 @@ func TestFHIRTasksAreTheWorkflows(t *testing.T) {
 	}
 	if issue := fhirOutcome(t, a.get(t, fhirBase+"/Task?patient="+p+"&status=finished"), http.StatusBadRequest); issue.Code != fhir.IssueInvalid {
 		t.Errorf("a status Tasks never have: %+v", issue)
+	}
+}
+
+// The care-team directory's members are Practitioners, read by id and
+// searched by name.
+func TestFHIRPractitionersAreTheDirectory(t *testing.T) {
+	a := newFHIRAPI(t)
+	p, err := careteam.NewPractitioner(uuid.Must(uuid.NewV7()), "Dr. Karim Hossain", []careteam.Role{careteam.RolePhysician}, []string{"ward-3"},
+		[]careteam.ContactPoint{{System: careteam.ContactPush, Value: "device-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.directory.CreatePractitioner(context.Background(), nil, p); err != nil {
+		t.Fatal(err)
+	}
+	r := a.get(t, fhirBase+"/Practitioner/"+p.ID.String())
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"text":"Dr. Karim Hossain"`) || !strings.Contains(r.body, `"code":{"text":"physician"}`) ||
+		!strings.Contains(r.body, `"system":"other"`) {
+		t.Fatalf("read: %d %s", r.status, r.body)
+	}
+	if got := fhirIDs(t, a.get(t, fhirBase+"/Practitioner?name=KARIM")); len(got) != 1 || got[0] != p.ID.String() {
+		t.Fatalf("search by name: %v", got)
+	}
+	if got := fhirIDs(t, a.get(t, fhirBase+"/Practitioner?name=nobody")); len(got) != 0 {
+		t.Fatalf("search for nobody: %v", got)
+	}
+	if issue := fhirOutcome(t, a.get(t, fhirBase+"/Practitioner/"+uuid.NewString()), http.StatusNotFound); issue.Code != fhir.IssueNotFound {
+		t.Errorf("an unknown practitioner: %+v", issue)
 	}
 }

@@ -25,6 +25,7 @@ type fhirAPI struct {
 	patients     *postgres.PatientStore
 	observations *postgres.ObservationStore
 	temporal     *taskTemporal
+	directory    CareTeam
 }
 
 // newFHIRAPI serves the FHIR routes behind the middleware NewRouter puts
@@ -37,7 +38,9 @@ func newFHIRAPI(t *testing.T) *fhirAPI {
 	a := &fhirAPI{patients: postgres.NewPatientStore(pool), observations: postgres.NewObservationStore(pool)}
 	a.temporal = &taskTemporal{}
 	routes := &fhirRoutes{patients: a.patients, observations: a.observations,
-		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool), temporal: a.temporal}
+		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool), temporal: a.temporal,
+		directory: postgres.NewCareTeamStore(pool)}
+	a.directory = routes.directory
 	a.srv = httptest.NewServer(serviceRouter(t, d, func(e *edge) []Route { routes.edge = e; return routes.routes() }))
 	t.Cleanup(a.srv.Close)
 	return a
@@ -342,7 +345,7 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 				v = "in-progress"
 			}
 			q := url.Values{sp.Name: {v}}
-			if sp.Name != "patient" && sp.Name != "subject" && res.Type != "Patient" && res.Type != "Encounter" {
+			if sp.Name != "patient" && sp.Name != "subject" && res.Type != "Patient" && res.Type != "Encounter" && res.Type != "Practitioner" {
 				q.Set("patient", p.ID.String())
 			}
 			if got := a.get(t, fhirBase+"/"+res.Type+"?"+q.Encode()); got.status != http.StatusOK {

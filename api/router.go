@@ -227,7 +227,7 @@ func (s *server) routes() []Route {
 		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
 		(&subscriptionRoutes{edge: s.edge, store: s.Subscriptions, allowPrivate: s.SubscriptionsAllowPrivate}).routes(),
 		(&fhirRoutes{edge: s.edge, patients: s.Patients, observations: s.Observations,
-			encounters: s.Encounters, allergies: s.Allergies, temporal: s.Temporal}).routes(),
+			encounters: s.Encounters, allergies: s.Allergies, temporal: s.Temporal, directory: s.CareTeam}).routes(),
 		(&fhirImportRoutes{edge: s.edge, importer: s.FHIRImport}).routes(),
 		(&dicomRoutes{edge: s.edge, store: s.DICOM, patients: s.Patients, auditLog: s.Audit, dir: s.DICOMDir, limits: s.DICOMLimits}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),

@@ -145,7 +145,7 @@ func TestEveryRouteByContextAndPermission(t *testing.T) {
 			switch {
 			case ctx == access.ContextPatient && administers(required[rt.Method+" "+rt.Path]):
 				// Administration and the audit trail are never a patient's.
-				if r.status != http.StatusForbidden || decodeErr(t, r).Error != CodePatientContext {
+				if r.status != http.StatusForbidden || refusalCode(t, r) != CodePatientContext {
 					t.Errorf("%s with %s: %d %s, want 403 %s", name, scope(need.ResourceType, need.Perms), r.status, r.body, CodePatientContext)
 				}
 			case insufficientScope(r):
