@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -158,21 +159,26 @@ func (s *SubscriptionStore) Delete(ctx context.Context, rec *audit.Record, id uu
 // (a message read twice) adds nothing: an event is delivered once per
 // subscription.
 func (s *SubscriptionStore) Enqueue(ctx context.Context, ev subscription.Event, now time.Time) (int, error) {
+	// Every clinical event comes here: read only the subscriptions its
+	// patient could match (the type's patterns are matched by Matches),
+	// and write nothing, in no transaction, when none does.
+	rows, err := s.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE patient_id IS NULL OR patient_id = $1`, ev.PatientID)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue event %s: %w", ev.ID, err)
+	}
+	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscription.Subscription, error) { return scanSubscription(r) })
+	if err != nil {
+		return 0, fmt.Errorf("enqueue event %s: %w", ev.ID, err)
+	}
+	subs = slices.DeleteFunc(subs, func(sub subscription.Subscription) bool { return !sub.Matches(ev.Type, ev.PatientID, ev.Category) })
+	if len(subs) == 0 {
+		return 0, nil
+	}
 	added := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		added = 0
-		rows, err := tx.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions`)
-		if err != nil {
-			return fmt.Errorf("enqueue event %s: %w", ev.ID, err)
-		}
-		subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscription.Subscription, error) { return scanSubscription(r) })
-		if err != nil {
-			return fmt.Errorf("enqueue event %s: %w", ev.ID, err)
-		}
 		for _, sub := range subs {
-			if !sub.Matches(ev.Type, ev.PatientID, ev.Category) {
-				continue
-			}
 			id, err := s.newID()
 			if err != nil {
 				return fmt.Errorf("delivery id: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -30,20 +31,11 @@ func (i *Ingester) mapMessage(ctx context.Context, stored hl7message.Message, ms
 	case t.Code != "ADT":
 		return nil, []error{&hl7v2.Error{Code: hl7v2.UnsupportedMessageType, Segment: "MSH", Sequence: 1, Field: 9, Component: 1,
 			Message: "message type " + t.Code + " is stored but not applied by this engine yet"}}, nil
-	case !contains(patientEvents, t.Trigger):
+	case !slices.Contains(patientEvents, t.Trigger):
 		return nil, []error{&hl7v2.Error{Code: hl7v2.UnsupportedEventCode, Segment: "MSH", Sequence: 1, Field: 9, Component: 2,
 			Message: "ADT event " + t.Trigger + " is stored but not applied by this engine yet; applied: " + strings.Join(patientEvents, ", ")}}, nil
 	}
 	return i.applyPerson(ctx, stored, msg, src)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // applyPerson registers the PID segment's person, or updates the patient

@@ -55,20 +55,29 @@ func (i *Ingester) applyResults(ctx context.Context, stored hl7message.Message, 
 		errs    []error
 	)
 	defaultTime := parseHL7Time(msg.First("OBR").Field(7).Comp(1).Text())
+	// Every OBX read first; the earlier results the delta checks compare
+	// with are then read once for the message, as for a batch.
+	type result struct {
+		o          observation.Observation
+		obx        *hl7v2.Segment
+		seq        int
+		senderFlag string
+	}
+	var results []result
+	warn := func(seq, field int, what string) {
+		errs = append(errs, &hl7v2.Error{Code: hl7v2.DataTypeError, Severity: hl7v2.SeverityWarning, Segment: "OBX", Sequence: seq,
+			Field: field, Message: what + ": not recorded"})
+	}
 	for n, obx := range msg.All("OBX") {
 		seq := n + 1
-		warn := func(field, comp int, what string) {
-			errs = append(errs, &hl7v2.Error{Code: hl7v2.DataTypeError, Severity: hl7v2.SeverityWarning, Segment: "OBX", Sequence: seq,
-				Field: field, Component: comp, Message: what + ": not recorded"})
-		}
 		in, senderFlag, field, problem := resultInput(obx, p.ID, defaultTime)
 		if problem != "" {
-			warn(field, 0, problem)
+			warn(seq, field, problem)
 			continue
 		}
 		subject, err := observation.SubjectAt(p.Sex, p.BirthDate, in.EffectiveAt)
 		if err != nil {
-			warn(14, 0, "the patient's age at the result cannot be told")
+			warn(seq, 14, "the patient's age at the result cannot be told")
 			continue
 		}
 		id, err := i.newID()
@@ -77,32 +86,43 @@ func (i *Ingester) applyResults(ctx context.Context, stored hl7message.Message, 
 		}
 		o, err := observation.New(id, in, subject, observation.Performer{ClientID: "hl7v2:" + stored.Sender}, i.now())
 		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
-			warn(5, 0, "LOINC "+in.Code+" "+describe(verr))
+			warn(seq, 5, "LOINC "+in.Code+" "+describe(verr))
 			continue
 		}
 		if err != nil {
 			return applied, errs, err
 		}
-		previous, err := i.observations.PreviousResults(ctx, []observation.Observation{o})
+		results = append(results, result{o: o, obx: obx, seq: seq, senderFlag: senderFlag})
+	}
+	if len(results) > 0 {
+		obs := make([]observation.Observation, len(results))
+		for k, r := range results {
+			obs[k] = r.o
+		}
+		previous, err := i.observations.PreviousResults(ctx, obs)
 		if err != nil {
 			return applied, errs, fmt.Errorf("previous results: %w", err)
 		}
-		o = o.WithDelta(previous[p.ID])
+		for k := range results {
+			results[k].o = results[k].o.WithDelta(previous[p.ID])
+		}
+	}
+	for _, r := range results {
 		rec := i.auditRecord(stored, src)
 		// The sender's message and OBX name the result: sent again or
 		// replayed, it is the same observation.
-		key := stored.Sender + "|" + stored.ControlID + "|OBX" + strconv.Itoa(seq)
-		idem := &domain.Idempotency{Scope: "hl7v2", Key: key, Hash: sha256.Sum256([]byte(obx.Raw()))}
-		recorded, _, err := i.observations.Record(ctx, idem, &rec, o)
+		key := stored.Sender + "|" + stored.ControlID + "|OBX" + strconv.Itoa(r.seq)
+		idem := &domain.Idempotency{Scope: "hl7v2", Key: key, Hash: sha256.Sum256([]byte(r.obx.Raw()))}
+		recorded, _, err := i.observations.Record(ctx, idem, &rec, r.o)
 		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
-			warn(5, 0, "LOINC "+in.Code+" "+describe(verr))
+			warn(r.seq, 5, "LOINC "+r.o.Code+" "+describe(verr))
 			continue
 		}
 		if err != nil {
-			return applied, errs, fmt.Errorf("record OBX %d: %w", seq, err)
+			return applied, errs, fmt.Errorf("record OBX %d: %w", r.seq, err)
 		}
 		applied = append(applied, hl7message.Applied{Kind: "observation-recorded", Reference: "Observation/" + recorded.String(),
-			Flag: string(o.Interpretation.Flag), SenderFlag: senderFlag})
+			Flag: string(r.o.Interpretation.Flag), SenderFlag: r.senderFlag})
 	}
 	if len(applied) == 0 && len(errs) == 0 {
 		errs = append(errs, &hl7v2.Error{Code: hl7v2.RequiredFieldMissing, Segment: "OBX", Message: "the message carries no OBX result"})
