@@ -215,15 +215,29 @@ func (r Resource) Open(p Period) bool {
 	week := parseWeek(r.Hours)
 	local := p.From.In(loc)
 	y, m, d := local.Date()
-	inside := false
+	// The working span p starts in, continued by the next days' spans
+	// that start where it ends (24:00 meeting 00:00), as the slot search
+	// joins them.
+	var end time.Time
 	for _, c := range week[local.Weekday()] {
-		from, to := c.on(y, m, d, loc)
-		if !p.From.Before(from) && !to.Before(p.To) {
-			inside = true
+		if from, to := c.on(y, m, d, loc); !p.From.Before(from) && p.From.Before(to) {
+			end = to
 			break
 		}
 	}
-	if !inside {
+	for i := 1; !end.IsZero() && end.Before(p.To) && i <= 7; i++ {
+		next := end
+		for _, c := range week[time.Date(y, m, d+i, 0, 0, 0, 0, loc).Weekday()] {
+			if from, to := c.on(y, m, d+i, loc); from.Equal(end) {
+				next = to
+			}
+		}
+		if next.Equal(end) {
+			break
+		}
+		end = next
+	}
+	if end.IsZero() || end.Before(p.To) {
 		return false
 	}
 	for _, b := range r.Blocked {

@@ -150,7 +150,8 @@ func TestOpen(t *testing.T) {
 		{"New York Monday 19:30 local", newYork, utc(8, 0, 30), utc(8, 1, 0), false},
 		{"New York Sunday night local is Monday in UTC", newYork, utc(7, 3, 0), utc(7, 4, 0), false},
 		{"all day until midnight", allDay, utc(7, 23, 0), utc(8, 0, 0), true},
-		{"all day across midnight", allDay, utc(7, 23, 30), utc(8, 0, 30), false},
+		{"all day across midnight: Monday's span meets Tuesday's", allDay, utc(7, 23, 30), utc(8, 0, 30), true},
+		{"across midnight into a day not worked", allDay, utc(8, 23, 30), utc(9, 0, 30), false},
 		{"empty period", allDay, utc(7, 10, 0), utc(7, 10, 0), false},
 	} {
 		if got := tt.r.Open(procedure.Period{From: tt.from, To: tt.to}); got != tt.want {

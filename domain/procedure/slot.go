@@ -291,13 +291,15 @@ func (sr *searcher) prepare(kLo, kHi int64) {
 	sr.patient = subtractRuns([]startRun{{kLo, kHi}}, sr.busyCuts(sr.patientBusy, 0, kHi, false))
 }
 
-// openStarts are the starts in [kLo, kHi] whose case lies inside one
-// working span of its local day and overlaps no blocked period.
+// openStarts are the starts in [kLo, kHi] whose case lies inside the
+// resource's working time and overlaps no blocked period. Working spans
+// that meet — a day's ending at 24:00 and the next one's starting at 00:00
+// — are one span, so a case may run across midnight.
 func (sr *searcher) openStarts(c *candidate, kLo, kHi int64) []startRun {
-	var open []startRun
 	last := kHi*sr.step + sr.dur
 	day := time.Unix(0, kLo*sr.step).In(c.loc)
 	y, m, d := day.Date()
+	var spans [][2]int64 // absolute working spans, in order, merged where they meet
 	for i := 0; ; i++ {
 		midnight := time.Date(y, m, d+i, 0, 0, 0, 0, c.loc)
 		if unixNanos(midnight) >= last {
@@ -305,16 +307,25 @@ func (sr *searcher) openStarts(c *candidate, kLo, kHi int64) []startRun {
 		}
 		for _, cs := range c.week[midnight.Weekday()] {
 			from, to := cs.on(y, m, d+i, c.loc)
-			lo, hi := max(divCeil(unixNanos(from), sr.step), kLo), min(divFloor(unixNanos(to)-sr.dur, sr.step), kHi)
-			if lo > hi {
+			f, t := unixNanos(from), unixNanos(to)
+			if n := len(spans); n > 0 && f <= spans[n-1][1] {
+				spans[n-1][1] = max(spans[n-1][1], t)
 				continue
 			}
-			if n := len(open); n > 0 && lo <= open[n-1].hi+1 {
-				open[n-1].hi = max(open[n-1].hi, hi)
-				continue
-			}
-			open = append(open, startRun{lo, hi})
+			spans = append(spans, [2]int64{f, t})
 		}
+	}
+	var open []startRun
+	for _, sp := range spans {
+		lo, hi := max(divCeil(sp[0], sr.step), kLo), min(divFloor(sp[1]-sr.dur, sr.step), kHi)
+		if lo > hi {
+			continue
+		}
+		if n := len(open); n > 0 && lo <= open[n-1].hi+1 {
+			open[n-1].hi = max(open[n-1].hi, hi)
+			continue
+		}
+		open = append(open, startRun{lo, hi})
 	}
 	cuts := make([]startRun, 0, len(c.blocked))
 	for _, b := range c.blocked {

@@ -630,3 +630,29 @@ func slotFault(s procedure.Search, slot procedure.Slot) string {
 	}
 	return ""
 }
+
+// A resource working round the clock takes a case that runs across
+// midnight: Tuesday's 00:00–24:00 and Wednesday's are one span.
+func TestFindSlotAcrossMidnight(t *testing.T) {
+	f := sched
+	room := f.room(1, "operating-theatre")
+	room.Hours = nil
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		room.Hours = append(room.Hours, procedure.Hours{Weekday: d, From: "00:00", To: "24:00"})
+	}
+	q := f.request(f.theatre)
+	q.Duration = time.Hour
+	at := time.Date(2026, 12, 1, 23, 10, 0, 0, time.UTC) // a Tuesday
+	q.Window = procedure.Period{From: at, To: at.Add(5 * time.Hour)}
+	got, err := procedure.FindSlot(procedure.Search{Request: q, Resources: []procedure.Resource{room}})
+	if err != nil || !got.Slot.From.Equal(at) {
+		t.Fatalf("FindSlot = %v, %v, want the slot at %s", got.Slot.From, err, at)
+	}
+	if !room.Open(got.Slot.Period) {
+		t.Error("Open disagrees with the search about a case across midnight")
+	}
+	room.Hours = room.Hours[:2] // Sunday and Monday only
+	if room.Open(procedure.Period{From: time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC)}) {
+		t.Error("Open takes a case running into a Tuesday the room does not work")
+	}
+}
