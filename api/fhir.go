@@ -96,8 +96,16 @@ func (s *fhirRoutes) resources() []fhirResource {
 	}
 }
 
+// fhirCreate is a create interaction: POST /fhir/R4/<typ> with a resource
+// of the type, under scope.
+type fhirCreate struct {
+	scope   string
+	handler gin.HandlerFunc
+}
+
 func (s *fhirRoutes) routes() []Route {
 	out := []Route{{http.MethodGet, fhirBase + "/metadata", "", "CapabilityStatement", s.metadata}}
+	creates := s.creates()
 	for _, r := range s.resources() {
 		if r.read != nil {
 			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ + "/:id", r.scope, r.typ, r.read})
@@ -105,6 +113,13 @@ func (s *fhirRoutes) routes() []Route {
 		if r.search != nil {
 			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ, r.scope, r.typ, s.searching(r)})
 		}
+		if w, ok := creates[r.typ]; ok {
+			out = append(out, Route{http.MethodPost, fhirBase + "/" + r.typ, w.scope, r.typ, w.handler})
+			delete(creates, r.typ)
+		}
+	}
+	for typ := range creates {
+		panic("FHIR create of " + typ + ", a resource type the table does not serve")
 	}
 	return out
 }
@@ -116,8 +131,12 @@ func (s *fhirRoutes) capabilities() fhir.CapabilityStatement {
 		Service:     []fhir.CodeableConcept{fhir.SMARTOnFHIR},
 		Description: "Bearer access tokens from this server's OAuth2 token endpoint, with SMART on FHIR scopes such as system/Patient.read.",
 	}, Resource: []fhir.CapabilityResource{}}
+	creates := s.creates()
 	for _, r := range s.resources() {
 		res := fhir.CapabilityResource{Type: r.typ, Interaction: []fhir.CapabilityInteraction{}}
+		if _, ok := creates[r.typ]; ok {
+			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionCreate})
+		}
 		if r.read != nil {
 			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionRead})
 		}

@@ -63,6 +63,8 @@ type SearchParam struct {
 const (
 	InteractionRead   = "read"
 	InteractionSearch = "search-type"
+	// InteractionCreate is POST to the type: a new resource.
+	InteractionCreate = "create"
 )
 
 // SMARTOnFHIR is the restful-security-service of SMART on FHIR.
