@@ -42,6 +42,8 @@ type fhirRoutes struct {
 	temporal client.Client
 	// directory is the care team, as Practitioners.
 	directory CareTeam
+	// writers serve the creates.
+	writers fhirWriters
 }
 
 // fhirResource is one resource type the FHIR API serves: its read, its

@@ -210,12 +210,20 @@ func NewRouter(d Deps) *gin.Engine {
 // OpenAPI completeness test all read it. Each service's routes hang off a
 // struct holding the shared edge and only that service's dependencies.
 func (s *server) routes() []Route {
+	// The FHIR creates run the same handlers as these services' own routes.
+	patients := &patientRoutes{edge: s.edge, store: s.Patients}
+	observations := &observationRoutes{edge: s.edge, store: s.Observations}
+	prescriptions := &prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,
+		encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}
+	diagnostics := &diagnosticRoutes{edge: s.edge, store: s.Diagnostics, catalogue: s.DiagnosticCatalogue,
+		observations: observations, patients: s.Patients,
+		encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}
 	return slices.Concat(s.sharedRoutes(),
-		(&patientRoutes{edge: s.edge, store: s.Patients}).routes(),
+		patients.routes(),
 		(&noteRoutes{edge: s.edge, store: s.Notes}).routes(),
 		(&carePlanRoutes{edge: s.edge, store: s.CarePlans, temporal: s.Temporal}).routes(),
 		(&allergyRoutes{edge: s.edge, store: s.Allergies, patients: s.Patients}).routes(),
-		(&observationRoutes{edge: s.edge, store: s.Observations}).routes(),
+		observations.routes(),
 		(&cdsRoutes{edge: s.edge, patients: s.Patients, encounters: s.Encounters, alerts: s.Alerts,
 			allergies: s.Allergies, notes: s.Notes, reminders: s.CareReminders,
 			medications: s.Medications, medicationContext: s.MedicationContext}).routes(),
@@ -227,16 +235,15 @@ func (s *server) routes() []Route {
 		(&hl7v2Routes{edge: s.edge, ingest: s.HL7v2, messages: s.HL7v2Messages}).routes(),
 		(&subscriptionRoutes{edge: s.edge, store: s.Subscriptions, allowPrivate: s.SubscriptionsAllowPrivate}).routes(),
 		(&fhirRoutes{edge: s.edge, patients: s.Patients, observations: s.Observations,
-			encounters: s.Encounters, allergies: s.Allergies, temporal: s.Temporal, directory: s.CareTeam}).routes(),
+			encounters: s.Encounters, allergies: s.Allergies, temporal: s.Temporal, directory: s.CareTeam,
+			writers: fhirWriters{patients: patients, observations: observations,
+				prescriptions: prescriptions, diagnostics: diagnostics}}).routes(),
 		(&fhirImportRoutes{edge: s.edge, importer: s.FHIRImport}).routes(),
 		(&dicomRoutes{edge: s.edge, store: s.DICOM, patients: s.Patients, auditLog: s.Audit, dir: s.DICOMDir, limits: s.DICOMLimits}).routes(),
 		(&auditRoutes{edge: s.edge, store: s.Audit}).routes(),
 		(&encounterRoutes{edge: s.edge, store: s.Encounters, temporal: s.Temporal}).routes(),
-		(&prescriptionRoutes{edge: s.edge, store: s.Prescriptions, kb: s.Medications, patients: s.Patients,
-			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
-		(&diagnosticRoutes{edge: s.edge, store: s.Diagnostics, catalogue: s.DiagnosticCatalogue,
-			observations: &observationRoutes{edge: s.edge, store: s.Observations}, patients: s.Patients,
-			encounters: s.Encounters, directory: s.CareTeam, temporal: s.Temporal}).routes(),
+		prescriptions.routes(),
+		diagnostics.routes(),
 		(&procedureRoutes{edge: s.edge, store: s.Procedures, patients: s.Patients, encounters: s.Encounters,
 			temporal: s.Temporal}).routes(),
 		(&authRoutes{edge: s.edge, endpoints: s.SignIn, users: s.Users, sessions: s.Sessions,
