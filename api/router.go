@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/time/rate"
 
 	"github.com/zarish-sphere/zarish/domain/diagnostic"
@@ -97,6 +98,12 @@ type Deps struct {
 	// the API's token check: it signs people in itself and calls the API
 	// with their tokens. Nil serves none.
 	Console http.Handler
+	// PayloadCodec opens sealed workflow payloads for the Temporal Web UI
+	// (CodecDecodePath); nil answers payloads as they come.
+	PayloadCodec converter.PayloadCodec
+	// CodecOrigins are the Web UI origins a browser may call the codec
+	// endpoint from.
+	CodecOrigins []string
 	// RateLimits are the request budgets; the zero value is unlimited.
 	RateLimits RateLimits
 	// MaxStreamsPerClient caps the live notification streams one OAuth2
@@ -201,6 +208,7 @@ func NewRouter(d Deps) *gin.Engine {
 			r.GET(path, console)
 			r.HEAD(path, console)
 			r.POST(path, console)
+			r.OPTIONS(path, console)
 		}
 	}
 	return r
@@ -250,6 +258,7 @@ func (s *server) routes() []Route {
 			admitSignIn: func(c *gin.Context) bool { return s.admit(c, keyToken, c.ClientIP(), s.RateLimits.Token) }}).routes(),
 		(&launchRoutes{edge: s.edge, store: s.Launches}).routes(),
 		(&alertRoutes{edge: s.edge, store: s.Alerts, deliveries: s.Deliveries, temporal: s.Temporal, directory: s.CareTeam}).routes(),
+		(&codecRoutes{edge: s.edge, codec: s.PayloadCodec, origins: s.CodecOrigins}).routes(),
 	)
 }
 

@@ -91,6 +91,10 @@ type Temporal struct {
 	// PayloadEncryption turns the sealing off ("off"); on by default
 	// (TEMPORAL_PAYLOAD_ENCRYPTION).
 	PayloadEncryption bool
+	// CodecOrigins are the Temporal Web UI origins (scheme://host:port) a
+	// browser may call the API's codec endpoint from, comma-separated
+	// (TEMPORAL_CODEC_ORIGINS); zarish dev allows its own Web UI.
+	CodecOrigins []string
 	// WorkflowTaskPollers and ActivityTaskPollers are each worker's
 	// concurrent pollers per queue (WORKER_WORKFLOW_POLLERS,
 	// WORKER_ACTIVITY_POLLERS). Enough workflow-task pollers keep a freshly
@@ -263,6 +267,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Namespace:         r.str("TEMPORAL_NAMESPACE", "default"),
 			PayloadKeys:       Secret(r.str("TEMPORAL_PAYLOAD_KEYS", "")),
 			PayloadEncryption: r.oneOf("TEMPORAL_PAYLOAD_ENCRYPTION", "on", "on", "off") == "on",
+			CodecOrigins:      r.list("TEMPORAL_CODEC_ORIGINS"),
 
 			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
 			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),

@@ -35,7 +35,9 @@ var Scopes = []string{"openid", "profile", "fhirUser", "offline_access",
 	"user/Flag.read", "user/Flag.write", "user/Communication.read",
 	"user/MedicationRequest.read", "user/MedicationRequest.write", "user/Practitioner.read",
 	"user/AllergyIntolerance.read", "user/DiagnosticReport.read", "user/DiagnosticReport.write", "user/Procedure.read",
-	"user/CarePlan.read", "user/ServiceRequest.read", "user/Schedule.read"}
+	"user/CarePlan.read", "user/ServiceRequest.read", "user/Schedule.read",
+	// An operator opens workflow payloads in the Temporal Web UI.
+	"user/Task.read", "user/Binary.read"}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -148,6 +150,8 @@ func New(opts Options) (*Console, error) {
 	c.mux.HandleFunc("GET "+pharmacyPath, c.pharmacy)
 	c.mux.HandleFunc("POST /console/prescriptions/{id}/override", c.override)
 	c.mux.HandleFunc("POST /console/prescriptions/{id}/verify", c.verify)
+	c.mux.HandleFunc("OPTIONS "+CodecEndpoint+"/decode", c.codecPreflight)
+	c.mux.HandleFunc("POST "+CodecEndpoint+"/decode", c.codecDecode)
 	return c, nil
 }
 

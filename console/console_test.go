@@ -67,6 +67,11 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		send(http.StatusOK, map[string]any{"access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600, "token_type": "bearer"})
+	case "POST /v1/temporal/codec/decode":
+		// The engine's codec: the payloads come back marked with the
+		// namespace, so the test sees what reached it.
+		raw, _ := io.ReadAll(r.Body)
+		send(http.StatusOK, map[string]string{"namespace": r.Header.Get("X-Namespace"), "sent": string(raw)})
 	case "POST /v1/auth/oauth2/revoke":
 		_ = r.ParseForm()
 		f.mu.Lock()
@@ -185,10 +190,14 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // signedInClient signs nurse Nadia in to a console over the fake engine and
 // returns the browser (a cookie jar that follows no redirects).
-func signedInClient(t *testing.T) (*httptest.Server, *http.Client, *fakeEngine) {
+func signedInClient(t *testing.T, configure ...func(*Options)) (*httptest.Server, *http.Client, *fakeEngine) {
 	t.Helper()
 	f := &fakeEngine{t: t, acked: map[string]bool{}, resolved: map[string]string{}}
-	c, err := New(Options{Engine: f, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }})
+	opts := Options{Engine: f, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }}
+	for _, fn := range configure {
+		fn(&opts)
+	}
+	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,8 @@ type call struct {
 	token       string
 	body        string
 	contentType string
+	// header holds further request headers to send.
+	header http.Header
 }
 
 // do sends c and returns the API's answer as it begins: the body streams
@@ -80,6 +82,9 @@ func (e engine) do(ctx context.Context, c call) (*http.Response, error) {
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	pr, pw := io.Pipe()
 	w := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{})}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/console"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
@@ -107,9 +109,19 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 
+	// The API's address is known first: the Web UI opens sealed payloads
+	// through the console there.
+	l, err := net.Listen("tcp", cfg.Service.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("api listen: %w", err)
+	}
+	s.stop = append(s.stop, func() { _ = l.Close() })
+	s.APIURL = "http://" + l.Addr().String()
+
 	tsrv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{
 		FrontendAddress: cfg.Dev.TemporalAddress,
 		UIAddress:       cfg.Dev.UIAddress,
+		CodecEndpoint:   s.APIURL + console.CodecEndpoint,
 		DatabaseFile:    filepath.Join(cfg.DataDir, "temporal.db"),
 		Namespace:       cfg.Temporal.Namespace,
 	}, logger.With("component", "temporal-server"))
@@ -234,11 +246,6 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 	s.stop = append(s.stop, closeLimits)
-	l, err := net.Listen("tcp", cfg.Service.Addr())
-	if err != nil {
-		return nil, fmt.Errorf("api listen: %w", err)
-	}
-	s.APIURL = "http://" + l.Addr().String()
 	kb, err := loadMedications(cfg.Medications)
 	if err != nil {
 		return nil, err
@@ -256,7 +263,8 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	}
 	handler, err := consoleHandler(ctx, s.APIURL, s.UIURL, tsrv.Namespace(), ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
 		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
-			medications: kb, console: console}.router(cfg, logger)
+			medications: kb, console: console, codec: tcfg.Codec,
+			codecOrigins: slices.Concat(cfg.Temporal.CodecOrigins, []string{s.UIURL})}.router(cfg, logger)
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,9 @@ var demoUsers = []demoUser{
 	// The auditor is also the privacy officer, on call for break-the-glass
 	// reviews (seedDevOnCall).
 	{"audit.sara", "demo-password-auditor", "Sara Ahmed (auditor)", access.RoleAuditor, careteam.RolePrivacyOfficer},
+	// The operator watches the care processes in the Temporal Web UI, and
+	// opens their sealed payloads there; no practitioner.
+	{"ops.omar", "demo-password-operator", "Omar Faruk (operator)", access.RoleOperator, ""},
 }
 
 // demoNamespace makes the demo practitioners' and users' ids stable, so a

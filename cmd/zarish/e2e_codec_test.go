@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"testing"
 	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
 
 	"github.com/zarish-sphere/zarish/integrations/temporal"
 )
@@ -55,6 +58,7 @@ func TestEndToEndWorkflowPayloadsAreSealed(t *testing.T) {
 	defer cancel()
 	it := keyless.GetWorkflowHistory(ctx, enc.WorkflowID, "", false, 0)
 	events, sealed := 0, 0
+	var started *commonpb.Payload
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -71,8 +75,58 @@ func TestEndToEndWorkflowPayloadsAreSealed(t *testing.T) {
 		if bytes.Contains(raw, []byte(temporal.MetadataEncryptedEncoding)) {
 			sealed++
 		}
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil && started == nil && len(a.GetInput().GetPayloads()) > 0 {
+			started = a.GetInput().GetPayloads()[0]
+		}
 	}
 	if events < 3 || sealed == 0 {
 		t.Fatalf("%d events, %d with sealed payloads", events, sealed)
+	}
+	if started == nil {
+		t.Fatal("the history holds no start input")
+	}
+
+	// The operator opens the start input through the codec endpoint the
+	// Web UI is pointed at; a nurse may not; the opening is audited with
+	// the patient.
+	body, _ := json.Marshal(map[string]any{"payloads": []map[string]any{{"metadata": started.Metadata, "data": started.Data}}})
+	operator := e.signIn("ops.omar", "demo-password-operator")
+	r = e.do(http.MethodPost, "/v1/temporal/codec/decode", operator, json.RawMessage(body), "X-Namespace", "default")
+	var opened struct {
+		Payloads []struct {
+			Data []byte `json:"data"`
+		} `json:"payloads"`
+	}
+	r.json(t, &opened)
+	if r.status != http.StatusOK || len(opened.Payloads) != 1 || !bytes.Contains(opened.Payloads[0].Data, []byte("chest pain radiating")) {
+		t.Fatalf("operator decode: %d %s", r.status, r.body)
+	}
+	nurse := e.signIn("nurse.nadia", "demo-password-nurse")
+	if r := e.do(http.MethodPost, "/v1/temporal/codec/decode", nurse, json.RawMessage(body)); r.status != http.StatusForbidden {
+		t.Fatalf("a nurse decodes: %d %s", r.status, r.body)
+	}
+	auditor := e.signIn("audit.sara", "demo-password-auditor")
+	eventually(t, 10*time.Second, "the opening in the audit trail", func() bool {
+		r := e.do(http.MethodGet, "/v1/audit/events?entityType=Binary&patientId="+p.ID, auditor, nil)
+		return r.status == http.StatusOK && bytes.Contains(r.body, []byte(`"userId":"`)) &&
+			bytes.Contains(r.body, []byte(`"outcome":"success"`)) && bytes.Contains(r.body, []byte("opened 1 workflow payloads of namespace default"))
+	})
+
+	// The embedded Web UI calls the console's codec with the browser's
+	// cookies.
+	res, err := http.Get(e.stack.UIURL + "/api/v1/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var settings struct {
+		Codec struct {
+			Endpoint           string
+			IncludeCredentials bool
+		}
+	}
+	if err := json.NewDecoder(res.Body).Decode(&settings); err != nil || settings.Codec.Endpoint != e.stack.APIURL+"/console/temporal/codec" ||
+		!settings.Codec.IncludeCredentials {
+		t.Fatalf("Web UI codec settings %+v (%v)", settings.Codec, err)
 	}
 }

@@ -79,7 +79,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	}
 	handler, err := consoleHandler(ctx, consoleBase, "", cfg.Temporal.Namespace, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
 		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
-			medications: kb, console: console}.router(cfg, logger)
+			medications: kb, console: console, codec: tcfg.Codec, codecOrigins: cfg.Temporal.CodecOrigins}.router(cfg, logger)
 	})
 	if err != nil {
 		return err

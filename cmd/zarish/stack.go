@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
@@ -36,6 +37,7 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
+	"github.com/zarish-sphere/zarish/integrations/temporal"
 	"github.com/zarish-sphere/zarish/integrations/webhook"
 	"github.com/zarish-sphere/zarish/workers"
 	alertworkflow "github.com/zarish-sphere/zarish/workflows/alert"
@@ -135,6 +137,10 @@ type apiParts struct {
 	medications *medication.Registry
 	// console is the clinical console served at /console; nil serves none.
 	console http.Handler
+	// codec opens sealed workflow payloads for the Temporal Web UI, from
+	// codecOrigins; nil when payloads are not sealed.
+	codec        *temporal.Codec
+	codecOrigins []string
 }
 
 func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
@@ -148,6 +154,10 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
 	carePlans := postgres.NewCarePlanStore(p.pool)
 	prescriptions := postgres.NewPrescriptionStore(p.pool)
+	var codec converter.PayloadCodec
+	if p.codec != nil {
+		codec = p.codec
+	}
 	return api.NewRouter(api.Deps{
 		Logger:                    logger,
 		Version:                   cfg.Service.Version,
@@ -189,6 +199,8 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		TrustedProxies:            cfg.Service.TrustedProxies,
 		RateLimits:                p.limits,
 		Console:                   p.console,
+		PayloadCodec:              codec,
+		CodecOrigins:              p.codecOrigins,
 	})
 }
 

@@ -51,6 +51,9 @@ type DevServerConfig struct {
 	DatabaseFile string
 	// Namespace is registered on start if it does not exist yet.
 	Namespace string
+	// CodecEndpoint is the remote codec the Web UI opens sealed payloads
+	// through, sending the browser's cookies; empty shows them sealed.
+	CodecEndpoint string
 }
 
 // DevServer is a single-process Temporal cluster persisted in a SQLite file.
@@ -229,6 +232,7 @@ func (d *DevServer) startUI() error {
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
+		Codec:               uiconfig.Codec{Endpoint: d.cfg.CodecEndpoint, IncludeCredentials: d.cfg.CodecEndpoint != ""},
 	}))
 	go func() {
 		if err := d.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {

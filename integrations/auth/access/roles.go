@@ -20,10 +20,11 @@ const (
 	RoleScheduler  Role = "scheduler"
 	RoleAdmin      Role = "admin"
 	RoleAuditor    Role = "auditor"
+	RoleOperator   Role = "operator"
 )
 
 // Roles lists every role, in the order the documentation shows them.
-var Roles = []Role{RoleClinician, RoleNurse, RolePharmacist, RoleLab, RoleScheduler, RoleAdmin, RoleAuditor}
+var Roles = []Role{RoleClinician, RoleNurse, RolePharmacist, RoleLab, RoleScheduler, RoleAdmin, RoleAuditor, RoleOperator}
 
 // readWrite returns system/<type>.read and system/<type>.write for each type.
 func readWrite(types ...string) []string {
@@ -66,6 +67,10 @@ func readOnly(types ...string) []string {
 //     listed without their data, and requeued), and the users who sign in
 //     and their sessions (Person); no clinical records.
 //   - auditor: the audit trail only.
+//   - operator: the care processes as the Temporal Web UI shows them — the
+//     workflows as FHIR Tasks, and their sealed payloads opened through the
+//     codec endpoint (Binary: the only role that reads it, every opening
+//     audited); no clinical record otherwise.
 //
 // Every role the alert routing can reach (clinician, nurse, pharmacist, lab,
 // scheduler) also reads and acknowledges alerts (Flag) and its inbox
@@ -102,6 +107,8 @@ func roleScopes(r Role) []string {
 		return readWrite("Practitioner", "PractitionerRole", "PlanDefinition", "Endpoint", "Person", "Subscription")
 	case RoleAuditor:
 		return readOnly("AuditEvent")
+	case RoleOperator:
+		return readOnly("Task", "Binary")
 	}
 	return nil
 }

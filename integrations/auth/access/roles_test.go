@@ -7,7 +7,7 @@ import (
 )
 
 func TestRoleCatalogue(t *testing.T) {
-	want := []string{"clinician", "nurse", "pharmacist", "lab", "scheduler", "admin", "auditor"}
+	want := []string{"clinician", "nurse", "pharmacist", "lab", "scheduler", "admin", "auditor", "operator"}
 	if !slices.Equal(RoleNames(), want) {
 		t.Fatalf("roles = %q, want %q", RoleNames(), want)
 	}
@@ -77,6 +77,9 @@ func TestRoleScopes(t *testing.T) {
 		{RoleAuditor,
 			"system/AuditEvent.read",
 			"system/AuditEvent.write system/Patient.read system/Encounter.read system/DocumentReference.read system/Practitioner.read system/Flag.read"},
+		{RoleOperator,
+			"system/Task.read system/Binary.read",
+			"system/Task.write system/Binary.write system/Patient.read system/Observation.read system/Encounter.read system/AuditEvent.read system/Flag.read"},
 	}
 	if len(tests) != len(Roles) {
 		t.Fatalf("%d roles pinned, %d known", len(tests), len(Roles))

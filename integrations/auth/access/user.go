@@ -25,12 +25,13 @@ const (
 var SignInScopes = []string{ScopeOpenID, ScopeProfile, ScopeFHIRUser, ScopeOfflineAccess, ScopeLaunch}
 
 // personlessRoles are the roles a user may hold without being a
-// practitioner: administration and audit touch no patient's care.
-var personlessRoles = []Role{RoleAdmin, RoleAuditor}
+// practitioner: administration, audit and the operation of the care
+// processes touch no patient's care.
+var personlessRoles = []Role{RoleAdmin, RoleAuditor, RoleOperator}
 
 // NewUser validates a new user: a normalized username, roles from the
-// catalogue (at least one), and a practitioner unless every role is admin
-// or auditor — whoever acts in care is a practitioner of the directory.
+// catalogue (at least one), and a practitioner unless every role is admin,
+// auditor or operator — whoever acts in care is a practitioner of the directory.
 // Every problem is reported at once.
 func NewUser(id uuid.UUID, username, displayName string, practitioner *uuid.UUID, roles []string) (identity.User, error) {
 	v := &domain.ValidationError{}
@@ -72,7 +73,7 @@ func validateUserRoles(v *domain.ValidationError, hasPractitioner bool, roles []
 	if !hasPractitioner {
 		for _, r := range held {
 			if !slices.Contains(personlessRoles, Role(r)) {
-				v.Add("practitionerId", "is required for the role "+r+": only admin and auditor users need no practitioner")
+				v.Add("practitionerId", "is required for the role "+r+": only admin, auditor and operator users need no practitioner")
 				break
 			}
 		}
