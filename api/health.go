@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +29,17 @@ type Health struct {
 	mu    sync.Mutex
 	at    time.Time
 	ok    map[string]error
+	// readyOn are the checks /ready waits for; nil means every check.
+	readyOn []string
+}
+
+// ReadyOn makes /ready wait for the named checks alone: the others are
+// reported, by /health and /ready alike, but hold no traffic back. The API
+// is ready once PostgreSQL answers: the outbox exists so that a broker
+// outage does not stop patient care.
+func (h *Health) ReadyOn(names ...string) *Health {
+	h.readyOn = names
+	return h
 }
 
 // ReuseHealthy makes an all-healthy result answer probes for d.
@@ -102,9 +116,11 @@ type HealthBody struct {
 	Uptime    float64           `json:"uptime"` // seconds
 }
 
-func (s *server) healthBody(c *gin.Context) (HealthBody, bool) {
+// healthBody runs the checks: healthy when every one answers, ready when
+// every one /ready waits for does.
+func (s *server) healthBody(c *gin.Context) (body HealthBody, healthy, ready bool) {
 	results := s.Health.run(c.Request.Context())
-	body := HealthBody{
+	body = HealthBody{
 		Status:    "healthy",
 		Version:   s.Version,
 		Timestamp: s.Now().UTC(),
@@ -116,36 +132,62 @@ func (s *server) healthBody(c *gin.Context) (HealthBody, bool) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	ok := true
+	healthy, ready = true, true
+	showErrors := s.operatorAsks(c)
 	for _, n := range names {
-		if err := results[n]; err != nil {
-			ok = false
-			body.Checks[n] = "unhealthy"
-			if body.Errors == nil {
-				body.Errors = map[string]string{}
-			}
-			body.Errors[n] = err.Error()
-		} else {
+		err := results[n]
+		if err == nil {
 			body.Checks[n] = "healthy"
+			continue
 		}
+		healthy = false
+		if s.Health.readyOn == nil || slices.Contains(s.Health.readyOn, n) {
+			ready = false
+		}
+		body.Checks[n] = "unhealthy"
+		if !showErrors {
+			s.log.WarnContext(c.Request.Context(), "dependency unhealthy", "check", n, "error", err)
+			continue
+		}
+		if body.Errors == nil {
+			body.Errors = map[string]string{}
+		}
+		body.Errors[n] = err.Error()
 	}
-	if !ok {
+	if !healthy {
 		body.Status = "degraded"
 	}
-	return body, ok
+	return body, healthy, ready
 }
 
-// health always answers 200 while the process runs (a liveness probe must not
-// restart the API because a dependency is down); status says what is degraded.
+// operatorAsks reports whether the probe carries a valid token that reads
+// the engine's endpoints (system/Endpoint.read, the admin role's): only
+// then does the answer hold the dependencies' error text, which names
+// hosts and internals. Anyone else sees healthy or unhealthy alone.
+func (s *server) operatorAsks(c *gin.Context) bool {
+	kind, token, found := strings.Cut(c.GetHeader("Authorization"), " ")
+	if s.Verifier == nil || !found || !strings.EqualFold(kind, "Bearer") || strings.TrimSpace(token) == "" {
+		return false
+	}
+	p, err := s.Verifier.Verify(c.Request.Context(), strings.TrimSpace(token))
+	return err == nil && p.Allows(scopeOperations)
+}
+
+// scopeOperations reads the engine's own state: dead letters, and the
+// error text of the health checks.
+const scopeOperations = "system/Endpoint.read"
+
+// health answers 200 while the process runs, with each dependency's state.
 func (s *server) health(c *gin.Context) {
-	body, _ := s.healthBody(c)
+	body, _, _ := s.healthBody(c)
 	c.JSON(http.StatusOK, body)
 }
 
-// ready answers 503 until every dependency answers, so a load balancer sends
-// traffic only to an instance that can serve it.
+// ready answers 503 until the dependencies it waits for answer (see
+// ReadyOn), so a load balancer sends traffic only to an instance that can
+// serve it.
 func (s *server) ready(c *gin.Context) {
-	body, ok := s.healthBody(c)
+	body, _, ok := s.healthBody(c)
 	if !ok {
 		body.Status = "unavailable"
 		c.JSON(http.StatusServiceUnavailable, body)
@@ -153,4 +195,21 @@ func (s *server) ready(c *gin.Context) {
 	}
 	body.Status = "ready"
 	c.JSON(http.StatusOK, body)
+}
+
+// OpsHandler serves /health, /ready and /metrics for a role that serves no
+// API (worker, relay, notify, mllp) on METRICS_PORT, so an orchestrator
+// probes every role the same way. Its answers never hold error text.
+func OpsHandler(version string, h *Health, m *Metrics, log *slog.Logger) http.Handler {
+	if h == nil {
+		h = NewHealth(nil, 0)
+	}
+	s := &server{Deps: Deps{Version: version, Health: h, Metrics: m, Now: time.Now}, log: log}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET("/health", s.health)
+	r.GET("/ready", s.ready)
+	r.GET("/metrics", gin.WrapH(m.Handler()))
+	return r
 }

@@ -63,7 +63,11 @@ func NewMetrics() *Metrics {
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+	// A collector that fails is left out of the answer rather than
+	// answering 500 with its error text: /metrics is served to anyone who
+	// reaches the port, and the failure is counted in
+	// promhttp_metric_handler_errors_total.
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry, ErrorHandling: promhttp.ContinueOnError})
 }
 
 // ConnState counts open connections; set it as http.Server.ConnState.

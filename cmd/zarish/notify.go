@@ -78,7 +78,7 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	// Webhook subscriptions: the events queued per subscription, and sent.
 	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).Run(gctx) })
 	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
-	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
+	if err := serveMetrics(gctx, g, cfg, metrics, logger, databaseCheck(pool)); err != nil {
 		return err
 	}
 	return g.Wait()

@@ -134,6 +134,11 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	g.Go(func() error {
 		return workers.Run(gctx, tc, queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
+	// A worker is ready when it can reach Temporal, its work, and
+	// PostgreSQL, where its activities write.
+	if err := serveMetrics(gctx, g, cfg, api.NewMetrics(), logger, databaseCheck(pool), temporalCheck(tc)); err != nil {
+		return err
+	}
 	if slices.Contains(queues, workers.QueuePrescriptions) {
 		if len(cfg.Kafka.Brokers) == 0 {
 			logger.Warn("KAFKA_BROKERS is not set: this prescriptions worker does not recheck prescriptions when an allergy is recorded",
@@ -201,7 +206,9 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
 	g.Go(func() error { return starter.Run(gctx) })
-	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
+	// The relay's work is in PostgreSQL; a broker outage grows its backlog
+	// (zarish_outbox_backlog_events), which it drains when Kafka returns.
+	if err := serveMetrics(gctx, g, cfg, metrics, logger, databaseCheck(pool)); err != nil {
 		return err
 	}
 	err = g.Wait()

@@ -151,7 +151,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 			return err
 		},
 		"kafka": p.publisher.Ping,
-	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
+	}, 2*time.Second).ReuseHealthy(cfg.Health.Interval).ReadyOn("database")
 	carePlans := postgres.NewCarePlanStore(p.pool)
 	prescriptions := postgres.NewPrescriptionStore(p.pool)
 	var codec converter.PayloadCodec
@@ -359,9 +359,29 @@ func workerOptions(cfg config.Config) worker.Options {
 	}
 }
 
-// serveMetrics adds, when METRICS_PORT is set, a listener serving only
-// /metrics to g.
-func serveMetrics(ctx context.Context, g *errgroup.Group, cfg config.Config, metrics *api.Metrics, logger *slog.Logger) error {
+// roleCheck is a dependency a role's /ready waits for.
+type roleCheck struct {
+	name  string
+	check api.Check
+}
+
+// databaseCheck is PostgreSQL answering on pool.
+func databaseCheck(pool *pgxpool.Pool) roleCheck {
+	return roleCheck{"database", func(ctx context.Context) error { return pool.Ping(ctx) }}
+}
+
+// temporalCheck is the Temporal frontend answering tc.
+func temporalCheck(tc client.Client) roleCheck {
+	return roleCheck{"temporal", func(ctx context.Context) error {
+		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+}
+
+// serveMetrics adds, when METRICS_PORT is set, a listener to g serving
+// /metrics, and /health and /ready over the role's checks (none: ready
+// while the process runs), so every role is probed the same way.
+func serveMetrics(ctx context.Context, g *errgroup.Group, cfg config.Config, metrics *api.Metrics, logger *slog.Logger, checks ...roleCheck) error {
 	if cfg.Metrics.Port == 0 {
 		return nil
 	}
@@ -369,6 +389,12 @@ func serveMetrics(ctx context.Context, g *errgroup.Group, cfg config.Config, met
 	if err != nil {
 		return fmt.Errorf("metrics listen: %w", err)
 	}
-	g.Go(func() error { return serveHTTP(ctx, ml, metrics.Handler(), nil, logger.With("component", "metrics")) })
+	named := map[string]api.Check{}
+	for _, c := range checks {
+		named[c.name] = c.check
+	}
+	health := api.NewHealth(named, 2*time.Second).ReuseHealthy(cfg.Health.Interval)
+	h := api.OpsHandler(cfg.Service.Version, health, metrics, logger.With("component", "health"))
+	g.Go(func() error { return serveHTTP(ctx, ml, h, nil, logger.With("component", "metrics")) })
 	return nil
 }
