@@ -117,7 +117,7 @@ func (s *server) authorize(scope string) gin.HandlerFunc {
 			return
 		}
 		c.Set(ctxPrincipal, p)
-		if !s.admit(c, keyClient, p.ClientID, s.RateLimits.Client) {
+		if caller := budgetOf(p); !s.admit(c, keyClient, caller, s.RateLimits.Client) || !s.admitGroup(c, caller) {
 			return
 		}
 		// X-On-Behalf-Of: a machine client names the practitioner it acts for.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 )
 
@@ -19,16 +21,72 @@ type RateLimiter interface {
 }
 
 // RateLimits are the API's request budgets. A nil Limiter, or a zero Limit,
-// leaves those requests unlimited; /health, /ready and /metrics never are.
+// leaves those requests unlimited; /health, /ready and /metrics are limited
+// only by a route group's budget.
 type RateLimits struct {
 	Limiter RateLimiter
-	// Client is each authenticated OAuth2 client's budget on /v1.
+	// Client is each authenticated OAuth2 client's budget on /v1; a
+	// signed-in user's token spends that user's own within the client.
 	Client ratelimit.Limit
 	// Anonymous is each source IP's budget for /v1 requests made without a
 	// valid token, the public documents included.
 	Anonymous ratelimit.Limit
 	// Token is each source IP's budget at the token endpoint.
 	Token ratelimit.Limit
+	// Groups are route groups' budgets, spent on top of the one above:
+	// each client's (each source IP's without a valid token) on the routes
+	// under the group's prefix; the longest prefix that matches applies.
+	Groups []RouteGroup
+}
+
+// RouteGroup is the budget of the routes under Prefix: the path itself and
+// every path below it.
+type RouteGroup struct {
+	Prefix string
+	Limit  ratelimit.Limit
+}
+
+// budgetOf is whose budget a verified request spends: its client's, and
+// for a signed-in user's token that user's within the client — the people
+// signed in to one app (the console) do not share one budget.
+func budgetOf(p access.Principal) string {
+	if p.IsUser() {
+		return p.ClientID + "/" + p.UserID
+	}
+	return p.ClientID
+}
+
+// group is the route group path belongs to, if any.
+func (l RateLimits) group(path string) (RouteGroup, bool) {
+	var best RouteGroup
+	for _, g := range l.Groups {
+		under := path == g.Prefix || strings.HasPrefix(path, g.Prefix+"/")
+		if under && len(g.Prefix) > len(best.Prefix) {
+			best = g
+		}
+	}
+	return best, best.Prefix != ""
+}
+
+// admitGroup spends from the budget of the request's route group, kept
+// for caller (a client id, or an address); true when the route is in no
+// group.
+func (s *server) admitGroup(c *gin.Context, caller string) bool {
+	g, ok := s.RateLimits.group(c.FullPath())
+	if !ok {
+		return true
+	}
+	return s.admit(c, keyGroup, g.Prefix+"|"+caller, g.Limit)
+}
+
+// limitGroupByIP spends the calling address's budget of the route's group
+// on a route without a token (the probes).
+func (s *server) limitGroupByIP() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.admitGroup(c, c.ClientIP()) {
+			c.Next()
+		}
+	}
 }
 
 // The kinds of budget key, as zarish_rate_limited_total labels them.
@@ -36,6 +94,7 @@ const (
 	keyClient = "client"
 	keyIP     = "ip"
 	keyToken  = "token"
+	keyGroup  = "group"
 )
 
 // tooMany explains a refusal by the kind of budget spent.
@@ -43,6 +102,7 @@ var tooMany = map[string]string{
 	keyClient: "This client has spent its request budget.",
 	keyIP:     "This address has spent its budget of requests without a valid token.",
 	keyToken:  "This address has asked for too many tokens.",
+	keyGroup:  "The request budget of these routes is spent.",
 }
 
 // failOpenWarnEvery spaces out the warnings logged while the limiter's store
@@ -58,7 +118,7 @@ type RateLimitBody struct {
 // limitByIP spends from the calling IP's budget for a public /v1 route.
 func (s *server) limitByIP() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) {
+		if s.admit(c, keyIP, c.ClientIP(), s.RateLimits.Anonymous) && s.admitGroup(c, c.ClientIP()) {
 			c.Next()
 		}
 	}
@@ -96,6 +156,11 @@ func (s *server) admit(c *gin.Context, kind, id string, l ratelimit.Limit) bool 
 		return true
 	}
 	h := c.Writer.Header()
+	// A request that spends two budgets (its client's and its route
+	// group's) is told of the one nearer its end.
+	if prev, err := strconv.Atoi(h.Get("RateLimit-Remaining")); err == nil && prev <= d.Remaining && d.Allowed {
+		return true
+	}
 	h.Set("RateLimit-Limit", strconv.Itoa(l.Burst))
 	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
 	h.Set("RateLimit-Reset", strconv.Itoa(ratelimit.Seconds(d.ResetAfter)))

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit"
 	"github.com/zarish-sphere/zarish/integrations/ratelimit/ratelimittest"
@@ -208,4 +210,69 @@ func freePort(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
+}
+
+// TestRouteGroupBudgets: a route group's budget is spent on top of the
+// client's — each client its own — and the probes spend their group's
+// budget by address; routes in no group spend only the client's.
+func TestRouteGroupBudgets(t *testing.T) {
+	srv, _, _ := newLimitedAPI(t, RateLimits{
+		Limiter: ratelimit.NewMemory(),
+		Client:  ratelimit.PerMinute(600, 100),
+		Groups: []RouteGroup{
+			{Prefix: "/v1/patients", Limit: ratelimit.PerMinute(60, 2)},
+			{Prefix: "/v1/patients/:id/allergies", Limit: ratelimit.PerMinute(60, 5)},
+			{Prefix: "/health", Limit: ratelimit.PerMinute(60, 1)},
+		},
+	})
+	for i := range 2 {
+		if r := call(t, srv, "GET", "/v1/patients?name=xy", adminToken, ""); r.status != http.StatusOK ||
+			r.header.Get("RateLimit-Limit") != "2" || r.header.Get("RateLimit-Remaining") != strconv.Itoa(1-i) {
+			t.Fatalf("patients search %d: %d %v", i, r.status, r.header)
+		}
+	}
+	r := call(t, srv, "GET", "/v1/patients?name=xy", adminToken, "")
+	if e := decodeErr(t, r); r.status != http.StatusTooManyRequests || e.Error != CodeRateLimitExceeded ||
+		!strings.HasPrefix(e.Message, "The request budget of these routes is spent.") {
+		t.Fatalf("over the group's budget: %d %s", r.status, r.body)
+	}
+	// A read of one patient is in the same group: /v1/patients/:id.
+	if r := call(t, srv, "GET", "/v1/patients/0193a000-0000-7000-8000-000000000001", adminToken, ""); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a patient read after the group's budget: %d", r.status)
+	}
+	// The longest prefix decides: allergies have a group of their own.
+	if r := call(t, srv, "GET", "/v1/patients/0193a000-0000-7000-8000-000000000001/allergies", adminToken, ""); r.status == http.StatusTooManyRequests ||
+		r.header.Get("RateLimit-Limit") != "5" {
+		t.Fatalf("allergies, their own group: %d %v", r.status, r.header)
+	}
+	// Another client has its own budget; a route in no group is not held up.
+	if r := call(t, srv, "GET", "/v1/patients?name=xy", readerToken, ""); r.status != http.StatusOK {
+		t.Fatalf("another client: %d", r.status)
+	}
+	// People signed in to one app spend budgets of their own.
+	nadia, karim := practitionerToken(uuid.New()), practitionerToken(uuid.New())
+	for range 2 {
+		if r := call(t, srv, "GET", "/v1/patients?name=xy", nadia, ""); r.status != http.StatusOK {
+			t.Fatalf("a user's search: %d %s", r.status, r.body)
+		}
+	}
+	if r := call(t, srv, "GET", "/v1/patients?name=xy", nadia, ""); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the user over the group's budget: %d", r.status)
+	}
+	if r := call(t, srv, "GET", "/v1/patients?name=xy", karim, ""); r.status != http.StatusOK {
+		t.Fatalf("another user of the same app: %d", r.status)
+	}
+	if r := call(t, srv, "GET", "/v1/audit/events", adminToken, ""); r.status == http.StatusTooManyRequests ||
+		r.header.Get("RateLimit-Limit") != "100" {
+		t.Fatalf("a route in no group: %d %v", r.status, r.header)
+	}
+	if r := call(t, srv, "GET", "/health", "", ""); r.status != http.StatusOK {
+		t.Fatalf("first probe: %d", r.status)
+	}
+	if r := call(t, srv, "GET", "/health", "", ""); r.status != http.StatusTooManyRequests {
+		t.Fatalf("second probe over the group's budget: %d", r.status)
+	}
+	if r := call(t, srv, "GET", "/ready", "", ""); r.status >= 400 || r.header.Get("RateLimit-Limit") != "" {
+		t.Fatalf("/ready, in no group: %d %v", r.status, r.header)
+	}
 }

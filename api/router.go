@@ -194,6 +194,9 @@ func NewRouter(d Deps) *gin.Engine {
 			// The token endpoint spends its own per-IP budget, audited as a login.
 		case apiPath(rt.Path):
 			handlers = append(handlers, s.limitByIP())
+		default:
+			// The probes and /metrics: only their route group's budget.
+			handlers = append(handlers, s.limitGroupByIP())
 		}
 		handlers = append(handlers, s.checkedInput(specs[key]))
 		if rt.Scope != "" {

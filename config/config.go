@@ -160,7 +160,25 @@ type RateLimit struct {
 	// TokenPerMinute is RATE_LIMIT_TOKEN_PER_MINUTE: token endpoint requests
 	// a minute for each source IP, all of them allowed at once.
 	TokenPerMinute int
+	// Groups are RATE_LIMIT_GROUPS: budgets of route groups, spent on top
+	// of the client's — strict for the patient register, moderate for
+	// observations, lenient for the probes. PerMinute 0 turns them off
+	// with the rest.
+	Groups []RouteGroup
 }
+
+// RouteGroup is the budget of the routes under Prefix (the path itself and
+// every path below it): requests a minute, and at once, for each client
+// (each signed-in user within a client) — for each source IP on routes
+// without a token.
+type RouteGroup struct {
+	Prefix           string
+	PerMinute, Burst int
+}
+
+// defaultRouteGroups are the route groups' budgets when RATE_LIMIT_GROUPS
+// is unset: prefix=per-minute:burst, comma-separated.
+const defaultRouteGroups = "/v1/patients=600:120,/v1/observations=1200:200,/health=600:100,/ready=600:100,/metrics=600:100"
 
 // Notify configures notification delivery.
 type Notify struct {
@@ -291,6 +309,7 @@ func Load(getenv func(string) string) (Config, error) {
 			PerMinute:      r.intRange("RATE_LIMIT_PER_MINUTE", 1200, 0, 1_000_000),
 			Burst:          r.intRange("RATE_LIMIT_BURST", 100, 1, 1_000_000),
 			TokenPerMinute: r.intRange("RATE_LIMIT_TOKEN_PER_MINUTE", 60, 0, 1_000_000),
+			Groups:         r.routeGroups("RATE_LIMIT_GROUPS", defaultRouteGroups),
 		},
 		Notify: Notify{
 			SMTPHost:       r.str("SMTP_HOST", ""),
@@ -504,6 +523,47 @@ func (r *reader) mfaRoles(name string) []string {
 		return []string{}
 	}
 	return r.list(name)
+}
+
+// routeGroups reads prefix=per-minute[:burst] pairs, comma-separated;
+// "off" sets none. A burst left out is the whole minute's budget.
+func (r *reader) routeGroups(name, def string) []RouteGroup {
+	v := r.str(name, def)
+	if strings.EqualFold(v, "off") {
+		return nil
+	}
+	var out []RouteGroup
+	seen := map[string]bool{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		prefix, budget, ok := strings.Cut(part, "=")
+		prefix = strings.TrimRight(strings.TrimSpace(prefix), "/")
+		perMinute, burst, hasBurst := strings.Cut(strings.TrimSpace(budget), ":")
+		g := RouteGroup{Prefix: prefix}
+		var err1, err2 error
+		g.PerMinute, err1 = strconv.Atoi(perMinute)
+		g.Burst = g.PerMinute
+		if hasBurst {
+			g.Burst, err2 = strconv.Atoi(burst)
+		}
+		switch {
+		case !ok || !strings.HasPrefix(prefix, "/") || err1 != nil || err2 != nil:
+			r.fail(name, fmt.Sprintf("%q is not /path=per-minute[:burst]", part))
+			continue
+		case g.PerMinute < 1 || g.PerMinute > 1_000_000 || g.Burst < 1 || g.Burst > 1_000_000:
+			r.fail(name, fmt.Sprintf("%q: per-minute and burst must be from 1 to 1000000", part))
+			continue
+		case seen[prefix]:
+			r.fail(name, fmt.Sprintf("%s is given twice", prefix))
+			continue
+		}
+		seen[prefix] = true
+		out = append(out, g)
+	}
+	return out
 }
 
 func (r *reader) list(name string) []string {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -146,25 +147,30 @@ func TestLoadRateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 100, TokenPerMinute: 60}) || c.Redis.URL != "" {
+	wantGroups := []RouteGroup{{"/v1/patients", 600, 120}, {"/v1/observations", 1200, 200},
+		{"/health", 600, 100}, {"/ready", 600, 100}, {"/metrics", 600, 100}}
+	if !reflect.DeepEqual(c.RateLimit, RateLimit{PerMinute: 1200, Burst: 100, TokenPerMinute: 60, Groups: wantGroups}) || c.Redis.URL != "" {
 		t.Fatalf("defaults: %+v, redis %q", c.RateLimit, c.Redis.URL.Reveal())
 	}
 	c, err = Load(env(map[string]string{
 		"RATE_LIMIT_PER_MINUTE":       "6000",
 		"RATE_LIMIT_BURST":            "250",
 		"RATE_LIMIT_TOKEN_PER_MINUTE": "0",
+		"RATE_LIMIT_GROUPS":           " /v1/patients/=60:10, /fhir/R4/Patient=120 ",
 		"REDIS_URL":                   "redis://:pw@cache:6379/2",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RateLimit != (RateLimit{PerMinute: 6000, Burst: 250, TokenPerMinute: 0}) || c.Redis.URL.Reveal() != "redis://:pw@cache:6379/2" {
+	if !reflect.DeepEqual(c.RateLimit, RateLimit{PerMinute: 6000, Burst: 250, TokenPerMinute: 0,
+		Groups: []RouteGroup{{"/v1/patients", 60, 10}, {"/fhir/R4/Patient", 120, 120}}}) || c.Redis.URL.Reveal() != "redis://:pw@cache:6379/2" {
 		t.Fatalf("not parsed: %+v", c.RateLimit)
 	}
 	_, err = Load(env(map[string]string{
 		"RATE_LIMIT_PER_MINUTE":       "-1",
 		"RATE_LIMIT_BURST":            "0",
 		"RATE_LIMIT_TOKEN_PER_MINUTE": "lots",
+		"RATE_LIMIT_GROUPS":           "/v1/patients=0,v1/observations=10,/health=ten,/v1/patients=5",
 		"REDIS_URL":                   "memcached://cache:11211",
 	}))
 	if err == nil {
@@ -174,6 +180,14 @@ func TestLoadRateLimits(t *testing.T) {
 		if !strings.Contains(err.Error(), name+":") {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
+	}
+	for _, bad := range []string{`"/v1/patients=0": per-minute`, `"v1/observations=10" is not`, `"/health=ten" is not`} {
+		if !strings.Contains(err.Error(), "RATE_LIMIT_GROUPS: "+bad) {
+			t.Errorf("error does not say RATE_LIMIT_GROUPS: %s:\n%v", bad, err)
+		}
+	}
+	if c, err := Load(env(map[string]string{"RATE_LIMIT_GROUPS": "off"})); err != nil || c.RateLimit.Groups != nil {
+		t.Fatalf("off: %+v %v", c.RateLimit.Groups, err)
 	}
 }
 

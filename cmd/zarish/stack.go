@@ -216,6 +216,13 @@ func rateLimits(ctx context.Context, cfg config.Config, logger *slog.Logger) (ap
 		Anonymous: ratelimit.PerMinute(rl.PerMinute, rl.Burst),
 		Token:     ratelimit.PerMinute(rl.TokenPerMinute, rl.TokenPerMinute),
 	}
+	// Route groups spend on top of the client's budget; turning the
+	// budgets off (RATE_LIMIT_PER_MINUTE=0) turns them off too.
+	if rl.PerMinute > 0 {
+		for _, g := range rl.Groups {
+			limits.Groups = append(limits.Groups, api.RouteGroup{Prefix: g.Prefix, Limit: ratelimit.PerMinute(g.PerMinute, g.Burst)})
+		}
+	}
 	if cfg.Redis.URL == "" {
 		limits.Limiter = ratelimit.NewMemory()
 		return limits, func() {}, nil
