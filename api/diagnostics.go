@@ -202,11 +202,9 @@ func (s *diagnosticRoutes) create(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	r, err := diagnostic.New(diagnostic.Request{ID: id, PatientID: patientID, EncounterID: encounterID, Tests: b.Tests,
+	r, err := diagnosticflow.NewOrder(diagnostic.Request{ID: id, PatientID: patientID, EncounterID: encounterID, Tests: b.Tests,
 		Priority: b.Priority, ClinicalInfo: b.ClinicalInformation, SpecimenNotes: b.SpecimenNotes, OrdererID: orderer,
-		// PostgreSQL keeps microseconds: the workflow's state starts where
-		// the row's does.
-		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}, cat)
+		CreatedAt: s.now()}, cat)
 	if err = mergeValidation(verr, renameFields(err, orderFields)); err != nil {
 		s.fail(c, err)
 		return
@@ -218,8 +216,7 @@ func (s *diagnosticRoutes) create(c *gin.Context) {
 	if !ok {
 		return
 	}
-	in := diagnosticflow.Input{Report: r, Unit: unit}
-	starts, err := diagnosticflow.Starts(in)
+	in, starts, err := diagnosticflow.Placement(r, unit)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -14,6 +14,8 @@ import (
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/hl7message"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
+	"github.com/zarish-sphere/zarish/integrations/hl7v2"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
 )
 
@@ -94,6 +96,13 @@ func (s *hl7v2Routes) receive(c *gin.Context) {
 		fieldError(c, "body", "must be an HL7 v2 message")
 		return
 	}
+	if h, err := hl7v2.ParseHeader(raw); err == nil && namesWhoActs(h) {
+		if p, _ := principal(c); !p.Has(access.ScopeActOnBehalf) {
+			abort(c, http.StatusForbidden, CodeForbidden, "A "+h.Type.Code+"^"+h.Type.Trigger+" message names the practitioners "+
+				"who act (ORC-12, OBX-16, EVN-5, PV1-7): the client needs the scope "+access.ScopeActOnBehalf+", as X-On-Behalf-Of does.")
+			return
+		}
+	}
 	auditOf(c).about(audit.ActionCreate, entityEndpoint, "", nil)
 	ack, m, err := s.ingest.Receive(c.Request.Context(), raw, source(c))
 	if err != nil {
@@ -104,6 +113,20 @@ func (s *hl7v2Routes) receive(c *gin.Context) {
 	c.Header("X-HL7-Message-Id", m.ID.String())
 	c.Header("X-HL7-Outcome", string(m.Outcome))
 	c.Data(http.StatusOK, hl7v2MediaType, ack)
+}
+
+// namesWhoActs reports whether a message of h's type acts as the
+// practitioners it names — orders placed by their orderer, results recorded
+// by their observer, discharges and cancellations by their clinician — so
+// that over HTTP its sender must be trusted to name them, as a client that
+// sends X-On-Behalf-Of is. An MLLP peer is trusted by where it connects
+// from: the listener is reached only from the hospital's interface engine.
+func namesWhoActs(h *hl7v2.Header) bool {
+	switch h.Type.Code + "^" + h.Type.Trigger {
+	case "ORM^O01", "OML^O21", "ORU^R01", "ADT^A03", "ADT^A11", "ADT^A13":
+		return true
+	}
+	return false
 }
 
 // list is GET /v1/integration/hl7v2/messages: newest first, by sender,

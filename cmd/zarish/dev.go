@@ -285,7 +285,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
 	g.Go(func() error { return observationConsumer(pool, tc, brokers, logger).Run(gctx) })
 	g.Go(func() error { return prescriptionRecheckConsumer(pool, tc, brokers, logger).Run(gctx) })
-	g.Go(func() error { return hl7v2Ingester(pool, logger).Serve(gctx, mllp, cfg.MLLP.MaxFrame) })
+	g.Go(func() error { return hl7v2Ingester(pool, logger, tc).Serve(gctx, mllp, cfg.MLLP.MaxFrame) })
 	g.Go(func() error { return webhookConsumer(pool, brokers, logger).Run(gctx) })
 	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
 	return s, nil

@@ -316,9 +316,23 @@ func splitList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' })
 }
 
-// hl7v2Ingester takes HL7 v2 messages into the stores on pool.
-func hl7v2Ingester(pool *pgxpool.Pool, logger *slog.Logger) *ingest.Ingester {
-	return ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), logger)
+// hl7v2Ingester takes HL7 v2 messages into the stores on pool: patients,
+// observations, diagnostic orders and their results, encounters, with the
+// care-team directory naming who acts. workflows, when given, is the
+// Temporal client that starts the workflows of what the messages place and
+// sends the Updates of results, discharges and cancellations; without it
+// the workflow starter starts them from their rows, and a message that
+// needs an Update is answered AE (stored, replayable).
+func hl7v2Ingester(pool *pgxpool.Pool, logger *slog.Logger, workflows ...ingest.Workflows) *ingest.Ingester {
+	opts := []ingest.Option{
+		ingest.WithOrders(postgres.NewDiagnosticStore(pool), nil),
+		ingest.WithEncounters(postgres.NewEncounterStore(pool)),
+		ingest.WithDirectory(postgres.NewCareTeamStore(pool)),
+	}
+	for _, w := range workflows {
+		opts = append(opts, ingest.WithWorkflows(w))
+	}
+	return ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), logger, opts...)
 }
 
 // runMLLP is `zarish mllp`: the HL7 v2 listener on MLLP_LISTEN, each
@@ -334,14 +348,25 @@ func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog
 		return err
 	}
 	defer pool.Close()
+	tcfg, err := temporalClient(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	// Lazy: messages are stored and acknowledged while Temporal is down;
+	// one that needs an Update is then answered AE and can be replayed.
+	tc, err := temporal.DialLazy(tcfg, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
 	ln, err := net.Listen("tcp", cfg.MLLP.Address)
 	if err != nil {
 		return fmt.Errorf("mllp listen: %w", err)
 	}
 	logger.Info("HL7 v2 listener ready", "address", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return hl7v2Ingester(pool, logger).Serve(gctx, ln, cfg.MLLP.MaxFrame) })
-	if err := serveMetrics(gctx, g, cfg, api.NewMetrics(), logger); err != nil {
+	g.Go(func() error { return hl7v2Ingester(pool, logger, tc).Serve(gctx, ln, cfg.MLLP.MaxFrame) })
+	if err := serveMetrics(gctx, g, cfg, api.NewMetrics(), logger, databaseCheck(pool)); err != nil {
 		return err
 	}
 	err = g.Wait()

@@ -180,7 +180,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		Diagnostics:               postgres.NewDiagnosticStore(p.pool),
 		Procedures:                postgres.NewProcedureStore(p.pool),
 		DeadLetters:               postgres.NewDeadLetterStore(p.pool),
-		HL7v2:                     hl7v2Ingester(p.pool, logger),
+		HL7v2:                     hl7v2Ingester(p.pool, logger, p.temporal),
 		HL7v2Messages:             postgres.NewHL7v2Store(p.pool),
 		DICOM:                     postgres.NewDICOMStore(p.pool),
 		FHIRImport:                bundle.NewImporter(postgres.NewPatientStore(p.pool), postgres.NewObservationStore(p.pool), time.Now, uuid.NewV7),

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -51,7 +52,25 @@ type Request struct {
 	SpecimenNotes string    `json:"specimenNotes,omitempty"`
 	OrdererID     uuid.UUID `json:"ordererId"`
 	CreatedAt     time.Time `json:"createdAt"`
+	// Placer is the number the placing system gave an order it sent us
+	// (HL7 v2); nil for an order placed here.
+	Placer *Placer `json:"placer,omitempty"`
 }
+
+// Placer is the placer order number (HL7 v2 ORC-2/OBR-2, an EI) of an
+// order another system placed, with the system that sent it: its results
+// find the order by it, and the order sent again is placed once.
+type Placer struct {
+	// Sender is the sending application and facility (MSH-3|MSH-4).
+	Sender string `json:"sender"`
+	// Number is the entity identifier (EI-1).
+	Number string `json:"number"`
+	// Namespace is the assigning application (EI-2), when named.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// MaxPlacerLen bounds each part of a placer order number, in characters.
+const MaxPlacerLen = 200
 
 // Item is one ordered test, panel or procedure as the catalogue resolved it
 // when the order was placed: a later catalogue version does not change it.
@@ -85,7 +104,9 @@ type Order struct {
 	SpecimenNotes string     `json:"specimenNotes,omitempty"`
 	OrdererID     uuid.UUID  `json:"ordererId"`
 	CreatedAt     time.Time  `json:"createdAt"`
-	Items         []Item     `json:"items"`
+	// Placer is the placing system's order number (an order sent over HL7 v2).
+	Placer *Placer `json:"placer,omitempty"`
+	Items  []Item  `json:"items"`
 	// CatalogueVersion is the catalogue the items were resolved in.
 	CatalogueVersion string `json:"catalogueVersion"`
 }
@@ -136,12 +157,31 @@ func NewOrder(req Request, cat *Catalogue) (Order, error) {
 	if why != "" {
 		v.Add("specimenNotes", why)
 	}
+	placer := checkPlacer(req.Placer, &v)
 	if err := v.OrNil(); err != nil {
 		return Order{}, err
 	}
 	return Order{ID: req.ID, PatientID: req.PatientID, EncounterID: req.EncounterID, Priority: priority,
 		ClinicalInfo: info, SpecimenNotes: notes, OrdererID: req.OrdererID, CreatedAt: req.CreatedAt,
-		Items: items, CatalogueVersion: cat.Version}, nil
+		Placer: placer, Items: items, CatalogueVersion: cat.Version}, nil
+}
+
+// checkPlacer is p trimmed, naming placer.sender or placer.number when
+// missing or too long; nil without one.
+func checkPlacer(p *Placer, v *domain.ValidationError) *Placer {
+	if p == nil {
+		return nil
+	}
+	out := Placer{Sender: strings.TrimSpace(p.Sender), Number: strings.TrimSpace(p.Number), Namespace: strings.TrimSpace(p.Namespace)}
+	for _, f := range []struct{ name, value string }{{"placer.sender", out.Sender}, {"placer.number", out.Number}, {"placer.namespace", out.Namespace}} {
+		switch {
+		case f.value == "" && f.name != "placer.namespace":
+			v.Add(f.name, "required")
+		case utf8.RuneCountInString(f.value) > MaxPlacerLen:
+			v.Add(f.name, "must be at most "+strconv.Itoa(MaxPlacerLen)+" characters")
+		}
+	}
+	return &out
 }
 
 // resolveTests finds each ordered code in the catalogue, naming the item of

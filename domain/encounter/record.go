@@ -52,3 +52,14 @@ func (s State) Record() Record {
 	}
 	return r
 }
+
+// Visit is the visit number another system gave an encounter (HL7 v2
+// PV1-19, a CX), with the authority that assigned it: later messages about
+// the visit (a discharge, a cancellation, an order) find the encounter by
+// it.
+type Visit struct {
+	// System is the assigning authority (CX-4), else the sending facility.
+	System string `json:"system"`
+	// Number is the visit number (CX-1).
+	Number string `json:"number"`
+}

@@ -135,6 +135,30 @@ func (s *DiagnosticStore) Create(ctx context.Context, idem *domain.Idempotency, 
 	return stored, replay, nil
 }
 
+// ByPlacer is every order another system placed with placer order number
+// number (diagnostic.Placer), whoever sent it, oldest first; none is an
+// empty list.
+func (s *DiagnosticStore) ByPlacer(ctx context.Context, number string) ([]diagnostic.Report, error) {
+	rows, err := s.pool.Query(ctx, `SELECT resource FROM diagnostic_reports WHERE placer_number = $1 ORDER BY created_at, id LIMIT 20`, number)
+	if err != nil {
+		return nil, fmt.Errorf("diagnostic reports by placer number: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (diagnostic.Report, error) {
+		var (
+			raw []byte
+			rep diagnostic.Report
+		)
+		if err := r.Scan(&raw); err != nil {
+			return rep, err
+		}
+		return rep, json.Unmarshal(raw, &rep)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diagnostic reports by placer number: %w", err)
+	}
+	return out, nil
+}
+
 // MarkStarted records that the caller started the report's workflow
 // itself, so the starter leaves its start row alone.
 func (s *DiagnosticStore) MarkStarted(ctx context.Context, workflowID string) error {

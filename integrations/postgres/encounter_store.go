@@ -348,3 +348,63 @@ type encounterCursor struct {
 	CreatedAt time.Time `json:"c"`
 	ID        uuid.UUID `json:"i"`
 }
+
+// CreateVisitEncounter stores a new encounter that another system's visit
+// v opened, with rec (when not nil) and starts, as CreateEncounter does,
+// and keeps the visit number on it. The visit is the key: when the sender
+// opened an encounter for it already, that encounter is returned as it is
+// now and nothing is written (replay true).
+func (s *EncounterStore) CreateVisitEncounter(ctx context.Context, rec *audit.Record, st encounter.State, v encounter.Visit,
+	starts ...outbox.WorkflowStart) (out encounter.Record, replay bool, err error) {
+	if v.System == "" || v.Number == "" {
+		return out, false, errors.New("create visit encounter: the visit needs its system and number")
+	}
+	id := st.Details.EncounterID
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One visit opens one encounter: a concurrent admission of the
+		// same visit waits here, then finds the first.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "encounter visit "+v.System+"|"+v.Number); err != nil {
+			return fmt.Errorf("lock visit: %w", err)
+		}
+		err := tx.QueryRow(ctx, `SELECT id FROM encounters WHERE visit_system = $1 AND visit_number = $2`, v.System, v.Number).Scan(&id)
+		switch {
+		case err == nil:
+			replay = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("find visit: %w", err)
+		default:
+			if _, err := insertCreated(ctx, tx, st); err != nil {
+				if errors.Is(err, domain.ErrNotFound) {
+					return &domain.ValidationError{Fields: []domain.FieldError{{Field: "patientId", Message: "is not a registered patient"}}}
+				}
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE encounters SET visit_system = $2, visit_number = $3 WHERE id = $1`, id, v.System, v.Number); err != nil {
+				return translate(err, "keep the visit of encounter "+id.String())
+			}
+			if err := appendWorkflowStarts(ctx, tx, starts...); err != nil {
+				return err
+			}
+		}
+		return auditEntity(ctx, tx, rec, "Encounter", id, st.Details.PatientID)
+	})
+	if err != nil {
+		return out, false, err
+	}
+	if !replay {
+		return st.Record(), false, nil
+	}
+	out, err = s.GetEncounter(ctx, id)
+	return out, true, err
+}
+
+// EncounterByVisit is the encounter another system's visit opened;
+// domain.ErrNotFound when none did.
+func (s *EncounterStore) EncounterByVisit(ctx context.Context, v encounter.Visit) (encounter.Record, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM encounters WHERE visit_system = $1 AND visit_number = $2`, v.System, v.Number).Scan(&id)
+	if err != nil {
+		return encounter.Record{}, translate(err, "encounter of visit "+v.Number)
+	}
+	return s.GetEncounter(ctx, id)
+}

@@ -476,6 +476,33 @@ func startOptions(in Input) client.StartWorkflowOptions {
 	}
 }
 
+// StartOptions are the options Start starts the report's workflow with,
+// for a caller that starts it through a narrower client than client.Client.
+func StartOptions(in Input) client.StartWorkflowOptions { return startOptions(in) }
+
+// NewOrder is a new order as every door places it (POST
+// /v1/diagnostics/orders, an HL7 v2 ORM^O01 or OML^O21): req resolved
+// against the catalogue, its time cut to the microsecond PostgreSQL keeps
+// so the workflow's state starts where the row's does. A refusal is the
+// domain's, naming the request's fields (tests[i], clinicalInfo, …).
+func NewOrder(req diagnostic.Request, cat *diagnostic.Catalogue) (diagnostic.Report, error) {
+	req.CreatedAt = req.CreatedAt.UTC().Truncate(time.Microsecond)
+	return diagnostic.New(req, cat)
+}
+
+// Placement is what the store of a new order r writes beside it: the
+// workflow's input (unit is the ward of its encounter, "" without one) and
+// the start row, so the workflow starts even if the caller's own start
+// right after the commit never happens.
+func Placement(r diagnostic.Report, unit string) (Input, []outbox.WorkflowStart, error) {
+	in := Input{Report: r, Unit: unit}
+	starts, err := Starts(in)
+	if err != nil {
+		return Input{}, nil, err
+	}
+	return in, starts, nil
+}
+
 // Start starts the report's workflow; one already running is returned as it
 // is, and a closed report's id is never reused.
 func Start(ctx context.Context, c client.Client, in Input) (client.WorkflowRun, error) {

@@ -244,14 +244,20 @@ func Start(ctx context.Context, c client.Client, in Input) (client.WorkflowRun, 
 	if err := in.Details().Validate(); err != nil {
 		return nil, err
 	}
-	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	return c.ExecuteWorkflow(ctx, StartOptions(in), WorkflowName, in)
+}
+
+// StartOptions are the options Start starts the encounter's workflow with,
+// for a caller that starts it through a narrower client than client.Client.
+func StartOptions(in Input) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                       WorkflowID(in.EncounterID),
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SearchPatientID.ValueSet(in.PatientID.String()), SearchStatus.ValueSet(string(encounter.StatusPlanned))),
-	}, WorkflowName, in)
+	}
 }
 
 // StartGrace is how long the workflow starter leaves a new encounter's

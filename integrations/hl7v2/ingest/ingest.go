@@ -4,12 +4,48 @@
 // twice, and the message is applied through the same domain code the REST
 // API uses. The MLLP listener and the HTTP route both call Receive.
 //
-// Mapped today: ADT^A01, A04, A08, A28 and A31 register or update the
-// patient the PID segment names, matched on its PID-3 identifiers; ORU^R01
-// records its LOINC-coded OBX results as the patient's observations. Every
-// other message type is stored and answered AR with error 200 or 201, so
-// the sender knows it was not applied; it can be replayed once the engine
-// maps it.
+// Mapped (mapMessage's switch is the list):
+//
+//   - ADT^A01, A04, A08, A28, A31 register or update the patient the PID
+//     segment names, matched on its PID-3 identifiers. An A01 with a visit
+//     number (PV1-19) also opens the visit's encounter, as POST
+//     /v1/clinical/encounters does: class from PV1-2, location PV1-3, the
+//     visit number kept on it. It opens planned: arrival, triage and the
+//     start of care (which names the attending) are the encounter
+//     workflow's steps, and ADT carries no triage.
+//   - ADT^A03 discharges the PV1-19 visit's encounter through the encounter
+//     workflow's discharge Update (disposition PV1-36), ADT^A11 cancels it
+//     (the cancel Update); each acts as the practitioner EVN-5, else PV1-7,
+//     names. ADT^A13 (cancel discharge) is answered AE: a discharge is final
+//     in the encounter workflow, which cannot reopen an encounter.
+//   - ADT^A40 merges: MRG-1 names the patient merged away; the survivor
+//     (PID-3) takes its identifiers, so a search by the old identifier finds
+//     the survivor, and the merged-away patient, when registered here, is
+//     deactivated. Its records stay where they are: nothing is moved.
+//   - ORM^O01 and OML^O21 place diagnostic orders as POST
+//     /v1/diagnostics/orders does, one per placer order number (ORC-2, else
+//     OBR-2), kept on the order: a sender's placer number is placed once.
+//     Tests from OBR-4 (catalogue codes), priority from ORC-7, TQ1-9 or
+//     OBR-27, clinical information from OBR-13, the encounter of the PV1-19
+//     visit, ordered by the practitioner ORC-12 (else OBR-16) names.
+//   - ORU^R01 records its LOINC-coded OBX results. The results of an OBR
+//     whose OBR-2 names an order placed here (by its placer number, or our
+//     order id in OBR-2 or OBR-3) are recorded on that order through the
+//     diagnostic workflow's record-results Update, as POST
+//     /v1/diagnostics/orders/{id}/results does, acting as the responsible
+//     observer (OBX-16) or the principal result interpreter (OBR-32); the
+//     others become the patient's observations.
+//
+// A practitioner is named by an XCN whose ID number (component 1) is the
+// practitioner's id in our care-team directory, active: the directory
+// holds no identifiers of other systems, so no other number can be
+// matched. A message that names nobody we know where a person must act is
+// refused (AE, the field named), never applied as nobody.
+//
+// Every other message type is stored and answered AR with error 200 or
+// 201, so the sender knows it was not applied; it can be replayed once the
+// engine maps it. A message refused in part names each refusal in an ERR
+// segment (segment, sequence, field, component).
 package ingest
 
 import (
@@ -22,10 +58,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/careteam"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	"github.com/zarish-sphere/zarish/domain/encounter"
 	"github.com/zarish-sphere/zarish/domain/hl7message"
+	"github.com/zarish-sphere/zarish/domain/outbox"
 	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2"
 )
@@ -47,23 +88,106 @@ type Patients interface {
 	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
 }
 
+// Diagnostics is the diagnostic orders' read model, as the /v1 diagnostic
+// routes use it.
+type Diagnostics interface {
+	// Create stores a new order with its audit record and workflow start
+	// row; replay reports a repeated key.
+	Create(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, r diagnostic.Report,
+		starts ...outbox.WorkflowStart) (stored diagnostic.Report, replay bool, err error)
+	// MarkStarted records that the workflow was started right away.
+	MarkStarted(ctx context.Context, workflowID string) error
+	Get(ctx context.Context, id uuid.UUID) (diagnostic.Report, error)
+	// ByPlacer is every order placed with a placer order number.
+	ByPlacer(ctx context.Context, number string) ([]diagnostic.Report, error)
+}
+
+// Encounters is the encounters' read model.
+type Encounters interface {
+	// CreateVisitEncounter stores a new encounter for a visit, with its
+	// audit record and workflow start row; the visit opened one before
+	// (replay true) and it is returned as it is.
+	CreateVisitEncounter(ctx context.Context, rec *audit.Record, st encounter.State, v encounter.Visit,
+		starts ...outbox.WorkflowStart) (encounter.Record, bool, error)
+	// EncounterByVisit is the encounter a visit opened: domain.ErrNotFound
+	// when none did.
+	EncounterByVisit(ctx context.Context, v encounter.Visit) (encounter.Record, error)
+	MarkStarted(ctx context.Context, workflowID string) error
+}
+
+// Directory is the care-team directory, which says who a message's
+// practitioners are.
+type Directory interface {
+	GetPractitioner(ctx context.Context, id uuid.UUID) (careteam.Practitioner, error)
+}
+
+// Workflows is what the ingest asks of Temporal (a client.Client is one):
+// it starts the workflow of an order or encounter it placed right after
+// the commit (the workflow starter starts it from its row otherwise), and
+// moves a running one by an Update.
+type Workflows interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
 // Ingester applies HL7 v2 messages.
 type Ingester struct {
 	messages     Messages
 	patients     Patients
 	observations Observations
+	diagnostics  Diagnostics
+	catalogue    *diagnostic.Catalogue
+	encounters   Encounters
+	directory    Directory
+	workflows    Workflows
 	log          *slog.Logger
 	now          func() time.Time
 	newID        func() (uuid.UUID, error)
 }
 
-// New returns an ingester over the stores.
-func New(messages Messages, patients Patients, observations Observations, log *slog.Logger) *Ingester {
+// Option gives an ingester what the messages beyond patients and
+// observations need.
+type Option func(*Ingester)
+
+// WithOrders places orders (ORM^O01, OML^O21) in diagnostics, resolving
+// their tests against cat (nil: the catalogue built into the binary), and
+// records an ORU^R01's results on the orders they name.
+func WithOrders(diagnostics Diagnostics, cat *diagnostic.Catalogue) Option {
+	return func(i *Ingester) { i.diagnostics, i.catalogue = diagnostics, cat }
+}
+
+// WithEncounters opens, discharges and cancels the encounters of ADT
+// visits (A01, A03, A11).
+func WithEncounters(encounters Encounters) Option {
+	return func(i *Ingester) { i.encounters = encounters }
+}
+
+// WithDirectory names the care-team directory the messages' practitioners
+// are found in.
+func WithDirectory(directory Directory) Option {
+	return func(i *Ingester) { i.directory = directory }
+}
+
+// WithWorkflows is the Temporal client the workflows are started and moved
+// with.
+func WithWorkflows(w Workflows) Option {
+	return func(i *Ingester) { i.workflows = w }
+}
+
+// New returns an ingester over the stores. Without WithOrders an order is
+// stored and refused AR, and results are recorded as observations only;
+// without WithEncounters an admission registers its patient only, and a
+// discharge or cancellation is refused AR.
+func New(messages Messages, patients Patients, observations Observations, log *slog.Logger, opts ...Option) *Ingester {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingester{messages: messages, patients: patients, observations: observations, log: log.With("component", "hl7v2"),
+	i := &Ingester{messages: messages, patients: patients, observations: observations, log: log.With("component", "hl7v2"),
 		now: time.Now, newID: uuid.NewV7}
+	for _, o := range opts {
+		o(i)
+	}
+	return i
 }
 
 // Source is who sent a message: the transport, and for the audit trail the
@@ -159,7 +283,7 @@ func (i *Ingester) apply(ctx context.Context, stored hl7message.Message, msg *hl
 		i.log.ErrorContext(ctx, "HL7 v2 message not applied", "messageId", stored.ID, "type", stored.MessageType, "error", err)
 		outcome.Outcome = hl7message.OutcomeError
 		errs = append(errs, &hl7v2.Error{Code: hl7v2.ApplicationInternalError, Message: "the engine could not apply the message; it is stored and can be replayed"})
-	case hasCode(errs, hl7v2.UnsupportedMessageType, hl7v2.UnsupportedEventCode):
+	case isUnmapped(errs):
 		outcome.Outcome = hl7message.OutcomeRejected
 	case len(errs) > 0:
 		// Refused in part or whole (a warning names a result left out):
@@ -229,9 +353,26 @@ func problems(errs []error) []hl7message.Problem {
 	return out
 }
 
-func hasCode(errs []error, codes ...hl7v2.ErrorCode) bool {
+// unmapped is the refusal of a message type or event the engine does not
+// apply (or cannot, as configured): answered AR, replayable once it does.
+type unmapped struct{ err *hl7v2.Error }
+
+func (u unmapped) Error() string { return u.err.Error() }
+func (u unmapped) Unwrap() error { return u.err }
+
+// notApplied refuses a message type or event that is not applied, at
+// MSH-9 (component 1, the type, or 2, the event).
+func notApplied(component int, message string) error {
+	code := hl7v2.UnsupportedMessageType
+	if component == 2 {
+		code = hl7v2.UnsupportedEventCode
+	}
+	return unmapped{err: &hl7v2.Error{Code: code, Segment: "MSH", Sequence: 1, Field: 9, Component: component, Message: message}}
+}
+
+func isUnmapped(errs []error) bool {
 	return slices.ContainsFunc(errs, func(err error) bool {
-		var e *hl7v2.Error
-		return errors.As(err, &e) && slices.Contains(codes, e.Code)
+		var u unmapped
+		return errors.As(err, &u)
 	})
 }

@@ -24,20 +24,29 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
 )
 
-// stack is an ingester on a fresh database, listening for MLLP.
+// stack is an ingester on a fresh database, listening for MLLP, with the
+// actual stores and a Temporal client that records what it is asked.
 type stack struct {
-	pool     *pgxpool.Pool
-	ing      *ingest.Ingester
-	messages *postgres.HL7v2Store
-	patients *postgres.PatientStore
-	addr     string
+	pool        *pgxpool.Pool
+	ing         *ingest.Ingester
+	messages    *postgres.HL7v2Store
+	patients    *postgres.PatientStore
+	diagnostics *postgres.DiagnosticStore
+	encounters  *postgres.EncounterStore
+	careTeam    *postgres.CareTeamStore
+	temporal    *fakeTemporal
+	addr        string
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	pool := pgtest.NewPool(t)
-	s := &stack{pool: pool, messages: postgres.NewHL7v2Store(pool), patients: postgres.NewPatientStore(pool)}
-	s.ing = ingest.New(s.messages, s.patients, postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := &stack{pool: pool, messages: postgres.NewHL7v2Store(pool), patients: postgres.NewPatientStore(pool),
+		diagnostics: postgres.NewDiagnosticStore(pool), encounters: postgres.NewEncounterStore(pool),
+		careTeam: postgres.NewCareTeamStore(pool), temporal: &fakeTemporal{}}
+	s.ing = ingest.New(s.messages, s.patients, postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ingest.WithOrders(s.diagnostics, nil), ingest.WithEncounters(s.encounters), ingest.WithDirectory(s.careTeam),
+		ingest.WithWorkflows(s.temporal))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +116,7 @@ func adt(event, control, family, birth string) string {
 
 // A sender's ADT^A04 registers the patient and is acknowledged AA for its
 // control id; sent again it is acknowledged again, not applied twice; an
-// A08 updates the same patient, found by a PID-3 identifier; an ORU is
+// A08 updates the same patient, found by a PID-3 identifier; an SIU is
 // stored and refused AR (not applied yet) with the location; a frame that
 // is not HL7 is refused AR; every message is stored with its outcome.
 func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
@@ -151,13 +160,13 @@ func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
 	}
 
 	// Not mapped yet: stored, refused AR, with the field at fault.
-	orm := "MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||ORM^O01^ORM_O01|MSG-3|P|2.5.1\rPID|1||PATID1234^^^GHH^MR\r"
-	ack := c.send(orm)
+	siu := "MSH|^~\\&|LAB|GHH|ZARISH|WARD|20261201090000||SIU^S12^SIU_S12|MSG-3|P|2.5.1\rPID|1||PATID1234^^^GHH^MR\r"
+	ack := c.send(siu)
 	if code, control := msa(ack); code != "AR" || control != "MSG-3" {
-		t.Fatalf("ORM answered %s for %s", code, control)
+		t.Fatalf("SIU answered %s for %s", code, control)
 	}
 	if e := ack.First("ERR"); e == nil || e.Field(3).Comp(1).Text() != "200" || e.Field(2).Comp(1).Text() != "MSH" || e.Field(2).Comp(3).Text() != "9" {
-		t.Fatalf("ORM's ERR: %v", e)
+		t.Fatalf("SIU's ERR: %v", e)
 	}
 	// A bad birth date: AE, located at PID-7.
 	ack = c.send(adt("A04", "MSG-4", "KHAN", "1958"))
@@ -178,7 +187,7 @@ func TestMessagesAreStoredBeforeTheyAreAcknowledged(t *testing.T) {
 		}
 	}
 
-	// A replay applies the stored bytes again: the ORM is still refused.
+	// A replay applies the stored bytes again: the SIU is still refused.
 	stored, _, _ := s.messages.List(ctx, hl7message.Filter{ControlID: "MSG-3"})
 	again, err := s.ing.Replay(ctx, stored[0].ID, ingest.Source{Transport: hl7message.TransportHTTP, Client: "test"})
 	if err != nil || again.Outcome != hl7message.OutcomeRejected || again.Replays != 1 {
@@ -362,12 +371,17 @@ func TestRealClientSendsTheRealMessages(t *testing.T) {
 	if err != nil || received != len(files) {
 		t.Fatalf("%d messages stored, received %d times, for %d sent: %v", len(stored), received, len(files), err)
 	}
+	// A message is its sender's (MSH-3, MSH-4) control id: several senders
+	// of the test data use the same control id.
 	outcomes := map[string]hl7message.Outcome{}
 	for _, m := range stored {
 		if !m.Outcome.Valid() {
 			t.Errorf("message %q stored without an outcome", m.ControlID)
 		}
-		outcomes[m.ControlID] = m.Outcome
+		outcomes[m.Sender+" "+m.ControlID] = m.Outcome
+	}
+	hd := func(x hl7v2.HD) string {
+		return strings.TrimRight(x.NamespaceID+"^"+x.UniversalID+"^"+x.UniversalIDType, "^")
 	}
 	for _, a := range acks {
 		if a.Error != "" {
@@ -379,8 +393,9 @@ func TestRealClientSendsTheRealMessages(t *testing.T) {
 		if err != nil {
 			continue // nothing names the message: AR, with no control id to echo
 		}
-		if a.MSA2 != h.ControlID || string(outcomes[h.ControlID]) != a.MSA1 {
-			t.Errorf("%s: acknowledged %s for %q, the message is %q stored %s", a.File, a.MSA1, a.MSA2, h.ControlID, outcomes[h.ControlID])
+		key := hd(h.SendingApplication) + "|" + hd(h.SendingFacility) + " " + h.ControlID
+		if a.MSA2 != h.ControlID || string(outcomes[key]) != a.MSA1 {
+			t.Errorf("%s: acknowledged %s for %q, the message is %q stored %s", a.File, a.MSA1, a.MSA2, h.ControlID, outcomes[key])
 		}
 	}
 }

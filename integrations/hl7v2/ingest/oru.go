@@ -13,8 +13,10 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/hl7message"
 	"github.com/zarish-sphere/zarish/domain/observation"
+	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2"
 )
 
@@ -22,14 +24,49 @@ import (
 type Observations interface {
 	Record(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, o observation.Observation) (uuid.UUID, bool, error)
 	PreviousResults(ctx context.Context, obs []observation.Observation) (map[uuid.UUID][]observation.Result, error)
+	// Observations reads stored observations, in the order of ids.
+	Observations(ctx context.Context, ids []uuid.UUID) ([]observation.Observation, error)
+}
+
+// resultGroup is one OBR of an ORU^R01 and the OBX results after it (an
+// OBX before any OBR has none).
+type resultGroup struct {
+	obr *hl7v2.Segment
+	obx []*hl7v2.Segment
+}
+
+func resultGroups(msg *hl7v2.Message) []*resultGroup {
+	var out []*resultGroup
+	for _, seg := range msg.Segments {
+		switch seg.ID() {
+		case "OBR":
+			out = append(out, &resultGroup{obr: seg})
+		case "OBX":
+			if len(out) == 0 {
+				out = append(out, &resultGroup{})
+			}
+			out[len(out)-1].obx = append(out[len(out)-1].obx, seg)
+		}
+	}
+	return out
+}
+
+// result is one OBX read as an observation.
+type result struct {
+	o          observation.Observation
+	obx        *hl7v2.Segment
+	seq        int
+	senderFlag string
 }
 
 // applyResults records the OBX results of an ORU^R01 for the patient PID
 // names (matched on PID-3; an unknown patient is refused, never created
-// from a result): each LOINC-coded OBX of value type NM, SN, CE, CWE, ST
-// or TX becomes an observation, interpreted against our reference ranges
-// (the sender's OBX-7 range when we have none) and delta-checked as any
-// other; the sender's abnormal flag (OBX-8) is kept beside ours in what
+// from a result). The results of an OBR that names an order placed here
+// are recorded on the order (recordOnOrder); the others become the
+// patient's observations: each LOINC-coded OBX of value type NM, SN, CE,
+// CWE, ST or TX becomes an observation, interpreted against our reference
+// ranges (the sender's OBX-7 range when we have none) and delta-checked as
+// any other; the sender's abnormal flag (OBX-8) is kept beside ours in what
 // the message became. An OBX that is not recorded — not LOINC, a code the
 // catalogue does not hold, a value refused — is named with a warning; the
 // message is then AE, so the sender sees what was left out.
@@ -54,80 +91,147 @@ func (i *Ingester) applyResults(ctx context.Context, stored hl7message.Message, 
 		applied []hl7message.Applied
 		errs    []error
 	)
-	defaultTime := parseHL7Time(msg.First("OBR").Field(7).Comp(1).Text())
-	// Every OBX read first; the earlier results the delta checks compare
-	// with are then read once for the message, as for a batch.
-	type result struct {
-		o          observation.Observation
-		obx        *hl7v2.Segment
-		seq        int
-		senderFlag string
+	type loose struct {
+		obx         *hl7v2.Segment
+		defaultTime time.Time
 	}
-	var results []result
+	var rest []loose
+	for _, g := range resultGroups(msg) {
+		defaultTime := parseHL7Time(g.obr.Field(7).Comp(1).Text())
+		order, refused, err := i.orderOf(ctx, g.obr, p)
+		if err != nil {
+			return applied, errs, err
+		}
+		if refused != nil {
+			errs = append(errs, refused)
+			continue
+		}
+		if order == nil {
+			for _, obx := range g.obx {
+				rest = append(rest, loose{obx, defaultTime})
+			}
+			continue
+		}
+		a, gerrs, err := i.recordOnOrder(ctx, stored, src, g, *order, p, defaultTime)
+		applied, errs = append(applied, a...), append(errs, gerrs...)
+		if err != nil {
+			return applied, errs, err
+		}
+	}
 	warn := func(seq, field int, what string) {
 		errs = append(errs, &hl7v2.Error{Code: hl7v2.DataTypeError, Severity: hl7v2.SeverityWarning, Segment: "OBX", Sequence: seq,
 			Field: field, Message: what + ": not recorded"})
 	}
-	for n, obx := range msg.All("OBX") {
-		seq := n + 1
-		in, senderFlag, field, problem := resultInput(obx, p.ID, defaultTime)
-		if problem != "" {
-			warn(seq, field, problem)
-			continue
-		}
-		subject, err := observation.SubjectAt(p.Sex, p.BirthDate, in.EffectiveAt)
-		if err != nil {
-			warn(seq, 14, "the patient's age at the result cannot be told")
-			continue
-		}
-		id, err := i.newID()
+	// Every OBX read first; the earlier results the delta checks compare
+	// with are then read once for the message, as for a batch.
+	var results []result
+	for _, l := range rest {
+		r, problem, err := i.readResult(l.obx, *p, l.defaultTime, observation.Performer{ClientID: "hl7v2:" + stored.Sender}, nil)
 		if err != nil {
 			return applied, errs, err
 		}
-		o, err := observation.New(id, in, subject, observation.Performer{ClientID: "hl7v2:" + stored.Sender}, i.now())
-		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
-			warn(seq, 5, "LOINC "+in.Code+" "+describe(verr))
+		if problem != nil {
+			errs = append(errs, problem)
 			continue
 		}
-		if err != nil {
-			return applied, errs, err
-		}
-		results = append(results, result{o: o, obx: obx, seq: seq, senderFlag: senderFlag})
+		results = append(results, r)
 	}
-	if len(results) > 0 {
-		obs := make([]observation.Observation, len(results))
-		for k, r := range results {
-			obs[k] = r.o
-		}
-		previous, err := i.observations.PreviousResults(ctx, obs)
-		if err != nil {
-			return applied, errs, fmt.Errorf("previous results: %w", err)
-		}
-		for k := range results {
-			results[k].o = results[k].o.WithDelta(previous[p.ID])
-		}
+	if err := i.withDelta(ctx, p.ID, results); err != nil {
+		return applied, errs, err
 	}
 	for _, r := range results {
-		rec := i.auditRecord(stored, src)
-		// The sender's message and OBX name the result: sent again or
-		// replayed, it is the same observation.
-		key := stored.Sender + "|" + stored.ControlID + "|OBX" + strconv.Itoa(r.seq)
-		idem := &domain.Idempotency{Scope: "hl7v2", Key: key, Hash: sha256.Sum256([]byte(r.obx.Raw()))}
-		recorded, _, err := i.observations.Record(ctx, idem, &rec, r.o)
-		if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
-			warn(r.seq, 5, "LOINC "+r.o.Code+" "+describe(verr))
+		id, problem, err := i.recordResult(ctx, stored, src, r)
+		if err != nil {
+			return applied, errs, err
+		}
+		if problem != "" {
+			warn(r.seq, 5, problem)
 			continue
 		}
-		if err != nil {
-			return applied, errs, fmt.Errorf("record OBX %d: %w", r.seq, err)
-		}
-		applied = append(applied, hl7message.Applied{Kind: "observation-recorded", Reference: "Observation/" + recorded.String(),
+		applied = append(applied, hl7message.Applied{Kind: "observation-recorded", Reference: "Observation/" + id.String(),
 			Flag: string(r.o.Interpretation.Flag), SenderFlag: r.senderFlag})
 	}
 	if len(applied) == 0 && len(errs) == 0 {
 		errs = append(errs, &hl7v2.Error{Code: hl7v2.RequiredFieldMissing, Segment: "OBX", Message: "the message carries no OBX result"})
 	}
 	return applied, errs, nil
+}
+
+// readResult reads one OBX as an observation of patient p by performer,
+// based on order when not nil; problem is the warning naming why it cannot
+// be recorded.
+func (i *Ingester) readResult(obx *hl7v2.Segment, p patient.Patient, defaultTime time.Time, by observation.Performer,
+	order *diagnostic.Report) (result, error, error) {
+	seq := obx.Sequence()
+	warn := func(field int, what string) error {
+		return &hl7v2.Error{Code: hl7v2.DataTypeError, Severity: hl7v2.SeverityWarning, Segment: "OBX", Sequence: seq,
+			Field: field, Message: what + ": not recorded"}
+	}
+	in, senderFlag, field, problem := resultInput(obx, p.ID, defaultTime)
+	if problem != "" {
+		return result{}, warn(field, problem), nil
+	}
+	if order != nil {
+		in.EncounterID = order.Order.EncounterID
+	}
+	subject, err := observation.SubjectAt(p.Sex, p.BirthDate, in.EffectiveAt)
+	if err != nil {
+		return result{}, warn(14, "the patient's age at the result cannot be told"), nil
+	}
+	id, err := i.newID()
+	if err != nil {
+		return result{}, nil, err
+	}
+	o, err := observation.New(id, in, subject, by, i.now())
+	if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
+		return result{}, warn(5, "LOINC "+in.Code+" "+describe(verr)), nil
+	}
+	if err != nil {
+		return result{}, nil, err
+	}
+	if order != nil {
+		// The result names the order it results: the order's read-back
+		// callback, not a second critical-value alert, answers a critical one.
+		oid := order.Order.ID
+		o.BasedOn = &oid
+	}
+	return result{o: o, obx: obx, seq: seq, senderFlag: senderFlag}, nil, nil
+}
+
+// withDelta delta-checks results against the patient's earlier results.
+func (i *Ingester) withDelta(ctx context.Context, patientID uuid.UUID, results []result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	obs := make([]observation.Observation, len(results))
+	for k, r := range results {
+		obs[k] = r.o
+	}
+	previous, err := i.observations.PreviousResults(ctx, obs)
+	if err != nil {
+		return fmt.Errorf("previous results: %w", err)
+	}
+	for k := range results {
+		results[k].o = results[k].o.WithDelta(previous[patientID])
+	}
+	return nil
+}
+
+// recordResult stores one result as the observation service does; the
+// sender's message and OBX name it, so sent again or replayed it is the
+// same observation. problem is the store's refusal.
+func (i *Ingester) recordResult(ctx context.Context, stored hl7message.Message, src Source, r result) (uuid.UUID, string, error) {
+	rec := i.auditRecord(stored, src)
+	key := stored.Sender + "|" + stored.ControlID + "|OBX" + strconv.Itoa(r.seq)
+	idem := &domain.Idempotency{Scope: "hl7v2", Key: key, Hash: sha256.Sum256([]byte(r.obx.Raw()))}
+	id, _, err := i.observations.Record(ctx, idem, &rec, r.o)
+	if verr, ok := errors.AsType[*domain.ValidationError](err); ok {
+		return uuid.Nil, "LOINC " + r.o.Code + " " + describe(verr), nil
+	}
+	if err != nil {
+		return uuid.Nil, "", fmt.Errorf("record OBX %d: %w", r.seq, err)
+	}
+	return id, "", nil
 }
 
 // resultInput reads one OBX as an observation of patient: its LOINC code
