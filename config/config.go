@@ -27,7 +27,9 @@ type Config struct {
 	Auth     Auth
 	Metrics  Metrics
 	Health   Health
-	Redis    Redis
+	// Retention is how long the machinery's copies of patient data stay.
+	Retention Retention
+	Redis     Redis
 	// RateLimit is the API's request budgets.
 	RateLimit RateLimit
 	Notify    Notify
@@ -141,6 +143,18 @@ type Metrics struct {
 // Health configures dependency checks.
 type Health struct {
 	Interval time.Duration // HEALTH_CHECK_INTERVAL
+}
+
+// Retention is how long the working copies of patient data the machinery
+// leaves behind are kept once done with (RETENTION_*); zero keeps them.
+// The relay purges them every Interval.
+type Retention struct {
+	OutboxSent        time.Duration // RETENTION_OUTBOX_SENT: events Kafka took
+	WorkflowStarts    time.Duration // RETENTION_WORKFLOW_STARTS: start rows of started workflows
+	Idempotency       time.Duration // RETENTION_IDEMPOTENCY_KEYS: Idempotency-Key replays
+	Notifications     time.Duration // RETENTION_NOTIFICATIONS: delivered messages' text, read inbox items
+	WebhookDeliveries time.Duration // RETENTION_WEBHOOK_DELIVERIES: delivered webhooks' log
+	Interval          time.Duration // RETENTION_INTERVAL
 }
 
 // Redis is the shared cache (used for cross-replica rate limits).
@@ -304,7 +318,15 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Metrics: Metrics{Port: r.optionalPort("METRICS_PORT")},
 		Health:  Health{Interval: r.duration("HEALTH_CHECK_INTERVAL", 10*time.Second)},
-		Redis:   Redis{URL: Secret(r.optionalURL("REDIS_URL", "redis", "rediss"))},
+		Retention: Retention{
+			OutboxSent:        r.duration("RETENTION_OUTBOX_SENT", 7*24*time.Hour),
+			WorkflowStarts:    r.duration("RETENTION_WORKFLOW_STARTS", 7*24*time.Hour),
+			Idempotency:       r.duration("RETENTION_IDEMPOTENCY_KEYS", 7*24*time.Hour),
+			Notifications:     r.duration("RETENTION_NOTIFICATIONS", 90*24*time.Hour),
+			WebhookDeliveries: r.duration("RETENTION_WEBHOOK_DELIVERIES", 30*24*time.Hour),
+			Interval:          r.duration("RETENTION_INTERVAL", time.Hour),
+		},
+		Redis: Redis{URL: Secret(r.optionalURL("REDIS_URL", "redis", "rediss"))},
 		RateLimit: RateLimit{
 			PerMinute:      r.intRange("RATE_LIMIT_PER_MINUTE", 1200, 0, 1_000_000),
 			Burst:          r.intRange("RATE_LIMIT_BURST", 100, 1, 1_000_000),

@@ -205,6 +205,9 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
+	purge := retention(pool, cfg, logger)
+	metrics.Registry.MustRegister(purge.Collectors()...)
+	g.Go(func() error { return purge.Run(gctx) })
 	g.Go(func() error { return starter.Run(gctx) })
 	// The relay's work is in PostgreSQL; a broker outage grows its backlog
 	// (zarish_outbox_backlog_events), which it drains when Kafka returns.

@@ -366,6 +366,13 @@ func workerOptions(cfg config.Config) worker.Options {
 	}
 }
 
+// retention is the purge of what the configuration no longer keeps.
+func retention(pool *pgxpool.Pool, cfg config.Config, logger *slog.Logger) *postgres.Retention {
+	r := cfg.Retention
+	return postgres.NewRetention(pool, postgres.RetentionPolicy{OutboxSent: r.OutboxSent, WorkflowStarts: r.WorkflowStarts,
+		Idempotency: r.Idempotency, Notifications: r.Notifications, WebhookDeliveries: r.WebhookDeliveries}, r.Interval, logger)
+}
+
 // roleCheck is a dependency a role's /ready waits for.
 type roleCheck struct {
 	name  string
