@@ -37,7 +37,10 @@ type role struct {
 }
 
 // oneShotRoles run once and exit; the others run until stopped.
-var oneShotRoles = []string{"migrate", "admin", "version"}
+var oneShotRoles = []string{"migrate", "admin", "health", "version"}
+
+// healthRole probes the running process beside it: the image's HEALTHCHECK.
+const healthRole = "health"
 
 // devRole runs everything on embedded servers: never deployed.
 const devRole = "dev"

@@ -47,10 +47,11 @@ var commands = map[string]command{
 	"mllp":    {"take HL7 v2 messages over MLLP, each stored before it is acknowledged", runMLLP},
 	"migrate": {"apply database migrations", runMigrate},
 	"admin":   {"administration: create-client, create-app, create-user, rotate-signing-key", runAdmin},
+	"health":  {"probe this machine's zarish process: exit 0 when its /health answers 200", runHealth},
 	"version": {"print the version", runVersion},
 }
 
-var order = []string{"dev", "api", "worker", "relay", "notify", "mllp", "migrate", "admin", "version"}
+var order = []string{"dev", "api", "worker", "relay", "notify", "mllp", "migrate", "admin", "health", "version"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: zarish <command> [flags]")
