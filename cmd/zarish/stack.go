@@ -363,6 +363,10 @@ func workerOptions(cfg config.Config) worker.Options {
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers: cfg.Temporal.WorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers: cfg.Temporal.ActivityTaskPollers,
+		// On SIGTERM a worker stops polling and gives the activities it
+		// runs this long to finish before it cancels them (Temporal then
+		// retries them elsewhere); within the pods' 30 s grace.
+		WorkerStopTimeout: workerStopTimeout,
 	}
 }
 
@@ -391,6 +395,10 @@ func temporalCheck(tc client.Client) roleCheck {
 		return err
 	}}
 }
+
+// workerStopTimeout is how long a stopping worker lets its running
+// activities finish.
+const workerStopTimeout = 20 * time.Second
 
 // serveMetrics adds, when METRICS_PORT is set, a listener to g serving
 // /metrics, and /health and /ready over the role's checks (none: ready
