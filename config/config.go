@@ -97,6 +97,10 @@ type Temporal struct {
 	// browser may call the API's codec endpoint from, comma-separated
 	// (TEMPORAL_CODEC_ORIGINS); zarish dev allows its own Web UI.
 	CodecOrigins []string
+	// UIURL is the Temporal Web UI operators use (TEMPORAL_UI_URL): the
+	// console links each care process to its workflow there, and the Web
+	// UI may open payloads through the console's codec from it.
+	UIURL string
 	// WorkflowTaskPollers and ActivityTaskPollers are each worker's
 	// concurrent pollers per queue (WORKER_WORKFLOW_POLLERS,
 	// WORKER_ACTIVITY_POLLERS). Enough workflow-task pollers keep a freshly
@@ -300,6 +304,7 @@ func Load(getenv func(string) string) (Config, error) {
 			PayloadKeys:       Secret(r.str("TEMPORAL_PAYLOAD_KEYS", "")),
 			PayloadEncryption: r.oneOf("TEMPORAL_PAYLOAD_ENCRYPTION", "on", "on", "off") == "on",
 			CodecOrigins:      r.list("TEMPORAL_CODEC_ORIGINS"),
+			UIURL:             strings.TrimRight(r.optionalURL("TEMPORAL_UI_URL", "http", "https"), "/"),
 
 			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
 			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),

@@ -11,8 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
+	"github.com/zarish-sphere/zarish/console"
 	"github.com/zarish-sphere/zarish/workers"
 )
 
@@ -182,7 +182,7 @@ func TestComposeEnvironmentIsConfiguration(t *testing.T) {
 	}
 }
 
-func TestComposeTemporalUIOpensPayloadsThroughTheAPI(t *testing.T) {
+func TestComposeTemporalUIOpensPayloadsThroughTheConsole(t *testing.T) {
 	f := loadCompose(t)
 	ui, ok := f.Services["temporal-ui"]
 	if !ok || !strings.HasPrefix(ui.Image, "temporalio/ui:") {
@@ -191,20 +191,20 @@ func TestComposeTemporalUIOpensPayloadsThroughTheAPI(t *testing.T) {
 	apiSvc := f.Services["api"]
 	env := apiSvc.Environment
 	issuer := strings.TrimRight(env["JWT_ISSUER"], "/")
-	want := issuer + strings.TrimSuffix(api.CodecDecodePath, "/decode")
-	if got := ui.Environment["TEMPORAL_CODEC_ENDPOINT"]; got != want || !strings.HasSuffix(api.CodecDecodePath, "/decode") {
-		t.Errorf("TEMPORAL_CODEC_ENDPOINT %q, want %q (the API as the browser reaches it, %s without /decode)", got, want, api.CodecDecodePath)
+	want := issuer + console.CodecEndpoint
+	if got := ui.Environment["TEMPORAL_CODEC_ENDPOINT"]; got != want {
+		t.Errorf("TEMPORAL_CODEC_ENDPOINT %q, want %q (the console's codec as the browser reaches it)", got, want)
 	}
-	if got := ui.Environment["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"]; got != "true" {
-		t.Errorf("TEMPORAL_CODEC_PASS_ACCESS_TOKEN %q, want true: the codec endpoint wants the operator's token", got)
+	if got := ui.Environment["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"]; got != "true" {
+		t.Errorf("TEMPORAL_CODEC_INCLUDE_CREDENTIALS %q, want true: the console's codec wants the operator's session cookie", got)
 	}
 	u, err := url.Parse(issuer)
 	if err != nil || publishedPort(apiSvc, "8080") != u.Port() {
 		t.Errorf("JWT_ISSUER %q: want the API's published port %q", issuer, publishedPort(apiSvc, "8080"))
 	}
 	origin := "http://localhost:" + publishedPort(ui, "8080")
-	if !slices.Contains(strings.Split(env["TEMPORAL_CODEC_ORIGINS"], ","), origin) {
-		t.Errorf("TEMPORAL_CODEC_ORIGINS %q lacks the Web UI's origin %s", env["TEMPORAL_CODEC_ORIGINS"], origin)
+	if env["TEMPORAL_UI_URL"] != origin {
+		t.Errorf("TEMPORAL_UI_URL %q, want the Web UI as the browser reaches it, %s", env["TEMPORAL_UI_URL"], origin)
 	}
 	if ui.Environment["TEMPORAL_ADDRESS"] != env["TEMPORAL_ADDRESS"] || ui.Environment["TEMPORAL_DEFAULT_NAMESPACE"] != env["TEMPORAL_NAMESPACE"] {
 		t.Errorf("the Web UI shows %s on %s, the engine uses %s on %s", ui.Environment["TEMPORAL_DEFAULT_NAMESPACE"],

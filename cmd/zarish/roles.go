@@ -77,7 +77,10 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	if err := ensureConsoleClient(ctx, postgres.NewOAuthStore(pool), consoleBase, logger); err != nil {
 		logger.Warn("the clinical console cannot sign anyone in", "error", err)
 	}
-	handler, err := consoleHandler(ctx, consoleBase, "", cfg.Temporal.Namespace, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
+	// With TEMPORAL_UI_URL the console links each process to its workflow
+	// there, and that Web UI opens payloads through the console's codec
+	// (CodecEndpoint) with the operator's session.
+	handler, err := consoleHandler(ctx, consoleBase, cfg.Temporal.UIURL, cfg.Temporal.Namespace, ac.GlobalSecret, logger, func(console http.Handler) http.Handler {
 		return apiParts{pool: pool, temporal: tc, publisher: publisher, oauth: oauth, metrics: metrics, limits: limits,
 			medications: kb, console: console, codec: tcfg.Codec, codecOrigins: cfg.Temporal.CodecOrigins}.router(cfg, logger)
 	})
