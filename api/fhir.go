@@ -28,7 +28,7 @@ const (
 	fhirCursor = "_cursor"
 )
 
-// fhirRoutes serve the FHIR R4 API at /fhir/R4, read-only, over the stores
+// fhirRoutes serve the FHIR R4 API at /fhir/R4 over the stores
 // the /v1 routes write. Every answer is application/fhir+json, every
 // refusal an OperationOutcome; the middleware before the handlers (token,
 // scope, input limits) answers with the API's error envelope.
@@ -42,6 +42,20 @@ type fhirRoutes struct {
 	temporal client.Client
 	// directory is the care team, as Practitioners.
 	directory CareTeam
+	// prescriptions are MedicationRequests.
+	prescriptions fhirPrescriptions
+	// diagnostics are ServiceRequests (the orders) and DiagnosticReports.
+	diagnostics fhirDiagnostics
+	// procedures are Procedures and their bookings, Appointments.
+	procedures fhirProcedures
+	// carePlans are CarePlans.
+	carePlans fhirCarePlans
+	// alerts are Flags.
+	alerts fhirAlerts
+	// auditTrail is AuditEvents.
+	auditTrail fhirAuditTrail
+	// everythingMax bounds a $everything answer; 0 is everythingMax.
+	everythingMax int
 	// writers serve the creates.
 	writers fhirWriters
 }
@@ -59,18 +73,32 @@ type fhirResource struct {
 	params []fhir.SearchParam
 	// paged searches take _count and _cursor.
 	paged bool
+	// vread and history answer GET /fhir/R4/<typ>/:id/_history/:vid and
+	// /_history: only for a type whose every version is stored.
+	vread, history gin.HandlerFunc
+	// everything answers GET /fhir/R4/<typ>/:id/$everything.
+	everything gin.HandlerFunc
+	// sort is the one _sort the search honours: the order its store lists
+	// in ("-date": newest first). Empty, the search takes no _sort.
+	sort string
 }
 
 func (s *fhirRoutes) resources() []fhirResource {
 	patientSearch := fhir.SearchParam{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone"}
+	orderCategory := fhir.SearchParam{Name: "category", Type: "token", Documentation: "laboratory or imaging: " +
+		fhir.SystemSNOMED + "|108252007 or |363679005, or " + fhir.SystemDiagnosticService + "|LAB or |RAD"}
+	orderedCode := fhir.SearchParam{Name: "code", Type: "token", Documentation: "one ordered test, panel or imaging procedure: " +
+		"a LOINC code, alone or as " + fhir.SystemLOINC + "|<code>"}
 	return []fhirResource{
 		{typ: "Patient", scope: "system/Patient.read", read: s.readPatient, search: s.searchPatients, paged: true,
+			everything: s.everything,
 			params: []fhir.SearchParam{
 				{Name: "identifier", Type: "token", Documentation: "system|value; the MRN as " + fhir.SystemMRN + "|<mrn> or alone"},
 				{Name: "name", Type: "string", Documentation: "any part of the patient's name"},
 				{Name: "birthdate", Type: "date", Documentation: "YYYY-MM-DD, with no prefix or eq"},
 			}},
-		{typ: "Observation", scope: "system/Observation.read", read: s.readObservation, search: s.searchObservations, paged: true,
+		{typ: "Observation", scope: "system/Observation.read", read: s.readObservation, search: s.searchObservations, paged: true, sort: "-date",
+			vread: s.observationVersion, history: s.observationHistory,
 			params: []fhir.SearchParam{
 				patientSearch,
 				{Name: "subject", Type: "reference", Documentation: "Patient/<id>; patient or subject is required"},
@@ -95,6 +123,57 @@ func (s *fhirRoutes) resources() []fhirResource {
 			params: []fhir.SearchParam{
 				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone; required"},
 			}},
+		{typ: "MedicationRequest", scope: "system/MedicationRequest.read", read: s.readMedicationRequest,
+			search: s.searchMedicationRequests, paged: true, sort: "-authoredon",
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one MedicationRequest.status code (" + systemMedicationRequestStatus + ")"},
+			}},
+		{typ: "ServiceRequest", scope: "system/ServiceRequest.read", read: s.readServiceRequest,
+			search: s.searchServiceRequests, paged: true, sort: "-authored",
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one request-status code (" + systemRequestStatus + "): active, completed, revoked or entered-in-error"},
+				orderCategory, orderedCode,
+			}},
+		{typ: "DiagnosticReport", scope: "system/DiagnosticReport.read", read: s.readDiagnosticReport,
+			search: s.searchDiagnosticReports, paged: true,
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one DiagnosticReport.status code (" + systemDiagnosticReportSt + ")"},
+				orderCategory, orderedCode,
+			}},
+		// A booking is read as the procedure is, under the procedure's scope:
+		// GET /v1/procedures/{id} serves both.
+		{typ: "Procedure", scope: "system/Procedure.read", read: s.readProcedure, search: s.searchProcedures, paged: true,
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one Procedure.status code (" + systemEventStatus + "): preparation, in-progress, completed, stopped or not-done"},
+			}},
+		{typ: "Appointment", scope: "system/Procedure.read", read: s.readAppointment, search: s.searchAppointments, paged: true,
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one Appointment.status code (" + systemAppointmentStatus + ")"},
+				{Name: "date", Type: "date", Documentation: "the slot's start with prefix eq, ge, gt, le or lt; repeat to bound both ends"},
+			}},
+		{typ: "CarePlan", scope: "system/CarePlan.read", read: s.readCarePlan, search: s.searchCarePlans, paged: true,
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "one CarePlan.status code (" + systemRequestStatus + ")"},
+			}},
+		{typ: "Flag", scope: "system/Flag.read", read: s.readFlag, search: s.searchFlags, paged: true, sort: "-date",
+			params: []fhir.SearchParam{
+				patientSearch,
+				{Name: "status", Type: "token", Documentation: "active (open, acknowledged, or escalated to no one's acknowledgement) or inactive (resolved)"},
+			}},
+		// The audit trail is read under the scope /v1/audit reads it with,
+		// which only auditors hold.
+		{typ: "AuditEvent", scope: "system/AuditEvent.read", read: s.readAuditEvent, search: s.searchAuditEvents, paged: true, sort: "-date",
+			params: []fhir.SearchParam{
+				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone: records about the patient, or of searches that returned them"},
+				{Name: "date", Type: "date", Documentation: "when recorded, with prefix eq, ge, gt, le or lt; repeat to bound both ends"},
+				{Name: "agent", Type: "reference", Documentation: "Practitioner/<id>, or a user, client or practitioner id: who acted or submitted"},
+			}},
 	}
 }
 
@@ -114,6 +193,15 @@ func (s *fhirRoutes) routes() []Route {
 		}
 		if r.search != nil {
 			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ, r.scope, r.typ, s.searching(r)})
+		}
+		if r.history != nil {
+			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ + "/:id/_history", r.scope, r.typ, r.history})
+		}
+		if r.vread != nil {
+			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ + "/:id/_history/:vid", r.scope, r.typ, r.vread})
+		}
+		if r.everything != nil {
+			out = append(out, Route{http.MethodGet, fhirBase + "/" + r.typ + "/:id/$everything", r.scope, r.typ, r.everything})
 		}
 		if w, ok := creates[r.typ]; ok {
 			out = append(out, Route{http.MethodPost, fhirBase + "/" + r.typ, w.scope, r.typ, w.handler})
@@ -142,9 +230,24 @@ func (s *fhirRoutes) capabilities() fhir.CapabilityStatement {
 		if r.read != nil {
 			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionRead})
 		}
+		if r.vread != nil {
+			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionVRead})
+		}
+		if r.history != nil {
+			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionHistory})
+		}
+		if r.vread != nil && r.history != nil {
+			res.Versioning = "versioned"
+		}
+		if r.everything != nil {
+			res.Operation = []fhir.CapabilityOperation{fhir.OperationEverything}
+		}
 		if r.search != nil {
 			res.Interaction = append(res.Interaction, fhir.CapabilityInteraction{Code: fhir.InteractionSearch})
 			res.SearchParam = r.params
+			if r.sort != "" {
+				res.Documentation = "Searches take _sort=" + r.sort + " alone: the order the matches are listed in."
+			}
 		}
 		rest.Resource = append(rest.Resource, res)
 	}
@@ -154,7 +257,7 @@ func (s *fhirRoutes) capabilities() fhir.CapabilityStatement {
 		Date:           s.now().UTC().Format("2006-01-02"),
 		Kind:           "instance",
 		Software:       &fhir.CapabilitySoftware{Name: "Zarish"},
-		Implementation: &fhir.CapabilityImplementation{Description: "Zarish clinical process engine, FHIR R4 read API"},
+		Implementation: &fhir.CapabilityImplementation{Description: "Zarish clinical process engine, FHIR R4 API"},
 		FHIRVersion:    fhir.Version,
 		Format:         []string{"json"},
 		Rest:           []fhir.CapabilityRest{rest},
@@ -178,6 +281,9 @@ func (s *fhirRoutes) searching(r fhirResource) gin.HandlerFunc {
 	if r.paged {
 		accepted[fhirCount], accepted[fhirCursor] = true, true
 	}
+	if r.sort != "" {
+		accepted[fhirSort] = true
+	}
 	return func(c *gin.Context) {
 		q := c.Request.URL.Query()
 		names := make([]string, 0, len(q))
@@ -188,6 +294,10 @@ func (s *fhirRoutes) searching(r fhirResource) gin.HandlerFunc {
 		var issues []fhir.Issue
 		for _, k := range names {
 			switch {
+			case k == fhirSort && r.sort == "":
+				issues = append(issues, fhirIssue(fhir.IssueNotSupported, "_sort is not served by a search of "+r.typ+": its matches come in one order", k))
+			case k == fhirSort && len(q[k]) == 1 && q[k][0] != r.sort:
+				issues = append(issues, fhirIssue(fhir.IssueNotSupported, "_sort of "+r.typ+" may only be "+r.sort+", the order the matches are listed in", k))
 			case !accepted[k]:
 				issues = append(issues, fhirIssue(fhir.IssueNotSupported, k+" is not a search parameter of "+r.typ+" here; /fhir/R4/metadata lists those served", k))
 			case slices.Contains(q[k], ""):

@@ -21,11 +21,21 @@ import (
 
 // fhirAPI serves the FHIR routes on a fresh database.
 type fhirAPI struct {
-	srv          *httptest.Server
-	patients     *postgres.PatientStore
-	observations *postgres.ObservationStore
-	temporal     *taskTemporal
-	directory    CareTeam
+	srv           *httptest.Server
+	patients      *postgres.PatientStore
+	observations  *postgres.ObservationStore
+	prescriptions *postgres.PrescriptionStore
+	diagnostics   *postgres.DiagnosticStore
+	procedures    *postgres.ProcedureStore
+	carePlans     *postgres.CarePlanStore
+	alerts        *postgres.AlertStore
+	audit         *postgres.AuditStore
+	temporal      *taskTemporal
+	directory     CareTeam
+	// tokens are the tokens the server accepts; a test adds its own.
+	tokens stubVerifier
+	// routes are the FHIR routes served.
+	routes *fhirRoutes
 }
 
 // newFHIRAPI serves the FHIR routes behind the middleware NewRouter puts
@@ -33,14 +43,18 @@ type fhirAPI struct {
 func newFHIRAPI(t *testing.T) *fhirAPI {
 	t.Helper()
 	pool := pgtest.NewPool(t)
-	d, _ := serviceDeps(pool)
+	d, auditStore := serviceDeps(pool)
 	d.Now, d.NewID = time.Now, uuid.NewV7
-	a := &fhirAPI{patients: postgres.NewPatientStore(pool), observations: postgres.NewObservationStore(pool)}
+	a := &fhirAPI{patients: postgres.NewPatientStore(pool), observations: postgres.NewObservationStore(pool),
+		prescriptions: postgres.NewPrescriptionStore(pool), diagnostics: postgres.NewDiagnosticStore(pool),
+		procedures: postgres.NewProcedureStore(pool), carePlans: postgres.NewCarePlanStore(pool),
+		alerts: postgres.NewAlertStore(pool), audit: auditStore, tokens: d.Verifier.(stubVerifier)}
 	a.temporal = &taskTemporal{}
 	routes := &fhirRoutes{patients: a.patients, observations: a.observations,
 		encounters: postgres.NewEncounterStore(pool), allergies: postgres.NewAllergyStore(pool), temporal: a.temporal,
-		directory: postgres.NewCareTeamStore(pool)}
-	a.directory = routes.directory
+		directory: postgres.NewCareTeamStore(pool), prescriptions: a.prescriptions, diagnostics: a.diagnostics,
+		procedures: a.procedures, carePlans: a.carePlans, alerts: a.alerts, auditTrail: a.audit}
+	a.directory, a.routes = routes.directory, routes
 	a.srv = httptest.NewServer(serviceRouter(t, d, func(e *edge) []Route { routes.edge = e; return routes.routes() }))
 	t.Cleanup(a.srv.Close)
 	return a
@@ -222,6 +236,7 @@ func TestFHIRSearchesObservations(t *testing.T) {
 		{"patient=" + p.String() + "&date=gt2026-01-10&date=le2026-02-10", s(hrFeb)},
 		{"patient=" + p.String() + "&date=" + url.QueryEscape("ge2026-01-10T08:30:00Z") + "&date=lt2026-01-11", s(tempJan)},
 		{"patient=" + p.String() + "&date=ge2026-03-01&date=lt2026-02-01", s()},
+		{"patient=" + p.String() + "&_sort=-date", s(hrFeb, tempJan, hrJan)},
 	} {
 		got := fhirIDs(t, a.get(t, "/fhir/R4/Observation?"+tc.query))
 		if got == nil {
@@ -310,14 +325,46 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := map[string]string{"identifier": p.MRN, "name": "begum", "birthdate": "1988-02-29", "patient": p.ID.String(),
-		"subject": "Patient/" + p.ID.String(), "code": "8867-4", "date": "ge2026-01-01", "status": "finished"}
+		"subject": "Patient/" + p.ID.String(), "code": "8867-4", "date": "ge2026-01-01", "status": "finished",
+		"category": "108252007", "agent": "admin"}
+	// Values of a parameter whose codes differ by type.
+	typedValues := map[string]string{"Task?status": "in-progress", "MedicationRequest?status": "active",
+		"ServiceRequest?status": "active", "DiagnosticReport?status": "final", "Procedure?status": "preparation",
+		"Appointment?status": "booked", "CarePlan?status": "active", "Flag?status": "active"}
 	for _, res := range cs.Rest[0].Resource {
+		for _, op := range res.Operation {
+			path := fhirBase + "/" + res.Type + "/:id/$" + op.Name
+			listed[path] = true
+			if !served["GET "+path] {
+				t.Errorf("%s $%s is listed but not served", res.Type, op.Name)
+			}
+		}
+		// The one _sort a search honours is said, and taken; another is
+		// refused, naming _sort.
+		sortQuery := url.Values{}
+		if res.Type != "Patient" && res.Type != "Encounter" && res.Type != "Practitioner" {
+			sortQuery.Set("patient", p.ID.String())
+		}
+		if sort, ok := strings.CutPrefix(res.Documentation, "Searches take _sort="); ok {
+			sortQuery.Set("_sort", strings.TrimSuffix(sort, " alone: the order the matches are listed in."))
+			if got := a.get(t, fhirBase+"/"+res.Type+"?"+sortQuery.Encode()); got.status != http.StatusOK {
+				t.Errorf("%s?%s is said but refused: %d %s", res.Type, sortQuery.Encode(), got.status, got.body)
+			}
+		}
+		sortQuery.Set("_sort", "_id")
+		if issue := fhirOutcome(t, a.get(t, fhirBase+"/"+res.Type+"?"+sortQuery.Encode()), http.StatusBadRequest); !slices.Equal(issue.Expression, []string{"_sort"}) {
+			t.Errorf("%s?_sort=_id: %+v", res.Type, issue)
+		}
 		for _, in := range res.Interaction {
 			path := fhirBase + "/" + res.Type
 			switch in.Code {
 			case fhir.InteractionRead:
 				path += "/:id"
 			case fhir.InteractionSearch:
+			case fhir.InteractionVRead:
+				path += "/:id/_history/:vid"
+			case fhir.InteractionHistory:
+				path += "/:id/_history"
 			default:
 				t.Errorf("%s lists interaction %s", res.Type, in.Code)
 			}
@@ -341,8 +388,8 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 				t.Errorf("%s?%s: the test has no value for it", res.Type, sp.Name)
 				continue
 			}
-			if res.Type == "Task" && sp.Name == "status" {
-				v = "in-progress"
+			if typed, ok := typedValues[res.Type+"?"+sp.Name]; ok {
+				v = typed
 			}
 			q := url.Values{sp.Name: {v}}
 			if sp.Name != "patient" && sp.Name != "subject" && res.Type != "Patient" && res.Type != "Encounter" && res.Type != "Practitioner" {

@@ -247,6 +247,8 @@ func (s *server) routes() []Route {
 		(&subscriptionRoutes{edge: s.edge, store: s.Subscriptions, allowPrivate: s.SubscriptionsAllowPrivate}).routes(),
 		(&fhirRoutes{edge: s.edge, patients: s.Patients, observations: s.Observations,
 			encounters: s.Encounters, allergies: s.Allergies, temporal: s.Temporal, directory: s.CareTeam,
+			prescriptions: s.Prescriptions, diagnostics: s.Diagnostics, procedures: s.Procedures,
+			carePlans: s.CarePlans, alerts: s.Alerts, auditTrail: s.Audit,
 			writers: fhirWriters{patients: patients, observations: observations,
 				prescriptions: prescriptions, diagnostics: diagnostics}}).routes(),
 		(&fhirImportRoutes{edge: s.edge, importer: s.FHIRImport}).routes(),

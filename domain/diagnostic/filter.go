@@ -34,9 +34,12 @@ type ReportFilter struct {
 	PatientID uuid.UUID
 	Status    Status
 	Category  Category
-	From, To  time.Time
-	Limit     int
-	Cursor    string // Next of the previous page
+	// Test keeps the orders of one ordered item: a test, panel or imaging
+	// procedure code, as ordered.
+	Test     string
+	From, To time.Time
+	Limit    int
+	Cursor   string // Next of the previous page
 }
 
 // ReportPage is one page of reports, newest order first; Next is empty on

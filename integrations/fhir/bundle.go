@@ -22,6 +22,22 @@ type BundleEntry struct {
 	FullURL  string             `json:"fullUrl,omitempty"`
 	Resource any                `json:"resource"`
 	Search   *BundleEntrySearch `json:"search,omitempty"`
+	// Request and Response say, in a history, what made the version.
+	Request  *BundleEntryRequest  `json:"request,omitempty"`
+	Response *BundleEntryResponse `json:"response,omitempty"`
+}
+
+// BundleEntryRequest is the interaction that made a version of a history.
+type BundleEntryRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// BundleEntryResponse is the outcome of that interaction.
+type BundleEntryResponse struct {
+	Status       string `json:"status"`
+	Etag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
 }
 
 // BundleEntrySearch says why an entry is in a searchset.

@@ -41,12 +41,32 @@ type CapabilitySecurity struct {
 // CapabilityResource is one resource type, its interactions and its search
 // parameters.
 type CapabilityResource struct {
-	Type        string                  `json:"type"`
-	Interaction []CapabilityInteraction `json:"interaction"`
-	SearchParam []SearchParam           `json:"searchParam,omitempty"`
+	Type string `json:"type"`
+	// Versioning is versioned where every version of a resource is kept
+	// (vread and history-instance serve them); omitted where only the
+	// current version is.
+	Versioning string `json:"versioning,omitempty"`
+	// Documentation says what the interactions do beyond the parameters
+	// listed: the _sort a search honours.
+	Documentation string                  `json:"documentation,omitempty"`
+	Interaction   []CapabilityInteraction `json:"interaction"`
+	SearchParam   []SearchParam           `json:"searchParam,omitempty"`
+	Operation     []CapabilityOperation   `json:"operation,omitempty"`
 }
 
-// CapabilityInteraction is one interaction: read or search-type.
+// CapabilityOperation is an operation on the resource type, by the
+// OperationDefinition it follows.
+type CapabilityOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+}
+
+// OperationEverything is Patient/{id}/$everything.
+var OperationEverything = CapabilityOperation{Name: "everything",
+	Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+
+// CapabilityInteraction is one interaction: create, read, vread,
+// history-instance or search-type.
 type CapabilityInteraction struct {
 	Code string `json:"code"`
 }
@@ -63,6 +83,10 @@ type SearchParam struct {
 const (
 	InteractionRead   = "read"
 	InteractionSearch = "search-type"
+	// InteractionVRead reads one version of a resource.
+	InteractionVRead = "vread"
+	// InteractionHistory lists every version of a resource.
+	InteractionHistory = "history-instance"
 	// InteractionCreate is POST to the type: a new resource.
 	InteractionCreate = "create"
 )

@@ -26,6 +26,10 @@ const (
 	IssueNotSupported = "not-supported"
 	IssueException    = "exception"
 	IssueTimeout      = "timeout"
+	// IssueIncomplete says an answer holds less than was asked for.
+	IssueIncomplete = "incomplete"
+	// IssueSuppressed says content was left out of an answer on purpose.
+	IssueSuppressed = "suppressed"
 )
 
 // Outcome is an OperationOutcome of one error, naming the parameters or

@@ -1,7 +1,9 @@
 // Package fhir maps the engine's records to FHIR R4 resources
 // (https://hl7.org/fhir/R4/) as JSON: Patient, Observation, Encounter,
-// AllergyIntolerance, and the OperationOutcome, Bundle and
-// CapabilityStatement the FHIR API answers with. It holds no store and does
+// AllergyIntolerance, Practitioner, Task, MedicationRequest, ServiceRequest
+// and DiagnosticReport, Procedure and Appointment, CarePlan, Flag and
+// AuditEvent, and the OperationOutcome, Bundle and CapabilityStatement the
+// FHIR API answers with. It holds no store and does
 // no I/O: the API reads the records and this package says how they read in
 // FHIR.
 package fhir
@@ -52,6 +54,9 @@ type Coding struct {
 	System  string `json:"system,omitempty"`
 	Code    string `json:"code,omitempty"`
 	Display string `json:"display,omitempty"`
+	// UserSelected marks the code a person chose, beside those the engine
+	// derived from it.
+	UserSelected bool `json:"userSelected,omitempty"`
 }
 
 // CodeableConcept is a concept given by codes, a text, or both.
@@ -60,10 +65,14 @@ type CodeableConcept struct {
 	Text   string   `json:"text,omitempty"`
 }
 
-// Reference points at another resource ("Patient/<id>"), or only names it.
+// Reference points at another resource ("Patient/<id>"), or names one of
+// Type by its business identifier (a resource this server does not serve),
+// or only names it.
 type Reference struct {
-	Reference string `json:"reference,omitempty"`
-	Display   string `json:"display,omitempty"`
+	Reference  string      `json:"reference,omitempty"`
+	Type       string      `json:"type,omitempty"`
+	Identifier *Identifier `json:"identifier,omitempty"`
+	Display    string      `json:"display,omitempty"`
 }
 
 // Identifier is a business identifier in the system of its issuer.
@@ -128,6 +137,14 @@ func instantPtr(t *time.Time) string {
 		return ""
 	}
 	return instant(*t)
+}
+
+// instantOrEmpty is instant(t), or "" for the zero time.
+func instantOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return instant(t)
 }
 
 // ucum is a quantity in a UCUM unit.

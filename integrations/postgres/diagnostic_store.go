@@ -246,8 +246,8 @@ type reportCursor struct {
 }
 
 // List returns reports newest order first, one page at a time, of a
-// patient, in a status, of a category and ordered within [From, To) when
-// the filter names them; ErrBadCursor for a cursor this store did not
+// patient, in a status, of a category, with an ordered item and ordered
+// within [From, To) when the filter names them; ErrBadCursor for a cursor this store did not
 // issue.
 func (s *DiagnosticStore) List(ctx context.Context, f diagnostic.ReportFilter) (diagnostic.ReportPage, error) {
 	q := newPageQuery(f.Limit)
@@ -259,6 +259,9 @@ func (s *DiagnosticStore) List(ctx context.Context, f diagnostic.ReportFilter) (
 	}
 	if f.Category != "" {
 		q.where("category = " + q.arg(string(f.Category)))
+	}
+	if f.Test != "" {
+		q.where(q.arg(f.Test) + " = ANY(tests)")
 	}
 	q.within("created_at", f.From, f.To)
 	if f.Cursor != "" {
