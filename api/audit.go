@@ -131,16 +131,13 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 			s.log.Error("audit record not stored; response withheld", "requestId", requestID(c), "route", route, "error", err)
 			bw.discard()
 			c.Writer.Header().Set("Retry-After", "5")
-			c.JSON(http.StatusServiceUnavailable, ErrorBody{
-				Error:     CodeAuditUnavailable,
-				Message:   "The access could not be recorded in the audit trail, so it was not served; retry shortly.",
-				RequestID: requestID(c),
-			})
+			// abort: under /fhir the refusal is an OperationOutcome too.
+			abort(c, http.StatusServiceUnavailable, CodeAuditUnavailable,
+				"The access could not be recorded in the audit trail, so it was not served; retry shortly.")
 			return
 		}
 		if withheld {
-			c.JSON(status, ErrorBody{Error: CodePatientContext, RequestID: requestID(c),
-				Message: "This token reaches only the patient it was launched for; the answer names another."})
+			abort(c, status, CodePatientContext, "This token reaches only the patient it was launched for; the answer names another.")
 			return
 		}
 		bw.release()

@@ -56,7 +56,8 @@ func (a *fhirAPI) refusedOutsideLaunch(t *testing.T, token, path string, patient
 	t.Helper()
 	rid := "outside-" + uuid.NewString()
 	r := a.as(t, token, path, rid)
-	if r.status != http.StatusForbidden || strings.Contains(r.body, patient.String()) {
+	if r.status != http.StatusForbidden || strings.Contains(r.body, patient.String()) ||
+		!strings.Contains(r.body, `"resourceType":"OperationOutcome"`) {
 		t.Errorf("a read outside the launch patient: %d %s", r.status, r.body)
 	}
 	if rec := a.audited(t, rid); rec.Status != http.StatusForbidden || rec.PatientID == nil || *rec.PatientID != patient {
