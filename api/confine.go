@@ -86,12 +86,12 @@ func (s *server) confine(rt Route, required string, spec inputSpec) gin.HandlerF
 				return
 			}
 		}
-		if body, ok := bodyPatientID(c); ok && !check("patientId", body) {
+		if field, body, ok := bodyPatientID(c); ok && !check(field, body) {
 			return
 		}
 		switch {
 		case write && !named:
-			refusePatientContext(c, "", "A token confined to one patient may write only requests that name that patient (patientId).")
+			refusePatientContext(c, "", "A token confined to one patient may write only requests that name that patient (patientId, or a FHIR resource's subject).")
 			return
 		case !write && !named && listsByPatient:
 			q := c.Request.URL.Query()
@@ -102,28 +102,42 @@ func (s *server) confine(rt Route, required string, spec inputSpec) gin.HandlerF
 	}
 }
 
-// bodyPatientID returns the patientId of a JSON body, leaving the body to
-// be read again by the handler.
-func bodyPatientID(c *gin.Context) (string, bool) {
+// bodyPatientID returns the patient a JSON body names, and the field that
+// names it — patientId, or for a FHIR resource its subject
+// (Patient/<id>) — leaving the body to be read again by the handler.
+func bodyPatientID(c *gin.Context) (field, id string, ok bool) {
 	r := c.Request
 	if r.Body == nil || r.Body == http.NoBody || !strings.Contains(r.Header.Get("Content-Type"), "json") {
-		return "", false
+		return "", "", false
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxBodyBytes))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	if err != nil || len(raw) == 0 {
-		return "", false
+		return "", "", false
 	}
 	var b struct {
 		PatientID *string `json:"patientId"`
+		Subject   *struct {
+			Reference string `json:"reference"`
+		} `json:"subject"`
 	}
-	if json.Unmarshal(raw, &b) != nil || b.PatientID == nil {
-		return "", false
+	if json.Unmarshal(raw, &b) != nil {
+		return "", "", false
 	}
-	if *b.PatientID == "" {
-		return "-", true // present but empty: not the launch patient
+	switch {
+	case b.PatientID != nil:
+		if *b.PatientID == "" {
+			return "patientId", "-", true // present but empty: not the launch patient
+		}
+		return "patientId", *b.PatientID, true
+	case b.Subject != nil && strings.HasPrefix(r.URL.Path, fhirBase+"/"):
+		ref, isPatient := strings.CutPrefix(b.Subject.Reference, "Patient/")
+		if !isPatient || ref == "" {
+			return "subject", "-", true // not a patient: not the launch patient
+		}
+		return "subject", ref, true
 	}
-	return *b.PatientID, true
+	return "", "", false
 }
 
 func refusePatientContext(c *gin.Context, field, message string) {

@@ -116,6 +116,7 @@ type fhirWriteAPI struct {
 	temporal  *writeTemporal
 	patient   uuid.UUID
 	encounter uuid.UUID
+	verifier  stubVerifier
 }
 
 func newFHIRWriteAPI(t *testing.T) *fhirWriteAPI {
@@ -127,7 +128,7 @@ func newFHIRWriteAPI(t *testing.T) *fhirWriteAPI {
 	people[otherLaunchToken] = access.Principal{Subject: "u-nurse", ClientID: "app", Scopes: []string{"patient/*.*"},
 		UserID: "u-nurse", PractitionerID: nurseID.String(), Patient: uuid.NewString()}
 	d.Verifier = people
-	a := &fhirWriteAPI{pool: pool, audit: store, patients: postgres.NewPatientStore(pool)}
+	a := &fhirWriteAPI{pool: pool, audit: store, patients: postgres.NewPatientStore(pool), verifier: people}
 	diagnostics := postgres.NewDiagnosticStore(pool)
 	a.temporal = &writeTemporal{kb: d.Medications, prescriptions: postgres.NewPrescriptionStore(pool),
 		diagnostics: &diagnosticTemporal{store: diagnostics, reports: map[uuid.UUID]diagnostic.Report{}},
@@ -498,7 +499,7 @@ func TestFHIRCreateObservationRefusalsNameTheElement(t *testing.T) {
 		{"an interpretation", nurseToken, heartRate(a.patient, "72", "/min", at, `,"interpretation":[{"coding":[{"code":"N"}]}]`),
 			http.StatusUnprocessableEntity, []string{"Observation.interpretation"}},
 		{"no person acting", adminToken, heartRate(a.patient, "72", "/min", at, ""), http.StatusForbidden, []string{"X-On-Behalf-Of"}},
-		{"a token launched for another patient", otherLaunchToken, heartRate(a.patient, "72", "/min", at, ""), http.StatusForbidden, []string{""}},
+		{"a token launched for another patient", otherLaunchToken, heartRate(a.patient, "72", "/min", at, ""), http.StatusForbidden, []string{"subject"}},
 		{"systolic below diastolic", nurseToken, `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
 			"subject":{"reference":"Patient/` + a.patient.String() + `"},"effectiveDateTime":"` + at.Format(time.RFC3339) + `",
 			"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":80,"code":"mm[Hg]"}},
@@ -517,6 +518,26 @@ func TestFHIRCreateObservationRefusalsNameTheElement(t *testing.T) {
 		})
 	}
 }
+
+// A token launched for the patient writes that patient's observation
+// through FHIR: its subject names the launch patient.
+func TestFHIRCreateObservationInTheLaunchPatientsContext(t *testing.T) {
+	a := newFHIRWriteAPI(t)
+	verifier := a.verifier
+	verifier[ownLaunchToken] = access.Principal{Subject: "u-nurse", ClientID: "app", Scopes: []string{"patient/*.*"},
+		UserID: "u-nurse", PractitionerID: nurseID.String(), Patient: a.patient.String()}
+	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	before := a.count(t, "observations")
+	if r := a.post(t, "Observation", ownLaunchToken, heartRate(a.patient, "72", "/min", at, "")); r.status != http.StatusCreated {
+		t.Fatalf("the launch patient's observation: %d %s", r.status, r.body)
+	}
+	if n := a.count(t, "observations"); n != before+1 {
+		t.Fatalf("observations %d, want %d", n, before+1)
+	}
+}
+
+// ownLaunchToken is the nurse in an app launched for the API's patient.
+const ownLaunchToken = "nurse-launched-here"
 
 // amoxicillin is a MedicationRequest of amoxicillin 500 mg oral every 8
 // hours for patient.
