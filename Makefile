@@ -64,6 +64,13 @@ bench-observations: services
 	$(GO) test -run '^$$' -bench '^BenchmarkObservationBatch$$' -benchtime 10x ./integrations/postgres/
 	$(GO) test -run '^$$' -bench '^BenchmarkObservationBatchAPI$$' -benchtime 10x ./api/
 
+## bench-import: FHIR Bundle import through the API (POST /fhir/R4: the real router, the bundle reader and the bulk
+## import store on PostgreSQL), Synthea bundles one per request and merged, beside a raw CopyFrom of as many rows into
+## a scratch table measured in the same run (ratio-to-copy)
+.PHONY: bench-import
+bench-import: services
+	$(GO) test -run '^$$' -bench '^BenchmarkFHIRImportAPI$$' -benchtime 10x -timeout 20m ./api/
+
 ## load: mixed traffic on the embedded stack for LOAD_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
 load: services
 	LOAD_DURATION=$(LOAD_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \

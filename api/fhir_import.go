@@ -15,7 +15,9 @@ import (
 
 // BundleImporter imports a FHIR transaction or batch Bundle.
 type BundleImporter interface {
-	Import(ctx context.Context, r *bundle.Reader, by observation.Performer) (bundle.Result, error)
+	// Import writes the bundle read from r; rec, when not nil, is the
+	// request's audit record, stored with the import when Result.Audited.
+	Import(ctx context.Context, r *bundle.Reader, by observation.Performer, rec *audit.Record) (bundle.Result, error)
 }
 
 const (
@@ -39,7 +41,9 @@ func (s *fhirImportRoutes) routes() []Route {
 
 // importBundle streams the body through the bundle reader into the
 // importer and answers the response Bundle; a malformed bundle or a refused
-// transaction is a 400 OperationOutcome, and nothing is written.
+// transaction is a 400 OperationOutcome, and nothing is written. The
+// request's audit record, naming the patients the import touched, commits
+// with the import.
 func (s *fhirImportRoutes) importBundle(c *gin.Context) {
 	if s.importer == nil {
 		abort(c, http.StatusServiceUnavailable, CodeUnavailable, "This server imports no FHIR bundles.")
@@ -60,12 +64,16 @@ func (s *fhirImportRoutes) importBundle(c *gin.Context) {
 	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityBundle, "", nil)
-	res, err := s.importer.Import(c.Request.Context(), r, by)
+	res, err := s.importer.Import(c.Request.Context(), r, by, a.forWrite(c, audit.ActionCreate, http.StatusOK))
 	if err != nil {
 		s.bundleFailure(c, err)
 		return
 	}
-	a.disclosed(res.Patients...)
+	if res.Audited {
+		a.stored()
+	} else {
+		a.disclosed(res.Patients...)
+	}
 	c.Header("Content-Type", mediaFHIRJSON)
 	c.JSON(http.StatusOK, res.Bundle())
 }

@@ -131,7 +131,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
 		DICOM:             postgres.NewDICOMStore(pool),
 		Subscriptions:     postgres.NewSubscriptionStore(pool),
-		FHIRImport:        bundle.NewImporter(postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), time.Now, uuid.NewV7),
+		FHIRImport:        bundle.New(postgres.NewFHIRImportStore(pool), time.Now, uuid.NewV7),
 		DICOMDir:          os.TempDir(),
 		Users:             postgres.NewUserStore(pool),
 		Sessions:          postgres.NewOAuthStore(pool),

@@ -183,7 +183,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		HL7v2:                     hl7v2Ingester(p.pool, logger, p.temporal),
 		HL7v2Messages:             postgres.NewHL7v2Store(p.pool),
 		DICOM:                     postgres.NewDICOMStore(p.pool),
-		FHIRImport:                bundle.NewImporter(postgres.NewPatientStore(p.pool), postgres.NewObservationStore(p.pool), time.Now, uuid.NewV7),
+		FHIRImport:                bundle.New(postgres.NewFHIRImportStore(p.pool), time.Now, uuid.NewV7),
 		Subscriptions:             postgres.NewSubscriptionStore(p.pool),
 		SubscriptionsAllowPrivate: cfg.WebhooksAllowPrivate,
 		DICOMDir:                  cfg.DICOMDir,

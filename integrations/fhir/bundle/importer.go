@@ -21,33 +21,24 @@ import (
 // under: a re-imported entry is recognised by its fullUrl and content.
 const IdempotencyScope = "fhir-import"
 
-// Patients is what the importer needs of the patient register.
-type Patients interface {
-	Register(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (patient.Patient, bool, error)
-	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
-}
-
-// Observations is what the importer needs of the observation store.
-type Observations interface {
-	Record(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, o observation.Observation) (id uuid.UUID, replay bool, err error)
-	PreviousResults(ctx context.Context, obs []observation.Observation) (map[uuid.UUID][]observation.Result, error)
-}
-
 // Importer maps a bundle's entries onto the register and the observation
 // store: Patients are registered (or found by their identifiers),
 // Observations of catalogued LOINC codes recorded; every other entry is
 // answered with the reason it was not imported.
 type Importer struct {
+	store Store
+	// patients and observations are the entry-by-entry stores of an
+	// importer made by NewImporter.
 	patients     Patients
 	observations Observations
 	now          func() time.Time
 	newID        func() (uuid.UUID, error)
 }
 
-// NewImporter returns an importer writing to patients and observations,
-// taking the time from now and new ids from newID.
-func NewImporter(patients Patients, observations Observations, now func() time.Time, newID func() (uuid.UUID, error)) *Importer {
-	return &Importer{patients: patients, observations: observations, now: now, newID: newID}
+// New returns an importer writing each bundle through store in one
+// transaction, in bulk, taking the time from now and new ids from newID.
+func New(store Store, now func() time.Time, newID func() (uuid.UUID, error)) *Importer {
+	return &Importer{store: store, now: now, newID: newID}
 }
 
 // Outcome is what the import did with one entry.
@@ -67,10 +58,13 @@ type Result struct {
 	Type     string
 	Entries  []Outcome
 	Patients []uuid.UUID
+	// Audited reports that the request's audit record was stored in the
+	// import's transaction.
+	Audited bool
 }
 
-// RefusedError refuses a transaction before anything was written: Entries
-// lists every entry that could not be imported.
+// RefusedError refuses a transaction, with nothing written: Entries lists
+// every entry that could not be imported.
 type RefusedError struct {
 	Entries []Outcome
 }
@@ -96,13 +90,17 @@ type planned struct {
 }
 
 // Import reads every entry of r, maps it, and, unless a transaction is
-// refused (a *RefusedError), writes what it mapped, entry by entry, with by
-// as the observations' performer. A reader error is returned as it is.
+// refused (a *RefusedError), writes what it mapped with by as the
+// observations' performer. A reader error is returned as it is.
 //
-// A transaction is all or nothing only up to its writes: every entry is
-// mapped and validated before the first write, but the writes are not one
-// database transaction.
-func (im *Importer) Import(ctx context.Context, r *Reader, by observation.Performer) (Result, error) {
+// A transaction is all or nothing: every entry is mapped and validated
+// before anything is written, and everything is written in one database
+// transaction, with rec, when not nil, as its audit record (completed with
+// the patients the import touched; rec itself is left as it is). An entry
+// found refused only then (imported before with other content) refuses the
+// whole transaction, and nothing is left behind. A batch answers each
+// entry on its own: the refused ones are not written, the rest are.
+func (im *Importer) Import(ctx context.Context, r *Reader, by observation.Performer, rec *audit.Record) (Result, error) {
 	now := im.now()
 	var plans []*planned
 	for {
@@ -117,30 +115,40 @@ func (im *Importer) Import(ctx context.Context, r *Reader, by observation.Perfor
 	}
 	im.resolve(plans, by, now)
 	if r.Type() == TypeTransaction {
-		var refused []Outcome
-		for _, p := range plans {
-			if p.refusal != "" && !p.skipped {
-				refused = append(refused, Outcome{Index: p.Index, Status: http.StatusUnprocessableEntity, Reason: p.refusal})
-			}
-		}
-		if len(refused) > 0 {
+		if refused := refusals(plans, nil); len(refused) > 0 {
 			return Result{}, &RefusedError{Entries: refused}
 		}
 	}
-	res := Result{Type: r.Type() + "-response", Entries: make([]Outcome, 0, len(plans))}
-	seen := map[uuid.UUID]bool{}
-	for _, p := range plans {
-		out, err := im.apply(ctx, p, plans, by, now)
-		if err != nil {
-			return Result{}, err
-		}
-		if p.patient != nil && p.patientID != uuid.Nil && !seen[p.patientID] {
-			seen[p.patientID] = true
-			res.Patients = append(res.Patients, p.patientID)
-		}
-		res.Entries = append(res.Entries, out)
+	if im.store == nil {
+		return im.applyEach(ctx, plans, r.Type(), by, now)
+	}
+	var res Result
+	err := im.store.Transaction(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = im.write(ctx, plans, r.Type(), by, now, rec)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	return res, nil
+}
+
+// refusals lists the refused entries of a transaction: those planned
+// refused, or, with out, those whose outcome is a refusal; entries the
+// engine does not import do not count.
+func refusals(plans []*planned, out []Outcome) []Outcome {
+	var refused []Outcome
+	for i, p := range plans {
+		switch {
+		case p.skipped:
+		case p.refusal != "":
+			refused = append(refused, Outcome{Index: p.Index, Status: http.StatusUnprocessableEntity, Reason: p.refusal})
+		case out != nil && out[i].Status == http.StatusUnprocessableEntity:
+			refused = append(refused, out[i])
+		}
+	}
+	return refused
 }
 
 // plan maps one entry, or says why it is not imported.
@@ -194,7 +202,7 @@ func (im *Importer) resolve(plans []*planned, by observation.Performer, now time
 			p.refusal = "subject " + p.obs.subject + " is not a Patient entry of this bundle"
 			continue
 		case plans[i].patient == nil:
-			p.refusal = fmt.Sprintf("its subject, entry[%d], is not imported", i)
+			p.refusal = fmt.Sprintf("its subject, entry[%d], is not imported", plans[i].Index)
 			continue
 		}
 		p.subject = i
@@ -225,93 +233,25 @@ func (im *Importer) newObservation(id uuid.UUID, in observation.Input, d patient
 	return observation.New(id, in, s, by, now)
 }
 
-// apply writes one planned entry.
-func (im *Importer) apply(ctx context.Context, p *planned, plans []*planned, by observation.Performer, now time.Time) (Outcome, error) {
-	out := Outcome{Index: p.Index}
-	if p.refusal != "" {
-		out.Status, out.Reason = http.StatusUnprocessableEntity, p.refusal
-		return out, nil
+// patientKey guards the registration of a patient: the key of its first
+// identifier, so that two imports of one patient at once register it once,
+// or, with no identifier, that of its entry.
+func patientKey(p *planned) domain.Idempotency {
+	if ids := p.patient.details.Identifiers; len(ids) > 0 {
+		key := "Patient|" + patient.IdentifierKey(ids[0].System, ids[0].Value)
+		return domain.Idempotency{Scope: IdempotencyScope, Key: key, Hash: sha256.Sum256([]byte(key))}
 	}
-	var (
-		location string
-		created  bool
-		err      error
-	)
-	switch {
-	case p.patient != nil:
-		var pt patient.Patient
-		pt, created, err = im.register(ctx, p, now)
-		p.patientID, location = pt.ID, "Patient/"+pt.ID.String()
-	case p.obs != nil:
-		var id uuid.UUID
-		id, created, err = im.record(ctx, p, plans[p.subject], by, now)
-		location = "Observation/" + id.String()
-	}
-	var invalid *domain.ValidationError
-	switch {
-	case errors.As(err, &invalid):
-		out.Status, out.Reason = http.StatusUnprocessableEntity, reason(err)
-	case errors.Is(err, domain.ErrIdempotencyMismatch):
-		out.Status, out.Reason = http.StatusUnprocessableEntity, "the entry "+keyOf(p.Entry)+" was imported before with other content"
-	case err != nil:
-		return Outcome{}, fmt.Errorf("bundle entry %d: %w", p.Index, err)
-	case created:
-		out.Status, out.Location = http.StatusCreated, location
-	default:
-		out.Status, out.Location = http.StatusOK, location
-	}
-	return out, nil
+	return domain.Idempotency{Scope: IdempotencyScope, Key: "Patient|" + keyOf(p.Entry), Hash: p.Hash}
 }
 
-// register finds the patient by any of its identifiers, or registers it.
-func (im *Importer) register(ctx context.Context, p *planned, now time.Time) (patient.Patient, bool, error) {
-	d := p.patient.details
-	for _, id := range d.Identifiers {
-		found, _, err := im.patients.Search(ctx, patient.Criteria{Identifier: patient.IdentifierKey(id.System, id.Value), Limit: 1})
-		if err != nil {
-			return patient.Patient{}, false, err
-		}
-		if len(found) > 0 {
-			return found[0], false, nil
-		}
-	}
-	// Two imports of one patient at once: the key of its first identifier
-	// (or of its entry) lets only one of them register it.
-	idem := &domain.Idempotency{Scope: IdempotencyScope, Key: "Patient|" + keyOf(p.Entry), Hash: p.Hash}
-	if len(d.Identifiers) > 0 {
-		key := "Patient|" + patient.IdentifierKey(d.Identifiers[0].System, d.Identifiers[0].Value)
-		idem = &domain.Idempotency{Scope: IdempotencyScope, Key: key, Hash: sha256.Sum256([]byte(key))}
-	}
-	return im.patients.Register(ctx, idem, nil, func(mrn string) (patient.Patient, error) {
-		id, err := im.newID()
-		if err != nil {
-			return patient.Patient{}, err
-		}
-		return patient.NewPatient(id, mrn, d, now)
-	})
+// observationKey guards the recording of an observation entry.
+func observationKey(p *planned) domain.Idempotency {
+	return domain.Idempotency{Scope: IdempotencyScope, Key: "Observation|" + keyOf(p.Entry), Hash: p.Hash}
 }
 
-// record records the observation for the patient registered from subject,
-// once per entry.
-func (im *Importer) record(ctx context.Context, p, subject *planned, by observation.Performer, now time.Time) (uuid.UUID, bool, error) {
-	id, err := im.newID()
-	if err != nil {
-		return uuid.Nil, false, err
-	}
-	in := p.obs.input
-	in.PatientID = subject.patientID
-	o, err := im.newObservation(id, in, subject.patient.details, by, now)
-	if err != nil {
-		return uuid.Nil, false, err
-	}
-	previous, err := im.observations.PreviousResults(ctx, []observation.Observation{o})
-	if err != nil {
-		return uuid.Nil, false, err
-	}
-	o = o.WithDelta(previous[o.PatientID])
-	idem := &domain.Idempotency{Scope: IdempotencyScope, Key: "Observation|" + keyOf(p.Entry), Hash: p.Hash}
-	first, replay, err := im.observations.Record(ctx, idem, nil, o)
-	return first, !replay, err
+// importedBefore is the refusal of an entry whose key names other content.
+func importedBefore(p *planned) string {
+	return "the entry " + keyOf(p.Entry) + " was imported before with other content"
 }
 
 // keyOf names an entry across imports: its fullUrl, else its request.
