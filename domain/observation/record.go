@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -1087,4 +1088,69 @@ func (o Observation) Event() EventData {
 		e.DeltaFlags = append(e.DeltaFlags, f.Code)
 	}
 	return e
+}
+
+// HasDeltaRule reports whether a result of o has a delta rule, so its
+// patient's earlier results are needed.
+func (o Observation) HasDeltaRule() bool {
+	for _, r := range o.Results() {
+		if DeltaLookback(r.Code) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// WithDeltas applies the delta rules to a batch of new observations (see
+// WithDelta): each result is compared, within its code's lookback, with
+// the patient's stored results of the code (stored, by patient) and with
+// the batch's own earlier results — as if the batch had been recorded item
+// by item in effective-time order. The batch is returned in its order.
+func WithDeltas(obs []Observation, stored map[uuid.UUID][]Result) []Observation {
+	type key struct {
+		patient uuid.UUID
+		code    string
+	}
+	history := map[key][]Result{}
+	for _, o := range obs {
+		for _, r := range o.Results() {
+			if DeltaLookback(r.Code) > 0 {
+				k := key{o.PatientID, r.Code}
+				history[k] = append(history[k], r)
+			}
+		}
+	}
+	if len(history) == 0 {
+		return obs
+	}
+	for patient, results := range stored {
+		for _, r := range results {
+			k := key{patient, r.Code}
+			history[k] = append(history[k], r)
+		}
+	}
+	for _, h := range history {
+		slices.SortStableFunc(h, func(a, b Result) int { return a.Time.Compare(b.Time) })
+	}
+	out := slices.Clone(obs)
+	for i, o := range out {
+		var previous []Result
+		for _, r := range o.Results() {
+			lookback := DeltaLookback(r.Code)
+			if lookback <= 0 {
+				continue
+			}
+			h := history[key{o.PatientID, r.Code}]
+			// The window the rules look at: from lookback before the result
+			// (inclusive) to the result (exclusive).
+			from := r.Time.Add(-lookback)
+			lo := sort.Search(len(h), func(j int) bool { return !h[j].Time.Before(from) })
+			hi := sort.Search(len(h), func(j int) bool { return !h[j].Time.Before(r.Time) })
+			previous = append(previous, h[lo:hi]...)
+		}
+		if len(previous) > 0 {
+			out[i] = o.WithDelta(previous)
+		}
+	}
+	return out
 }

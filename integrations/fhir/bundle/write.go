@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -311,68 +310,32 @@ func (im *Importer) writeObservations(ctx context.Context, plans []*planned, out
 }
 
 // withDelta applies the delta rules to new observations before they are
-// stored (observation.WithDelta): each result is compared with the
+// stored (observation.WithDeltas): each result is compared with the
 // patient's stored results of its code and with the earlier results of the
-// same import, within the code's lookback — as if the import had been
-// recorded item by item in effective-time order. Stored results are read
-// in one query, only for patients stored before the import and codes that
-// have a delta rule.
+// same import, within the code's lookback. Stored results are read in one
+// query, only for patients stored before the import and codes that have a
+// delta rule.
 func (im *Importer) withDelta(ctx context.Context, obs []observation.Observation, existing map[uuid.UUID]bool) ([]observation.Observation, error) {
-	type key struct {
-		patient uuid.UUID
-		code    string
-	}
-	history := map[key][]observation.Result{}
 	var before []observation.Observation
+	ruled := false
 	for _, o := range obs {
-		ruled := false
-		for _, r := range o.Results() {
-			if observation.DeltaLookback(r.Code) > 0 {
-				k := key{o.PatientID, r.Code}
-				history[k] = append(history[k], r)
-				ruled = true
-			}
+		if !o.HasDeltaRule() {
+			continue
 		}
-		if ruled && existing[o.PatientID] {
+		ruled = true
+		if existing[o.PatientID] {
 			before = append(before, o)
 		}
 	}
-	if len(history) == 0 {
+	if !ruled {
 		return obs, nil
 	}
+	var stored map[uuid.UUID][]observation.Result
 	if len(before) > 0 {
-		stored, err := im.store.PreviousResults(ctx, before)
-		if err != nil {
+		var err error
+		if stored, err = im.store.PreviousResults(ctx, before); err != nil {
 			return nil, err
 		}
-		for patient, results := range stored {
-			for _, r := range results {
-				k := key{patient, r.Code}
-				history[k] = append(history[k], r)
-			}
-		}
 	}
-	for _, h := range history {
-		slices.SortStableFunc(h, func(a, b observation.Result) int { return a.Time.Compare(b.Time) })
-	}
-	for i, o := range obs {
-		var previous []observation.Result
-		for _, r := range o.Results() {
-			lookback := observation.DeltaLookback(r.Code)
-			if lookback <= 0 {
-				continue
-			}
-			h := history[key{o.PatientID, r.Code}]
-			// The window the rules look at: from lookback before the result
-			// (inclusive) to the result (exclusive).
-			from := r.Time.Add(-lookback)
-			lo := sort.Search(len(h), func(j int) bool { return !h[j].Time.Before(from) })
-			hi := sort.Search(len(h), func(j int) bool { return !h[j].Time.Before(r.Time) })
-			previous = append(previous, h[lo:hi]...)
-		}
-		if len(previous) > 0 {
-			obs[i] = o.WithDelta(previous)
-		}
-	}
-	return obs, nil
+	return observation.WithDeltas(obs, stored), nil
 }
