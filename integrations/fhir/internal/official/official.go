@@ -7,18 +7,14 @@
 package official
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zarish-sphere/zarish/internal/npmpin"
 )
 
 // Dir holds package.json and, once installed, node_modules.
@@ -66,61 +62,5 @@ func Examples(t testing.TB, resourceType string) []string {
 }
 
 func install() error {
-	if installed() {
-		return nil
-	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		return errors.New("they are not in " + Dir + "/node_modules, and npm, which installs them, is not on PATH")
-	}
-	// The test binaries of several packages may install at once (go test
-	// -p): one installs while the others wait on the lock, then find the
-	// packages there.
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "zarish-fhir-official.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
-	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
-	if installed() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--ignore-scripts")
-	cmd.Dir = Dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return errors.New("npm install in " + Dir + " failed: " + err.Error() + "\n" + string(out))
-	}
-	if _, err := os.Stat(filepath.Join(Dir, "package-lock.json")); err == nil {
-		return errors.New("npm wrote " + Dir + "/package-lock.json: it records where each package was downloaded from and must not be kept")
-	}
-	if !installed() {
-		return errors.New("npm install did not install the versions package.json pins")
-	}
-	return nil
-}
-
-// installed reports whether node_modules holds every dependency of
-// package.json at the version it pins.
-func installed() bool {
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	b, err := os.ReadFile(filepath.Join(Dir, "package.json"))
-	if err != nil || json.Unmarshal(b, &pkg) != nil || len(pkg.Dependencies) == 0 {
-		return false
-	}
-	for name, version := range pkg.Dependencies {
-		var got struct {
-			Version string `json:"version"`
-		}
-		b, err := os.ReadFile(filepath.Join(Dir, "node_modules", name, "package.json"))
-		if err != nil || json.Unmarshal(b, &got) != nil || got.Version != version {
-			return false
-		}
-	}
-	return true
+	return npmpin.Install(Dir, "zarish-fhir-official.lock", 10*time.Minute, "--ignore-scripts")
 }

@@ -11,14 +11,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zarish-sphere/zarish/internal/npmpin"
 )
 
 // Dir holds the Node programs and their package.json.
@@ -50,60 +50,7 @@ func installOracle() error {
 			return errors.New("the oracle tests need " + tool + ", which is not on PATH")
 		}
 	}
-	if oraclePackagesInstalled() {
-		return nil
-	}
-	// The test binaries of several packages may install at once (go test
-	// -p): one installs while the others wait on the lock, then find the
-	// packages there.
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "zarish-hl7-oracle.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
-	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
-	if oraclePackagesInstalled() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--no-package-lock", "--no-audit", "--no-fund")
-	cmd.Dir = Dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return errors.New("npm install in " + Dir + " failed: " + err.Error() + "\n" + string(out))
-	}
-	if _, err := os.Stat(filepath.Join(Dir, "package-lock.json")); err == nil {
-		return errors.New("npm wrote " + Dir + "/package-lock.json: it records where each package was downloaded from and must not be kept")
-	}
-	if !oraclePackagesInstalled() {
-		return errors.New("npm install did not install the versions package.json pins")
-	}
-	return nil
-}
-
-// oraclePackagesInstalled reports whether node_modules holds every
-// dependency of package.json at the version it pins.
-func oraclePackagesInstalled() bool {
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	b, err := os.ReadFile(filepath.Join(Dir, "package.json"))
-	if err != nil || json.Unmarshal(b, &pkg) != nil {
-		return false
-	}
-	for name, version := range pkg.Dependencies {
-		var got struct {
-			Version string `json:"version"`
-		}
-		b, err := os.ReadFile(filepath.Join(Dir, "node_modules", name, "package.json"))
-		if err != nil || json.Unmarshal(b, &got) != nil || got.Version != version {
-			return false
-		}
-	}
-	return true
+	return npmpin.Install(Dir, "zarish-hl7-oracle.lock", 5*time.Minute)
 }
 
 // Run runs a script of the oracle folder and decodes the JSON it prints
