@@ -15,18 +15,25 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/dicom"
 	"github.com/zarish-sphere/zarish/domain/patient"
+	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	part10 "github.com/zarish-sphere/zarish/integrations/dicom"
+	diagnosticflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
+	"github.com/zarish-sphere/zarish/workflows/process"
 )
 
 // DICOMStore is the index of the DICOM instances received: what STOW-RS
@@ -38,6 +45,18 @@ type DICOMStore interface {
 	SaveInstance(ctx context.Context, rec *audit.Record, in dicom.Instance) (stored bool, err error)
 	SearchStudies(ctx context.Context, f dicom.Filter) ([]dicom.StudySummary, error)
 	Instance(ctx context.Context, sopInstanceUID string) (dicom.Instance, error)
+	// OrdersByAccession is every diagnostic order an Accession Number may
+	// name: by placer order number, or as dicom.OrderAccession of its id.
+	OrdersByAccession(ctx context.Context, accession string) ([]diagnostic.Report, error)
+	// StudySeries lists the series of a stored study.
+	StudySeries(ctx context.Context, studyUID string) ([]dicom.SeriesSummary, error)
+	// StudyLink is the order a study is linked to, or domain.ErrNotFound.
+	StudyLink(ctx context.Context, studyUID string) (dicom.StudyLink, error)
+	// LinkStudy claims a study for an order once, running do (the
+	// workflow's Update) inside the claim: a study claimed already answers
+	// its link and linked false without running do; a failing do leaves no
+	// claim.
+	LinkStudy(ctx context.Context, link dicom.StudyLink, do func(context.Context) error) (stored dicom.StudyLink, linked bool, err error)
 }
 
 // patientsByMRN finds a registered patient by MRN, or domain.ErrNotFound.
@@ -90,6 +109,9 @@ const (
 // dicomRoutes serve DICOMweb under /v1/integration/dicom: STOW-RS stores
 // instances under dir, QIDO-RS searches their studies and WADO-RS returns
 // one. auditLog stores a retrieval's record before its file streams.
+// temporal drives the diagnostic workflows STOW-RS links studies to their
+// imaging orders through; without it no study is linked, and STOW-RS says
+// so for each instance.
 type dicomRoutes struct {
 	*edge
 	store    DICOMStore
@@ -97,6 +119,7 @@ type dicomRoutes struct {
 	auditLog AuditLog
 	dir      string
 	limits   DICOMLimits
+	temporal client.Client
 }
 
 func (s *dicomRoutes) routes() []Route {
@@ -164,8 +187,38 @@ type DICOMInstanceResult struct {
 	// patient's MRN.
 	PatientID *uuid.UUID `json:"patientId,omitempty"`
 	// URL retrieves the stored instance (WADO-RS).
-	URL      string   `json:"url,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	URL string `json:"url,omitempty"`
+	// Order says what became of the instance's Accession Number: the
+	// imaging order its study is linked to, or why none is (also one of
+	// Warnings). Absent from a refused part.
+	Order    *DICOMOrderLink `json:"order,omitempty"`
+	Warnings []string        `json:"warnings,omitempty"`
+}
+
+// What STOW-RS did about the order a stored instance's study is for.
+const (
+	// dicomOrderLinked: this request linked the study to the order.
+	dicomOrderLinked = "linked"
+	// dicomOrderAlreadyLinked: the study was linked to the order before.
+	dicomOrderAlreadyLinked = "already-linked"
+	// dicomOrderNotLinked: no order was linked; Code and Reason say why.
+	dicomOrderNotLinked = "not-linked"
+)
+
+// DICOMOrderLink is the imaging order a stored instance's study was linked
+// to by its Accession Number (0008,0050), or why it was not.
+type DICOMOrderLink struct {
+	AccessionNumber string `json:"accessionNumber,omitempty"`
+	// Status is linked, already-linked or not-linked.
+	Status string `json:"status"`
+	// OrderID is the order (and report) the study is linked to;
+	// ImagingStudyID the study's record on it. Both absent when not linked.
+	OrderID        *uuid.UUID `json:"orderId,omitempty"`
+	ImagingStudyID *uuid.UUID `json:"imagingStudyId,omitempty"`
+	// Code (one of the dicom.NotLinked* codes) and Reason say why no order
+	// was linked.
+	Code   string `json:"code,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // DICOMStoreResult is the STOW-RS answer: every part of the request, in
@@ -577,6 +630,7 @@ func (s *dicomRoutes) index(c *gin.Context, parts []*received) {
 			patients = append(patients, *p.in.PatientID)
 		}
 	}
+	s.linkOrders(c, parts)
 	if single == nil || !a.recorded {
 		study := ""
 		if len(studies) == 1 {
@@ -623,6 +677,191 @@ func (s *dicomRoutes) link(ctx context.Context, p *received) error {
 	}
 	p.result.Warnings = append(p.result.Warnings, warnPatientNotMatched)
 	return nil
+}
+
+// linkKey is what decides the order of a stored instance's study: the
+// study, the Accession Number and our patient.
+type linkKey struct {
+	study, accession string
+	patient          uuid.UUID
+}
+
+// linkOrders links the study of each instance stored (or stored already)
+// to the imaging order its Accession Number (0008,0050) names, once per
+// study, and says on each instance what became of it: linked, linked
+// before, or not linked and why (also as a warning). The instances stay
+// stored whatever the answer, and the request's status does not change:
+// a study not linked is linked by sending its instances again, or by POST
+// /v1/diagnostics/orders/{id}/studies.
+func (s *dicomRoutes) linkOrders(c *gin.Context, parts []*received) {
+	done := map[linkKey]DICOMOrderLink{}
+	for _, p := range parts {
+		if p.result.Status != dicomStored && p.result.Status != dicomAlreadyStored {
+			continue
+		}
+		k := linkKey{study: p.in.StudyInstanceUID, accession: strings.TrimSpace(p.in.AccessionNumber)}
+		if p.in.PatientID != nil {
+			k.patient = *p.in.PatientID
+		}
+		link, ok := done[k]
+		if !ok {
+			link = s.linkOrder(c, p.in)
+			done[k] = link
+		}
+		p.result.Order = &link
+		if link.Status == dicomOrderNotLinked {
+			p.result.Warnings = append(p.result.Warnings, link.Reason)
+		}
+	}
+}
+
+// scopeLinkStudy is what POST /v1/diagnostics/orders/{id}/studies needs,
+// and so what STOW-RS needs to link a study to its order.
+const scopeLinkStudy = "system/DiagnosticReport.write"
+
+// linkOrder links the study of a stored instance to the imaging order its
+// Accession Number names, through the diagnostic workflow's link-study
+// Update as POST /v1/diagnostics/orders/{id}/studies does: the order is the
+// one dicom.OrderFor picks — by its placer order number, or as
+// dicom.OrderAccession of its id — and must be of the patient the
+// instance's Patient ID matched; the study is recorded available with its
+// series as the index holds them (dicom.StudyFor), for the ordered
+// procedure performed with their modality. Linking is a person's act: the
+// request must act for the radiographer (a machine client sends
+// X-On-Behalf-Of: Practitioner/<id>) and hold system/DiagnosticReport.write.
+// A study already linked is not linked again.
+func (s *dicomRoutes) linkOrder(c *gin.Context, in dicom.Instance) DICOMOrderLink {
+	ctx := c.Request.Context()
+	accession := strings.TrimSpace(in.AccessionNumber)
+	out := DICOMOrderLink{AccessionNumber: accession}
+	notLinked := func(err error) DICOMOrderLink {
+		var nl *dicom.NotLinked
+		if !errors.As(err, &nl) {
+			s.log.WarnContext(ctx, "stow: study not linked to its order", "requestId", requestID(c),
+				"study", in.StudyInstanceUID, "error", err)
+			nl = &dicom.NotLinked{Code: dicom.NotLinkedUnavailable,
+				Reason: "no order linked: the order could not be looked up or reached now; send the instance again to link it"}
+		}
+		out.Status, out.Code, out.Reason = dicomOrderNotLinked, nl.Code, nl.Reason
+		out.OrderID, out.ImagingStudyID = nil, nil
+		return out
+	}
+	var found []diagnostic.Report
+	if accession != "" {
+		var err error
+		if found, err = s.store.OrdersByAccession(ctx, accession); err != nil {
+			return notLinked(err)
+		}
+	}
+	r, err := dicom.OrderFor(accession, found, in.PatientID)
+	if err != nil {
+		return notLinked(err)
+	}
+	orderID := r.Order.ID
+	studyID := StudyID(orderID, in.StudyInstanceUID)
+	out.OrderID, out.ImagingStudyID = &orderID, &studyID
+	elsewhere := func() DICOMOrderLink {
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedElsewhere,
+			Reason: "no order linked: the study is linked to another order already; Accession Number " + accession + " names a second one"})
+	}
+	prior, err := s.store.StudyLink(ctx, in.StudyInstanceUID)
+	switch {
+	case err == nil && prior.OrderID == orderID:
+		out.Status = dicomOrderAlreadyLinked
+		return out
+	case err == nil:
+		return elsewhere()
+	case !errors.Is(err, domain.ErrNotFound):
+		return notLinked(err)
+	}
+	if slices.ContainsFunc(r.Studies, func(st diagnostic.ImagingStudy) bool { return st.ID == studyID }) {
+		// Linked by hand (POST …/studies) before any instance arrived.
+		out.Status = dicomOrderAlreadyLinked
+		return out
+	}
+	if s.temporal == nil {
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedUnavailable,
+			Reason: "no order linked: this server links no studies to orders (it has no workflow client)"})
+	}
+	if p, _ := principal(c); !p.Allows(scopeLinkStudy) {
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedScopeRequired,
+			Reason: "no order linked: Accession Number " + accession + " names order " + orderID.String() +
+				", and linking a study to it needs the scope " + scopeLinkStudy})
+	}
+	who, ok := actingPractitioner(c)
+	if !ok {
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedPersonRequired,
+			Reason: "no order linked: Accession Number " + accession + " names order " + orderID.String() +
+				", and linking a study is a person's act: send " + headerOnBehalfOf + ": Practitioner/<id> naming the radiographer (scope " +
+				access.ScopeActOnBehalf + "), or store the study as the signed-in practitioner"})
+	}
+	series, err := s.store.StudySeries(ctx, in.StudyInstanceUID)
+	if err != nil {
+		return notLinked(err)
+	}
+	study, err := dicom.StudyFor(r, studyID, in.StudyInstanceUID, series)
+	if err != nil {
+		return notLinked(err)
+	}
+	if err := r.CanLinkStudy(study); err != nil {
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedRefused, Reason: "no order linked: " + err.Error()})
+	}
+	rec, err := s.linkRecord(c, r.Order, in.StudyInstanceUID)
+	if err != nil {
+		return notLinked(err)
+	}
+	req := &diagnosticflow.LinkStudyRequest{Study: study}
+	req.SetActor(who)
+	link := dicom.StudyLink{StudyInstanceUID: in.StudyInstanceUID, OrderID: orderID, AccessionNumber: accession, By: who, At: s.now().UTC()}
+	stored, linked, err := s.store.LinkStudy(ctx, link, func(ctx context.Context) error {
+		_, err := diagnosticflow.Step(ctx, s.temporal, orderID, process.WithAudit(req, rec))
+		return err
+	})
+	var missing *serviceerror.NotFound
+	switch {
+	case err == nil:
+	case slices.Contains([]string{diagnosticflow.RefusedInvalidTransition, diagnosticflow.RefusedInvalidArgument,
+		diagnosticflow.RefusedNotRecorded}, process.ErrorType(err)):
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedRefused, Reason: "no order linked: " + refusalMessage(err)})
+	case errors.As(err, &missing):
+		return notLinked(&dicom.NotLinked{Code: dicom.NotLinkedRefused, Reason: "no order linked: the order's report has ended (cancelled or withdrawn)"})
+	default:
+		return notLinked(err)
+	}
+	switch {
+	case linked:
+		out.Status = dicomOrderLinked
+	case stored.OrderID == orderID:
+		// Another request linked it while this one waited.
+		out.Status = dicomOrderAlreadyLinked
+	default:
+		return elsewhere()
+	}
+	return out
+}
+
+// linkRecord is the audit record of a study's link to order o, which the
+// link-study Update stores with the report's change, as it stores the one
+// of POST …/studies: the update of the report, by the request's actor. The
+// request's own record (the instances' creation) stays as it is. Nil when
+// the request is not audited.
+func (s *dicomRoutes) linkRecord(c *gin.Context, o diagnostic.Order, studyUID string) (*audit.Record, error) {
+	a := auditOf(c)
+	if a.rec.ID == uuid.Nil {
+		return nil, nil
+	}
+	id, err := s.newID()
+	if err != nil {
+		return nil, err
+	}
+	rec := a.rec
+	patientID := o.PatientID
+	rec.ID, rec.Time, rec.Actor = id, s.now().UTC(), actorOf(c)
+	rec.Action, rec.EntityType, rec.EntityID = audit.ActionUpdate, entityDiagnosticReport, o.ID.String()
+	rec.PatientID, rec.PatientIDs = &patientID, nil
+	rec.Status, rec.Outcome = http.StatusOK, audit.OutcomeSuccess
+	rec.Description = "imaging study " + studyUID + " linked to the order by STOW-RS"
+	return &rec, nil
 }
 
 // place moves the received file to its path under the storage root, named
@@ -679,6 +918,11 @@ type DICOMStudyView struct {
 	ModalitiesInStudy []string   `json:"modalitiesInStudy"`
 	NumberOfSeries    int        `json:"numberOfSeries"`
 	NumberOfInstances int        `json:"numberOfInstances"`
+	// OrderID is the imaging order STOW-RS linked the study to (GET
+	// /v1/diagnostics/orders/{orderId}), and ImagingStudyID the study's
+	// record on its report; both absent for a study linked to none.
+	OrderID        *uuid.UUID `json:"orderId,omitempty"`
+	ImagingStudyID *uuid.UUID `json:"imagingStudyId,omitempty"`
 }
 
 // DICOMStudyPage is one page of a study search; NextOffset is the offset of
@@ -746,6 +990,10 @@ func (s *dicomRoutes) searchStudies(c *gin.Context) {
 		}
 		if v.ModalitiesInStudy == nil {
 			v.ModalitiesInStudy = []string{}
+		}
+		if st.OrderID != nil {
+			studyID := StudyID(*st.OrderID, st.StudyInstanceUID)
+			v.OrderID, v.ImagingStudyID = st.OrderID, &studyID
 		}
 		if st.PatientID != nil {
 			a.disclosed(*st.PatientID)

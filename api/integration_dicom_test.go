@@ -24,10 +24,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
+	"github.com/zarish-sphere/zarish/domain/dicom"
 	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
+	diagnosticflow "github.com/zarish-sphere/zarish/workflows/diagnostic"
 )
 
 // The dcmtk-made files of the DICOM reader's tests: the CT (its explicit
@@ -399,7 +402,8 @@ func TestDICOMStoreMatchesPatientByMRN(t *testing.T) {
 	}
 	ct := withPatientID(t, dicomFile(t, "ct_explicit.dcm"), "ZS-000123 ", registered.MRN)
 	got := stowResult(t, a.send(t, imagingToken, mediaDICOM, ct), http.StatusOK)
-	if got[0].Status != dicomStored || got[0].PatientID == nil || *got[0].PatientID != registered.ID || len(got[0].Warnings) != 0 {
+	if got[0].Status != dicomStored || got[0].PatientID == nil || *got[0].PatientID != registered.ID || got[0].Order == nil ||
+		got[0].Order.Code != dicom.NotLinkedNoOrder || !slices.Equal(got[0].Warnings, []string{got[0].Order.Reason}) {
 		t.Fatalf("the CT of a registered patient: %+v", got[0])
 	}
 	studies := a.studies(t, "?PatientID="+registered.MRN)
@@ -435,4 +439,297 @@ func withPatientID(t *testing.T, raw []byte, old, id string) []byte {
 		t.Fatalf("%q is not in the file once", old)
 	}
 	return bytes.Replace(raw, []byte(old), []byte(fmt.Sprintf("%-*s", len(old), id)), 1)
+}
+
+// The dcmtk-made instances of a study performed for an imaging order
+// (ct_order.dump): their Accession Number and Patient ID are placeholders
+// the tests replace.
+const (
+	orderStudy        = "1.2.826.0.1.3680043.10.1407.1.3"
+	orderSeries       = "1.2.826.0.1.3680043.10.1407.2.3"
+	orderSOP1         = "1.2.826.0.1.3680043.10.1407.3.3.1"
+	orderSOP2         = "1.2.826.0.1.3680043.10.1407.3.3.2"
+	accessionHolder   = "ACCESSION-NUMBER"
+	patientIDHolder   = "ZS-PLACEHOLDER"
+	ctHead            = "24725-4"
+	pacsToken         = "pacs-linking"
+	imagesOnlyToken   = "pacs-images-only"
+	linkScopeForTests = "system/DiagnosticReport.write"
+)
+
+// dicomOrdersAPI serves the DICOM routes beside the diagnostic ones, on one
+// database, with the fake Temporal of the diagnostic tests: STOW-RS links
+// studies to their orders through it.
+type dicomOrdersAPI struct {
+	*diagnosticsAPI
+	dicom *httptest.Server
+	mrn   string
+}
+
+func newDICOMOrdersAPI(t *testing.T) *dicomOrdersAPI {
+	t.Helper()
+	d := newDiagnosticsAPI(t)
+	imaging := []string{"system/ImagingStudy.read", "system/ImagingStudy.write", access.ScopeActOnBehalf}
+	d.verifier[pacsToken] = access.Principal{Subject: "pacs", ClientID: "pacs", Scopes: append(slices.Clone(imaging), linkScopeForTests)}
+	d.verifier[imagesOnlyToken] = access.Principal{Subject: "archive", ClientID: "archive", Scopes: imaging}
+	deps := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", Audit: d.audit, Verifier: d.verifier,
+		CareTeam: postgres.NewCareTeamStore(d.pool), Now: time.Now, NewID: uuid.NewV7, Health: NewHealth(nil, time.Second), Metrics: NewMetrics()}
+	patients := postgres.NewPatientStore(d.pool)
+	routes := &dicomRoutes{store: postgres.NewDICOMStore(d.pool), patients: patients, auditLog: d.audit, dir: t.TempDir(), temporal: d.temporal}
+	a := &dicomOrdersAPI{diagnosticsAPI: d}
+	a.dicom = httptest.NewServer(serviceRouter(t, deps, func(e *edge) []Route { routes.edge = e; return routes.routes() }))
+	t.Cleanup(a.dicom.Close)
+	p, err := patients.Get(context.Background(), d.patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.mrn = p.MRN
+	return a
+}
+
+// orderInstance is ct_order_<n>.dcm with its Accession Number and Patient
+// ID replaced, each padded with spaces to the placeholder's length.
+func orderInstance(t *testing.T, n int, accession, patientID string) []byte {
+	t.Helper()
+	raw := dicomFile(t, fmt.Sprintf("ct_order_%d.dcm", n))
+	if len(accession) > len(accessionHolder) {
+		t.Fatalf("accession %s is longer than the placeholder", accession)
+	}
+	raw = bytes.Replace(raw, []byte(accessionHolder), []byte(fmt.Sprintf("%-*s", len(accessionHolder), accession)), 1)
+	return withPatientID(t, raw, patientIDHolder, patientID)
+}
+
+func (a *dicomOrdersAPI) stow(t *testing.T, token string, status int, instances [][]byte, headers ...string) ([]DICOMInstanceResult, string) {
+	t.Helper()
+	parts := make([]dicomPart, len(instances))
+	for i, in := range instances {
+		parts[i] = dicomPart{mediaDICOM, in}
+	}
+	contentType, body := dicomParts(t, parts...)
+	req, _ := http.NewRequest(http.MethodPost, a.dicom.URL+dicomStudiesPath, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := a.dicom.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return stowResult(t, result{res.StatusCode, res.Header, string(raw)}, status), res.Header.Get("X-Request-Id")
+}
+
+// links are the link-study Updates the fake Temporal was sent.
+func (a *dicomOrdersAPI) links() []*diagnosticflow.LinkStudyRequest {
+	a.temporal.mu.Lock()
+	defer a.temporal.mu.Unlock()
+	var out []*diagnosticflow.LinkStudyRequest
+	for _, req := range a.temporal.sent {
+		if l, ok := req.(*diagnosticflow.LinkStudyRequest); ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (a *dicomOrdersAPI) qido(t *testing.T, query string) []DICOMStudyView {
+	t.Helper()
+	r := call(t, a.dicom, http.MethodGet, dicomStudiesPath+query, pacsToken, "")
+	var page DICOMStudyPage
+	if err := json.Unmarshal([]byte(r.body), &page); r.status != http.StatusOK || err != nil {
+		t.Fatalf("QIDO-RS %s: %d %s", query, r.status, r.body)
+	}
+	return page.Data
+}
+
+// notLinked fails unless the instance is stored and says no order was
+// linked, with code, in its order attribute and among its warnings.
+func notLinked(t *testing.T, what string, got DICOMInstanceResult, accession, code string) {
+	t.Helper()
+	o := got.Order
+	if (got.Status != dicomStored && got.Status != dicomAlreadyStored) || o == nil || o.Status != dicomOrderNotLinked ||
+		o.Code != code || o.AccessionNumber != accession || o.Reason == "" || o.OrderID != nil || !slices.Contains(got.Warnings, o.Reason) {
+		t.Fatalf("%s: %+v, order %+v; want not linked, %s", what, got, o, code)
+	}
+}
+
+// An instance whose Accession Number names an imaging order of its patient
+// links its study to the order through the link-study Update, as POST
+// …/orders/{id}/studies does, acting for the practitioner X-On-Behalf-Of
+// names — never for nobody, and only with the scope that route needs — and
+// once per study: the instance sent again, or another of the study, links
+// nothing again. QIDO-RS shows the order.
+func TestDICOMStoreLinksTheStudyToItsOrder(t *testing.T) {
+	a := newDICOMOrdersAPI(t)
+	ordered := a.order(t, "routine", ctHead)
+	id := ordered.Order.ID
+	accession := dicom.OrderAccession(id)
+	first, second := orderInstance(t, 1, accession, a.mrn), orderInstance(t, 2, accession, a.mrn)
+	onBehalf := []string{"X-On-Behalf-Of", "Practitioner/" + radiologistID.String()}
+
+	// A machine acting as itself stores the instance but links nothing.
+	got, _ := a.stow(t, pacsToken, http.StatusOK, [][]byte{first})
+	notLinked(t, "no person", got[0], accession, dicom.NotLinkedPersonRequired)
+	if !strings.Contains(got[0].Order.Reason, "X-On-Behalf-Of") || len(a.links()) != 0 {
+		t.Fatalf("without a person: %q, %d links", got[0].Order.Reason, len(a.links()))
+	}
+	// A token that may store images but not change a report links nothing.
+	got, _ = a.stow(t, imagesOnlyToken, http.StatusOK, [][]byte{first}, onBehalf...)
+	notLinked(t, "without the report's scope", got[0], accession, dicom.NotLinkedScopeRequired)
+	if len(a.links()) != 0 {
+		t.Fatalf("linked without %s", linkScopeForTests)
+	}
+
+	before, err := a.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, requestID := a.stow(t, pacsToken, http.StatusOK, [][]byte{first}, onBehalf...)
+	studyID := StudyID(id, orderStudy)
+	if o := got[0].Order; got[0].Status != dicomAlreadyStored || o == nil || o.Status != dicomOrderLinked || o.OrderID == nil ||
+		*o.OrderID != id || o.ImagingStudyID == nil || *o.ImagingStudyID != studyID || o.AccessionNumber != accession ||
+		o.Code != "" || len(got[0].Warnings) != 0 {
+		t.Fatalf("the instance of the order's study: %+v, order %+v", got[0], got[0].Order)
+	}
+	links := a.links()
+	want := diagnostic.ImagingStudy{ID: studyID, PatientID: a.patient, ReportID: id, ProcedureCode: ctHead, StudyUID: orderStudy,
+		Modalities: []string{"CT"}, Series: []diagnostic.Series{{UID: orderSeries, Number: 2, Modality: "CT", Instances: 1}},
+		Status: diagnostic.StudyAvailable}
+	if len(links) != 1 || links[0].By != radiologistID || !sameStudy(links[0].Study, want) || links[0].Audit == nil {
+		t.Fatalf("the Updates sent: %+v", links)
+	}
+	// The report moved as the same study linked by hand moves it.
+	after, err := a.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHand, err := before.LinkStudy(want, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != byHand.Status || after.Version != before.Version+1 || after.Last().Kind != diagnostic.EventStudyLinked ||
+		after.Last().Note != byHand.Last().Note || len(after.Studies) != 1 || after.Studies[0].NumberOfInstances != 1 {
+		t.Fatalf("the report after the link: %s v%d %+v %+v; by hand %s %+v", after.Status, after.Version, after.Last(), after.Studies,
+			byHand.Status, byHand.Last())
+	}
+	// The link is audited as the report's update, for its patient, beside
+	// the instance's creation.
+	records := recordsFor(t, a.audit, requestID)
+	slices.SortFunc(records, func(x, y audit.Record) int { return strings.Compare(x.EntityType, y.EntityType) })
+	if len(records) != 2 || records[0].EntityType != entityDiagnosticReport || records[0].EntityID != id.String() ||
+		records[0].Action != audit.ActionUpdate || records[0].PatientID == nil || *records[0].PatientID != a.patient ||
+		records[0].Actor.PractitionerID != radiologistID.String() || !records[0].Actor.Asserted ||
+		records[1].EntityType != entityImagingStudy || records[1].Action != audit.ActionCreate {
+		t.Fatalf("audit records of the link: %+v", records)
+	}
+
+	// Sent again, with another instance of the study: stored, linked once.
+	got, _ = a.stow(t, pacsToken, http.StatusOK, [][]byte{first, second}, onBehalf...)
+	for i, status := range []string{dicomAlreadyStored, dicomStored} {
+		if o := got[i].Order; got[i].Status != status || o == nil || o.Status != dicomOrderAlreadyLinked || o.OrderID == nil || *o.OrderID != id {
+			t.Fatalf("instance %d sent again: %+v, order %+v", i+1, got[i], o)
+		}
+	}
+	if n := len(a.links()); n != 1 {
+		t.Fatalf("%d link-study Updates after the study was sent again, want 1", n)
+	}
+	if again, _ := a.store.Get(context.Background(), id); again.Version != after.Version {
+		t.Fatalf("the report moved again: v%d, v%d", again.Version, after.Version)
+	}
+
+	studies := a.qido(t, "?AccessionNumber="+accession)
+	if len(studies) != 1 || studies[0].StudyInstanceUID != orderStudy || studies[0].OrderID == nil || *studies[0].OrderID != id ||
+		studies[0].ImagingStudyID == nil || *studies[0].ImagingStudyID != studyID || studies[0].NumberOfInstances != 2 {
+		t.Fatalf("QIDO-RS by the order's accession number: %+v", studies)
+	}
+	if got := a.qido(t, "?AccessionNumber=0000000000000000"); len(got) != 0 {
+		t.Fatalf("QIDO-RS by another accession number: %+v", got)
+	}
+}
+
+// sameStudy compares the study fields STOW-RS fills in.
+func sameStudy(got, want diagnostic.ImagingStudy) bool {
+	return got.ID == want.ID && got.PatientID == want.PatientID && got.ReportID == want.ReportID &&
+		got.ProcedureCode == want.ProcedureCode && got.StudyUID == want.StudyUID && slices.Equal(got.Modalities, want.Modalities) &&
+		slices.Equal(got.Series, want.Series) && got.Status == want.Status && got.BodySite == nil && got.Started == nil
+}
+
+// An order another system placed is named by its placer order number.
+func TestDICOMStoreLinksByPlacerNumber(t *testing.T) {
+	a := newDICOMOrdersAPI(t)
+	cat, err := diagnostic.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := diagnosticflow.NewOrder(diagnostic.Request{ID: uuid.Must(uuid.NewV7()), PatientID: a.patient, Tests: []string{ctHead},
+		ClinicalInfo: "headache after a fall", OrdererID: physicianID, CreatedAt: time.Now(),
+		Placer: &diagnostic.Placer{Sender: "RIS|GHH", Number: "RIS-0042"}}, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.store.Create(context.Background(), nil, nil, r); err != nil {
+		t.Fatal(err)
+	}
+	a.temporal.mu.Lock()
+	a.temporal.reports[r.Order.ID] = r
+	a.temporal.mu.Unlock()
+
+	got, _ := a.stow(t, pacsToken, http.StatusOK, [][]byte{orderInstance(t, 1, "RIS-0042", a.mrn)},
+		"X-On-Behalf-Of", "Practitioner/"+radiologistID.String())
+	if o := got[0].Order; o == nil || o.Status != dicomOrderLinked || o.OrderID == nil || *o.OrderID != r.Order.ID || o.AccessionNumber != "RIS-0042" {
+		t.Fatalf("the placer's order: %+v", o)
+	}
+	if links := a.links(); len(links) != 1 || links[0].Study.ReportID != r.Order.ID {
+		t.Fatalf("the Updates sent: %+v", links)
+	}
+}
+
+// An Accession Number that names no order stores the instance and says so;
+// one that names another patient's order, or an order while the Patient ID
+// names no registered patient, links nothing and says why.
+func TestDICOMStoreLinksNoOtherOrder(t *testing.T) {
+	a := newDICOMOrdersAPI(t)
+	ordered := a.order(t, "routine", ctHead)
+	accession := dicom.OrderAccession(ordered.Order.ID)
+	onBehalf := []string{"X-On-Behalf-Of", "Practitioner/" + radiologistID.String()}
+
+	got, _ := a.stow(t, pacsToken, http.StatusOK, [][]byte{orderInstance(t, 1, accessionHolder, a.mrn)}, onBehalf...)
+	notLinked(t, "an unknown accession number", got[0], accessionHolder, dicom.NotLinkedNoOrder)
+	if got[0].Status != dicomStored || got[0].PatientID == nil || *got[0].PatientID != a.patient || len(got[0].Warnings) != 1 ||
+		!strings.Contains(got[0].Warnings[0], "names no imaging order") {
+		t.Fatalf("an unknown accession number: %+v", got[0])
+	}
+	if studies := a.qido(t, "?StudyInstanceUID="+orderStudy); len(studies) != 1 || studies[0].OrderID != nil {
+		t.Fatalf("a study of no order: %+v", studies)
+	}
+
+	other := registerPatient(t, postgres.NewPatientStore(a.pool))
+	p, err := postgres.NewPatientStore(a.pool).Get(context.Background(), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another study UID would be a new study; the same study's second
+	// instance is enough, since no order was linked to it.
+	got, _ = a.stow(t, pacsToken, http.StatusOK, [][]byte{orderInstance(t, 2, accession, p.MRN)}, onBehalf...)
+	notLinked(t, "another patient's order", got[0], accession, dicom.NotLinkedPatientMismatch)
+	if !strings.Contains(got[0].Order.Reason, "another patient") || strings.Contains(got[0].Order.Reason, ordered.Order.ID.String()) {
+		t.Fatalf("the mismatch's reason: %q", got[0].Order.Reason)
+	}
+
+	unregistered := orderInstance(t, 2, accession, "ZS-999999")
+	unregistered = bytes.Replace(unregistered, []byte(orderSOP2), []byte("1.2.826.0.1.3680043.10.1407.3.3.9"), 2)
+	got, _ = a.stow(t, pacsToken, http.StatusOK, [][]byte{unregistered}, onBehalf...)
+	notLinked(t, "no registered patient", got[0], accession, dicom.NotLinkedPatientMismatch)
+	if !slices.Contains(got[0].Warnings, warnPatientNotMatched) || !strings.Contains(got[0].Order.Reason, "no registered patient") {
+		t.Fatalf("an unregistered Patient ID: %+v", got[0])
+	}
+
+	if n := len(a.links()); n != 0 {
+		t.Fatalf("%d link-study Updates, want none", n)
+	}
+	if r, _ := a.store.Get(context.Background(), ordered.Order.ID); len(r.Studies) != 0 || r.Status != diagnostic.StatusRegistered {
+		t.Fatalf("the order moved: %s %+v", r.Status, r.Studies)
+	}
 }

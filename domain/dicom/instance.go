@@ -122,6 +122,9 @@ type StudySummary struct {
 	PatientName      string
 	// PatientID is our patient, when any instance of the study is linked.
 	PatientID *uuid.UUID
+	// OrderID is the imaging order the study is linked to (StudyLink), if
+	// any.
+	OrderID *uuid.UUID
 	// Modalities are the distinct modalities of its series, sorted.
 	Modalities []string
 	Series     int

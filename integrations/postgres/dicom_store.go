@@ -14,6 +14,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/dicom"
 )
 
@@ -124,6 +125,7 @@ func (s *DICOMStore) Instance(ctx context.Context, sopInstanceUID string) (dicom
 // undated last), then by Study Instance UID, one page of f. A study's
 // attributes are those its instances carry (the least, where they differ);
 // ModalitiesInStudy matches a study with an instance of any modality named.
+// A study linked to an imaging order (LinkStudy) names it.
 func (s *DICOMStore) SearchStudies(ctx context.Context, f dicom.Filter) ([]dicom.StudySummary, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
@@ -137,8 +139,9 @@ func (s *DICOMStore) SearchStudies(ctx context.Context, f dicom.Filter) ([]dicom
 			min(dicom_patient_id), min(patient_name),
 			(array_agg(patient_id ORDER BY received_at) FILTER (WHERE patient_id IS NOT NULL))[1],
 			coalesce(array_agg(DISTINCT modality) FILTER (WHERE modality <> ''), '{}'),
-			count(DISTINCT series_instance_uid), count(*)
-		FROM dicom_instances
+			count(DISTINCT series_instance_uid), count(*),
+			(SELECT o.report_id FROM dicom_study_orders o WHERE o.study_instance_uid = i.study_instance_uid)
+		FROM dicom_instances i
 		WHERE ($1 = '' OR dicom_patient_id = $1)
 		  AND ($2::date IS NULL OR study_date >= $2)
 		  AND ($3::date IS NULL OR study_date <= $3)
@@ -164,7 +167,7 @@ func (s *DICOMStore) SearchStudies(ctx context.Context, f dicom.Filter) ([]dicom
 			instances int64
 		)
 		if err := rows.Scan(&st.StudyInstanceUID, &studyDate, &st.StudyTime, &st.AccessionNumber, &st.StudyDescription,
-			&st.DICOMPatientID, &st.PatientName, &patient, &st.Modalities, &series, &instances); err != nil {
+			&st.DICOMPatientID, &st.PatientName, &patient, &st.Modalities, &series, &instances, &st.OrderID); err != nil {
 			return nil, fmt.Errorf("search DICOM studies: %w", err)
 		}
 		if studyDate != nil {
@@ -187,4 +190,115 @@ func nullDate(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// OrdersByAccession is every diagnostic order an Accession Number (0008,0050)
+// may name: those another system placed with it as their placer order
+// number, whoever sent them, and the one placed here whose id it begins
+// (dicom.OrderAccession); oldest first, at most 20, none an empty list.
+func (s *DICOMStore) OrdersByAccession(ctx context.Context, accession string) ([]diagnostic.Report, error) {
+	var from, to *uuid.UUID
+	if lo, hi, ok := dicom.OrderIDRange(accession); ok {
+		from, to = &lo, &hi
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT resource FROM diagnostic_reports
+		WHERE placer_number = $1 OR ($2::uuid IS NOT NULL AND id BETWEEN $2 AND $3)
+		ORDER BY created_at, id LIMIT 20`, accession, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("diagnostic orders by accession number: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (diagnostic.Report, error) {
+		var (
+			raw []byte
+			rep diagnostic.Report
+		)
+		if err := r.Scan(&raw); err != nil {
+			return rep, err
+		}
+		return rep, json.Unmarshal(raw, &rep)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diagnostic orders by accession number: %w", err)
+	}
+	return out, nil
+}
+
+// StudySeries lists the series of a stored study, by Series Number (the
+// unnumbered last) then Series Instance UID; none for a study not stored.
+func (s *DICOMStore) StudySeries(ctx context.Context, studyUID string) ([]dicom.SeriesSummary, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT series_instance_uid, min(series_number), min(modality), count(*)
+		FROM dicom_instances WHERE study_instance_uid = $1
+		GROUP BY series_instance_uid
+		ORDER BY min(series_number) NULLS LAST, series_instance_uid`, studyUID)
+	if err != nil {
+		return nil, fmt.Errorf("series of DICOM study %s: %w", studyUID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dicom.SeriesSummary, error) {
+		var (
+			se dicom.SeriesSummary
+			n  int64
+		)
+		err := r.Scan(&se.SeriesInstanceUID, &se.Number, &se.Modality, &n)
+		se.Instances = int(n)
+		return se, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("series of DICOM study %s: %w", studyUID, err)
+	}
+	return out, nil
+}
+
+// StudyLink is the order a stored study is linked to, or domain.ErrNotFound.
+func (s *DICOMStore) StudyLink(ctx context.Context, studyUID string) (dicom.StudyLink, error) {
+	l := dicom.StudyLink{StudyInstanceUID: studyUID}
+	err := s.pool.QueryRow(ctx, `
+		SELECT report_id, accession_number, linked_by, linked_at FROM dicom_study_orders WHERE study_instance_uid = $1`,
+		studyUID).Scan(&l.OrderID, &l.AccessionNumber, &l.By, &l.At)
+	if err != nil {
+		return dicom.StudyLink{}, translate(err, "DICOM study link "+studyUID)
+	}
+	l.At = l.At.UTC()
+	return l, nil
+}
+
+// LinkStudy links a study to an order once: in one transaction it claims
+// the study for link.OrderID and runs do (the order's own change, such as
+// the workflow's Update), committing the claim only when do succeeds. A
+// study claimed already — linked before, or by a request running at the
+// same time, which this one waits for — answers that link with linked
+// false, and do is not run; a do that fails leaves no claim, and its error
+// is returned, so a later request may link the study.
+func (s *DICOMStore) LinkStudy(ctx context.Context, link dicom.StudyLink, do func(context.Context) error) (stored dicom.StudyLink, linked bool, err error) {
+	if err := link.Validate(); err != nil {
+		return dicom.StudyLink{}, false, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO dicom_study_orders (study_instance_uid, report_id, accession_number, linked_by, linked_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (study_instance_uid) DO NOTHING`,
+			link.StudyInstanceUID, link.OrderID, link.AccessionNumber, link.By, link.At)
+		if err != nil {
+			return translate(err, "link DICOM study "+link.StudyInstanceUID)
+		}
+		if tag.RowsAffected() == 0 {
+			stored = dicom.StudyLink{StudyInstanceUID: link.StudyInstanceUID}
+			err := tx.QueryRow(ctx, `
+				SELECT report_id, accession_number, linked_by, linked_at FROM dicom_study_orders WHERE study_instance_uid = $1`,
+				link.StudyInstanceUID).Scan(&stored.OrderID, &stored.AccessionNumber, &stored.By, &stored.At)
+			stored.At = stored.At.UTC()
+			return translate(err, "link DICOM study "+link.StudyInstanceUID+": read the stored link")
+		}
+		if err := do(ctx); err != nil {
+			return err
+		}
+		stored, linked = link, true
+		return nil
+	})
+	if err != nil {
+		return dicom.StudyLink{}, false, err
+	}
+	return stored, linked, nil
 }

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/audit"
+	"github.com/zarish-sphere/zarish/domain/diagnostic"
 	"github.com/zarish-sphere/zarish/domain/dicom"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 	"github.com/zarish-sphere/zarish/integrations/postgres/pgtest"
@@ -170,5 +172,128 @@ func TestDICOMSearchStudies(t *testing.T) {
 	var verr *domain.ValidationError
 	if _, err := store.SearchStudies(ctx, dicom.Filter{Limit: -1}); !errors.As(err, &verr) {
 		t.Fatalf("a negative limit: %v", err)
+	}
+}
+
+// storedOrder stores an imaging order (CT head) of patient placed at at,
+// with the placer number when given.
+func storedOrder(t *testing.T, pool *pgxpool.Pool, id, patient uuid.UUID, at time.Time, placer string) diagnostic.Report {
+	t.Helper()
+	cat, err := diagnostic.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := diagnostic.Request{ID: id, PatientID: patient, Tests: []string{"24725-4"}, ClinicalInfo: "headache after a fall",
+		OrdererID: uuid.Must(uuid.NewV7()), CreatedAt: at}
+	if placer != "" {
+		req.Placer = &diagnostic.Placer{Sender: "RIS|GHH", Number: placer}
+	}
+	r, err := diagnostic.New(req, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _, err := postgres.NewDiagnosticStore(pool).Create(context.Background(), nil, nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored
+}
+
+// An Accession Number finds the orders whose placer number it is and the
+// order whose id it begins; a study is linked to one once, its claim kept
+// only when the link's own change succeeds, and QIDO-RS names the order.
+func TestDICOMStudyLinkedOnce(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewDICOMStore(pool)
+	ctx := context.Background()
+	patient := pgtest.Patient(t, pool)
+	at := time.Date(2024, 3, 7, 8, 0, 0, 0, time.UTC)
+	here := storedOrder(t, pool, uuid.MustParse("0193c0de-0000-7000-8000-0000000000c1"), patient, at, "")
+	// Same first 64 bits as here's id but one: the ids differ after them.
+	twin := storedOrder(t, pool, uuid.MustParse("0193c0de-0000-7000-9000-0000000000c2"), patient, at.Add(time.Minute), "")
+	placed := storedOrder(t, pool, uuid.MustParse("0193c0df-0000-7000-8000-0000000000c3"), patient, at.Add(2*time.Minute), "RIS-0042")
+
+	ids := func(accession string) []uuid.UUID {
+		t.Helper()
+		found, err := store.OrdersByAccession(ctx, accession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []uuid.UUID{}
+		for _, r := range found {
+			out = append(out, r.Order.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		accession string
+		want      []uuid.UUID
+	}{
+		{"RIS-0042", []uuid.UUID{placed.Order.ID}},
+		{dicom.OrderAccession(placed.Order.ID), []uuid.UUID{placed.Order.ID}},
+		{"0193C0DE00007000", []uuid.UUID{here.Order.ID, twin.Order.ID}},
+		{"0193c0de00007001", []uuid.UUID{}},
+		{"RIS-0043", []uuid.UUID{}},
+	} {
+		if got := ids(tc.accession); !slices.Equal(got, tc.want) {
+			t.Errorf("orders of %s: %v, want %v", tc.accession, got, tc.want)
+		}
+	}
+
+	save := func(in dicom.Instance) {
+		t.Helper()
+		if _, err := store.SaveInstance(ctx, nil, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(dicomInstance("1.5.1.1", "1.5", "1.5.1", "CT", "f"))
+	save(dicomInstance("1.5.1.2", "1.5", "1.5.1", "CT", "g"))
+	sr := dicomInstance("1.5.2.1", "1.5", "1.5.2", "SR", "h")
+	sr.SeriesNumber = nil
+	save(sr)
+	series, err := store.StudySeries(ctx, "1.5")
+	one := 1
+	if err != nil || !slices.EqualFunc(series, []dicom.SeriesSummary{
+		{SeriesInstanceUID: "1.5.1", Number: &one, Modality: "CT", Instances: 2},
+		{SeriesInstanceUID: "1.5.2", Modality: "SR", Instances: 1},
+	}, func(a, b dicom.SeriesSummary) bool {
+		return a.SeriesInstanceUID == b.SeriesInstanceUID && a.Modality == b.Modality && a.Instances == b.Instances &&
+			(a.Number == nil) == (b.Number == nil) && (a.Number == nil || *a.Number == *b.Number)
+	}) {
+		t.Fatalf("series %+v, %v", series, err)
+	}
+
+	by := uuid.Must(uuid.NewV7())
+	link := dicom.StudyLink{StudyInstanceUID: "1.5", OrderID: placed.Order.ID, AccessionNumber: "RIS-0042", By: by, At: dicomNow}
+	failed := errors.New("the workflow refused")
+	if _, linked, err := store.LinkStudy(ctx, link, func(context.Context) error { return failed }); !errors.Is(err, failed) || linked {
+		t.Fatalf("a link whose change failed: linked %v, %v", linked, err)
+	}
+	if _, err := store.StudyLink(ctx, "1.5"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a failed link left a claim: %v", err)
+	}
+	runs := 0
+	do := func(context.Context) error { runs++; return nil }
+	stored, linked, err := store.LinkStudy(ctx, link, do)
+	if err != nil || !linked || stored != link || runs != 1 {
+		t.Fatalf("the link: %+v, linked %v, %d runs, %v", stored, linked, runs, err)
+	}
+	other := link
+	other.OrderID, other.AccessionNumber, other.By = here.Order.ID, dicom.OrderAccession(here.Order.ID), uuid.Must(uuid.NewV7())
+	stored, linked, err = store.LinkStudy(ctx, other, do)
+	if err != nil || linked || stored != link || runs != 1 {
+		t.Fatalf("the study linked again: %+v, linked %v, %d runs, %v", stored, linked, runs, err)
+	}
+	if got, err := store.StudyLink(ctx, "1.5"); err != nil || got != link {
+		t.Fatalf("the stored link %+v, %v", got, err)
+	}
+	var verr *domain.ValidationError
+	if _, _, err := store.LinkStudy(ctx, dicom.StudyLink{StudyInstanceUID: "1.6"}, do); !errors.As(err, &verr) || runs != 1 {
+		t.Fatalf("a link naming nobody: %v", err)
+	}
+
+	studies, err := store.SearchStudies(ctx, dicom.Filter{})
+	if err != nil || len(studies) != 1 || studies[0].OrderID == nil || *studies[0].OrderID != placed.Order.ID {
+		t.Fatalf("studies %+v, %v", studies, err)
 	}
 }

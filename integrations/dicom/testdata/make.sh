@@ -35,6 +35,12 @@ dump2dcm -q +te +p 512 0 "$tmp/ct.dump" "$out/ct_padded.dcm"
 dump2dcm -q -F +ti "$tmp/ct.dump" "$out/ct_bare_implicit.dcm"
 dcmconv -q +td "$out/ct_explicit.dcm" "$out/ct_deflated.dcm"
 
+# Two instances of a study performed for an imaging order.
+for n in 1 2; do
+	sed "s/INSTANCE/$n/" "$here/ct_order.dump" >"$tmp/ct_order_$n.dump"
+	dump2dcm -q +te "$tmp/ct_order_$n.dump" "$out/ct_order_$n.dcm"
+done
+
 # Patient names in each character set.
 for dump in "$here"/name_*.dump; do
 	name=$(basename "$dump" .dump)
