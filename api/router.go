@@ -104,6 +104,12 @@ type Deps struct {
 	// CodecOrigins are the Web UI origins a browser may call the codec
 	// endpoint from.
 	CodecOrigins []string
+	// Registry keeps the service instances' heartbeats (GET /v1/services);
+	// TaskQueues are the worker queues it lists, HeartbeatInterval how
+	// often instances beat.
+	Registry          ServiceRegistry
+	TaskQueues        []string
+	HeartbeatInterval time.Duration
 	// RateLimits are the request budgets; the zero value is unlimited.
 	RateLimits RateLimits
 	// MaxStreamsPerClient caps the live notification streams one OAuth2
@@ -265,6 +271,7 @@ func (s *server) routes() []Route {
 		(&launchRoutes{edge: s.edge, store: s.Launches}).routes(),
 		(&alertRoutes{edge: s.edge, store: s.Alerts, deliveries: s.Deliveries, temporal: s.Temporal, directory: s.CareTeam}).routes(),
 		(&codecRoutes{edge: s.edge, codec: s.PayloadCodec, origins: s.CodecOrigins}).routes(),
+		(&servicesRoutes{edge: s.edge, store: s.Registry, temporal: s.Temporal, queues: s.TaskQueues, interval: s.HeartbeatInterval}).routes(),
 	)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
+	services "github.com/zarish-sphere/zarish/domain/registry"
 	"github.com/zarish-sphere/zarish/integrations/notify"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
 )
@@ -74,6 +75,7 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	metrics.Registry.MustRegister(d.Collectors()...)
 	metrics.Registry.MustRegister(postgres.NewAlertMetrics(pool, logger.With("component", "alerts")).Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
+	heartbeat(gctx, g, pool, cfg, services.ServiceNotify, cfg.Metrics.Port, nil, logger)
 	g.Go(func() error { return d.Run(gctx) })
 	// Webhook subscriptions: the events queued per subscription, and sent.
 	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).Run(gctx) })

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
+	services "github.com/zarish-sphere/zarish/domain/registry"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/hl7v2/ingest"
@@ -93,6 +94,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	}
 	logger.Info("api listening", "addr", l.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
+	heartbeat(gctx, g, pool, cfg, services.ServiceAPI, cfg.Service.Port, nil, logger)
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
 	g.Go(func() error { return oauth.Run(gctx) }) // revocation list, key reloads, expired grants
 	if err := serveMetrics(gctx, g, cfg, metrics, logger); err != nil {
@@ -134,6 +136,9 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	}
 	defer tc.Close()
 	g, gctx := errgroup.WithContext(ctx)
+	for _, q := range queues {
+		heartbeat(gctx, g, pool, cfg, services.WorkerService(q), cfg.Metrics.Port, map[string]string{"taskQueue": q}, logger)
+	}
 	g.Go(func() error {
 		return workers.Run(gctx, tc, queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
@@ -206,6 +211,7 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	starter := temporal.NewStarter(starts, tc, logger)
 	metrics.Registry.MustRegister(starter.Collectors()...)
 	g, gctx := errgroup.WithContext(ctx)
+	heartbeat(gctx, g, pool, cfg, services.ServiceRelay, cfg.Metrics.Port, nil, logger)
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return sealer.Run(gctx) })
 	purge := retention(pool, cfg, logger)
@@ -371,6 +377,7 @@ func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog
 	}
 	logger.Info("HL7 v2 listener ready", "address", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
+	heartbeat(gctx, g, pool, cfg, services.ServiceMLLP, mllpPort(ln.Addr()), nil, logger)
 	g.Go(func() error { return hl7v2Ingester(pool, logger, tc).Serve(gctx, ln, cfg.MLLP.MaxFrame) })
 	if err := serveMetrics(gctx, g, cfg, api.NewMetrics(), logger, databaseCheck(pool)); err != nil {
 		return err

@@ -200,6 +200,9 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		RateLimits:                p.limits,
 		Console:                   p.console,
 		PayloadCodec:              codec,
+		Registry:                  postgres.NewServiceRegistry(p.pool),
+		TaskQueues:                workers.Queues,
+		HeartbeatInterval:         cfg.Health.Interval,
 		CodecOrigins:              p.codecOrigins,
 	})
 }
