@@ -129,6 +129,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 		DeadLetters:       postgres.NewDeadLetterStore(pool),
 		HL7v2:             ingest.New(postgres.NewHL7v2Store(pool), postgres.NewPatientStore(pool), postgres.NewObservationStore(pool), slog.New(slog.NewTextHandler(io.Discard, nil))),
 		HL7v2Messages:     postgres.NewHL7v2Store(pool),
+		Registry:          postgres.NewServiceRegistry(pool),
 		DICOM:             postgres.NewDICOMStore(pool),
 		Subscriptions:     postgres.NewSubscriptionStore(pool),
 		FHIRImport:        bundle.New(postgres.NewFHIRImportStore(pool), time.Now, uuid.NewV7),
