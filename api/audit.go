@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,12 +18,30 @@ import (
 )
 
 const (
-	ctxAudit             = "zarish.audit"
-	headerPurpose        = "X-Purpose-Of-Use"
-	headerBreakGlass     = "X-Break-Glass"
+	ctxAudit         = "zarish.audit"
+	headerPurpose    = "X-Purpose-Of-Use"
+	headerBreakGlass = "X-Break-Glass"
+	// headerServiceName is how a calling service names itself in the
+	// audit trail (Record.Service).
+	headerServiceName    = "X-Service-Name"
 	CodeAuditUnavailable = "AUDIT_UNAVAILABLE"
 	maxBreakGlassText    = 500
 )
+
+// serviceNamePattern is an X-Service-Name: letters, digits, dot, dash and
+// underscore (at most audit.MaxServiceLen of them, checked apart).
+var serviceNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// serviceName is the request's X-Service-Name, or "" when it has none or an
+// unfit one (which the input check refuses; the refusal's record must
+// still be storable).
+func serviceName(c *gin.Context) string {
+	v := c.GetHeader(headerServiceName)
+	if len(v) > audit.MaxServiceLen || !serviceNamePattern.MatchString(v) {
+		return ""
+	}
+	return v
+}
 
 // AuditLog stores audit records.
 type AuditLog interface {
@@ -85,6 +104,7 @@ func (s *server) audited(entities map[string]string) gin.HandlerFunc {
 				Method:    c.Request.Method,
 				Route:     route,
 				Purpose:   purpose,
+				Service:   serviceName(c),
 			},
 		}
 		c.Set(ctxAudit, a)

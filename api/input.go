@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zarish-sphere/zarish/domain"
+	"github.com/zarish-sphere/zarish/domain/audit"
 )
 
 // Input is checked at the edge, by one middleware on every route, before the
@@ -48,14 +49,22 @@ const maxCodeLen = 64
 
 // storedHeaders are the request headers whose text the API keeps (in
 // resources or the audit trail), checked like any other text on every
-// route, with their maximum length in characters.
+// route, with their maximum length in characters and, for some, the form
+// their value must have.
 var storedHeaders = []storedHeader{
-	{"Idempotency-Key", 255}, {"X-On-Behalf-Of", 200}, {headerPurpose, 64}, {headerBreakGlass, maxBreakGlassText},
+	{name: "Idempotency-Key", max: 255}, {name: "X-On-Behalf-Of", max: 200}, {name: headerPurpose, max: 64},
+	{name: headerBreakGlass, max: maxBreakGlassText},
+	{name: headerServiceName, max: audit.MaxServiceLen, pattern: serviceNamePattern,
+		form: "letters, digits, '.', '-' and '_'"},
 }
 
 type storedHeader struct {
 	name string
 	max  int
+	// pattern, when set, is what the whole value must match; form says
+	// it in words.
+	pattern *regexp.Regexp
+	form    string
 }
 
 func isStoredHeader(name string) bool {
@@ -216,6 +225,10 @@ func (in *inputCheck) headers(r *http.Request) {
 		}
 		if utf8.ValidString(v) && utf8.RuneCountInString(v) > h.max {
 			in.add(h.name, fmt.Sprintf("must be at most %d characters", h.max))
+			continue
+		}
+		if h.pattern != nil && !h.pattern.MatchString(v) {
+			in.add(h.name, "must be "+h.form)
 			continue
 		}
 		in.param("header", h.name, v)

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,6 +66,11 @@ type Service struct {
 	// the client address is the connection's peer: a caller cannot choose
 	// the address its audit records and rate limits name.
 	TrustedProxies []string
+	// TLSCertFile and TLSKeyFile, both set, serve the API (and the console
+	// on it) over HTTPS with this PEM certificate chain and its key
+	// (TLS_CERT_FILE, TLS_KEY_FILE). The METRICS_PORT listener stays plain.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // Addr is the API listen address.
@@ -107,11 +115,81 @@ type Temporal struct {
 	// started workflow's first task from queueing behind busy ones.
 	WorkflowTaskPollers int
 	ActivityTaskPollers int
+	// TLS is how every role reaches the frontend (TEMPORAL_TLS*).
+	TLS ClientTLS
 }
 
 // Kafka is the event broker connection; no brokers means `zarish dev` embeds one.
 type Kafka struct {
 	Brokers []string // KAFKA_BROKERS, comma-separated
+	// TLS is how every client reaches the brokers (KAFKA_TLS*).
+	TLS ClientTLS
+	// SASLMechanism is KAFKA_SASL_MECHANISM: plain, scram-sha-256 or
+	// scram-sha-512; empty authenticates no one.
+	SASLMechanism string
+	SASLUsername  string // KAFKA_SASL_USERNAME
+	SASLPassword  Secret // KAFKA_SASL_PASSWORD
+}
+
+// ClientTLS is how a client reaches its server over TLS: on or off, the CAs
+// it trusts (the system's when CAFile is unset), its own certificate for
+// mutual TLS, and the name the server's certificate must carry (the host
+// dialled when unset). Load has checked the files; Config reads them again.
+type ClientTLS struct {
+	Enabled    bool   // <PREFIX>: on|off
+	CAFile     string // <PREFIX>_CA_FILE: PEM certificates
+	CertFile   string // <PREFIX>_CERT_FILE: PEM certificate chain
+	KeyFile    string // <PREFIX>_KEY_FILE: PEM private key of CertFile
+	ServerName string // <PREFIX>_SERVER_NAME
+	// prefix names the variables in errors (KAFKA_TLS, TEMPORAL_TLS).
+	prefix string
+}
+
+// name is the variable of one setting, e.g. KAFKA_TLS_CA_FILE for "_CA_FILE".
+func (t ClientTLS) name(suffix string) string {
+	if t.prefix == "" {
+		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(suffix, "_"), "_", " "))
+	}
+	return t.prefix + suffix
+}
+
+// Config is the client's tls.Config (TLS 1.2 at least), nil when TLS is off.
+// Every problem with the files is reported, each naming its variable.
+func (t ClientTLS) Config() (*tls.Config, error) {
+	if !t.Enabled {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	var errs []error
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		pool := x509.NewCertPool()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: cannot be read: %w", t.name("_CA_FILE"), err))
+		case !pool.AppendCertsFromPEM(pem):
+			errs = append(errs, fmt.Errorf("%s: %s holds no PEM certificate", t.name("_CA_FILE"), t.CAFile))
+		default:
+			c.RootCAs = pool
+		}
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		errs = append(errs, fmt.Errorf("%s: is required with %s (mutual TLS)", t.name("_KEY_FILE"), t.name("_CERT_FILE")))
+	case t.CertFile == "" && t.KeyFile != "":
+		errs = append(errs, fmt.Errorf("%s: is required with %s (mutual TLS)", t.name("_CERT_FILE"), t.name("_KEY_FILE")))
+	case t.CertFile != "":
+		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s, %s: %w", t.name("_CERT_FILE"), t.name("_KEY_FILE"), err))
+		} else {
+			c.Certificates = []tls.Certificate{pair}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Auth configures the OAuth2 server and sign-in.
@@ -288,6 +366,8 @@ func Load(getenv func(string) string) (Config, error) {
 			Port:    r.port("SERVICE_PORT", 8080),
 
 			TrustedProxies: r.addresses("TRUSTED_PROXIES"),
+			TLSCertFile:    r.str("TLS_CERT_FILE", ""),
+			TLSKeyFile:     r.str("TLS_KEY_FILE", ""),
 		},
 		Log: Log{
 			Level:  r.level("LOG_LEVEL", slog.LevelInfo),
@@ -308,8 +388,15 @@ func Load(getenv func(string) string) (Config, error) {
 
 			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
 			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),
+			TLS:                 r.clientTLS("TEMPORAL_TLS"),
 		},
-		Kafka: Kafka{Brokers: r.list("KAFKA_BROKERS")},
+		Kafka: Kafka{
+			Brokers:       r.list("KAFKA_BROKERS"),
+			TLS:           r.clientTLS("KAFKA_TLS"),
+			SASLMechanism: r.optionalOneOf("KAFKA_SASL_MECHANISM", "plain", "scram-sha-256", "scram-sha-512"),
+			SASLUsername:  r.str("KAFKA_SASL_USERNAME", ""),
+			SASLPassword:  Secret(r.str("KAFKA_SASL_PASSWORD", "")),
+		},
 		Auth: Auth{
 			Issuer:         r.str("JWT_ISSUER", ""),
 			Secret:         Secret(r.str("JWT_SECRET", "")),
@@ -387,6 +474,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if (c.Notify.SMSWebhookURL != "" || c.Notify.PushWebhookURL != "") && len(c.Notify.WebhookSecret) < 16 {
 		r.fail("NOTIFY_WEBHOOK_SECRET", "must be at least 16 bytes when a webhook URL is set")
 	}
+	r.kafkaSASL(c.Kafka)
+	r.serverTLS(c.Service)
 	if len(c.Dev.ClientSecret.Reveal()) < 8 {
 		r.fail("ZARISH_DEV_CLIENT_SECRET", "must be at least 8 characters")
 	}
@@ -436,6 +525,14 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 	}
 	r.fail(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
 	return def
+}
+
+// optionalOneOf is empty when name is unset, else one of allowed.
+func (r *reader) optionalOneOf(name string, allowed ...string) string {
+	if r.str(name, "") == "" {
+		return ""
+	}
+	return r.oneOf(name, "", allowed...)
 }
 
 func (r *reader) level(name string, def slog.Level) slog.Level {
@@ -591,6 +688,67 @@ func (r *reader) routeGroups(name, def string) []RouteGroup {
 		out = append(out, g)
 	}
 	return out
+}
+
+// clientTLS reads a client's TLS settings, prefix (on|off) and
+// prefix_CA_FILE, _CERT_FILE, _KEY_FILE, _SERVER_NAME, and checks the files.
+func (r *reader) clientTLS(prefix string) ClientTLS {
+	t := ClientTLS{
+		Enabled:    r.oneOf(prefix, "off", "on", "off") == "on",
+		CAFile:     r.str(prefix+"_CA_FILE", ""),
+		CertFile:   r.str(prefix+"_CERT_FILE", ""),
+		KeyFile:    r.str(prefix+"_KEY_FILE", ""),
+		ServerName: r.str(prefix+"_SERVER_NAME", ""),
+		prefix:     prefix,
+	}
+	if !t.Enabled {
+		for _, suffix := range []string{"_CA_FILE", "_CERT_FILE", "_KEY_FILE", "_SERVER_NAME"} {
+			if r.str(prefix+suffix, "") != "" {
+				r.fail(prefix+suffix, "is set but "+prefix+" is off (set "+prefix+"=on)")
+			}
+		}
+		return t
+	}
+	if _, err := t.Config(); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return t
+}
+
+// kafkaSASL checks that a SASL mechanism comes with its credentials, and
+// credentials with a mechanism.
+func (r *reader) kafkaSASL(k Kafka) {
+	if k.SASLMechanism == "" {
+		for _, name := range []string{"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} {
+			if r.str(name, "") != "" {
+				r.fail("KAFKA_SASL_MECHANISM", "is required when "+name+" is set (plain, scram-sha-256, scram-sha-512)")
+				return
+			}
+		}
+		return
+	}
+	if k.SASLUsername == "" {
+		r.fail("KAFKA_SASL_USERNAME", "is required with KAFKA_SASL_MECHANISM "+k.SASLMechanism)
+	}
+	if k.SASLPassword == "" {
+		r.fail("KAFKA_SASL_PASSWORD", "is required with KAFKA_SASL_MECHANISM "+k.SASLMechanism)
+	}
+}
+
+// serverTLS checks the API's certificate and key: both or neither, and a
+// matching pair.
+func (r *reader) serverTLS(s Service) {
+	switch {
+	case s.TLSCertFile == "" && s.TLSKeyFile == "":
+	case s.TLSKeyFile == "":
+		r.fail("TLS_KEY_FILE", "is required with TLS_CERT_FILE")
+	case s.TLSCertFile == "":
+		r.fail("TLS_CERT_FILE", "is required with TLS_KEY_FILE")
+	default:
+		if _, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile); err != nil {
+			r.fail("TLS_CERT_FILE", fmt.Sprintf("and TLS_KEY_FILE do not load as a certificate and its key: %v", err))
+		}
+	}
 }
 
 func (r *reader) list(name string) []string {

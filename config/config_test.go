@@ -1,8 +1,18 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -204,5 +214,138 @@ func TestLoadAlertFallbackContact(t *testing.T) {
 		if _, err := Load(env(map[string]string{"ALERT_FALLBACK_CONTACT": bad})); err == nil || !strings.Contains(err.Error(), "ALERT_FALLBACK_CONTACT") {
 			t.Errorf("%q accepted: %v", bad, err)
 		}
+	}
+}
+
+// testCert writes a self-signed certificate for localhost, its key and an
+// unrelated file into a temporary directory and returns their paths.
+func testCert(t *testing.T) (cert, key, junk string) {
+	t.Helper()
+	dir := t.TempDir()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, junk = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "junk.pem")
+	for path, b := range map[string][]byte{
+		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		junk: []byte("not a certificate\n"),
+	} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cert, key, junk
+}
+
+func TestLoadClientTLS(t *testing.T) {
+	cert, key, _ := testCert(t)
+	for _, prefix := range []string{"KAFKA_TLS", "TEMPORAL_TLS"} {
+		c, err := Load(env(map[string]string{
+			prefix: "on", prefix + "_CA_FILE": cert, prefix + "_CERT_FILE": cert, prefix + "_KEY_FILE": key,
+			prefix + "_SERVER_NAME": "broker.hospital.example",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := c.Kafka.TLS
+		if prefix == "TEMPORAL_TLS" {
+			ct = c.Temporal.TLS
+		}
+		tc, err := ct.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pem, _ := os.ReadFile(cert)
+		want := x509.NewCertPool()
+		want.AppendCertsFromPEM(pem)
+		if tc.ServerName != "broker.hospital.example" || tc.MinVersion != tls.VersionTLS12 || !tc.RootCAs.Equal(want) ||
+			len(tc.Certificates) != 1 || tc.Certificates[0].Leaf.Subject.CommonName != "localhost" {
+			t.Fatalf("%s: tls.Config = %+v", prefix, tc)
+		}
+	}
+	c, err := Load(env(map[string]string{"KAFKA_TLS": "on"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := c.Kafka.TLS.Config(); err != nil || tc == nil || tc.RootCAs != nil || tc.Certificates != nil {
+		t.Fatalf("KAFKA_TLS=on alone is TLS with the system's CAs: %+v, %v", tc, err)
+	}
+	if tc, err := c.Temporal.TLS.Config(); err != nil || tc != nil {
+		t.Fatalf("TEMPORAL_TLS is off by default: %+v, %v", tc, err)
+	}
+}
+
+func TestLoadRefusesBadTLS(t *testing.T) {
+	cert, key, junk := testCert(t)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"cert without key", map[string]string{"KAFKA_TLS": "on", "KAFKA_TLS_CERT_FILE": cert},
+			[]string{"KAFKA_TLS_KEY_FILE: is required with KAFKA_TLS_CERT_FILE"}},
+		{"key without cert", map[string]string{"TEMPORAL_TLS": "on", "TEMPORAL_TLS_KEY_FILE": key},
+			[]string{"TEMPORAL_TLS_CERT_FILE: is required with TEMPORAL_TLS_KEY_FILE"}},
+		{"unreadable CA", map[string]string{"KAFKA_TLS": "on", "KAFKA_TLS_CA_FILE": "/nonexistent/ca.pem"},
+			[]string{"KAFKA_TLS_CA_FILE: cannot be read"}},
+		{"CA without certificates", map[string]string{"TEMPORAL_TLS": "on", "TEMPORAL_TLS_CA_FILE": junk},
+			[]string{"TEMPORAL_TLS_CA_FILE: " + junk + " holds no PEM certificate"}},
+		{"key not of the cert", map[string]string{"KAFKA_TLS": "on", "KAFKA_TLS_CERT_FILE": cert, "KAFKA_TLS_KEY_FILE": junk},
+			[]string{"KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE:"}},
+		{"files while off", map[string]string{"KAFKA_TLS_CA_FILE": cert, "TEMPORAL_TLS_SERVER_NAME": "t"},
+			[]string{"KAFKA_TLS_CA_FILE: is set but KAFKA_TLS is off", "TEMPORAL_TLS_SERVER_NAME: is set but TEMPORAL_TLS is off"}},
+		{"not on or off", map[string]string{"KAFKA_TLS": "yes"}, []string{`KAFKA_TLS: "yes" is not one of on, off`}},
+		{"mechanism without credentials", map[string]string{"KAFKA_SASL_MECHANISM": "scram-sha-512"},
+			[]string{"KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM scram-sha-512", "KAFKA_SASL_PASSWORD: is required"}},
+		{"credentials without mechanism", map[string]string{"KAFKA_SASL_USERNAME": "relay", "KAFKA_SASL_PASSWORD": "pw"},
+			[]string{"KAFKA_SASL_MECHANISM: is required when KAFKA_SASL_USERNAME is set"}},
+		{"unknown mechanism", map[string]string{"KAFKA_SASL_MECHANISM": "gssapi"},
+			[]string{`KAFKA_SASL_MECHANISM: "gssapi" is not one of plain, scram-sha-256, scram-sha-512`}},
+		{"API cert without key", map[string]string{"TLS_CERT_FILE": cert}, []string{"TLS_KEY_FILE: is required with TLS_CERT_FILE"}},
+		{"API key without cert", map[string]string{"TLS_KEY_FILE": key}, []string{"TLS_CERT_FILE: is required with TLS_KEY_FILE"}},
+		{"API pair that does not load", map[string]string{"TLS_CERT_FILE": junk, "TLS_KEY_FILE": key},
+			[]string{"TLS_CERT_FILE: and TLS_KEY_FILE do not load as a certificate and its key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadKafkaSASLAndAPITLS(t *testing.T) {
+	cert, key, _ := testCert(t)
+	c, err := Load(env(map[string]string{
+		"KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "KAFKA_SASL_USERNAME": "relay", "KAFKA_SASL_PASSWORD": "kafka-pw-1",
+		"TLS_CERT_FILE": cert, "TLS_KEY_FILE": key,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kafka.SASLMechanism != "scram-sha-256" || c.Kafka.SASLUsername != "relay" || c.Kafka.SASLPassword.Reveal() != "kafka-pw-1" ||
+		c.Service.TLSCertFile != cert || c.Service.TLSKeyFile != key {
+		t.Fatalf("not parsed: %+v %+v", c.Kafka, c.Service)
+	}
+	if out := fmt.Sprintf("%v %+v", c.Kafka, c.Kafka); strings.Contains(out, "kafka-pw-1") {
+		t.Fatalf("the SASL password printed: %s", out)
 	}
 }

@@ -42,6 +42,10 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	if err != nil {
 		return usageError{err}
 	}
+	security, err := kafkaSecurity(cfg.Kafka)
+	if err != nil {
+		return usageError{err}
+	}
 	pool, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
@@ -56,7 +60,7 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 		return err
 	}
 	defer tc.Close()
-	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger)
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger, kafka.WithSecurity(security))
 	defer publisher.Close()
 	oauth, err := auth.NewServer(ac, postgres.NewOAuthStore(pool), logger, auth.WithUsers(postgres.NewUserStore(pool)))
 	if err != nil {
@@ -88,11 +92,11 @@ func runAPI(ctx context.Context, cfg config.Config, args []string, logger *slog.
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, scheme, err := listenAPI(*listen, cfg.Service)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	logger.Info("api listening", "addr", l.Addr().String())
+	logger.Info("api listening", "addr", l.Addr().String(), "scheme", scheme)
 	g, gctx := errgroup.WithContext(ctx)
 	heartbeat(gctx, g, pool, cfg, services.ServiceAPI, cfg.Service.Port, nil, logger)
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
@@ -183,12 +187,16 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	if len(cfg.Kafka.Brokers) == 0 {
 		return usageError{errors.New("KAFKA_BROKERS is required")}
 	}
+	security, err := kafkaSecurity(cfg.Kafka)
+	if err != nil {
+		return usageError{err}
+	}
 	pool, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger)
+	publisher := kafka.NewPublisher(cfg.Kafka.Brokers, logger, kafka.WithSecurity(security))
 	defer publisher.Close()
 	metrics := api.NewMetrics()
 	outbox := postgres.NewOutboxReader(pool)
@@ -394,6 +402,10 @@ func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog
 // (required while TEMPORAL_PAYLOAD_ENCRYPTION is on).
 func temporalClient(cfg config.Config) (temporal.ClientConfig, error) {
 	c := temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}
+	var err error
+	if c.TLS, err = cfg.Temporal.TLS.Config(); err != nil {
+		return c, err
+	}
 	if !cfg.Temporal.PayloadEncryption {
 		return c, nil
 	}

@@ -97,6 +97,10 @@ type Record struct {
 	Outcome     Outcome     `json:"outcome"`
 	BreakGlass  string      `json:"breakGlass,omitempty"` // the stated reason, when access was by break-the-glass
 	Description string      `json:"description,omitempty"`
+	// Service is the calling service as it names itself (X-Service-Name):
+	// its word, beside the client its token proves. Absent from records
+	// written before it existed, so those hash as they did.
+	Service string `json:"service,omitempty"`
 	// Submitted marks a record a service submitted (POST /v1/audit/events)
 	// about an event of its own, rather than one this server wrote about a
 	// request it served; Submitter names who submitted it. Both are absent
@@ -125,6 +129,8 @@ const (
 	MaxPurposeLen     = 64
 	MaxDescriptionLen = 2000
 	MaxUserAgentLen   = 512
+	// MaxServiceLen is a calling service's name (X-Service-Name).
+	MaxServiceLen = 100
 	// MaxPractitionerIDLen is a practitioner id's length: a UUID in its
 	// canonical form.
 	MaxPractitionerIDLen = 36

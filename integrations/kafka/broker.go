@@ -2,10 +2,12 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -35,7 +37,11 @@ type BrokerOption func(*brokerConfig)
 type brokerConfig struct {
 	dataDir         string
 	maxMessageBytes int
+	tls             *tls.Config
+	users           []saslUser
 }
+
+type saslUser struct{ mechanism, name, password string }
 
 // WithDataDir keeps the broker's topics, messages and consumer offsets in dir,
 // so they survive a restart.
@@ -48,6 +54,19 @@ func WithDataDir(dir string) BrokerOption {
 // see the broker refuse an event.
 func WithMaxMessageBytes(n int) BrokerOption {
 	return func(c *brokerConfig) { c.maxMessageBytes = n }
+}
+
+// WithTLS has the broker take only TLS connections, configured by c (its
+// certificate; ClientAuth for mutual TLS).
+func WithTLS(c *tls.Config) BrokerOption {
+	return func(cfg *brokerConfig) { cfg.tls = c }
+}
+
+// WithSASLUser has the broker authenticate every client, knowing name with
+// password by mechanism (SASLPlain, SASLSCRAMSHA256 or SASLSCRAMSHA512);
+// repeat it for more users. Every user may do everything.
+func WithSASLUser(mechanism, name, password string) BrokerOption {
+	return func(cfg *brokerConfig) { cfg.users = append(cfg.users, saslUser{mechanism, name, password}) }
 }
 
 // StartBroker starts a broker listening on addr (host:port; port 0 picks a
@@ -85,6 +104,15 @@ func StartBroker(addr string, logger *slog.Logger, opts ...BrokerOption) (*Broke
 	}
 	if cfg.maxMessageBytes > 0 {
 		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(cfg.maxMessageBytes)}))
+	}
+	if cfg.tls != nil {
+		kopts = append(kopts, kfake.TLS(cfg.tls))
+	}
+	if len(cfg.users) > 0 {
+		kopts = append(kopts, kfake.EnableSASL())
+		for _, u := range cfg.users {
+			kopts = append(kopts, kfake.Superuser(strings.ToUpper(u.mechanism), u.name, u.password))
+		}
 	}
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {

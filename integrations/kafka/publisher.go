@@ -35,46 +35,53 @@ const clientID = "zarish"
 // write may duplicate messages; consumers dedupe on the event id.
 type Publisher struct {
 	brokers   []string
+	security  Security
 	writer    *kafkago.Writer
 	transport *kafkago.Transport
 	logger    *slog.Logger
 }
 
+// PublisherOption configures NewPublisher.
+type PublisherOption func(*Publisher)
+
+// WithSecurity has the publisher connect with s (TLS, SASL); plaintext
+// without it.
+func WithSecurity(s Security) PublisherOption {
+	return func(p *Publisher) { p.security = s }
+}
+
 // NewPublisher returns a publisher to the cluster reachable at brokers
 // (host:port each). Topics must exist: it never creates them.
-func NewPublisher(brokers []string, logger *slog.Logger) *Publisher {
+func NewPublisher(brokers []string, logger *slog.Logger, opts ...PublisherOption) *Publisher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "kafka-publisher")
-	transport := newTransport()
-	return &Publisher{
-		brokers:   brokers,
-		transport: transport,
-		logger:    logger,
-		writer: &kafkago.Writer{
-			Addr:                   kafkago.TCP(brokers...),
-			Balancer:               &kafkago.Hash{},
-			RequiredAcks:           kafkago.RequireAll,
-			BatchSize:              DefaultBatchSize,
-			BatchBytes:             maxBatchBytes,
-			BatchTimeout:           5 * time.Millisecond,
-			MaxAttempts:            3, // then the relay backs off and retries
-			WriteBackoffMin:        100 * time.Millisecond,
-			WriteBackoffMax:        time.Second,
-			ReadTimeout:            10 * time.Second,
-			WriteTimeout:           10 * time.Second,
-			AllowAutoTopicCreation: false,
-			Transport:              transport,
-			ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
-				logger.Debug(fmt.Sprintf(msg, args...))
-			}),
-		},
+	p := &Publisher{brokers: brokers, logger: logger}
+	for _, o := range opts {
+		o(p)
 	}
-}
-
-func newTransport() *kafkago.Transport {
-	return &kafkago.Transport{ClientID: clientID, DialTimeout: 5 * time.Second}
+	transport := p.security.Transport()
+	p.transport = transport
+	p.writer = &kafkago.Writer{
+		Addr:                   kafkago.TCP(brokers...),
+		Balancer:               &kafkago.Hash{},
+		RequiredAcks:           kafkago.RequireAll,
+		BatchSize:              DefaultBatchSize,
+		BatchBytes:             maxBatchBytes,
+		BatchTimeout:           5 * time.Millisecond,
+		MaxAttempts:            3, // then the relay backs off and retries
+		WriteBackoffMin:        100 * time.Millisecond,
+		WriteBackoffMax:        time.Second,
+		ReadTimeout:            10 * time.Second,
+		WriteTimeout:           10 * time.Second,
+		AllowAutoTopicCreation: false,
+		Transport:              transport,
+		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
+			logger.Debug(fmt.Sprintf(msg, args...))
+		}),
+	}
+	return p
 }
 
 // Publish writes events and returns once every one is acknowledged, or an
@@ -146,7 +153,7 @@ func firstWriteError(err error) error {
 // an error if no broker answers or a topic is missing; for /ready.
 func (p *Publisher) Ping(ctx context.Context) error {
 	// A fresh transport: the writer's serves metadata from its cache.
-	transport := newTransport()
+	transport := p.security.Transport()
 	defer transport.CloseIdleConnections()
 	client := &kafkago.Client{Addr: kafkago.TCP(p.brokers...), Timeout: 5 * time.Second, Transport: transport}
 	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: Topics})

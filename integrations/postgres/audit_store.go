@@ -108,24 +108,24 @@ WITH r AS (
 	                     $13::text[], $14::text[], $15::text[], $16::int[], $17::text[], $18::text[],
 	                     $19::text[], $20::text[], $21::text[], $22::text[],
 	                     $26::text[], $27::text[], $28::boolean[], $29::text[],
-	                     $30::boolean[], $31::text[], $32::text[], $33::text[])
+	                     $30::boolean[], $31::text[], $32::text[], $33::text[], $34::text[])
 	    WITH ORDINALITY AS r(id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                         entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
 	                         request_id, method, route, status, purpose, outcome,
 	                         break_glass, description, key, data,
 	                         actor_user, actor_practitioner, actor_asserted, actor_session,
-	                         submitted, submitter_client, submitter_user, submitter_practitioner, ord)
+	                         submitted, submitter_client, submitter_user, submitter_practitioner, service, ord)
 ), ev AS (
 	INSERT INTO audit_events (id, recorded_at, actor_subject, actor_client, actor_roles, action,
 	                          entity_type, entity_id, patient_id, patient_ids, source_ip, user_agent,
 	                          request_id, method, route, status, purpose, outcome, break_glass, description,
 	                          actor_user, actor_practitioner, actor_asserted, actor_session,
-	                          submitted, submitter_client, submitter_user, submitter_practitioner)
+	                          submitted, submitter_client, submitter_user, submitter_practitioner, service)
 	SELECT id, recorded_at, actor_subject, actor_client, actor_roles::text[], action,
 	       entity_type, entity_id, patient_id, patient_ids::uuid[], source_ip, user_agent,
 	       request_id, method, route, status, purpose, outcome, break_glass, description,
 	       actor_user, actor_practitioner, actor_asserted, actor_session,
-	       submitted, submitter_client, submitter_user, submitter_practitioner
+	       submitted, submitter_client, submitter_user, submitter_practitioner, service
 	FROM r ORDER BY ord
 	RETURNING seq, id, recorded_at
 ), queued AS (
@@ -245,6 +245,7 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		byClients   = make([]string, n)
 		byUsers     = make([]string, n)
 		byPersons   = make([]string, n)
+		services    = make([]string, n)
 	)
 	for i, row := range rows {
 		r := row.rec
@@ -261,7 +262,7 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		breakGlass[i], descs[i] = r.BreakGlass, r.Description
 		keys[i], data[i] = auditEventKey(r), row.data
 		users[i], persons[i], asserted[i], sessions[i] = r.Actor.UserID, r.Actor.PractitionerID, r.Actor.Asserted, r.Actor.SessionID
-		submitted[i] = r.Submitted
+		submitted[i], services[i] = r.Submitted, r.Service
 		if by := r.Submitter; by != nil {
 			byClients[i], byUsers[i], byPersons[i] = by.ClientID, by.UserID, by.PractitionerID
 		}
@@ -270,7 +271,7 @@ func insertAudit(ctx context.Context, db execer, rows []auditRow) error {
 		ids, times, subjects, clients, roles, actions, entityTypes, entityIDs, patients, patientSets,
 		sourceIPs, userAgents, requestIDs, methods, routes, statuses, purposes, outcomes, breakGlass, descs,
 		keys, data, AuditTopic, auditEventSource, NotificationsTopic, users, persons, asserted, sessions,
-		submitted, byClients, byUsers, byPersons)
+		submitted, byClients, byUsers, byPersons, services)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("append %d audit records: an id is already stored: %w", n, domain.ErrConflict)
@@ -335,7 +336,7 @@ const auditColumns = `e.id, e.recorded_at, e.actor_subject, e.actor_client, e.ac
 	e.entity_type, e.entity_id, e.patient_id, e.patient_ids, e.source_ip, e.user_agent, e.request_id,
 	e.method, e.route, e.status, e.purpose, e.outcome, e.break_glass, e.description,
 	e.actor_user, e.actor_practitioner, e.actor_asserted, e.actor_session,
-	e.submitted, e.submitter_client, e.submitter_user, e.submitter_practitioner`
+	e.submitted, e.submitter_client, e.submitter_user, e.submitter_practitioner, e.service`
 
 // auditScanTargets returns the scan destinations for auditColumns, filling r
 // and, for the submitter's columns, by.
@@ -344,7 +345,7 @@ func auditScanTargets(r *audit.Record, by *audit.Submitter, action, outcome *str
 		&r.EntityType, &r.EntityID, &r.PatientID, &r.PatientIDs, &r.SourceIP, &r.UserAgent, &r.RequestID,
 		&r.Method, &r.Route, status, &r.Purpose, outcome, &r.BreakGlass, &r.Description,
 		&r.Actor.UserID, &r.Actor.PractitionerID, &r.Actor.Asserted, &r.Actor.SessionID,
-		&r.Submitted, &by.ClientID, &by.UserID, &by.PractitionerID}
+		&r.Submitted, &by.ClientID, &by.UserID, &by.PractitionerID, &r.Service}
 }
 
 // scanAuditRecord reads auditColumns, followed by extra destinations, into a

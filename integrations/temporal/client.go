@@ -4,6 +4,7 @@ package temporal
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,6 +24,10 @@ type ClientConfig struct {
 	// Codec, when set, seals every payload the client and its workers
 	// write (see Codec); nil leaves them in the clear.
 	Codec *Codec
+	// TLS, when set, is how the client reaches the frontend: the CAs it
+	// trusts, its certificate for mutual TLS and the server name
+	// (config.ClientTLS builds it); nil connects in plaintext.
+	TLS *tls.Config
 }
 
 // Dial connects to the frontend, retrying until it answers or ctx ends, so a
@@ -69,7 +74,8 @@ func DialLazy(cfg ClientConfig, logger *slog.Logger) (client.Client, error) {
 }
 
 // clientOptions are the SDK options of every client: the address and
-// namespace, the SDK logging through logger, and the tracing interceptor.
+// namespace, TLS when configured, the SDK logging through logger, and the
+// tracing interceptor.
 func clientOptions(cfg ClientConfig, logger *slog.Logger) (client.Options, error) {
 	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
 		TextMapPropagator: otel.GetTextMapPropagator(),
@@ -82,6 +88,9 @@ func clientOptions(cfg ClientConfig, logger *slog.Logger) (client.Options, error
 		Namespace:    cfg.Namespace,
 		Logger:       sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
 		Interceptors: []interceptor.ClientInterceptor{tracing},
+	}
+	if cfg.TLS != nil {
+		opts.ConnectionOptions.TLS = cfg.TLS.Clone()
 	}
 	if cfg.Codec != nil {
 		opts.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), cfg.Codec)
