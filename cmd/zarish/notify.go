@@ -67,7 +67,12 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer pool.Close()
-	d, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), cfg.Kafka.Brokers, logger.With("component", "notify"))
+	security, err := kafkaSecurity(cfg.Kafka)
+	if err != nil {
+		return usageError{err}
+	}
+	d, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), cfg.Kafka.Brokers, logger.With("component", "notify"),
+		notify.WithKafkaSecurity(security))
 	if err != nil {
 		return usageError{err}
 	}
@@ -78,7 +83,7 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	heartbeat(gctx, g, pool, cfg, services.ServiceNotify, cfg.Metrics.Port, nil, logger)
 	g.Go(func() error { return d.Run(gctx) })
 	// Webhook subscriptions: the events queued per subscription, and sent.
-	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).Run(gctx) })
+	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security).Run(gctx) })
 	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
 	if err := serveMetrics(gctx, g, cfg, metrics, logger, databaseCheck(pool)); err != nil {
 		return err

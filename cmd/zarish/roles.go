@@ -139,6 +139,10 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 		return err
 	}
 	defer tc.Close()
+	security, err := kafkaSecurity(cfg.Kafka)
+	if err != nil {
+		return usageError{err}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, q := range queues {
 		heartbeat(gctx, g, pool, cfg, services.WorkerService(q), cfg.Metrics.Port, map[string]string{"taskQueue": q}, logger)
@@ -156,7 +160,7 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 			logger.Warn("KAFKA_BROKERS is not set: this prescriptions worker does not recheck prescriptions when an allergy is recorded",
 				"component", "workers")
 		} else {
-			rechecks := prescriptionRecheckConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			rechecks := prescriptionRecheckConsumer(pool, tc, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security)
 			g.Go(func() error { return rechecks.Run(gctx) })
 		}
 	}
@@ -165,9 +169,9 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 			logger.Warn("KAFKA_BROKERS is not set: this alerts worker raises no review alert for break-the-glass accesses "+
 				"and no alert for critical values or NEWS2", "component", "workers")
 		} else {
-			consumer := breakGlassConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			consumer := breakGlassConsumer(pool, tc, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security)
 			g.Go(func() error { return consumer.Run(gctx) })
-			observations := observationConsumer(pool, tc, cfg.Kafka.Brokers, logger)
+			observations := observationConsumer(pool, tc, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security)
 			g.Go(func() error { return observations.Run(gctx) })
 		}
 	}

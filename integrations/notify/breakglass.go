@@ -43,9 +43,10 @@ type BreakGlassRaiser interface {
 // be raised for, is logged at error level and skipped: the break-glass
 // report still lists the access.
 type BreakGlassConsumer struct {
-	brokers []string
-	raiser  BreakGlassRaiser
-	logger  *slog.Logger
+	brokers  []string
+	security kafka.Security
+	raiser   BreakGlassRaiser
+	logger   *slog.Logger
 }
 
 // NewBreakGlassConsumer returns a consumer reading from the cluster at
@@ -59,7 +60,7 @@ func NewBreakGlassConsumer(brokers []string, raiser BreakGlassRaiser, logger *sl
 
 // Run consumes until ctx ends, then returns nil.
 func (c *BreakGlassConsumer) Run(ctx context.Context) error {
-	consume(ctx, c.brokers, kafka.TopicNotifications, BreakGlassGroupID, c.logger, c.handle)
+	consume(ctx, c.brokers, c.security, kafka.TopicNotifications, BreakGlassGroupID, c.logger, c.handle)
 	return nil
 }
 
@@ -106,4 +107,10 @@ func breakGlassRecordID(subject string, data json.RawMessage) (uuid.UUID, bool) 
 		return rec.ID, true
 	}
 	return uuid.Nil, false
+}
+
+// WithKafkaSecurity has the consumer connect with sec (TLS, SASL).
+func (c *BreakGlassConsumer) WithKafkaSecurity(sec kafka.Security) *BreakGlassConsumer {
+	c.security = sec
+	return c
 }

@@ -13,15 +13,16 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/retry"
 )
 
-// consume reads topic as a member of group and hands each
+// consume reads topic as a member of group, over connections secured by
+// sec (TLS, SASL: the zero value is plaintext), and hands each
 // message to handle, committing it only once handle has returned nil: none
 // is lost, and one read twice is handled twice, so handlers are idempotent.
 // A message handle fails is retried with backoff, holding up its partition
 // (of this group alone), until handle succeeds or ctx ends; a handler skips
 // what it can never handle by returning nil.
-func consume(ctx context.Context, brokers []string, topic, group string, logger *slog.Logger,
+func consume(ctx context.Context, brokers []string, sec kafka.Security, topic, group string, logger *slog.Logger,
 	handle func(ctx context.Context, m kafkago.Message) error) {
-	r := kafkago.NewReader(kafkago.ReaderConfig{
+	r := sec.NewReader(kafkago.ReaderConfig{
 		Brokers:        brokers,
 		GroupID:        group,
 		Topic:          topic,

@@ -49,12 +49,13 @@ type Store interface {
 // dispatcher polls next, without a restart and without a new request on the
 // topic (which the dedupe on the notification id would rightly drop).
 type Dispatcher struct {
-	cfg     Config
-	store   Store
-	brokers []string
-	logger  *slog.Logger
-	senders map[string]Sender
-	metrics *metrics
+	cfg      Config
+	store    Store
+	brokers  []string
+	security kafka.Security
+	logger   *slog.Logger
+	senders  map[string]Sender
+	metrics  *metrics
 
 	workers      int
 	pollInterval time.Duration
@@ -63,6 +64,12 @@ type Dispatcher struct {
 
 // Option configures NewDispatcher.
 type Option func(*Dispatcher)
+
+// WithKafkaSecurity has the dispatcher's consumer connect with sec (TLS,
+// SASL).
+func WithKafkaSecurity(sec kafka.Security) Option {
+	return func(d *Dispatcher) { d.security = sec }
+}
 
 // WithSender sends channel's notifications through s instead of the sender
 // built from Config.
@@ -147,7 +154,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // consumeRequests reads requests from the topic, stores them and commits them.
 func (d *Dispatcher) consumeRequests(ctx context.Context) {
-	consume(ctx, d.brokers, kafka.TopicNotifications, GroupID, d.logger, d.handle)
+	consume(ctx, d.brokers, d.security, kafka.TopicNotifications, GroupID, d.logger, d.handle)
 }
 
 // handle stores one message's request. Messages that are not requests, or

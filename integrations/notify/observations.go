@@ -36,9 +36,10 @@ type ObservationAlerter interface {
 // committed once that is done; a failure is retried with backoff. An event
 // no alert can ever be raised for is logged at error level and skipped.
 type ObservationConsumer struct {
-	brokers []string
-	alerter ObservationAlerter
-	logger  *slog.Logger
+	brokers  []string
+	security kafka.Security
+	alerter  ObservationAlerter
+	logger   *slog.Logger
 }
 
 // NewObservationConsumer returns a consumer reading from the cluster at
@@ -52,7 +53,7 @@ func NewObservationConsumer(brokers []string, alerter ObservationAlerter, logger
 
 // Run consumes until ctx ends, then returns nil.
 func (c *ObservationConsumer) Run(ctx context.Context) error {
-	consume(ctx, c.brokers, kafka.TopicClinical, ObservationsGroupID, c.logger, c.handle)
+	consume(ctx, c.brokers, c.security, kafka.TopicClinical, ObservationsGroupID, c.logger, c.handle)
 	return nil
 }
 
@@ -142,4 +143,10 @@ func recordedObservations(data []byte) ([]observation.EventData, error) {
 		}
 	}
 	return recorded.Observations, nil
+}
+
+// WithKafkaSecurity has the consumer connect with sec (TLS, SASL).
+func (c *ObservationConsumer) WithKafkaSecurity(sec kafka.Security) *ObservationConsumer {
+	c.security = sec
+	return c
 }

@@ -53,6 +53,7 @@ type PrescriptionRechecker interface {
 // a failure is retried with backoff.
 type PrescriptionRecheckConsumer struct {
 	brokers   []string
+	security  kafka.Security
 	rechecker PrescriptionRechecker
 	logger    *slog.Logger
 }
@@ -68,7 +69,7 @@ func NewPrescriptionRecheckConsumer(brokers []string, rechecker PrescriptionRech
 
 // Run consumes until ctx ends, then returns nil.
 func (c *PrescriptionRecheckConsumer) Run(ctx context.Context) error {
-	consume(ctx, c.brokers, kafka.TopicClinical, PrescriptionRecheckGroupID, c.logger, c.handle)
+	consume(ctx, c.brokers, c.security, kafka.TopicClinical, PrescriptionRecheckGroupID, c.logger, c.handle)
 	return nil
 }
 
@@ -105,4 +106,10 @@ func (c *PrescriptionRecheckConsumer) handle(ctx context.Context, m kafkago.Mess
 		return c.rechecker.RecheckForPrescription(ctx, p.Details.PatientID, p.Details.ID, typ != EventPrescriptionCreated)
 	}
 	return nil
+}
+
+// WithKafkaSecurity has the consumer connect with sec (TLS, SASL).
+func (c *PrescriptionRecheckConsumer) WithKafkaSecurity(sec kafka.Security) *PrescriptionRecheckConsumer {
+	c.security = sec
+	return c
 }

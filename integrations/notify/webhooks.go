@@ -15,6 +15,7 @@ import (
 // webhook.Deliverer.
 type WebhookConsumer struct {
 	brokers  []string
+	security kafka.Security
 	enqueuer *webhook.Enqueuer
 	logger   *slog.Logger
 }
@@ -31,7 +32,13 @@ func NewWebhookConsumer(brokers []string, enqueuer *webhook.Enqueuer, logger *sl
 // Run consumes until ctx ends, then returns nil. A message is committed
 // once its deliveries are queued.
 func (c *WebhookConsumer) Run(ctx context.Context) error {
-	consume(ctx, c.brokers, kafka.TopicClinical, webhook.GroupID, c.logger,
+	consume(ctx, c.brokers, c.security, kafka.TopicClinical, webhook.GroupID, c.logger,
 		func(ctx context.Context, m kafkago.Message) error { return c.enqueuer.HandleEvent(ctx, m.Value) })
 	return nil
+}
+
+// WithKafkaSecurity has the consumer connect with sec (TLS, SASL).
+func (c *WebhookConsumer) WithKafkaSecurity(sec kafka.Security) *WebhookConsumer {
+	c.security = sec
+	return c
 }
