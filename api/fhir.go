@@ -91,7 +91,7 @@ func (s *fhirRoutes) resources() []fhirResource {
 		"a LOINC code, alone or as " + fhir.SystemLOINC + "|<code>"}
 	return []fhirResource{
 		{typ: "Patient", scope: "system/Patient.read", read: s.readPatient, search: s.searchPatients, paged: true,
-			everything: s.everything,
+			vread: s.patientVersion, history: s.patientHistory, everything: s.everything,
 			params: []fhir.SearchParam{
 				{Name: "identifier", Type: "token", Documentation: "system|value; the MRN as " + fhir.SystemMRN + "|<mrn> or alone"},
 				{Name: "name", Type: "string", Documentation: "any part of the patient's name"},
@@ -120,6 +120,7 @@ func (s *fhirRoutes) resources() []fhirResource {
 				{Name: "status", Type: "token", Documentation: "in-progress, completed, failed or cancelled"},
 			}},
 		{typ: "AllergyIntolerance", scope: "system/AllergyIntolerance.read", read: s.readAllergy, search: s.searchAllergies,
+			vread: s.allergyVersion, history: s.allergyHistory,
 			params: []fhir.SearchParam{
 				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone; required"},
 			}},

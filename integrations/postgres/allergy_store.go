@@ -35,16 +35,17 @@ func NewAllergyStore(pool *pgxpool.Pool) *AllergyStore {
 	return &AllergyStore{pool: pool, newEventID: uuid.NewV7}
 }
 
-// Create stores a new record with its allergy.recorded event. An active
-// record of a substance the patient already has an active record of is
-// refused with a *allergy.DuplicateError naming that record. rec, when not
-// nil, is the request's audit record, stored in the same transaction.
+// Create stores a new record, as its version 1, with its allergy.recorded
+// event. An active record of a substance the patient already has an active
+// record of is refused with a *allergy.DuplicateError naming that record.
+// rec, when not nil, is the request's audit record, stored in the same
+// transaction; its actor is the version's.
 func (s *AllergyStore) Create(ctx context.Context, rec *audit.Record, a allergy.Allergy) (allergy.Allergy, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := refuseDuplicate(ctx, tx, a); err != nil {
 			return err
 		}
-		if err := insertAllergy(ctx, tx, a); err != nil {
+		if err := insertAllergy(ctx, tx, a, rec); err != nil {
 			return err
 		}
 		if err := s.appendAllergyEvent(ctx, tx, EventAllergyRecorded, a); err != nil {
@@ -63,6 +64,12 @@ func (s *AllergyStore) Get(ctx context.Context, id uuid.UUID) (allergy.Allergy, 
 	return loadResource[allergy.Allergy](ctx, s.pool, "allergies", id, false)
 }
 
+// Versions returns every stored version of the record with id, oldest
+// first, or domain.ErrNotFound.
+func (s *AllergyStore) Versions(ctx context.Context, id uuid.UUID) ([]allergy.Allergy, error) {
+	return listVersions[allergy.Allergy](ctx, s.pool, allergyVersions, id)
+}
+
 // ListForPatient returns the patient's records, oldest first; only the
 // active ones (see allergy.Allergy.Active) when onlyActive.
 func (s *AllergyStore) ListForPatient(ctx context.Context, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error) {
@@ -70,10 +77,11 @@ func (s *AllergyStore) ListForPatient(ctx context.Context, patientID uuid.UUID, 
 }
 
 // Update loads the record under a row lock, applies change and stores the
-// result with its allergy.updated event. An error from change aborts the
-// write; a change that makes the record duplicate another active one is
-// refused with a *allergy.DuplicateError. rec, when not nil, is the
-// request's audit record, stored in the same transaction.
+// result, and the new version in allergy_versions, with its allergy.updated
+// event. An error from change aborts the write; a change that makes the
+// record duplicate another active one is refused with a
+// *allergy.DuplicateError. rec, when not nil, is the request's audit record,
+// stored in the same transaction; its actor is the version's.
 func (s *AllergyStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(allergy.Allergy) (allergy.Allergy, error)) (allergy.Allergy, error) {
 	var candidate allergy.Allergy
 	k := resourceKind[allergy.Allergy]{
@@ -95,7 +103,7 @@ func (s *AllergyStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Reco
 			if err := refuseDuplicate(ctx, tx, next); err != nil {
 				return err
 			}
-			if err := saveAllergy(ctx, tx, next); err != nil {
+			if err := saveAllergy(ctx, tx, next, rec); err != nil {
 				return err
 			}
 			return s.appendAllergyEvent(ctx, tx, EventAllergyUpdated, next)
@@ -148,7 +156,7 @@ func listAllergies(ctx context.Context, q rowsQuerier, patientID uuid.UUID, only
 		patientID, onlyActive)
 }
 
-func insertAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
+func insertAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy, rec *audit.Record) error {
 	resource, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("encode allergy: %w", err)
@@ -159,10 +167,13 @@ func insertAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		a.ID, a.PatientID, a.Substance.CodeKey(), a.Substance.TextKey(), a.Category, a.Criticality, a.ClinicalStatus,
 		a.VerificationStatus, a.Active(), a.Version, resource, a.CreatedAt, a.UpdatedAt)
-	return allergyWriteError("insert", a.ID, err)
+	if err != nil {
+		return allergyWriteError("insert", a.ID, err)
+	}
+	return appendVersion(ctx, tx, allergyVersions, a.ID, a.Version, resource, a.UpdatedAt, rec)
 }
 
-func saveAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
+func saveAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy, rec *audit.Record) error {
 	resource, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("encode allergy: %w", err)
@@ -173,7 +184,10 @@ func saveAllergy(ctx context.Context, tx pgx.Tx, a allergy.Allergy) error {
 		WHERE id = $1`,
 		a.ID, a.Substance.CodeKey(), a.Substance.TextKey(), a.Category, a.Criticality, a.ClinicalStatus,
 		a.VerificationStatus, a.Active(), a.Version, resource, a.UpdatedAt)
-	return allergyWriteError("update", a.ID, err)
+	if err != nil {
+		return allergyWriteError("update", a.ID, err)
+	}
+	return appendVersion(ctx, tx, allergyVersions, a.ID, a.Version, resource, a.UpdatedAt, rec)
 }
 
 // allergyWriteError translates a duplicate key (the same id, or a second

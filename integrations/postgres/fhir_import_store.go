@@ -293,6 +293,14 @@ func (s *FHIRImportStore) InsertPatients(ctx context.Context, patients []patient
 	if err != nil {
 		return translate(err, fmt.Sprintf("copy %d patients", len(patients)))
 	}
+	// Each patient's first version, in the same transaction, as a
+	// registration through the API keeps it (FHIR history, vread).
+	if _, err := it.tx.CopyFrom(ctx, pgx.Identifier{patientVersions}, []string{"id", "version", "resource", "changed_at"},
+		pgx.CopyFromSlice(len(patients), func(i int) ([]any, error) {
+			return []any{pgUUID(patients[i].ID), int32(patients[i].Version), resources[i], patients[i].UpdatedAt}, nil
+		})); err != nil {
+		return translate(err, fmt.Sprintf("copy %d patient versions", len(patients)))
+	}
 	return copyOutbox(ctx, it.tx, len(patients), func(i int) (OutboxEvent, error) {
 		p := &patients[i]
 		id, err := s.obs.newEventID()

@@ -180,6 +180,12 @@ func TestFHIRImportStoreWritesWhatTheStoresWrite(t *testing.T) {
 		want.Events["observation.recorded"] != len(want.Observations) || got.Events["observation.recorded"] != len(bundles) {
 		t.Fatalf("events in bulk %v, entry by entry %v", got.Events, want.Events)
 	}
+	// Each patient's first version is kept as the register keeps it.
+	for name, pool := range map[string]*pgxpool.Pool{"bulk": bulkPool, "entry by entry": rowPool} {
+		if n := countRows(t, pool, `SELECT count(*) FROM patient_versions`); n != len(bundles) {
+			t.Errorf("%s: %d patient versions, want %d", name, n, len(bundles))
+		}
+	}
 	t.Logf("%d patients, %d observations, events %v", len(got.Patients), len(got.Observations), got.Events)
 
 	// Again: every entry found, nothing written.

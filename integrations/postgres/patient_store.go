@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -39,12 +40,14 @@ func NewPatientStore(pool *pgxpool.Pool) *PatientStore {
 	return &PatientStore{pool: pool, newEventID: uuid.NewV7}
 }
 
-// Register allocates an MRN, builds the patient with create and stores it with
-// its patient.created event. With a non-nil idem, a repeated key returns the
-// patient the first request created and created=false.
+// Register allocates an MRN, builds the patient with create and stores it,
+// as its version 1, with its patient.created event. With a non-nil idem, a
+// repeated key returns the patient the first request created and
+// created=false.
 //
 // rec, when not nil, is the request's audit record: it is completed with the
-// patient's id and stored in the same transaction, replay or not.
+// patient's id and stored in the same transaction, replay or not; its actor
+// is the new version's.
 func (s *PatientStore) Register(ctx context.Context, idem *domain.Idempotency, rec *audit.Record, create func(mrn string) (patient.Patient, error)) (p patient.Patient, created bool, err error) {
 	err = withIdempotency(ctx, s.pool, func(tx pgx.Tx) error {
 		p, created = patient.Patient{}, false
@@ -66,7 +69,7 @@ func (s *PatientStore) Register(ctx context.Context, idem *domain.Idempotency, r
 			}
 			return auditEntity(ctx, tx, rec, "Patient", p.ID, p.ID)
 		}
-		if err := insertPatient(ctx, tx, np); err != nil {
+		if err := insertPatient(ctx, tx, np, rec); err != nil {
 			return err
 		}
 		if err := s.appendPatientEvent(ctx, tx, EventPatientCreated, np); err != nil {
@@ -83,6 +86,12 @@ func (s *PatientStore) Get(ctx context.Context, id uuid.UUID) (patient.Patient, 
 	return loadResource[patient.Patient](ctx, s.pool, "patients", id, false)
 }
 
+// Versions returns every stored version of the patient with id, oldest
+// first, or domain.ErrNotFound.
+func (s *PatientStore) Versions(ctx context.Context, id uuid.UUID) ([]patient.Patient, error) {
+	return listVersions[patient.Patient](ctx, s.pool, patientVersions, id)
+}
+
 // GetByMRN returns the patient with the MRN, or domain.ErrNotFound.
 func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patient, error) {
 	var raw []byte
@@ -91,10 +100,11 @@ func (s *PatientStore) GetByMRN(ctx context.Context, mrn string) (patient.Patien
 }
 
 // Update loads the patient under a row lock, applies change and stores the
-// result with its event: patient.deactivated when change deactivated the
-// patient, patient.updated otherwise. An error from change aborts the write.
-// rec, when not nil, is the request's audit record, stored in the same
-// transaction.
+// result, and the new version in patient_versions, with its event:
+// patient.deactivated when change deactivated the patient, patient.updated
+// otherwise. An error from change aborts the write. rec, when not nil, is
+// the request's audit record, stored in the same transaction; its actor is
+// the version's.
 func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error) {
 	k := resourceKind[patient.Patient]{
 		table: "patients", entity: "Patient",
@@ -111,7 +121,7 @@ func (s *PatientStore) Update(ctx context.Context, id uuid.UUID, rec *audit.Reco
 			return ""
 		},
 		save: func(ctx context.Context, tx pgx.Tx, current, next patient.Patient) error {
-			if err := savePatient(ctx, tx, next); err != nil {
+			if err := savePatient(ctx, tx, next, rec); err != nil {
 				return err
 			}
 			event := EventPatientUpdated
@@ -146,7 +156,7 @@ func patientColumns(p patient.Patient) (resource []byte, phones, identifiers []s
 	return resource, phones, identifiers, nil
 }
 
-func insertPatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
+func insertPatient(ctx context.Context, tx pgx.Tx, p patient.Patient, rec *audit.Record) error {
 	resource, phones, identifiers, err := patientColumns(p)
 	if err != nil {
 		return err
@@ -157,10 +167,13 @@ func insertPatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		p.ID, p.MRN, p.Version, p.Active, p.Name.Family, p.Name.Given, patient.NameKey(p.Name),
 		p.BirthDate, p.Sex, phones, identifiers, resource, p.CreatedAt, p.UpdatedAt)
-	return writeError("patient", "insert", p.ID, err)
+	if err != nil {
+		return writeError("patient", "insert", p.ID, err)
+	}
+	return appendVersion(ctx, tx, patientVersions, p.ID, p.Version, resource, p.UpdatedAt, rec)
 }
 
-func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
+func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient, rec *audit.Record) error {
 	resource, phones, identifiers, err := patientColumns(p)
 	if err != nil {
 		return err
@@ -174,7 +187,44 @@ func savePatient(ctx context.Context, tx pgx.Tx, p patient.Patient) error {
 	if err != nil {
 		return fmt.Errorf("update patient: %w", err)
 	}
-	return nil
+	return appendVersion(ctx, tx, patientVersions, p.ID, p.Version, resource, p.UpdatedAt, rec)
+}
+
+// The version tables (constants of this package): every version of a
+// resource, one row each, written in the transaction that writes the
+// current row; the database refuses to change or remove one.
+const (
+	patientVersions = "patient_versions"
+	allergyVersions = "allergy_versions"
+)
+
+// appendVersion stores version of the resource with id in table, a version
+// table: resource as the current row holds it, made at at by the actor of
+// the write's audit record rec (none recorded when rec is nil).
+func appendVersion(ctx context.Context, tx pgx.Tx, table string, id uuid.UUID, version int, resource []byte, at time.Time, rec *audit.Record) error {
+	var changedBy []byte
+	if rec != nil {
+		var err error
+		if changedBy, err = json.Marshal(rec.Actor); err != nil {
+			return fmt.Errorf("encode the actor of %s %s: %w", table, id, err)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+table+` (id, version, resource, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5)`,
+		id, version, resource, at, changedBy)
+	return translate(err, fmt.Sprintf("insert version %d of %s into %s", version, id, table))
+}
+
+// listVersions returns every version of the resource with id in table, a
+// version table, oldest first; domain.ErrNotFound when there is none.
+func listVersions[T any](ctx context.Context, q rowsQuerier, table string, id uuid.UUID) ([]T, error) {
+	versions, err := listResources[T](ctx, q, table, `SELECT resource FROM `+table+` WHERE id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
+		return nil, fmt.Errorf("%s of %s: %w", table, id, domain.ErrNotFound)
+	}
+	return versions, nil
 }
 
 func (s *PatientStore) appendPatientEvent(ctx context.Context, tx pgx.Tx, eventType string, p patient.Patient) error {
