@@ -83,7 +83,9 @@ func runNotify(ctx context.Context, cfg config.Config, args []string, logger *sl
 	heartbeat(gctx, g, pool, cfg, services.ServiceNotify, cfg.Metrics.Port, nil, logger)
 	g.Go(func() error { return d.Run(gctx) })
 	// Webhook subscriptions: the events queued per subscription, and sent.
-	g.Go(func() error { return webhookConsumer(pool, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security).Run(gctx) })
+	g.Go(func() error {
+		return webhookConsumer(pool, cfg.Kafka.Brokers, logger).WithKafkaSecurity(security).Run(gctx)
+	})
 	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
 	if err := serveMetrics(gctx, g, cfg, metrics, logger, databaseCheck(pool)); err != nil {
 		return err
