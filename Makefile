@@ -76,5 +76,11 @@ load: services
 	LOAD_DURATION=$(LOAD_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \
 		$(GO) test -run '^$$' -bench MixedLoad -benchtime 1x -timeout 20m ./cmd/zarish/
 
+## test-faults: the fault suite on the embedded stack: a worker process killed mid-workflow, the broker
+## stopped and started again, the Temporal server restarted past a due timer; each asserts the exact end state
+.PHONY: test-faults
+test-faults: services
+	$(GO) test -tags faults -count=1 -run TestFault -timeout 20m ./cmd/zarish/
+
 clean:
 	rm -rf bin

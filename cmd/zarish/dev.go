@@ -21,6 +21,7 @@ import (
 	"github.com/zarish-sphere/zarish/api"
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/console"
+	services "github.com/zarish-sphere/zarish/domain/registry"
 	"github.com/zarish-sphere/zarish/integrations/auth"
 	"github.com/zarish-sphere/zarish/integrations/auth/access"
 	"github.com/zarish-sphere/zarish/integrations/kafka"
@@ -79,6 +80,15 @@ type devStack struct {
 	// TEMPORAL_PAYLOAD_ENCRYPTION=off).
 	Codec *temporal.Codec
 
+	// temporal and broker are the embedded servers (broker nil with
+	// KAFKA_BROKERS set): either may be stopped and started again on the
+	// same address and files while the rest runs on.
+	temporal *temporal.DevServer
+	broker   *kafka.Broker
+	// queues are the task queues the stack's own workers serve: every one
+	// unless an option at start names fewer, the rest served elsewhere.
+	queues []string
+
 	group *errgroup.Group
 	stop  []func()
 }
@@ -87,9 +97,12 @@ type devStack struct {
 // queue, the relay, the workflow starter, the dispatcher and the
 // break-the-glass consumer, and returns once the API listens. Cancelling ctx drains
 // the API, workers and relay, then stops the embedded servers; wait reports
-// how that went.
-func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *devStack, err error) {
-	s := &devStack{}
+// how that went. Each opt adjusts the stack before anything starts.
+func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...func(*devStack)) (_ *devStack, err error) {
+	s := &devStack{queues: workers.Queues}
+	for _, o := range opts {
+		o(s)
+	}
 	defer func() {
 		if err != nil {
 			s.shutdown()
@@ -128,20 +141,30 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err != nil {
 		return nil, err
 	}
-	s.stop = append(s.stop, tsrv.Stop)
+	s.temporal = tsrv
+	s.stop = append(s.stop, func() { s.temporal.Stop() })
 	s.TemporalAddress = tsrv.FrontendAddress()
 	if ui := tsrv.UIAddress(); ui != "" {
 		s.UIURL = "http://" + ui
 	}
 
 	brokers := cfg.Kafka.Brokers
+	// With KAFKA_BROKERS the clients take its TLS and SASL settings; the
+	// embedded broker takes plaintext on this machine.
+	var security kafka.Security
+	if len(brokers) > 0 {
+		if security, err = kafkaSecurity(cfg.Kafka); err != nil {
+			return nil, err
+		}
+	}
 	if len(brokers) == 0 {
 		broker, err := kafka.StartBroker(cfg.Dev.KafkaAddress, logger.With("component", "kafka-broker"),
 			kafka.WithDataDir(filepath.Join(cfg.DataDir, "kafka")))
 		if err != nil {
 			return nil, err
 		}
-		s.stop = append(s.stop, broker.Close)
+		s.broker = broker
+		s.stop = append(s.stop, func() { s.broker.Close() })
 		brokers = []string{broker.Addr()}
 	}
 	s.KafkaAddress = strings.Join(brokers, ",")
@@ -176,7 +199,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		return nil, err
 	}
 
-	publisher := kafka.NewPublisher(brokers, logger)
+	publisher := kafka.NewPublisher(brokers, logger, kafka.WithSecurity(security))
 	s.stop = append(s.stop, func() { _ = publisher.Close() })
 
 	ac, err := authConfig(cfg, true)
@@ -236,7 +259,8 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if err != nil {
 		return nil, err
 	}
-	dispatcher, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), brokers, logger.With("component", "notify"))
+	dispatcher, err := notify.NewDispatcher(nc, postgres.NewNotificationStore(pool), brokers, logger.With("component", "notify"),
+		notify.WithKafkaSecurity(security))
 	if err != nil {
 		return nil, err
 	}
@@ -273,9 +297,18 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	// Everything below runs until ctx ends; the first failure stops the rest.
 	g, gctx := errgroup.WithContext(ctx)
 	s.group = g
+	// One process, every service: each is in the registry as this instance.
+	heartbeat(gctx, g, pool, cfg, services.ServiceAPI, apiPort(l.Addr()), nil, logger)
+	for _, name := range []string{services.ServiceRelay, services.ServiceNotify} {
+		heartbeat(gctx, g, pool, cfg, name, cfg.Metrics.Port, map[string]string{"embedded": "true"}, logger)
+	}
+	heartbeat(gctx, g, pool, cfg, services.ServiceMLLP, mllpPort(mllp.Addr()), nil, logger)
+	for _, q := range s.queues {
+		heartbeat(gctx, g, pool, cfg, services.WorkerService(q), cfg.Metrics.Port, map[string]string{"taskQueue": q}, logger)
+	}
 	g.Go(func() error { return serveHTTP(gctx, l, handler, metrics, logger.With("component", "http")) })
 	g.Go(func() error {
-		return workers.Run(gctx, tc, workers.Queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
+		return workers.Run(gctx, tc, s.queues, workerSet(pool, tc, kb, cfg.Alerts, logger), workerOptions(cfg), logger.With("component", "workers"))
 	})
 	g.Go(func() error { return oauth.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
@@ -285,11 +318,17 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	g.Go(func() error { return purge.Run(gctx) })
 	g.Go(func() error { return starter.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
-	g.Go(func() error { return breakGlassConsumer(pool, tc, brokers, logger).Run(gctx) })
-	g.Go(func() error { return observationConsumer(pool, tc, brokers, logger).Run(gctx) })
-	g.Go(func() error { return prescriptionRecheckConsumer(pool, tc, brokers, logger).Run(gctx) })
+	g.Go(func() error {
+		return breakGlassConsumer(pool, tc, brokers, logger).WithKafkaSecurity(security).Run(gctx)
+	})
+	g.Go(func() error {
+		return observationConsumer(pool, tc, brokers, logger).WithKafkaSecurity(security).Run(gctx)
+	})
+	g.Go(func() error {
+		return prescriptionRecheckConsumer(pool, tc, brokers, logger).WithKafkaSecurity(security).Run(gctx)
+	})
 	g.Go(func() error { return hl7v2Ingester(pool, logger, tc).Serve(gctx, mllp, cfg.MLLP.MaxFrame) })
-	g.Go(func() error { return webhookConsumer(pool, brokers, logger).Run(gctx) })
+	g.Go(func() error { return webhookConsumer(pool, brokers, logger).WithKafkaSecurity(security).Run(gctx) })
 	g.Go(func() error { return webhookDeliverer(pool, cfg.WebhooksAllowPrivate, logger).Run(gctx) })
 	return s, nil
 }

@@ -47,6 +47,9 @@ func heartbeat(ctx context.Context, g *errgroup.Group, pool *pgxpool.Pool, cfg c
 	})
 }
 
+// apiPort is the port the API listener took.
+func apiPort(a net.Addr) int { return mllpPort(a) }
+
 // mllpPort is the port the MLLP listener took.
 func mllpPort(a net.Addr) int {
 	if t, ok := a.(*net.TCPAddr); ok {

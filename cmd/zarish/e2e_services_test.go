@@ -1,0 +1,63 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	services "github.com/zarish-sphere/zarish/domain/registry"
+	"github.com/zarish-sphere/zarish/workers"
+)
+
+// TestEndToEndServiceRegistry: the dev stack, one process running every
+// service, is in the registry as one healthy instance of each — the API,
+// the relay, notify, the MLLP listener and a worker of every queue — and
+// Temporal sees the workers polling.
+func TestEndToEndServiceRegistry(t *testing.T) {
+	e := startE2E(t, devConfig(t))
+	admin := e.token(devClientID, "dev-secret", "")
+	var body struct {
+		Data []services.Service `json:"data"`
+	}
+	want := services.Known(workers.Queues)
+	eventually(t, 30*time.Second, "every service with a healthy instance, workers seen by Temporal", func() bool {
+		r := e.do(http.MethodGet, "/v1/services", admin, nil)
+		r.json(t, &body)
+		if r.status != http.StatusOK || len(body.Data) != len(want) {
+			return false
+		}
+		for i, s := range body.Data {
+			healthy, polled := 0, 0
+			for _, in := range s.Instances {
+				if in.Status == services.StatusHealthy && in.ID == instanceID {
+					healthy++
+				}
+				if in.Metadata["seenBy"] == "temporal" {
+					polled++
+				}
+			}
+			if s.Service != want[i] || healthy != 1 {
+				return false
+			}
+			// The dev workers' Temporal identity is not the registry's id,
+			// so Temporal's view adds them beside the heartbeat.
+			if s.Service == services.WorkerService(workers.QueueEncounters) && polled == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	api := body.Data[0]
+	u, err := url.Parse(e.stack.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := api.Instances[0]
+	if api.Version == "" || api.LoadBalancer != "round-robin" || strconv.Itoa(in.Port) != u.Port() ||
+		!strings.HasSuffix(in.HealthCheck, ":"+u.Port()+"/health") {
+		t.Fatalf("api %+v", api)
+	}
+}
