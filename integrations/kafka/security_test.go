@@ -2,17 +2,7 @@ package kafka
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,73 +11,8 @@ import (
 
 	"github.com/zarish-sphere/zarish/config"
 	"github.com/zarish-sphere/zarish/integrations/postgres"
+	"github.com/zarish-sphere/zarish/internal/testpki"
 )
-
-// testPKI is a CA, a server certificate for 127.0.0.1 and localhost and a
-// client certificate, all signed by the CA, with the CA and the client's
-// pair written as PEM files.
-type testPKI struct {
-	caFile, clientCert, clientKey string
-	server                        tls.Certificate
-	pool                          *x509.CertPool
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "zarish test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, name string, usage x509.ExtKeyUsage) ([]byte, []byte) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	}
-	p := testPKI{caFile: filepath.Join(dir, "ca.pem"), clientCert: filepath.Join(dir, "client.pem"), clientKey: filepath.Join(dir, "client-key.pem"),
-		pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	write := func(path string, b []byte) {
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	cert, key := issue(2, "zarish client", x509.ExtKeyUsageClientAuth)
-	write(p.clientCert, cert)
-	write(p.clientKey, key)
-	cert, key = issue(3, "localhost", x509.ExtKeyUsageServerAuth)
-	if p.server, err = tls.X509KeyPair(cert, key); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // roundTrip publishes one event through sec and reads it back as a member
 // of a consumer group, as the engine's consumers read, returning the first
@@ -178,9 +103,9 @@ func TestNewSecurityRefuses(t *testing.T) {
 }
 
 func TestSecurityMutualTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	b, err := StartBroker("127.0.0.1:0", testLogger(t),
-		WithTLS(&tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}),
+		WithTLS(&tls.Config{Certificates: []tls.Certificate{pki.Server}, ClientCAs: pki.Pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}),
 		WithSASLUser(SASLSCRAMSHA512, "relay", "right-password"))
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +124,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 		}
 		return s
 	}
-	mutual := config.ClientTLS{Enabled: true, CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}
+	mutual := config.ClientTLS{Enabled: true, CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}
 	if err := roundTrip(t, b.Addr(), security(t, mutual, "right-password")); err != nil {
 		t.Fatalf("TLS with the client certificate and the right password: %v", err)
 	}
@@ -208,15 +133,15 @@ func TestSecurityMutualTLS(t *testing.T) {
 		refused(t, b.Addr(), security(t, mutual, "wrong-password"), "")
 	})
 	t.Run("no client certificate", func(t *testing.T) {
-		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CAFile: pki.caFile}, "right-password"), "")
+		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CAFile: pki.CAFile}, "right-password"), "")
 	})
 	t.Run("server not trusted", func(t *testing.T) {
 		// The system's CAs do not know the test CA.
-		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CertFile: pki.clientCert, KeyFile: pki.clientKey}, "right-password"),
+		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, "right-password"),
 			"certificate signed by unknown authority")
 	})
 	t.Run("wrong server name", func(t *testing.T) {
-		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey,
+		refused(t, b.Addr(), security(t, config.ClientTLS{Enabled: true, CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey,
 			ServerName: "kafka.hospital.example"}, "right-password"), "kafka.hospital.example")
 	})
 	t.Run("plaintext", func(t *testing.T) {
