@@ -208,6 +208,11 @@ func (s *carePlanRoutes) createCarePlan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if author, ok := actingPractitioner(c); ok {
+		for i := range starts {
+			starts[i].SearchAttributes[careplanflow.SearchOwnerID.GetName()] = author.String()
+		}
+	}
 	a := auditOf(c)
 	a.about(audit.ActionCreate, entityCarePlan, p.ID.String(), &p.PatientID)
 	created, replay, err := s.store.Create(c.Request.Context(), idem, a.forWrite(c, audit.ActionCreate, http.StatusCreated), p, starts...)

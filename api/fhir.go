@@ -116,7 +116,8 @@ func (s *fhirRoutes) resources() []fhirResource {
 			}},
 		{typ: "Task", scope: "system/Task.read", read: s.readTask, search: s.searchTasks, paged: true,
 			params: []fhir.SearchParam{
-				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone; required: the patient's running and ended care processes"},
+				{Name: "patient", Type: "reference", Documentation: "Patient/<id> or the id alone; patient or owner is required: the patient's running and ended care processes"},
+				{Name: "owner", Type: "reference", Documentation: "Practitioner/<id> or the id alone: the processes the practitioner was responsible for when they started, across patients without patient"},
 				{Name: "status", Type: "token", Documentation: "in-progress, completed, failed or cancelled"},
 			}},
 		{typ: "AllergyIntolerance", scope: "system/AllergyIntolerance.read", read: s.readAllergy, search: s.searchAllergies,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -38,6 +39,8 @@ func taskOf(info *workflowpb.WorkflowExecutionInfo) fhir.Task {
 	}
 	fields := info.GetSearchAttributes().GetIndexedFields()
 	w.PatientID = keyword(fields["PatientId"])
+	w.OwnerID = keyword(fields["OwnerId"])
+	w.Deadline = datetime(fields["Deadline"])
 	for _, name := range businessStatusAttributes {
 		if v := keyword(fields[name]); v != "" {
 			w.BusinessStatus = v
@@ -61,6 +64,29 @@ func keyword(p *commonpb.Payload) string {
 		return ""
 	}
 	return s
+}
+
+// datetime is a Datetime search attribute's value (zero when absent).
+func datetime(p *commonpb.Payload) time.Time {
+	var at time.Time
+	if p == nil || converter.GetDefaultDataConverter().FromPayload(p, &at) != nil {
+		return time.Time{}
+	}
+	return at
+}
+
+// ownerParam reads a reference to a practitioner: Practitioner/<id>, or
+// the id alone; uuid.Nil when absent.
+func ownerParam(value string) (uuid.UUID, error) {
+	if value == "" {
+		return uuid.Nil, nil
+	}
+	ref := strings.TrimPrefix(value, "Practitioner/")
+	id, err := uuid.Parse(ref)
+	if err != nil || id == uuid.Nil || strings.Contains(ref, "/") {
+		return uuid.Nil, invalidParam("owner", "owner must be Practitioner/<id> or a practitioner id")
+	}
+	return id, nil
 }
 
 // readTask answers GET /fhir/R4/Task/{id}: the workflow the id names.
@@ -101,8 +127,10 @@ func (s *fhirRoutes) readTask(c *gin.Context) {
 	writeFHIR(c, http.StatusOK, t)
 }
 
-// searchTasks answers GET /fhir/R4/Task?patient=&status=: the patient's
-// workflows, newest first, from Temporal's visibility.
+// searchTasks answers GET /fhir/R4/Task?patient=&owner=&status=: the
+// workflows of a patient, of an owner (a practitioner's worklist across
+// patients), or both, newest first, from Temporal's visibility. A token
+// confined to its launch patient is kept to that patient.
 func (s *fhirRoutes) searchTasks(c *gin.Context, q url.Values) {
 	if s.temporal == nil {
 		writeOutcome(c, http.StatusServiceUnavailable, fhirIssue(fhir.IssueException, "This server reads no workflows."))
@@ -113,11 +141,23 @@ func (s *fhirRoutes) searchTasks(c *gin.Context, q url.Values) {
 		s.fhirFail(c, err, nil)
 		return
 	}
-	if patient == uuid.Nil {
-		s.fhirFail(c, invalidParam("patient", "patient is required: the Tasks of one patient are searched"), nil)
+	owner, err := ownerParam(q.Get("owner"))
+	if err != nil {
+		s.fhirFail(c, err, nil)
 		return
 	}
-	query := "PatientId = '" + patient.String() + "'"
+	if patient == uuid.Nil && owner == uuid.Nil {
+		s.fhirFail(c, invalidParam("patient", "patient or owner is required: the Tasks of one patient or of one practitioner are searched"), nil)
+		return
+	}
+	var clauses []string
+	if patient != uuid.Nil {
+		clauses = append(clauses, "PatientId = '"+patient.String()+"'")
+	}
+	if owner != uuid.Nil {
+		clauses = append(clauses, "OwnerId = '"+owner.String()+"'")
+	}
+	query := strings.Join(clauses, " AND ")
 	if st := q.Get("status"); st != "" {
 		statuses := fhir.ExecutionStatusesOf(st)
 		if statuses == nil {
@@ -144,10 +184,20 @@ func (s *fhirRoutes) searchTasks(c *gin.Context, q url.Values) {
 		s.fhirFail(c, err, nil)
 		return
 	}
-	auditOf(c).rec.PatientIDs = append(auditOf(c).rec.PatientIDs, patient)
+	a := auditOf(c)
+	if patient != uuid.Nil {
+		a.rec.PatientIDs = append(a.rec.PatientIDs, patient)
+	}
 	out := make([]fhir.Task, 0, len(res.GetExecutions()))
 	for _, info := range res.GetExecutions() {
-		out = append(out, taskOf(info))
+		t := taskOf(info)
+		if patient == uuid.Nil && t.For != nil {
+			// A worklist across patients names each one it discloses.
+			if id, err := uuid.Parse(strings.TrimPrefix(t.For.Reference, "Patient/")); err == nil {
+				a.disclosed(id)
+			}
+		}
+		out = append(out, t)
 	}
 	next := ""
 	if len(res.GetNextPageToken()) > 0 {

@@ -325,6 +325,7 @@ func TestFHIRCapabilityStatementIsTheRouteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := map[string]string{"identifier": p.MRN, "name": "begum", "birthdate": "1988-02-29", "patient": p.ID.String(),
+		"owner":   "Practitioner/0193c0de-0000-7000-8000-0000000000d1",
 		"subject": "Patient/" + p.ID.String(), "code": "8867-4", "date": "ge2026-01-01", "status": "finished",
 		"category": "108252007", "agent": "admin"}
 	// Values of a parameter whose codes differ by type.

@@ -25,6 +25,17 @@ type Task struct {
 	For             *Reference       `json:"for,omitempty"`
 	ExecutionPeriod *Period          `json:"executionPeriod,omitempty"`
 	LastModified    string           `json:"lastModified,omitempty"`
+	// Owner is the practitioner responsible when the process started.
+	Owner *Reference `json:"owner,omitempty"`
+	// Restriction holds, as its period's end, the first deadline the
+	// process ran against when it was known at the start.
+	Restriction *TaskRestriction `json:"restriction,omitempty"`
+}
+
+// TaskRestriction is Task.restriction: here only the period the Task is to
+// be done within.
+type TaskRestriction struct {
+	Period *Period `json:"period,omitempty"`
 }
 
 // Ref is Task/id.
@@ -80,9 +91,12 @@ func ExecutionStatusesOf(status string) []string {
 // visibility lists it.
 type Workflow struct {
 	ID, Type, ExecutionStatus string
-	// PatientID and BusinessStatus are its search attributes.
-	PatientID, BusinessStatus string
-	Start, Close              time.Time
+	// PatientID, BusinessStatus, OwnerID and Deadline are its search
+	// attributes; OwnerID and Deadline are set at the start only, and
+	// empty or zero when the start knew none.
+	PatientID, BusinessStatus, OwnerID string
+	Deadline                           time.Time
+	Start, Close                       time.Time
 }
 
 // TaskID is a workflow id as a Task id: "encounter/<uuid>" is
@@ -122,6 +136,12 @@ func FromWorkflow(w Workflow) Task {
 	}
 	if w.PatientID != "" {
 		t.For = &Reference{Reference: "Patient/" + w.PatientID}
+	}
+	if w.OwnerID != "" {
+		t.Owner = &Reference{Reference: "Practitioner/" + w.OwnerID}
+	}
+	if !w.Deadline.IsZero() {
+		t.Restriction = &TaskRestriction{Period: &Period{End: w.Deadline.UTC().Format(time.RFC3339)}}
 	}
 	p := &Period{}
 	if !w.Start.IsZero() {

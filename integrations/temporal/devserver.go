@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -273,7 +274,11 @@ func sqliteConfig(cfg DevServerConfig) (*config.SQL, error) {
 			return nil, fmt.Errorf("temporal sqlite schema: %w", err)
 		}
 	}
-	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, SearchAttributes)
+	// A new namespace carries every attribute from its creation, so no
+	// start waits on a later registration.
+	attrs := maps.Clone(SearchAttributes)
+	maps.Copy(attrs, StartSearchAttributes)
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("temporal namespace config: %w", err)
 	}

@@ -9,20 +9,47 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
+// StartSearchAttributes are the search attributes a workflow is given when
+// it starts and never after: its workflow code does not upsert them, so the
+// recorded histories replay unchanged. OwnerId is the practitioner
+// responsible when the process starts (the prescriber, the orderer, the
+// requester, the plan's author, the alert's first recipient); Deadline the
+// first deadline it runs against, when known at the start (a diagnostic
+// order's first turnaround target, a care plan's first activity due).
+// Every namespace carries them beside SearchAttributes.
+var StartSearchAttributes = map[string]enumspb.IndexedValueType{
+	"OwnerId":  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"Deadline": enumspb.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+// searchAttributeKind is the type name is registered with; Keyword for a
+// name that is not registered (Temporal then refuses the start).
+func searchAttributeKind(name string) enumspb.IndexedValueType {
+	if kind, ok := StartSearchAttributes[name]; ok {
+		return kind
+	}
+	if kind, ok := SearchAttributes[name]; ok {
+		return kind
+	}
+	return enumspb.INDEXED_VALUE_TYPE_KEYWORD
+}
+
 // EnsureSearchAttributes registers on namespace every one of
-// SearchAttributes it lacks. A dev server's namespace gets them when its
-// database file is created; one created by an older build lacks those added
-// since (AlertStatus), and a workflow started with an unknown attribute is
-// refused.
+// SearchAttributes and StartSearchAttributes it lacks. A dev server's
+// namespace gets SearchAttributes when its database file is created; one
+// created by an older build lacks those added since (AlertStatus), and a
+// workflow started with an unknown attribute is refused.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return fmt.Errorf("list search attributes: %w", err)
 	}
 	missing := map[string]enumspb.IndexedValueType{}
-	for name, kind := range SearchAttributes {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = kind
+	for _, set := range []map[string]enumspb.IndexedValueType{SearchAttributes, StartSearchAttributes} {
+		for name, kind := range set {
+			if _, ok := have.GetCustomAttributes()[name]; !ok {
+				missing[name] = kind
+			}
 		}
 	}
 	if len(missing) == 0 {

@@ -207,7 +207,14 @@ func (s *Starter) start(ctx context.Context, p outbox.PendingStart) (runID strin
 	if len(p.SearchAttributes) > 0 {
 		updates := make([]temporal.SearchAttributeUpdate, 0, len(p.SearchAttributes))
 		for name, value := range p.SearchAttributes {
-			updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(value))
+			u, err := searchAttributeUpdate(name, value)
+			if err != nil {
+				// A bad value of a start-only attribute costs its search,
+				// never the process's start.
+				s.logger.Warn("search attribute left unset", "workflowId", p.WorkflowID, "err", err)
+				continue
+			}
+			updates = append(updates, u)
 		}
 		opts.TypedSearchAttributes = temporal.NewSearchAttributes(updates...)
 	}
@@ -242,4 +249,18 @@ func (s *Starter) watchBacklog(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// searchAttributeUpdate is a start row's search attribute as the type it is
+// registered with: a Datetime (Deadline) is written in the row as RFC 3339,
+// every other one is a Keyword.
+func searchAttributeUpdate(name, value string) (temporal.SearchAttributeUpdate, error) {
+	if searchAttributeKind(name) == enumspb.INDEXED_VALUE_TYPE_DATETIME {
+		at, err := time.Parse(time.RFC3339Nano, value)
+		if err != nil {
+			return nil, fmt.Errorf("search attribute %s: %q is not an RFC 3339 time", name, value)
+		}
+		return temporal.NewSearchAttributeKeyTime(name).ValueSet(at), nil
+	}
+	return temporal.NewSearchAttributeKeyKeyword(name).ValueSet(value), nil
 }

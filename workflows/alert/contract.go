@@ -93,6 +93,11 @@ var (
 	SearchStatus = temporal.NewSearchAttributeKeyKeyword("Status")
 )
 
+// SearchOwnerID (integrations/temporal.StartSearchAttributes) is the
+// practitioner the alert names to notify at its first level, set when a
+// caller outside a workflow starts the escalation and never upserted.
+var SearchOwnerID = temporal.NewSearchAttributeKeyKeyword("OwnerId")
+
 // Statuses an alert moves through: open → acknowledged → resolved, or
 // open → exhausted / undeliverable / resolved.
 const (
@@ -236,7 +241,7 @@ func Start(ctx context.Context, c client.Client, in Input) (client.WorkflowRun, 
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    searchAttributes(in.Raise, StatusOpen),
+		TypedSearchAttributes:    startAttributes(in.Raise),
 	}, WorkflowName, in)
 	if err != nil {
 		return nil, fmt.Errorf("start alert %s: %w", in.AlertID, err)
@@ -374,6 +379,17 @@ func ViewOfRecord(r alert.Record, deliveries []alert.Delivery) View {
 // ViewOf is the view of the workflow's state, for when the read model
 // cannot be read: the same record, without deliveries.
 func ViewOf(s State) View { return ViewOfRecord(s.Record(), nil) }
+
+// startAttributes are the search attributes Start starts an escalation
+// with: those of every alert, and the practitioner notified first when the
+// raise names one.
+func startAttributes(r alert.Raise) temporal.SearchAttributes {
+	attrs := []temporal.SearchAttributeUpdate{SearchPatientID.ValueSet(r.PatientID.String()), SearchAlertStatus.ValueSet(string(StatusOpen))}
+	if r.OwnerID != nil {
+		attrs = append(attrs, SearchOwnerID.ValueSet(r.OwnerID.String()))
+	}
+	return temporal.NewSearchAttributes(attrs...)
+}
 
 func searchAttributes(r alert.Raise, status alert.Status) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(SearchPatientID.ValueSet(r.PatientID.String()), SearchAlertStatus.ValueSet(string(status)))

@@ -40,6 +40,20 @@ const SignalPlanChanged = "plan-changed"
 // SearchPatientID (Keyword, registered on the namespace) is set on every run.
 var SearchPatientID = temporal.NewSearchAttributeKeyKeyword("PatientId")
 
+// Start-only search attributes (integrations/temporal.StartSearchAttributes):
+// set when the workflow starts, never upserted by it. The API sets
+// SearchOwnerID, the plan's author, on the start row Starts returns.
+var (
+	SearchOwnerID  = temporal.NewSearchAttributeKeyKeyword("OwnerId")
+	SearchDeadline = temporal.NewSearchAttributeKeyTime("Deadline")
+)
+
+// StartDeadline is the first deadline the plan's reminders run against: its
+// earliest open activity's due time; false when nothing falls due.
+func StartDeadline(p careplan.CarePlan) (time.Time, bool) {
+	return careplan.NextDue(p, time.Time{})
+}
+
 // CategoryActivityOverdue is the category of the alerts the workflow raises.
 const CategoryActivityOverdue = "care-plan-activity-overdue"
 
@@ -114,12 +128,16 @@ func Starts(p careplan.CarePlan) ([]outbox.WorkflowStart, error) {
 	if err != nil {
 		return nil, fmt.Errorf("care plan %s reminders: %w", p.ID, err)
 	}
+	attrs := map[string]string{SearchPatientID.GetName(): p.PatientID.String()}
+	if due, ok := StartDeadline(p); ok {
+		attrs[SearchDeadline.GetName()] = due.UTC().Format(time.RFC3339Nano)
+	}
 	return []outbox.WorkflowStart{{
 		WorkflowID:       WorkflowID(p.ID),
 		WorkflowType:     WorkflowName,
 		TaskQueue:        TaskQueue,
 		Input:            input,
-		SearchAttributes: map[string]string{SearchPatientID.GetName(): p.PatientID.String()},
+		SearchAttributes: attrs,
 	}}, nil
 }
 
@@ -141,10 +159,14 @@ func Schedule(ctx context.Context, c client.Client, p careplan.CarePlan) error {
 		}
 		return err
 	}
+	attrs := []temporal.SearchAttributeUpdate{SearchPatientID.ValueSet(p.PatientID.String())}
+	if due, ok := StartDeadline(p); ok {
+		attrs = append(attrs, SearchDeadline.ValueSet(due))
+	}
 	_, err := c.SignalWithStartWorkflow(ctx, WorkflowID(p.ID), SignalPlanChanged, signal, client.StartWorkflowOptions{
 		ID:                    WorkflowID(p.ID),
 		TaskQueue:             TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(SearchPatientID.ValueSet(p.PatientID.String())),
+		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
 	}, WorkflowName, Input{PlanID: p.ID, PatientID: p.PatientID})
 	return err
 }

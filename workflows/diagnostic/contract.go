@@ -153,6 +153,19 @@ var (
 	SearchStatus    = temporal.NewSearchAttributeKeyKeyword("DiagnosticStatus")
 )
 
+// Start-only search attributes (integrations/temporal.StartSearchAttributes):
+// set when the workflow starts, never upserted by it.
+var (
+	SearchOwnerID  = temporal.NewSearchAttributeKeyKeyword("OwnerId")
+	SearchDeadline = temporal.NewSearchAttributeKeyTime("Deadline")
+)
+
+// StartDeadline is the first turnaround target the order runs against when
+// its workflow starts: the earliest target due from the order's placing.
+func StartDeadline(r diagnostic.Report) (time.Time, bool) {
+	return r.NextDeadline(r.Order.CreatedAt)
+}
+
 // The categories of the alerts a report raises.
 const (
 	// CategoryCriticalResult: a critical result to telephone; its orderer
@@ -466,13 +479,18 @@ func (r *CallbackCloseRequest) Actor() uuid.UUID   { return r.By }
 
 func startOptions(in Input) client.StartWorkflowOptions {
 	o := in.Report.Order
+	attrs := []temporal.SearchAttributeUpdate{
+		SearchPatientID.ValueSet(o.PatientID.String()), SearchStatus.ValueSet(string(in.Report.Status)),
+		SearchOwnerID.ValueSet(o.OrdererID.String())}
+	if due, ok := StartDeadline(in.Report); ok {
+		attrs = append(attrs, SearchDeadline.ValueSet(due))
+	}
 	return client.StartWorkflowOptions{
 		ID:                       WorkflowID(o.ID),
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchPatientID.ValueSet(o.PatientID.String()), SearchStatus.ValueSet(string(in.Report.Status))),
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
 	}
 }
 
@@ -521,16 +539,21 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 		return nil, fmt.Errorf("diagnostic report %s start: %w", in.Report.Order.ID, err)
 	}
 	o := in.Report.Order
+	attrs := map[string]string{
+		SearchPatientID.GetName(): o.PatientID.String(),
+		SearchStatus.GetName():    string(in.Report.Status),
+		SearchOwnerID.GetName():   o.OrdererID.String(),
+	}
+	if due, ok := StartDeadline(in.Report); ok {
+		attrs[SearchDeadline.GetName()] = due.UTC().Format(time.RFC3339Nano)
+	}
 	return []outbox.WorkflowStart{{
-		WorkflowID:   WorkflowID(o.ID),
-		WorkflowType: WorkflowName,
-		TaskQueue:    TaskQueue,
-		Input:        raw,
-		SearchAttributes: map[string]string{
-			SearchPatientID.GetName(): o.PatientID.String(),
-			SearchStatus.GetName():    string(in.Report.Status),
-		},
-		Grace: StartGrace,
+		WorkflowID:       WorkflowID(o.ID),
+		WorkflowType:     WorkflowName,
+		TaskQueue:        TaskQueue,
+		Input:            raw,
+		SearchAttributes: attrs,
+		Grace:            StartGrace,
 	}}, nil
 }
 

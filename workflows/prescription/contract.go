@@ -92,6 +92,13 @@ var (
 	SearchStatus    = temporal.NewSearchAttributeKeyKeyword("PrescriptionStatus")
 )
 
+// Start-only search attributes (integrations/temporal.StartSearchAttributes):
+// set when the workflow starts, never upserted by it.
+var (
+	SearchOwnerID  = temporal.NewSearchAttributeKeyKeyword("OwnerId")
+	SearchDeadline = temporal.NewSearchAttributeKeyTime("Deadline")
+)
+
 // DefaultHoldTimeout is how long a held prescription may wait for someone to
 // override or cancel it before the pharmacist on call is alerted.
 const DefaultHoldTimeout = 30 * time.Minute
@@ -249,7 +256,8 @@ func startOptions(in Input) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchPatientID.ValueSet(d.PatientID.String()), SearchStatus.ValueSet(string(prescription.StatusDraft))),
+			SearchPatientID.ValueSet(d.PatientID.String()), SearchStatus.ValueSet(string(prescription.StatusDraft)),
+			SearchOwnerID.ValueSet(d.PrescriberID.String())),
 	}
 }
 
@@ -279,6 +287,7 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 		SearchAttributes: map[string]string{
 			SearchPatientID.GetName(): d.PatientID.String(),
 			SearchStatus.GetName():    string(prescription.StatusDraft),
+			SearchOwnerID.GetName():   d.PrescriberID.String(),
 		},
 		Grace: StartGrace,
 	}}, nil

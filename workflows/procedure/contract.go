@@ -97,6 +97,13 @@ var (
 	SearchStatus    = temporal.NewSearchAttributeKeyKeyword("ProcedureStatus")
 )
 
+// Start-only search attributes (integrations/temporal.StartSearchAttributes):
+// set when the workflow starts, never upserted by it.
+var (
+	SearchOwnerID  = temporal.NewSearchAttributeKeyKeyword("OwnerId")
+	SearchDeadline = temporal.NewSearchAttributeKeyTime("Deadline")
+)
+
 // The categories of the alerts a procedure raises.
 const (
 	// CategoryUnscheduled: no slot was found for an urgent or emergency
@@ -251,7 +258,8 @@ func startOptions(in Input) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchPatientID.ValueSet(rq.PatientID.String()), SearchStatus.ValueSet(string(in.Procedure.Status))),
+			SearchPatientID.ValueSet(rq.PatientID.String()), SearchStatus.ValueSet(string(in.Procedure.Status)),
+			SearchOwnerID.ValueSet(rq.RequesterID.String())),
 	}
 }
 
@@ -281,6 +289,7 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 		SearchAttributes: map[string]string{
 			SearchPatientID.GetName(): rq.PatientID.String(),
 			SearchStatus.GetName():    string(in.Procedure.Status),
+			SearchOwnerID.GetName():   rq.RequesterID.String(),
 		},
 		Grace: StartGrace,
 	}}, nil
