@@ -171,7 +171,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger, opts 
 
 	// Payloads are sealed here too: with TEMPORAL_PAYLOAD_KEYS when given,
 	// else with a key made once and kept in the data directory.
-	tcfg := temporal.ClientConfig{Address: tsrv.FrontendAddress(), Namespace: tsrv.Namespace()}
+	tcfg := temporal.ClientConfig{Address: tsrv.FrontendAddress(), Namespace: tsrv.Namespace(), Identity: instanceID}
 	if cfg.Temporal.PayloadEncryption {
 		keys := []temporal.PayloadKey{}
 		if cfg.Temporal.PayloadKeys != "" {

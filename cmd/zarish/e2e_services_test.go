@@ -15,7 +15,7 @@ import (
 // TestEndToEndServiceRegistry: the dev stack, one process running every
 // service, is in the registry as one healthy instance of each — the API,
 // the relay, notify, the MLLP listener and a worker of every queue — and
-// Temporal sees the workers polling.
+// Temporal sees the workers polling as that same instance.
 func TestEndToEndServiceRegistry(t *testing.T) {
 	e := startE2E(t, devConfig(t))
 	admin := e.token(devClientID, "dev-secret", "")
@@ -30,21 +30,12 @@ func TestEndToEndServiceRegistry(t *testing.T) {
 			return false
 		}
 		for i, s := range body.Data {
-			healthy, polled := 0, 0
-			for _, in := range s.Instances {
-				if in.Status == services.StatusHealthy && in.ID == instanceID {
-					healthy++
-				}
-				if in.Metadata["seenBy"] == "temporal" {
-					polled++
-				}
-			}
-			if s.Service != want[i] || healthy != 1 {
+			if s.Service != want[i] || len(s.Instances) != 1 || s.Instances[0].ID != instanceID || s.Instances[0].Status != services.StatusHealthy {
 				return false
 			}
-			// The dev workers' Temporal identity is not the registry's id,
-			// so Temporal's view adds them beside the heartbeat.
-			if s.Service == services.WorkerService(workers.QueueEncounters) && polled == 0 {
+			// The workers poll as the registry's instance: Temporal's view
+			// and the heartbeat are one instance.
+			if s.Service == services.WorkerService(workers.QueueEncounters) && s.Instances[0].Metadata["seenBy"] != "heartbeat,temporal" {
 				return false
 			}
 		}

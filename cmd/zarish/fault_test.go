@@ -243,8 +243,9 @@ func startWorkerProcess(t *testing.T, bin string, e *e2e, queues string) *worker
 	return w
 }
 
-// identity is the prefix of the Temporal identity of the process's workers.
-func (w *workerProcess) identity() string { return strconv.Itoa(w.cmd.Process.Pid) + "@" }
+// identity is what the Temporal identity of the process's workers holds:
+// the service registry's instance id, host-pid-suffix.
+func (w *workerProcess) identity() string { return "-" + strconv.Itoa(w.cmd.Process.Pid) + "-" }
 
 // kill is kill -9.
 func (w *workerProcess) kill() {
@@ -278,7 +279,7 @@ func waitPollers(t *testing.T, tc client.Client, queue string, identities ...str
 		for _, id := range identities {
 			found := false
 			for _, p := range res.GetPollers() {
-				found = found || strings.HasPrefix(p.GetIdentity(), id)
+				found = found || strings.Contains(p.GetIdentity(), id)
 			}
 			if !found {
 				return false

@@ -240,8 +240,8 @@ func TestFaultWorkerKilledMidWorkflow(t *testing.T) {
 				t.Fatal(err)
 			}
 			if a := ev.GetWorkflowTaskCompletedEventAttributes(); a != nil {
-				byDoomed = byDoomed || strings.HasPrefix(a.GetIdentity(), doomed.identity())
-				bySurvivor = bySurvivor || strings.HasPrefix(a.GetIdentity(), survivor.identity())
+				byDoomed = byDoomed || strings.Contains(a.GetIdentity(), doomed.identity())
+				bySurvivor = bySurvivor || strings.Contains(a.GetIdentity(), survivor.identity())
 			}
 		}
 		if byDoomed {

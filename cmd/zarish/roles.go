@@ -405,7 +405,7 @@ func runMLLP(ctx context.Context, cfg config.Config, args []string, logger *slog
 // cluster, and the codec sealing every payload with TEMPORAL_PAYLOAD_KEYS
 // (required while TEMPORAL_PAYLOAD_ENCRYPTION is on).
 func temporalClient(cfg config.Config) (temporal.ClientConfig, error) {
-	c := temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace}
+	c := temporal.ClientConfig{Address: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Identity: instanceID}
 	var err error
 	if c.TLS, err = cfg.Temporal.TLS.Config(); err != nil {
 		return c, err

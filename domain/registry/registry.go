@@ -28,6 +28,10 @@ const (
 	ServiceMLLP   = "mllp"
 )
 
+// pollerStale is how long after Temporal last saw a worker poll it is
+// still taken for alive: a long poll lasts up to a minute.
+const pollerStale = 2 * time.Minute
+
 // WorkerService is the service of the workers of task queue queue.
 func WorkerService(queue string) string { return "worker-" + queue }
 
@@ -145,11 +149,19 @@ func Build(now time.Time, interval time.Duration, known []string, beats []Heartb
 	for _, p := range pollers {
 		name := WorkerService(p.Queue)
 		if seen[name+"|"+p.Identity] {
+			// The heartbeating instance, polling: say Temporal sees it.
+			for i, in := range get(name).Instances {
+				if in.ID == p.Identity {
+					get(name).Instances[i].Metadata["seenBy"] = "heartbeat,temporal"
+				}
+			}
 			continue
 		}
 		seen[name+"|"+p.Identity] = true
+		// A worker's long poll renews its last access only when it
+		// returns, a minute at most: older than pollerStale, it is gone.
 		status := StatusHealthy
-		if now.Sub(p.LastAccess) > stale {
+		if now.Sub(p.LastAccess) > max(stale, pollerStale) {
 			status = StatusUnhealthy
 		}
 		get(name).Instances = append(get(name).Instances, Instance{ID: p.Identity, Status: status, LastSeen: p.LastAccess,

@@ -19,6 +19,7 @@ func TestBuildMarksEachInstance(t *testing.T) {
 		{Queue: "alerts", Identity: "w-1", LastAccess: now},                               // the heartbeating worker: listed once
 		{Queue: "alerts", Identity: "w-elsewhere", LastAccess: now.Add(-2 * time.Second)}, // seen by Temporal alone
 		{Queue: "encounters", Identity: "w-stale", LastAccess: now.Add(-time.Hour)},
+		{Queue: "encounters", Identity: "w-long-poll", LastAccess: now.Add(-70 * time.Second)}, // in a long poll
 	}
 	got := Build(now, interval, Known([]string{"encounters", "alerts"}), beats, pollers)
 	names := []string{}
@@ -47,10 +48,12 @@ func TestBuildMarksEachInstance(t *testing.T) {
 	}
 	alerts := got[5]
 	if len(alerts.Instances) != 2 || alerts.Instances[0].ID != "w-1" || alerts.Instances[0].Host != "10.0.0.3" ||
+		alerts.Instances[0].Metadata["seenBy"] != "heartbeat,temporal" || alerts.Instances[0].Metadata["taskQueue"] != "alerts" ||
 		alerts.Instances[1].ID != "w-elsewhere" || alerts.Instances[1].Status != StatusHealthy || alerts.Instances[1].Metadata["seenBy"] != "temporal" {
 		t.Fatalf("alerts workers %+v", alerts.Instances)
 	}
-	if enc := got[4]; len(enc.Instances) != 1 || enc.Instances[0].Status != StatusUnhealthy {
+	if enc := got[4]; len(enc.Instances) != 2 || enc.Instances[0].ID != "w-long-poll" || enc.Instances[0].Status != StatusHealthy ||
+		enc.Instances[1].Status != StatusUnhealthy {
 		t.Fatalf("encounters workers %+v", enc.Instances)
 	}
 }

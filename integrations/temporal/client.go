@@ -28,6 +28,11 @@ type ClientConfig struct {
 	// trusts, its certificate for mutual TLS and the server name
 	// (config.ClientTLS builds it); nil connects in plaintext.
 	TLS *tls.Config
+	// Identity names the process to Temporal (its workers' pollers, the
+	// history's "identity"); the SDK's pid@host when empty. The engine
+	// gives the service registry's instance id, so the registry sees a
+	// worker's heartbeat and its polling as one instance.
+	Identity string
 }
 
 // Dial connects to the frontend, retrying until it answers or ctx ends, so a
@@ -88,6 +93,7 @@ func clientOptions(cfg ClientConfig, logger *slog.Logger) (client.Options, error
 		Namespace:    cfg.Namespace,
 		Logger:       sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
 		Interceptors: []interceptor.ClientInterceptor{tracing},
+		Identity:     cfg.Identity,
 	}
 	if cfg.TLS != nil {
 		opts.ConnectionOptions.TLS = cfg.TLS.Clone()
