@@ -24,6 +24,8 @@ type AllergyStore interface {
 	Get(ctx context.Context, id uuid.UUID) (allergy.Allergy, error)
 	ListForPatient(ctx context.Context, patientID uuid.UUID, onlyActive bool) ([]allergy.Allergy, error)
 	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(allergy.Allergy) (allergy.Allergy, error)) (allergy.Allergy, error)
+	// Versions is every version of an allergy, oldest first (FHIR history).
+	Versions(ctx context.Context, id uuid.UUID) ([]allergy.Allergy, error)
 }
 
 // AllergyList is a patient's allergies, oldest first.

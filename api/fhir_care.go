@@ -69,12 +69,7 @@ func (s *fhirRoutes) searchCarePlans(c *gin.Context, q url.Values) {
 		s.fhirFail(c, err, nil)
 		return
 	}
-	statuses, none, err := statusParam(q, systemRequestStatus, fhir.CarePlanStatuses, func(code string) []careplan.Status {
-		if st, ok := fhir.CarePlanStatusOf(code); ok {
-			return []careplan.Status{st}
-		}
-		return nil
-	})
+	statuses, none, err := statusParam(q, systemRequestStatus, fhir.CarePlanStatuses, oneStatus(fhir.CarePlanStatusOf))
 	switch {
 	case err != nil:
 		s.fhirFail(c, err, nil)

@@ -58,13 +58,7 @@ func (s *fhirRoutes) searchServiceRequests(c *gin.Context, q url.Values) {
 // searchDiagnosticReports answers GET /fhir/R4/DiagnosticReport: the
 // reports of the orders, newest order first.
 func (s *fhirRoutes) searchDiagnosticReports(c *gin.Context, q url.Values) {
-	statuses, none, err := statusParam(q, systemDiagnosticReportSt, fhir.DiagnosticReportStatuses,
-		func(code string) []diagnostic.Status {
-			if st, ok := fhir.ReportStatusOf(code); ok {
-				return []diagnostic.Status{st}
-			}
-			return nil
-		})
+	statuses, none, err := statusParam(q, systemDiagnosticReportSt, fhir.DiagnosticReportStatuses, oneStatus(fhir.ReportStatusOf))
 	searchDiagnosticsOf(s, c, q, statuses, none, err, fhir.FromReport)
 }
 

@@ -1,17 +1,13 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
-	"github.com/zarish-sphere/zarish/domain/allergy"
 	"github.com/zarish-sphere/zarish/domain/audit"
-	"github.com/zarish-sphere/zarish/domain/patient"
 	"github.com/zarish-sphere/zarish/integrations/fhir"
 )
 
@@ -23,16 +19,6 @@ import (
 // history-instance. The other types keep only their current version (their
 // timelines say what happened, not what each version held), so they serve
 // neither.
-
-// patientVersions is a patient store that keeps every version.
-type patientVersions interface {
-	Versions(ctx context.Context, id uuid.UUID) ([]patient.Patient, error)
-}
-
-// allergyVersions is an allergy store that keeps every version.
-type allergyVersions interface {
-	Versions(ctx context.Context, id uuid.UUID) ([]allergy.Allergy, error)
-}
 
 // fhirVersion is one stored version of a resource as FHIR serves it.
 type fhirVersion struct {
@@ -88,12 +74,7 @@ func (s *fhirRoutes) patientVersions(c *gin.Context) ([]fhirVersion, bool) {
 	if outsideLaunch(c, id) {
 		return nil, false
 	}
-	store, ok := s.patients.(patientVersions)
-	if !ok {
-		s.fhirFail(c, errNoVersions("Patient"), nil)
-		return nil, false
-	}
-	versions, err := store.Versions(c.Request.Context(), id)
+	versions, err := s.patients.Versions(c.Request.Context(), id)
 	if err != nil {
 		s.fhirFail(c, err, nil)
 		return nil, false
@@ -114,13 +95,7 @@ func (s *fhirRoutes) allergyVersions(c *gin.Context) ([]fhirVersion, bool) {
 	if !ok {
 		return nil, false
 	}
-	store, ok := s.allergies.(allergyVersions)
-	if !ok {
-		auditOf(c).about(audit.ActionRead, entityAllergy, id.String(), nil)
-		s.fhirFail(c, errNoVersions(entityAllergy), nil)
-		return nil, false
-	}
-	versions, err := store.Versions(c.Request.Context(), id)
+	versions, err := s.allergies.Versions(c.Request.Context(), id)
 	if err != nil {
 		auditOf(c).about(audit.ActionRead, entityAllergy, id.String(), nil)
 		s.fhirFail(c, err, nil)
@@ -138,11 +113,6 @@ func (s *fhirRoutes) allergyVersions(c *gin.Context) ([]fhirVersion, bool) {
 	}
 	return out, true
 }
-
-// errNoVersions is a store of typ, wired in, that keeps no versions.
-type errNoVersions string
-
-func (e errNoVersions) Error() string { return "the " + string(e) + " store keeps no versions" }
 
 // observationHistory answers GET /fhir/R4/Observation/{id}/_history.
 func (s *fhirRoutes) observationHistory(c *gin.Context) {

@@ -49,13 +49,7 @@ func (s *fhirRoutes) searchMedicationRequests(c *gin.Context, q url.Values) {
 		s.fhirFail(c, err, nil)
 		return
 	}
-	statuses, none, err := statusParam(q, systemMedicationRequestStatus, fhir.MedicationRequestStatuses,
-		func(code string) []prescription.Status {
-			if st, ok := fhir.MedicationRequestStatusOf(code); ok {
-				return []prescription.Status{st}
-			}
-			return nil
-		})
+	statuses, none, err := statusParam(q, systemMedicationRequestStatus, fhir.MedicationRequestStatuses, oneStatus(fhir.MedicationRequestStatusOf))
 	switch {
 	case err != nil:
 		s.fhirFail(c, err, nil)

@@ -79,13 +79,7 @@ func (s *fhirRoutes) searchProcedures(c *gin.Context, q url.Values) {
 // bookings newest request first, of a patient, in an Appointment.status,
 // whose slot starts within the date bounds.
 func (s *fhirRoutes) searchAppointments(c *gin.Context, q url.Values) {
-	statuses, none, err := statusParam(q, systemAppointmentStatus, fhir.AppointmentStatuses,
-		func(code string) []procedure.Status {
-			if st, ok := fhir.AppointmentStatusOf(code); ok {
-				return []procedure.Status{st}
-			}
-			return nil
-		})
+	statuses, none, err := statusParam(q, systemAppointmentStatus, fhir.AppointmentStatuses, oneStatus(fhir.AppointmentStatusOf))
 	if err != nil {
 		s.fhirFail(c, err, nil)
 		return

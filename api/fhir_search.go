@@ -27,6 +27,17 @@ import (
 // fhirSort is the _sort result parameter.
 const fhirSort = "_sort"
 
+// oneStatus is a statusParam reading of a value set that maps each FHIR
+// code to at most one status of ours.
+func oneStatus[S ~string](of func(code string) (S, bool)) func(code string) []S {
+	return func(code string) []S {
+		if st, ok := of(code); ok {
+			return []S{st}
+		}
+		return nil
+	}
+}
+
 // statusParam reads the status token of a search: one code of the value set
 // valueSet (system|code or the code alone), as the statuses of ours it
 // stands for. none reports a code of the value set that no record of ours

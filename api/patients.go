@@ -22,6 +22,8 @@ type PatientStore interface {
 	GetByMRN(ctx context.Context, mrn string) (patient.Patient, error)
 	Update(ctx context.Context, id uuid.UUID, rec *audit.Record, change func(patient.Patient) (patient.Patient, error)) (patient.Patient, error)
 	Search(ctx context.Context, c patient.Criteria) ([]patient.Patient, string, error)
+	// Versions is every version of a patient, oldest first (FHIR history).
+	Versions(ctx context.Context, id uuid.UUID) ([]patient.Patient, error)
 }
 
 // PatientPage is one page of search results.
