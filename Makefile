@@ -76,11 +76,13 @@ load: services
 	LOAD_DURATION=$(LOAD_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \
 		$(GO) test -run '^$$' -bench MixedLoad -benchtime 1x -timeout 20m ./cmd/zarish/
 
-## test-faults: the fault suite on the embedded stack: a worker process killed mid-workflow, the broker
-## stopped and started again, the Temporal server restarted past a due timer; each asserts the exact end state
+## test-faults: the fault suite, the engine's roles as separate processes of the built binary: a worker
+## process killed mid-workflow, PostgreSQL stopped under load, the broker stopped and started again, the
+## Temporal server restarted past a due timer, SMTP and SMS providers failing, and every role on its own
+## process against `zarish temporal-server` on PostgreSQL with its server killed; each asserts the exact end state
 .PHONY: test-faults
 test-faults: services
-	$(GO) test -tags faults -count=1 -run TestFault -timeout 20m ./cmd/zarish/
+	$(GO) test -tags faults -count=1 -p 1 -run TestFault -timeout 30m ./cmd/zarish/
 
 clean:
 	rm -rf bin

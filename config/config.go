@@ -51,6 +51,8 @@ type Config struct {
 	// beside it and renamed into place.
 	DICOMDir string
 	Dev      Dev
+	// TemporalServer is the Temporal server `zarish temporal-server` runs.
+	TemporalServer TemporalServer
 	// DataDir holds the embedded servers' files and generated keys (ZARISH_DATA_DIR).
 	DataDir string
 }
@@ -287,7 +289,31 @@ type Notify struct {
 	SMSWebhookURL  string // SMS_WEBHOOK_URL
 	PushWebhookURL string // PUSH_WEBHOOK_URL
 	WebhookSecret  Secret // NOTIFY_WEBHOOK_SECRET: HMAC key of webhook bodies
+	// MaxAttempts is NOTIFY_MAX_ATTEMPTS: the attempts a notification gets
+	// (in each round an operator requeues) before it is dead and kept for
+	// an operator. A permanent refusal is dead at once whatever it is.
+	MaxAttempts int
+	// BaseBackoff is NOTIFY_BASE_BACKOFF: the wait after the first failed
+	// attempt; it doubles after each further failure, up to MaxBackoff
+	// (NOTIFY_MAX_BACKOFF), and each wait is jittered to between half and
+	// all of it.
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
 }
+
+// The retry bounds the dispatcher uses when nothing is set (its own
+// notify.DefaultMaxAttempts, DefaultBaseBackoff and DefaultMaxBackoff), and
+// the range each may be set in: from a single attempt to a day between
+// attempts, and no wait shorter than a second to start from.
+const (
+	defaultNotifyMaxAttempts = 8
+	defaultNotifyBaseBackoff = 5 * time.Second
+	defaultNotifyMaxBackoff  = 15 * time.Minute
+	maxNotifyAttempts        = 100
+	minNotifyBackoff         = time.Second
+	maxNotifyBaseBackoff     = time.Hour
+	maxNotifyMaxBackoff      = 24 * time.Hour
+)
 
 // Alerts configures alert escalation.
 type Alerts struct {
@@ -335,6 +361,33 @@ type Dev struct {
 	KafkaAddress    string // ZARISH_KAFKA_LISTEN
 	ClientSecret    Secret // ZARISH_DEV_CLIENT_SECRET
 	MailAddress     string // ZARISH_MAIL_LISTEN: the local mail sink
+}
+
+// TemporalServer configures `zarish temporal-server`: the Temporal server
+// (frontend, history, matching and its internal worker in one process) on
+// PostgreSQL persistence, as production runs it.
+type TemporalServer struct {
+	// DatabaseURL is the Temporal server's own database
+	// (TEMPORAL_SERVER_DATABASE_URL), never the engine's: created with its
+	// schema on first start and brought up to date on every start.
+	DatabaseURL Secret
+	// VisibilityDatabaseURL is the visibility store
+	// (TEMPORAL_SERVER_VISIBILITY_DATABASE_URL); by default the same server's
+	// database named after the first with _visibility appended.
+	VisibilityDatabaseURL Secret
+	// Listen is where the gRPC frontend listens (TEMPORAL_SERVER_LISTEN);
+	// the history, matching and worker services take the next ports.
+	Listen string
+	// UIListen is where its Web UI listens (TEMPORAL_SERVER_UI_LISTEN);
+	// "off" (the default) runs none.
+	UIListen string
+	// HistoryShards is the number of history shards
+	// (TEMPORAL_SERVER_HISTORY_SHARDS), fixed when the database is created.
+	HistoryShards int
+	// PoolSize is the connections each of the server's four services opens
+	// to each of its two databases (TEMPORAL_SERVER_POOL_SIZE): up to eight
+	// times as many in all.
+	PoolSize int
 }
 
 // Secret is a string that never prints.
@@ -435,6 +488,9 @@ func Load(getenv func(string) string) (Config, error) {
 			SMSWebhookURL:  r.optionalURL("SMS_WEBHOOK_URL", "http", "https"),
 			PushWebhookURL: r.optionalURL("PUSH_WEBHOOK_URL", "http", "https"),
 			WebhookSecret:  Secret(r.str("NOTIFY_WEBHOOK_SECRET", "")),
+			MaxAttempts:    r.intRange("NOTIFY_MAX_ATTEMPTS", defaultNotifyMaxAttempts, 1, maxNotifyAttempts),
+			BaseBackoff:    r.durationRange("NOTIFY_BASE_BACKOFF", defaultNotifyBaseBackoff, minNotifyBackoff, maxNotifyBaseBackoff),
+			MaxBackoff:     r.durationRange("NOTIFY_MAX_BACKOFF", defaultNotifyMaxBackoff, minNotifyBackoff, maxNotifyMaxBackoff),
 		},
 		Alerts:      Alerts{FallbackContact: r.email("ALERT_FALLBACK_CONTACT")},
 		Medications: Medications{Dirs: r.list("MEDICATION_KB_DIRS"), Active: r.str("MEDICATION_KB_ACTIVE", "")},
@@ -449,8 +505,18 @@ func Load(getenv func(string) string) (Config, error) {
 			ClientSecret:    Secret(r.str("ZARISH_DEV_CLIENT_SECRET", "dev-secret")),
 			MailAddress:     r.hostPort("ZARISH_MAIL_LISTEN", "127.0.0.1:2525"),
 		},
+		TemporalServer: TemporalServer{
+			DatabaseURL:           Secret(r.url("TEMPORAL_SERVER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/temporal?sslmode=disable", "postgres", "postgresql")),
+			VisibilityDatabaseURL: Secret(r.optionalURL("TEMPORAL_SERVER_VISIBILITY_DATABASE_URL", "postgres", "postgresql")),
+			Listen:                r.hostPort("TEMPORAL_SERVER_LISTEN", "127.0.0.1:7233"),
+			HistoryShards:         r.intRange("TEMPORAL_SERVER_HISTORY_SHARDS", 4, 1, 16384),
+			PoolSize:              r.intRange("TEMPORAL_SERVER_POOL_SIZE", 5, 1, 200),
+		},
 		MLLP:    MLLP{Address: r.hostPort("MLLP_LISTEN", "127.0.0.1:2575"), MaxFrame: r.intRange("MLLP_MAX_FRAME_BYTES", 16<<20, 1024, 1<<30)},
 		DataDir: r.str("ZARISH_DATA_DIR", ".zarish"),
+	}
+	if strings.TrimSpace(r.getenv("TEMPORAL_SERVER_UI_LISTEN")) != "" {
+		c.TemporalServer.UIListen = r.optionalHostPort("TEMPORAL_SERVER_UI_LISTEN", "")
 	}
 	c.DICOMDir = r.str("DICOM_STORAGE_DIR", filepath.Join(c.DataDir, "dicom"))
 	c.WebhooksAllowPrivate = r.oneOf("WEBHOOKS_ALLOW_PRIVATE", "false", "true", "false") == "true"
@@ -473,6 +539,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.Notify.SMSWebhookURL != "" || c.Notify.PushWebhookURL != "") && len(c.Notify.WebhookSecret) < 16 {
 		r.fail("NOTIFY_WEBHOOK_SECRET", "must be at least 16 bytes when a webhook URL is set")
+	}
+	if c.Notify.MaxBackoff < c.Notify.BaseBackoff {
+		r.fail("NOTIFY_MAX_BACKOFF", fmt.Sprintf("%s is shorter than NOTIFY_BASE_BACKOFF (%s): the longest wait between attempts cannot be shorter than the first",
+			shortDuration(c.Notify.MaxBackoff), shortDuration(c.Notify.BaseBackoff)))
 	}
 	r.kafkaSASL(c.Kafka)
 	r.serverTLS(c.Service)
@@ -581,6 +651,29 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// durationRange is duration bounded to lo..hi.
+func (r *reader) durationRange(name string, def, lo, hi time.Duration) time.Duration {
+	d := r.duration(name, def)
+	if d < lo || d > hi {
+		r.fail(name, fmt.Sprintf("%q is not a duration from %s to %s", r.str(name, ""), shortDuration(lo), shortDuration(hi)))
+		return def
+	}
+	return d
+}
+
+// shortDuration is d as Go writes it without the zero minutes and seconds
+// ("1h", not "1h0m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
+	}
+	return s
 }
 
 func (r *reader) url(name, def string, schemes ...string) string {

@@ -349,3 +349,57 @@ func TestLoadKafkaSASLAndAPITLS(t *testing.T) {
 		t.Fatalf("the SASL password printed: %s", out)
 	}
 }
+
+// The dispatcher's retry limits: its own defaults when unset, set within
+// bounds, and every bad one refused by name.
+func TestLoadNotifyRetries(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Notify; n.MaxAttempts != 8 || n.BaseBackoff != 5*time.Second || n.MaxBackoff != 15*time.Minute {
+		t.Fatalf("defaults: %d attempts, %s then up to %s", n.MaxAttempts, n.BaseBackoff, n.MaxBackoff)
+	}
+	c, err = Load(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "3", "NOTIFY_BASE_BACKOFF": "2s", "NOTIFY_MAX_BACKOFF": "120"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Notify; n.MaxAttempts != 3 || n.BaseBackoff != 2*time.Second || n.MaxBackoff != 2*time.Minute {
+		t.Fatalf("parsed: %d attempts, %s then up to %s", n.MaxAttempts, n.BaseBackoff, n.MaxBackoff)
+	}
+	if c, err := Load(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "1", "NOTIFY_BASE_BACKOFF": "1h", "NOTIFY_MAX_BACKOFF": "1h"})); err != nil ||
+		c.Notify.MaxAttempts != 1 || c.Notify.BaseBackoff != time.Hour || c.Notify.MaxBackoff != time.Hour {
+		t.Fatalf("a single attempt, an hour apart: %+v, %v", c.Notify, err)
+	}
+
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"NOTIFY_MAX_ATTEMPTS": "0"}, `NOTIFY_MAX_ATTEMPTS: "0" is not a whole number from 1 to 100`},
+		{map[string]string{"NOTIFY_MAX_ATTEMPTS": "-2"}, `NOTIFY_MAX_ATTEMPTS: "-2" is not a whole number from 1 to 100`},
+		{map[string]string{"NOTIFY_MAX_ATTEMPTS": "101"}, `NOTIFY_MAX_ATTEMPTS: "101" is not a whole number from 1 to 100`},
+		{map[string]string{"NOTIFY_MAX_ATTEMPTS": "eight"}, `NOTIFY_MAX_ATTEMPTS: "eight" is not a whole number`},
+		{map[string]string{"NOTIFY_BASE_BACKOFF": "0s"}, `NOTIFY_BASE_BACKOFF: "0s" is not a positive duration`},
+		{map[string]string{"NOTIFY_BASE_BACKOFF": "-5s"}, `NOTIFY_BASE_BACKOFF: "-5s" is not a positive duration`},
+		{map[string]string{"NOTIFY_BASE_BACKOFF": "500ms"}, `NOTIFY_BASE_BACKOFF: "500ms" is not a duration from 1s to 1h`},
+		{map[string]string{"NOTIFY_BASE_BACKOFF": "2h", "NOTIFY_MAX_BACKOFF": "3h"}, `NOTIFY_BASE_BACKOFF: "2h" is not a duration from 1s to 1h`},
+		{map[string]string{"NOTIFY_MAX_BACKOFF": "soon"}, `NOTIFY_MAX_BACKOFF: "soon" is not a positive duration`},
+		{map[string]string{"NOTIFY_MAX_BACKOFF": "25h"}, `NOTIFY_MAX_BACKOFF: "25h" is not a duration from 1s to 24h`},
+		{map[string]string{"NOTIFY_BASE_BACKOFF": "10m", "NOTIFY_MAX_BACKOFF": "5m"}, `NOTIFY_MAX_BACKOFF: 5m is shorter than NOTIFY_BASE_BACKOFF (10m)`},
+		{map[string]string{"NOTIFY_MAX_BACKOFF": "2s"}, `NOTIFY_MAX_BACKOFF: 2s is shorter than NOTIFY_BASE_BACKOFF (5s)`},
+	} {
+		_, err := Load(env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.env, err, tc.want)
+		}
+	}
+
+	// Every bad one is reported together.
+	_, err = Load(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "0", "NOTIFY_BASE_BACKOFF": "0.1s", "NOTIFY_MAX_BACKOFF": "48h"}))
+	for _, name := range []string{"NOTIFY_MAX_ATTEMPTS:", "NOTIFY_BASE_BACKOFF:", "NOTIFY_MAX_BACKOFF:"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s\n%v", name, err)
+		}
+	}
+}

@@ -45,6 +45,11 @@ const healthRole = "health"
 // devRole runs everything on embedded servers: never deployed.
 const devRole = "dev"
 
+// temporalServerRole runs the Temporal server embedded on PostgreSQL: a
+// cluster runs Temporal's own images (deploy/compose.yaml, and the
+// cluster's Temporal service), so it has no workload of its own here.
+const temporalServerRole = "temporal-server"
+
 type codeFacts struct {
 	roles         map[string]role
 	shutdownGrace time.Duration
@@ -356,7 +361,7 @@ func checkConfigNames(t *testing.T, where string, names []string) {
 func serverRoles(t *testing.T) []string {
 	var out []string
 	for name := range code(t).roles {
-		if name != devRole && !slices.Contains(oneShotRoles, name) {
+		if name != devRole && name != temporalServerRole && !slices.Contains(oneShotRoles, name) {
 			out = append(out, name)
 		}
 	}

@@ -174,9 +174,15 @@ func faultTemporal(t *testing.T, e *e2e) client.Client {
 // countWorkflows counts the workflows of the visibility query.
 func countWorkflows(t *testing.T, tc client.Client, query string) int {
 	t.Helper()
+	return countWorkflowsIn(t, tc, "default", query)
+}
+
+// countWorkflowsIn counts the workflows of the visibility query in namespace.
+func countWorkflowsIn(t *testing.T, tc client.Client, namespace, query string) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: query})
+	res, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
 	if err != nil {
 		t.Fatalf("count workflows %q: %v", query, err)
 	}
@@ -198,8 +204,9 @@ func metricValue(t *testing.T, e *e2e, name string) float64 {
 	return v
 }
 
-// workerProcess is a `zarish worker` process beside the dev stack.
-type workerProcess struct {
+// roleProcess is a zarish process of one role (a worker, the api, the
+// Temporal server, …) the suite started and stops.
+type roleProcess struct {
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan struct{}
@@ -208,24 +215,31 @@ type workerProcess struct {
 // startWorkerProcess runs `zarish worker --queues queues` against the
 // stack: its Temporal frontend with its payload key, its database and
 // broker.
-func startWorkerProcess(t *testing.T, bin string, e *e2e, queues string) *workerProcess {
+func startWorkerProcess(t *testing.T, bin string, e *e2e, queues string) *roleProcess {
 	t.Helper()
 	key, err := os.ReadFile(filepath.Join(e.cfg.DataDir, "temporal-payload.key"))
 	if err != nil {
 		t.Fatalf("the dev stack's payload key: %v", err)
 	}
-	cmd := exec.Command(bin, "worker", "--queues", queues)
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+e.cfg.Database.URL.Reveal(),
-		"TEMPORAL_ADDRESS="+e.stack.TemporalAddress,
-		"TEMPORAL_NAMESPACE="+e.cfg.Temporal.Namespace,
-		"TEMPORAL_PAYLOAD_KEYS="+strings.TrimSpace(string(key)),
-		"KAFKA_BROKERS="+e.stack.KafkaAddress,
-		"ALERT_FALLBACK_CONTACT="+devFallbackContact,
+	return startRole(t, bin, []string{
+		"DATABASE_URL=" + e.cfg.Database.URL.Reveal(),
+		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress,
+		"TEMPORAL_NAMESPACE=" + e.cfg.Temporal.Namespace,
+		"TEMPORAL_PAYLOAD_KEYS=" + strings.TrimSpace(string(key)),
+		"KAFKA_BROKERS=" + e.stack.KafkaAddress,
+		"ALERT_FALLBACK_CONTACT=" + devFallbackContact,
 		"LOG_LEVEL=warn",
 		"METRICS_PORT=",
-	)
-	w := &workerProcess{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	}, "worker", "--queues", queues)
+}
+
+// startRole runs `zarish <args>` with env beside the test's own
+// environment, stopped (SIGTERM, then kill) when the test ends; what it
+// said is logged when the test fails.
+func startRole(t *testing.T, bin string, env []string, args ...string) *roleProcess {
+	t.Helper()
+	cmd := roleCommand(bin, env, args...)
+	w := &roleProcess{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.out, w.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -237,24 +251,31 @@ func startWorkerProcess(t *testing.T, bin string, e *e2e, queues string) *worker
 	t.Cleanup(func() {
 		w.stop()
 		if t.Failed() {
-			t.Logf("worker %d said:\n%s", cmd.Process.Pid, w.out.String())
+			t.Logf("zarish %s (pid %d) said:\n%s", strings.Join(args, " "), cmd.Process.Pid, w.out.String())
 		}
 	})
 	return w
 }
 
+// roleCommand is `zarish <args>` with env beside the process's own.
+func roleCommand(bin string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
 // identity is what the Temporal identity of the process's workers holds:
 // the service registry's instance id, host-pid-suffix.
-func (w *workerProcess) identity() string { return "-" + strconv.Itoa(w.cmd.Process.Pid) + "-" }
+func (w *roleProcess) identity() string { return "-" + strconv.Itoa(w.cmd.Process.Pid) + "-" }
 
 // kill is kill -9.
-func (w *workerProcess) kill() {
+func (w *roleProcess) kill() {
 	_ = w.cmd.Process.Kill()
 	<-w.done
 }
 
 // stop asks the worker to drain (SIGTERM), then kills it.
-func (w *workerProcess) stop() {
+func (w *roleProcess) stop() {
 	select {
 	case <-w.done:
 		return

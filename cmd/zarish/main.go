@@ -6,6 +6,7 @@
 //	zarish worker --queues a,b|all   Temporal workers for the named task queues
 //	zarish relay                     the outbox relay and the audit chain sealer
 //	zarish notify                    the notification dispatcher
+//	zarish temporal-server           the Temporal server on PostgreSQL persistence
 //	zarish migrate                   apply database migrations
 //	zarish admin create-client …     register an OAuth2 client
 //	zarish admin create-user …       add a user who signs in (the first administrator)
@@ -39,25 +40,26 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"dev":     {"run the whole engine in one process on embedded Temporal and Kafka", runDev},
-	"api":     {"serve the REST API", runAPI},
-	"worker":  {"run Temporal workers (--queues encounters,prescriptions,…|all)", runWorker},
-	"relay":   {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
-	"notify":  {"deliver notifications: in-app, email, SMS, push", runNotify},
-	"mllp":    {"take HL7 v2 messages over MLLP, each stored before it is acknowledged", runMLLP},
-	"migrate": {"apply database migrations", runMigrate},
-	"admin":   {"administration: create-client, create-app, create-user, rotate-signing-key", runAdmin},
-	"health":  {"probe this machine's zarish process: exit 0 when its /health answers 200", runHealth},
-	"version": {"print the version", runVersion},
+	"dev":             {"run the whole engine in one process on embedded Temporal and Kafka", runDev},
+	"api":             {"serve the REST API", runAPI},
+	"worker":          {"run Temporal workers (--queues encounters,prescriptions,…|all)", runWorker},
+	"relay":           {"publish outbox events to Kafka and seal the audit hash chain", runRelay},
+	"notify":          {"deliver notifications: in-app, email, SMS, push", runNotify},
+	"mllp":            {"take HL7 v2 messages over MLLP, each stored before it is acknowledged", runMLLP},
+	"temporal-server": {"run the Temporal server on PostgreSQL persistence, as production does", runTemporalServer},
+	"migrate":         {"apply database migrations", runMigrate},
+	"admin":           {"administration: create-client, create-app, create-user, rotate-signing-key", runAdmin},
+	"health":          {"probe this machine's zarish process: exit 0 when its /health answers 200", runHealth},
+	"version":         {"print the version", runVersion},
 }
 
-var order = []string{"dev", "api", "worker", "relay", "notify", "mllp", "migrate", "admin", "health", "version"}
+var order = []string{"dev", "api", "worker", "relay", "notify", "mllp", "temporal-server", "migrate", "admin", "health", "version"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: zarish <command> [flags]")
 	fmt.Fprintln(w)
 	for _, name := range order {
-		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-15s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Configuration comes from the environment (see README: Configuration).")

@@ -34,6 +34,9 @@ func notifyConfig(c config.Notify, mailSink string) (notify.Config, error) {
 		SMSWebhookURL:  c.SMSWebhookURL,
 		PushWebhookURL: c.PushWebhookURL,
 		WebhookSecret:  []byte(c.WebhookSecret.Reveal()),
+		MaxAttempts:    c.MaxAttempts,
+		BaseBackoff:    c.BaseBackoff,
+		MaxBackoff:     c.MaxBackoff,
 	}
 	if mailSink != "" {
 		host, port, err := net.SplitHostPort(mailSink)

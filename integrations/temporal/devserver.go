@@ -55,9 +55,24 @@ type DevServerConfig struct {
 	// CodecEndpoint is the remote codec the Web UI opens sealed payloads
 	// through, sending the browser's cookies; empty shows them sealed.
 	CodecEndpoint string
+	// Postgres, when set, persists the server on PostgreSQL as production
+	// does (zarish temporal-server) instead of SQLite; DatabaseFile is then
+	// unused.
+	Postgres *PostgresStore
 }
 
-// DevServer is a single-process Temporal cluster persisted in a SQLite file.
+// persistence is where a server keeps its histories and visibility.
+type persistence struct {
+	stores          map[string]config.DataStore
+	defaultStore    string
+	visibilityStore string
+	shards          int32
+	clusterID       string
+}
+
+// DevServer is a single-process Temporal cluster — frontend, history,
+// matching and the internal worker — persisted in a SQLite file or, with
+// Postgres, on PostgreSQL.
 type DevServer struct {
 	server temporal.Server
 	ui     *uiserver.Server
@@ -79,7 +94,17 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("temporal frontend port %q: %w", portText, err)
 	}
-	sqlCfg, err := sqliteConfig(cfg)
+	var store persistence
+	if cfg.Postgres != nil {
+		store, err = postgresPersistence(ctx, *cfg.Postgres, logger)
+	} else {
+		var sqlCfg *config.SQL
+		sqlCfg, err = sqliteConfig(cfg)
+		store = persistence{
+			stores:       map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
+			defaultStore: "sqlite", visibilityStore: "sqlite", shards: 1, clusterID: "zarish-dev",
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +113,16 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 	// between choosing and binding is retried with fresh ports.
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
-		d, err := startServer(cfg, host, port, sqlCfg, logger)
+		d, err := startServer(cfg, host, port, store, logger)
 		if err == nil {
+			if cfg.Postgres != nil {
+				// A SQLite namespace is written into the file before the
+				// start; on PostgreSQL it is registered through the frontend.
+				if err := registerNamespace(ctx, d.cfg.FrontendAddress, cfg.Namespace, cfg.Postgres.Retention, logger); err != nil {
+					d.server.Stop()
+					return nil, err
+				}
+			}
 			if cfg.UIAddress != "" {
 				if err := d.startUI(); err != nil {
 					d.server.Stop()
@@ -107,7 +140,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig, logger *slog.Logge
 
 // startServer builds and starts the server once: the frontend on port (0
 // picks one), the HTTP API and the internal services on ports chosen here.
-func startServer(cfg DevServerConfig, host string, port int, sqlCfg *config.SQL, logger *slog.Logger) (_ *DevServer, err error) {
+func startServer(cfg DevServerConfig, host string, port int, store persistence, logger *slog.Logger) (_ *DevServer, err error) {
 	want := 4 // frontend HTTP, history, matching, worker
 	if port == 0 {
 		want++
@@ -121,7 +154,7 @@ func startServer(cfg DevServerConfig, host string, port int, sqlCfg *config.SQL,
 		port, ports.ports = ports.ports[0], ports.ports[1:]
 		cfg.FrontendAddress = net.JoinHostPort(host, strconv.Itoa(port))
 	}
-	conf := serverConfig(host, port, ports.ports, sqlCfg)
+	conf := serverConfig(host, port, ports.ports, store)
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
@@ -290,14 +323,14 @@ func sqliteConfig(cfg DevServerConfig) (*config.SQL, error) {
 
 const clusterName = "active"
 
-func serverConfig(host string, frontendPort int, ports []int, sqlCfg *config.SQL) *config.Config {
+func serverConfig(host string, frontendPort int, ports []int, store persistence) *config.Config {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30_000_000_000
 	conf.Global.Membership.BroadcastAddress = host
-	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
+	conf.Persistence.DefaultStore = store.defaultStore
+	conf.Persistence.VisibilityStore = store.visibilityStore
+	conf.Persistence.NumHistoryShards = store.shards
+	conf.Persistence.DataStores = store.stores
 	httpPort := ports[0]
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
@@ -309,7 +342,7 @@ func serverConfig(host string, frontendPort int, ports []int, sqlCfg *config.SQL
 				InitialFailoverVersion: 1,
 				RPCAddress:             net.JoinHostPort(host, strconv.Itoa(frontendPort)),
 				HTTPAddress:            net.JoinHostPort(host, strconv.Itoa(httpPort)),
-				ClusterID:              "zarish-dev",
+				ClusterID:              store.clusterID,
 			},
 		},
 	}
