@@ -23,8 +23,9 @@ services:
 	@./scripts/ensure-services.sh
 
 ## test: every test — unit, store, workflow and end-to-end — on the real components,
-## then short runs of the fuzz tests: every API route with generated input, the HL7 v2
-## parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
+## then short runs of the fuzz tests: every API route with generated input, the query parsers (dates,
+## If-Match, buckets, counts, code lists, durations, DICOM date ranges, dose frequencies, quantities), the
+## HL7 v2 parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
 test: vet
 	@./scripts/ensure-services.sh --with-kcat --with-chromium --with-dcmtk --with-node
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
@@ -34,6 +35,15 @@ test: vet
 	$(GO) test -run '^$$' -fuzz '^FuzzMLLPReader$$' -fuzztime 5s ./integrations/hl7v2/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./integrations/dicom/
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 10s ./integrations/fhir/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzDateBound$$' -fuzztime 5s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseIfMatch$$' -fuzztime 5s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzBucketParam$$' -fuzztime 5s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCountParam$$' -fuzztime 5s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCodeList$$' -fuzztime 5s ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime 5s ./domain/careplan/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDateRange$$' -fuzztime 5s ./domain/dicom/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFrequency$$' -fuzztime 5s ./domain/medication/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuantity$$' -fuzztime 5s ./domain/observation/
 
 vet:
 	$(GO) vet ./...

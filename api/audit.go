@@ -274,7 +274,10 @@ func actorOf(c *gin.Context) audit.Actor {
 	if id, _, ok := c.Request.BasicAuth(); ok && id != "" {
 		return audit.Actor{Subject: truncate(id, 100), ClientID: truncate(id, 100)}
 	}
-	if id := c.Request.PostFormValue("client_id"); id != "" {
+	// Only a form the token endpoint has parsed already: parsing one here
+	// would read the whole body of any refused request (a multipart one
+	// into temporary files) just to name who sent it.
+	if id := c.Request.PostForm.Get("client_id"); id != "" {
 		return audit.Actor{Subject: truncate(id, 100), ClientID: truncate(id, 100)}
 	}
 	return audit.Actor{Subject: "anonymous", ClientID: "anonymous"}

@@ -110,7 +110,7 @@ func bodyPatientID(c *gin.Context) (field, id string, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody || !strings.Contains(r.Header.Get("Content-Type"), "json") {
 		return "", "", false
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, bodyLimit(c)))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	if err != nil || len(raw) == 0 {
 		return "", "", false

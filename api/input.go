@@ -38,8 +38,9 @@ import (
 //     and every free-form object's maxProperties, for bodies and parameters
 //     alike. The domain validators hold the same limits for their fields.
 //   - The body is at most maxBodyBytes, or the cap its OpenAPI operation
-//     names in x-max-body-bytes (413 PAYLOAD_TOO_LARGE), and must arrive
-//     within the server's read timeout (408 REQUEST_TIMEOUT).
+//     names in x-max-body-bytes (413 PAYLOAD_TOO_LARGE: at once, unread,
+//     when its Content-Length says so), and must arrive within the server's
+//     read timeout (408 REQUEST_TIMEOUT).
 
 // maxInputProblems caps how many fields one refusal names.
 const maxInputProblems = 20
@@ -300,8 +301,12 @@ func (in *inputCheck) body(c *gin.Context) bool {
 		return true
 	}
 	limit := bodyLimit(c)
+	if declaredTooLarge(c, limit) {
+		return false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, limit))
 	if err != nil {
+		r.Body = http.NoBody // what is left of it is read by no one (see declaredTooLarge)
 		var (
 			tooBig *http.MaxBytesError
 			netErr net.Error
@@ -335,6 +340,21 @@ func (in *inputCheck) body(c *gin.Context) bool {
 		return false
 	}
 	return true // a syntax error is the handler's to report
+}
+
+// declaredTooLarge answers 413 for a body whose declared Content-Length is
+// over limit, before a byte of it is read (RFC 9110 §15.5.14); a body of
+// unknown length (chunked) is held to limit as it is read, by
+// http.MaxBytesReader. The refused body is then read by no one, not even
+// by the audit record looking for a form's client_id. It reports true when
+// it has answered.
+func declaredTooLarge(c *gin.Context, limit int64) bool {
+	if c.Request.ContentLength <= limit {
+		return false
+	}
+	c.Request.Body = http.NoBody
+	abort(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("The body is larger than %d bytes.", limit))
+	return true
 }
 
 func (in *inputCheck) jsonValue(n *jsonNode) {

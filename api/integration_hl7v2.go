@@ -83,6 +83,9 @@ func (s *hl7v2Routes) receive(c *gin.Context) {
 		return
 	}
 	limit := bodyLimit(c)
+	if declaredTooLarge(c, limit) {
+		return
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
