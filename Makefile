@@ -5,9 +5,18 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/zarish-sphere/zarish/config.Version=$(VERSION)
 # The end-to-end tests compile the embedded Temporal server; give them room.
 TEST_TIMEOUT ?= 45m
-# The mixed-traffic load run: how long, and how many concurrent clients.
-LOAD_DURATION ?= 30s
-LOAD_CLIENTS  ?= 16
+# The hospital day (make load, make soak): admissions per minute, for how long, the patients in their
+# beds at the start, and the real time of one simulated 15-minute nursing round.
+LOAD_RATE       ?= 20
+LOAD_DURATION   ?= 60s
+LOAD_INPATIENTS ?= 40
+LOAD_ROUND      ?= 5s
+SOAK_DURATION   ?= 1h
+SOAK_TIMEOUT    ?= 2h
+# The mixed-traffic run (make load-mixed): how long, and how many concurrent clients.
+MIXED_DURATION  ?= 30s
+LOAD_CLIENTS    ?= 16
+DAY_ENV = LOAD_RATE=$(LOAD_RATE) LOAD_INPATIENTS=$(LOAD_INPATIENTS) LOAD_ROUND=$(LOAD_ROUND)
 
 .PHONY: run build test unit vet bench bench-observations load clean services
 
@@ -81,10 +90,23 @@ bench-observations: services
 bench-import: services
 	$(GO) test -run '^$$' -bench '^BenchmarkFHIRImportAPI$$' -benchtime 10x -timeout 20m ./api/
 
-## load: mixed traffic on the embedded stack for LOAD_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
+## load: a hospital day on the embedded stack — per operation count, rate, p50/p95/p99 and unexpected answers,
+## then each figure beside its Temporal, PostgreSQL and Kafka ceiling measured in the same run
+.PHONY: load load-mixed soak
 load: services
-	LOAD_DURATION=$(LOAD_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \
-		$(GO) test -run '^$$' -bench MixedLoad -benchtime 1x -timeout 20m ./cmd/zarish/
+	$(DAY_ENV) LOAD_DURATION=$(LOAD_DURATION) \
+		$(GO) test -run '^$$' -bench '^BenchmarkHospitalDay$$' -benchtime 1x -timeout 30m ./cmd/zarish/
+
+## load-mixed: mixed traffic for MIXED_DURATION with LOAD_CLIENTS, printing throughput, latency and memory
+load-mixed: services
+	LOAD_DURATION=$(MIXED_DURATION) LOAD_CLIENTS=$(LOAD_CLIENTS) \
+		$(GO) test -run '^$$' -bench '^BenchmarkMixedLoad$$' -benchtime 1x -timeout 20m ./cmd/zarish/
+
+## soak: the hospital day for SOAK_DURATION, sampling heap, RSS, goroutines and DB connections every minute;
+## fails when the heap or the goroutines keep growing
+soak: services
+	$(DAY_ENV) LOAD_SOAK=$(SOAK_DURATION) \
+		$(GO) test -run '^$$' -bench '^BenchmarkHospitalDay$$' -benchtime 1x -timeout $(SOAK_TIMEOUT) ./cmd/zarish/
 
 ## test-faults: the fault suite, the engine's roles as separate processes of the built binary: a worker
 ## process killed mid-workflow, PostgreSQL stopped under load, the broker stopped and started again, the

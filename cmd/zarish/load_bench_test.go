@@ -50,7 +50,7 @@ func BenchmarkMixedLoad(b *testing.B) {
 	b.Cleanup(transport.CloseIdleConnections)
 	api := &loadClient{
 		base:  e.stack.APIURL,
-		token: e.token(devClientID, "dev-secret", ""),
+		token: newLoadToken(func() string { return e.token(devClientID, "dev-secret", "") }),
 		http:  &http.Client{Transport: transport, Timeout: time.Minute},
 	}
 
@@ -58,7 +58,7 @@ func BenchmarkMixedLoad(b *testing.B) {
 	reg := seedRegistry(b, api, clients)
 	b.Logf("seeded %d patients through the API in %s", len(reg.patients), time.Since(start).Round(time.Millisecond))
 	// The ward's system records what its nurse does (X-On-Behalf-Of).
-	ward := &loadClient{base: api.base, token: e.actingToken(), http: api.http, actingFor: reg.nurse}
+	ward := &loadClient{base: api.base, token: newLoadToken(e.actingToken), http: api.http, actingFor: reg.nurse}
 
 	for b.Loop() {
 		start := time.Now()
@@ -144,14 +144,50 @@ func loadSetting[T any](b *testing.B, name string, def T, parse func(string) (T,
 	return x
 }
 
-// loadClient calls the API as one client app with one token, over a
+// loadClient calls the API as one client app with its token, over a
 // connection pool as wide as the load; acting for a practitioner when
 // actingFor names one.
 type loadClient struct {
 	base      string
-	token     string
+	token     *loadToken
 	http      *http.Client
 	actingFor string
+}
+
+// loadTokenRenewal is how old a load client's token grows before it is
+// minted again: half the longest lifetime a token may have (config's
+// MaxTokenTTL, an hour), so a run of any length never sends an expired one.
+const loadTokenRenewal = 30 * time.Minute
+
+// loadToken is a client's access token, minted again once it is
+// loadTokenRenewal old; clients of one app share it.
+type loadToken struct {
+	mint func() string
+	mu   sync.Mutex
+	tok  string
+	at   time.Time
+}
+
+func newLoadToken(mint func() string) *loadToken { return &loadToken{mint: mint} }
+
+// get returns the current token, minting one when there is none or it is
+// due for renewal.
+func (t *loadToken) get() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok == "" || time.Since(t.at) > loadTokenRenewal {
+		t.tok, t.at = t.mint(), time.Now()
+	}
+	return t.tok
+}
+
+// authorize sets the request's credentials: the client's token, and whom it
+// acts for.
+func (c *loadClient) authorize(req *http.Request) {
+	req.Header.Set("Authorization", "Bearer "+c.token.get())
+	if c.actingFor != "" {
+		req.Header.Set("X-On-Behalf-Of", "Practitioner/"+c.actingFor)
+	}
 }
 
 // call makes one request; it returns the status and body, or the transport
@@ -172,10 +208,7 @@ func (c *loadClient) call(method, path string, body any) (int, []byte, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if c.actingFor != "" {
-		req.Header.Set("X-On-Behalf-Of", "Practitioner/"+c.actingFor)
-	}
+	c.authorize(req)
 	res, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -323,11 +356,7 @@ func (w *loadWorker) do(op, method, path string, body any, want int, out any) bo
 func (w *loadWorker) doWith(c *loadClient, op, method, path string, body any, want int, out any) bool {
 	start := time.Now()
 	status, raw, err := c.call(method, path, body)
-	s := w.stats[op]
-	if s == nil {
-		s = &opStats{}
-		w.stats[op] = s
-	}
+	s := w.op(op)
 	s.latencies = append(s.latencies, time.Since(start))
 	if err == nil && status == want && out != nil {
 		err = json.Unmarshal(raw, out)
@@ -340,6 +369,16 @@ func (w *loadWorker) doWith(c *loadClient, op, method, path string, body any, wa
 		return false
 	}
 	return true
+}
+
+// op is the worker's record of the operation name, started when new.
+func (w *loadWorker) op(name string) *opStats {
+	s := w.stats[name]
+	if s == nil {
+		s = &opStats{}
+		w.stats[name] = s
+	}
+	return s
 }
 
 func (w *loadWorker) searchPatient(_ registry, p seededPatient) {
@@ -440,21 +479,30 @@ func megabytes(n uint64) float64 { return float64(n) / (1 << 20) }
 // in this process, so it is the engine's footprint with the load's clients.
 func peakRSSBytes(b *testing.B) uint64 {
 	b.Helper()
-	f, err := os.Open("/proc/self/status")
+	n, err := procStatusBytes("VmHWM")
 	if err != nil {
 		b.Logf("peak RSS unknown: %v", err)
-		return 0
+	}
+	return n
+}
+
+// procStatusBytes reads a size field of /proc/self/status (VmRSS, VmHWM),
+// in bytes.
+func procStatusBytes(field string) (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil {
-				return kb << 10
+			if err != nil {
+				return 0, fmt.Errorf("%s in /proc/self/status: %w", field, err)
 			}
+			return kb << 10, nil
 		}
 	}
-	b.Logf("peak RSS unknown: no VmHWM in /proc/self/status")
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/self/status", field)
 }
