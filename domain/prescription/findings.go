@@ -1,6 +1,8 @@
 package prescription
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strings"
 	"time"
 
@@ -114,6 +116,28 @@ func FindingsOf(res medication.Result, ctx Context, at time.Time) []Finding {
 			Blocking: blocking, FoundAt: at})
 	}
 	return out
+}
+
+// CreatedAfter reports whether prescription id was created after other.
+// Prescription ids are UUIDv7 (RFC 9562 §5.7, made by uuid.NewV7 when the
+// order is placed): they compare by the Unix milliseconds they embed, then
+// by their bytes. An id that is not version 7 carries no time, so it is
+// never after another: a pair it is in is not left to another order's hold.
+func CreatedAfter(id, other uuid.UUID) bool {
+	if id.Version() != 7 || other.Version() != 7 {
+		return false
+	}
+	if a, b := unixMilli(id), unixMilli(other); a != b {
+		return a > b
+	}
+	return bytes.Compare(id[:], other[:]) > 0
+}
+
+// unixMilli is the timestamp a UUIDv7 opens with: 48 bits, big-endian.
+func unixMilli(id uuid.UUID) uint64 {
+	var b [8]byte
+	copy(b[2:], id[:6])
+	return binary.BigEndian.Uint64(b[:])
 }
 
 func joinDetail(a, b string) string {

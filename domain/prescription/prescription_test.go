@@ -845,3 +845,28 @@ func TestChecksFailedKeepOverrides(t *testing.T) {
 		t.Fatalf("checks back: %d new, %s, %+v", n, back.Status, back.Findings)
 	}
 }
+
+func TestCreatedAfter(t *testing.T) {
+	earlier := uuid.MustParse("0193bfff-ffff-7fff-bfff-ffffffffffff") // a millisecond before rxID, larger in every later byte
+	v4 := uuid.MustParse("ffffffff-ffff-4fff-bfff-ffffffffffff")
+	tests := []struct {
+		name      string
+		id, other uuid.UUID
+		want      bool
+	}{
+		{"later millisecond", rxID, earlier, true},
+		{"earlier millisecond", earlier, rxID, false},
+		{"same millisecond, later bytes", otherRx, rxID, true},
+		{"same millisecond, earlier bytes", rxID, otherRx, false},
+		{"itself", rxID, rxID, false},
+		{"not version 7", v4, rxID, false},
+		{"beside one not version 7", rxID, v4, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := prescription.CreatedAfter(tt.id, tt.other); got != tt.want {
+				t.Fatalf("CreatedAfter(%s, %s) = %v, want %v", tt.id, tt.other, got, tt.want)
+			}
+		})
+	}
+}

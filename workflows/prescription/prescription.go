@@ -199,6 +199,11 @@ func (r *run) checkCounted(ctx workflow.Context, p State, reason string) (State,
 	return r.checkBeside(ctx, p, reason, uuid.Nil)
 }
 
+// changeNewerCreatedAfter is the change that holds a pair on the
+// prescription a recheck names only when that one was created after this
+// one; histories before it keep the pair off whichever one it named.
+const changeNewerCreatedAfter = "recheck-newer-only-if-created-after"
+
 // newerOf is the newer prescription a recheck was asked for, whose findings
 // about this pair are held on it; uuid.Nil for any other recheck.
 func newerOf(req Recheck) uuid.UUID {
@@ -231,6 +236,13 @@ func (r *run) checkBeside(ctx workflow.Context, p State, reason string, newer uu
 			return next, 1
 		}
 		return next, 0
+	}
+	if newer != uuid.Nil && workflow.GetVersion(ctx, changeNewerCreatedAfter, workflow.DefaultVersion, 1) >= 1 &&
+		!prescription.CreatedAfter(newer, p.Details.ID) {
+		// A recheck naming an order placed before this one (its event
+		// arrived late) leaves the pair held here: a pair is held on the
+		// newer of its two orders, and that is this one.
+		newer = uuid.Nil
 	}
 	res.Context.Newer = newer
 	next, fresh, _ := p.Checked(res.Result, res.Context, reason, at)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
@@ -62,5 +63,58 @@ func TestRecheckForAllergy(t *testing.T) {
 	r = prescriptionwf.Rechecks{Client: &mocks.Client{}, Store: openStore{err: down}}
 	if err := r.RecheckForAllergy(context.Background(), patient, "allergy/7"); !errors.Is(err, down) {
 		t.Fatalf("store down: %v", err)
+	}
+}
+
+// Ibuprofen placed after warfarin is held on the pair. A recheck naming the
+// warfarin as the new medication (its event arriving late) must not lift
+// that hold: the warfarin is the older order, so nobody else holds the pair.
+func TestRecheckNamingAnOlderPrescriptionKeepsTheHold(t *testing.T) {
+	older := activeRx(0) // created before rxID
+	h := newHarness(t, patientOn(warfarin))
+	var held, after prescriptionwf.State
+	h.query(4*time.Minute, &held)
+	h.recheck(5*time.Minute, prescriptionwf.Recheck{Reason: prescription.ReasonNewMedication, Cause: prescriptionwf.WorkflowID(older)})
+	h.query(6*time.Minute, &after)
+	h.stop(10 * time.Minute)
+	h.run(h.input(ibuprofen))
+
+	if held.Status != prescription.StatusOnHold || len(held.Standing()) != 1 {
+		t.Fatalf("placed: %s, findings %+v", held.Status, held.Findings)
+	}
+	s := after.Standing()
+	if after.Status != prescription.StatusOnHold || len(s) != 1 || s[0].Rule != "warfarin-nsaid" ||
+		s[0].OtherPrescriptionID == nil || *s[0].OtherPrescriptionID != older || kinds(after) != "created held" {
+		t.Fatalf("after the recheck naming the older order: %s, %s, findings %+v", after.Status, kinds(after), after.Findings)
+	}
+	if w := h.store.writtenKinds(); w != "held discontinued" {
+		t.Fatalf("written %s", w)
+	}
+}
+
+// A recheck naming a prescription placed after this one shows the pair
+// without holding: the newer order's own checks hold it there.
+func TestRecheckNamingANewerPrescriptionLeavesTheHoldToIt(t *testing.T) {
+	newer := otherRx // created after rxID
+	h := newHarness(t, patientOn())
+	h.at(4*time.Minute, func() {
+		c := patientOn(warfarin)
+		c.Active[0] = newer
+		h.store.set(c)
+	})
+	h.recheck(5*time.Minute, prescriptionwf.Recheck{Reason: prescription.ReasonNewMedication, Cause: prescriptionwf.WorkflowID(newer)})
+	var after prescriptionwf.State
+	h.query(6*time.Minute, &after)
+	h.stop(10 * time.Minute)
+	h.run(h.input(ibuprofen))
+
+	if after.Status != prescription.StatusActive || len(after.Findings) != 1 || len(after.Standing()) != 0 ||
+		kinds(after) != "created activated rechecked" || len(h.raised()) != 0 {
+		t.Fatalf("after the recheck naming the newer order: %s, %s, findings %+v", after.Status, kinds(after), after.Findings)
+	}
+	f := after.Findings[0]
+	if f.Rule != "warfarin-nsaid" || f.OtherPrescriptionID == nil || *f.OtherPrescriptionID != newer ||
+		!strings.Contains(f.Detail, "held on the newer prescription "+newer.String()) {
+		t.Fatalf("finding %+v", f)
 	}
 }

@@ -328,6 +328,35 @@ func TestRecordHistory(t *testing.T) {
 		temporaltest.SaveHistory(ctx, t, c, run, completedHistoryFile)
 	})
 
+	t.Run("recheck by an older order", func(t *testing.T) {
+		r.t = t
+		id, older := recordedID(5), recordedID(4) // older was created first
+		onWarfarin := patientOn(warfarin)
+		onWarfarin.Active[0] = older
+		store.set(id, onWarfarin)
+		run := r.start(draft(t, id, ibuprofen, nil))
+		held := r.checked(id, prescription.StatusOnHold)
+		reads := store.readCount()
+		if err := prescriptionwf.AskRecheck(ctx, c, id, prescriptionwf.Recheck{Reason: prescription.ReasonNewMedication,
+			Cause: prescriptionwf.WorkflowID(older)}); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor(id, func(prescriptionwf.State) bool { return store.readCount() > reads })
+		// The override waits for the recheck; the hold it lifts is the
+		// one the recheck left standing.
+		s := r.step(id, &prescriptionwf.OverrideRequest{OverrideRequest: prescription.OverrideRequest{By: prescriber,
+			Role: prescription.RolePrescriber, Reasons: reasons(held)}})
+		if s.Status != prescription.StatusActive || kinds(s) != "created held overridden" {
+			t.Fatalf("overridden: %s, %s", s.Status, kinds(s))
+		}
+		r.step(id, &prescriptionwf.DiscontinueRequest{By: prescriber, Reason: "course changed"})
+		var final prescriptionwf.State
+		if err := run.Get(ctx, &final); err != nil || final.Status != prescription.StatusStopped {
+			t.Fatalf("final %s, %v", final.Status, err)
+		}
+		temporaltest.SaveHistory(ctx, t, c, run, recheckOlderHistoryFile)
+	})
+
 	if got := len(resolved.resolved()); got != 3 { // the dose reminder and both hold alerts
 		t.Fatalf("resolved %d alerts", got)
 	}

@@ -20,17 +20,21 @@ import (
 // completedHistoryFile: checks that could not run hold the order, the hold
 // is alerted, a recheck once the store answers activates it, and its
 // duration runs out.
+// recheckOlderHistoryFile (version 1 of changeNewerCreatedAfter): ibuprofen
+// held on the warfarin placed before it, a recheck naming that warfarin
+// leaves the hold standing, overridden, discontinued.
 const (
-	overriddenHistoryFile = "testdata/prescription_overridden.json"
-	recheckedHistoryFile  = "testdata/prescription_rechecked.json"
-	completedHistoryFile  = "testdata/prescription_completed.json"
+	overriddenHistoryFile   = "testdata/prescription_overridden.json"
+	recheckedHistoryFile    = "testdata/prescription_rechecked.json"
+	completedHistoryFile    = "testdata/prescription_completed.json"
+	recheckOlderHistoryFile = "testdata/prescription_recheck_older.json"
 )
 
 // TestReplayRecordedHistory fails when a change to the workflow would break
 // prescriptions already running: guard such changes with
 // workflow.GetVersion and record a new history beside these.
 func TestReplayRecordedHistory(t *testing.T) {
-	for _, file := range []string{overriddenHistoryFile, recheckedHistoryFile, completedHistoryFile} {
+	for _, file := range []string{overriddenHistoryFile, recheckedHistoryFile, completedHistoryFile, recheckOlderHistoryFile} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(prescriptionwf.Prescription, workflow.RegisterOptions{Name: prescriptionwf.WorkflowName})
