@@ -324,7 +324,6 @@ var codesTakenAsText = func() map[string]bool {
 		"POST /v1/clinical/encounters location":             true,
 		"POST /v1/clinical/on-call unit":                    true,
 		"POST /v1/clinical/practitioners units[0]":          true,
-		"POST /v1/clinical/practitioners contacts[0].value": true,
 		"POST /v1/notifications/alerts unit":                true,
 		"POST /v1/notifications/alerts category":            true,
 		"POST /v1/notifications/alerts source":              true,

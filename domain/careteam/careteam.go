@@ -3,10 +3,12 @@
 package careteam
 
 import (
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -132,6 +134,10 @@ func NewPractitioner(id uuid.UUID, name string, roles []Role, units []string, co
 			v.Add(index("contacts", i)+".value", "contact value must not be empty")
 		case utf8.RuneCountInString(c.Value) > MaxContactValueLen:
 			v.Add(index("contacts", i)+".value", "must be at most "+strconv.Itoa(MaxContactValueLen)+" characters")
+		default:
+			if msg := contactProblem(c); msg != "" {
+				v.Add(index("contacts", i)+".value", msg)
+			}
 		}
 	}
 	if err := v.OrNil(); err != nil {
@@ -139,6 +145,41 @@ func NewPractitioner(id uuid.UUID, name string, roles []Role, units []string, co
 	}
 	return Practitioner{ID: id, Name: name, Roles: slices.Clone(roles), Units: slices.Clone(units),
 		Contacts: slices.Clone(contacts), Active: true}, nil
+}
+
+// contactProblem is what is wrong with a contact's value for its system,
+// or "": an address the notifier hands to a mail server, an SMS gateway or
+// a push service is one plain address, never one that carries a header or
+// a second recipient. An email is an RFC 5322 addr-spec alone (no display
+// name, no group); a phone number is digits with the usual separators and
+// an optional leading +; a push token has no spaces or control characters.
+func contactProblem(c ContactPoint) string {
+	switch c.System {
+	case ContactEmail:
+		a, err := mail.ParseAddress(c.Value)
+		if err != nil || a.Address != c.Value || a.Name != "" {
+			return "must be one email address, as name@host"
+		}
+	case ContactPhone:
+		digits := 0
+		for i, r := range c.Value {
+			switch {
+			case r >= '0' && r <= '9':
+				digits++
+			case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+			default:
+				return "must be a phone number: digits, an optional leading +, spaces, dashes, dots and brackets"
+			}
+		}
+		if digits < 3 || digits > 15 { // ITU-T E.164: at most 15 digits
+			return "must hold 3 to 15 digits"
+		}
+	case ContactPush:
+		if strings.IndexFunc(c.Value, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return "must be one device token, without spaces"
+		}
+	}
+	return ""
 }
 
 // HasRole reports whether the practitioner holds role.

@@ -2,6 +2,7 @@ package careteam_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,40 @@ func TestOnCallCoversHalfOpenInterval(t *testing.T) {
 	}
 	if _, err := careteam.NewOnCall(uuid.New(), uuid.New(), careteam.RolePhysician, "", from, from); err == nil {
 		t.Fatal("empty shift accepted")
+	}
+}
+
+// TestContactValues: a contact the notifier sends to is one plain address
+// for its system; one that would carry a header, a second recipient or a
+// command is refused.
+func TestContactValues(t *testing.T) {
+	for _, tt := range []struct {
+		system careteam.ContactSystem
+		value  string
+		ok     bool
+	}{
+		{careteam.ContactEmail, "farida@hospital.example", true},
+		{careteam.ContactEmail, "farida@hospital.example\r\nBcc: all@hospital.example", false},
+		{careteam.ContactEmail, "Farida <farida@hospital.example>", false},
+		{careteam.ContactEmail, "a@b.example, c@d.example", false},
+		{careteam.ContactEmail, "<script>@x", false},
+		{careteam.ContactEmail, "x'); DROP TABLE practitioners;--", false},
+		{careteam.ContactPhone, "+880 1711-000000", true},
+		{careteam.ContactPhone, "(02) 9555.1234", true},
+		{careteam.ContactPhone, "12", false},
+		{careteam.ContactPhone, "+1234567890123456", false},
+		{careteam.ContactPhone, "0171\r\n1", false},
+		{careteam.ContactPhone, "1+2", false},
+		{careteam.ContactPush, "fcm:dGVzdC10b2tlbg", true},
+		{careteam.ContactPush, "token with spaces", false},
+		{careteam.ContactPush, "a\u0085b", false},
+	} {
+		_, err := careteam.NewPractitioner(uuid.New(), "Dr Farida Alam", []careteam.Role{careteam.RolePhysician}, nil, []careteam.ContactPoint{{System: tt.system, Value: tt.value}})
+		if (err == nil) != tt.ok {
+			t.Errorf("%s %q: %v, want ok=%v", tt.system, tt.value, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "contacts[0].value") {
+			t.Errorf("%s %q: %v does not name contacts[0].value", tt.system, tt.value, err)
+		}
 	}
 }
