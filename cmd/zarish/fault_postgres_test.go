@@ -89,8 +89,9 @@ func TestFaultPostgresRestartedUnderLoad(t *testing.T) {
 		t.Errorf("%d registrations answered 201 while PostgreSQL was down", n-before)
 	}
 	pg.start(t)
+	up := time.Now()
 	eventually(t, 60*time.Second, "the API ready again", func() bool { return ready() == http.StatusOK })
-	unavailable := time.Since(down)
+	unavailable, recovered := time.Since(down), time.Since(up)
 	after := registered()
 	eventually(t, 60*time.Second, "registrations answered again", func() bool { return registered() >= after+20 })
 	stop.Store(true)
@@ -117,8 +118,8 @@ func TestFaultPostgresRestartedUnderLoad(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM outbox WHERE type LIKE '%patient.created'`); n != want {
 		t.Errorf("%d registered events in the outbox, want %d", n, want)
 	}
-	t.Logf("PostgreSQL stopped for 5s under %d clients: API unready %s (stop to ready again); %d registrations, refusals by status %v",
-		clients, unavailable.Round(100*time.Millisecond), want, refused)
+	t.Logf("PostgreSQL stopped for 5s under %d clients: API unready %s from the stop, ready %s after the server was back; %d registrations, refusals by status %v",
+		clients, unavailable.Round(100*time.Millisecond), recovered.Round(100*time.Millisecond), want, refused)
 }
 
 // privatePG is a PostgreSQL server of the test's own, on a port of its own,
