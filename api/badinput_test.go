@@ -319,18 +319,18 @@ func TestInjectionStringsInEveryTextField(t *testing.T) {
 // never stored. They take any text, and keep it as sent.
 var codesTakenAsText = func() map[string]bool {
 	codes := map[string]bool{
-		"POST /v1/clinical/care-plans unit":                 true,
-		"PUT /v1/clinical/care-plans/:id unit":              true,
-		"POST /v1/clinical/encounters location":             true,
-		"POST /v1/clinical/on-call unit":                    true,
-		"POST /v1/clinical/practitioners units[0]":          true,
-		"POST /v1/notifications/alerts unit":                true,
-		"POST /v1/notifications/alerts category":            true,
-		"POST /v1/notifications/alerts source":              true,
-		"POST /v1/notifications/routing-rules category":     true,
-		"POST /v1/audit/events entityType":                  true,
-		"POST /v1/audit/events actor.subject":               true,
-		"POST /v1/audit/events actor.roles[0]":              true,
+		"POST /v1/clinical/care-plans unit":             true,
+		"PUT /v1/clinical/care-plans/:id unit":          true,
+		"POST /v1/clinical/encounters location":         true,
+		"POST /v1/clinical/on-call unit":                true,
+		"POST /v1/clinical/practitioners units[0]":      true,
+		"POST /v1/notifications/alerts unit":            true,
+		"POST /v1/notifications/alerts category":        true,
+		"POST /v1/notifications/alerts source":          true,
+		"POST /v1/notifications/routing-rules category": true,
+		"POST /v1/audit/events entityType":              true,
+		"POST /v1/audit/events actor.subject":           true,
+		"POST /v1/audit/events actor.roles[0]":          true,
 	}
 	const draft = "context.draftOrders.entry[0].resource."
 	for _, hook := range []string{"order-sign", "order-select"} {
