@@ -31,13 +31,14 @@ build:
 services:
 	@./scripts/ensure-services.sh
 
-## test: every test — unit, store, workflow and end-to-end — on the real components,
-## then short runs of the fuzz tests: every API route with generated input, the query parsers (dates,
-## If-Match, buckets, counts, code lists, durations, DICOM date ranges, dose frequencies, quantities), the
-## HL7 v2 parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
+## test: every test — unit, store, workflow and end-to-end — on the real components, then the fault
+## suite (test-faults), then short runs of the fuzz tests: every API route with generated input, the query
+## parsers (dates, If-Match, buckets, counts, code lists, durations, DICOM date ranges, dose frequencies,
+## quantities), the HL7 v2 parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
 test: vet
 	@./scripts/ensure-services.sh --with-kcat --with-chromium --with-dcmtk --with-node
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -tags faults -count=1 -run TestFault -timeout 30m ./cmd/zarish/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 20s ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./integrations/hl7v2/
 	$(GO) test -run '^$$' -fuzz '^FuzzACK$$' -fuzztime 5s ./integrations/hl7v2/

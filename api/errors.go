@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/zarish-sphere/zarish/domain"
 	"github.com/zarish-sphere/zarish/domain/medication"
@@ -94,11 +96,33 @@ func (s *edge) fail(c *gin.Context, err error) {
 		fieldError(c, "cursor", "is not a cursor this API issued")
 	case errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil:
 		abort(c, 499, CodeUnavailable, "The request was cancelled.")
+	case workflowServiceBusy(err):
+		// The change was handed to its workflow, which did not answer in
+		// time: it may still be made, so the caller reads before resending.
+		s.log.WarnContext(c.Request.Context(), "workflow service did not answer in time",
+			"requestId", requestID(c), "route", c.FullPath(), "error", err)
+		c.Header("Retry-After", "5")
+		abort(c, http.StatusServiceUnavailable, CodeUnavailable,
+			"The workflow service did not answer in time. The change may still be made: read the resource before sending it again.")
 	default:
 		s.log.ErrorContext(c.Request.Context(), "request failed",
 			"requestId", requestID(c), "route", c.FullPath(), "error", err)
 		abort(c, http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; the request id identifies it in our logs.")
 	}
+}
+
+// workflowServiceBusy reports whether err is Temporal not answering in
+// time or shedding load — an Update whose wait ran out, the frontend
+// unreachable, a deadline exceeded, a limit hit — rather than a fault of
+// the request or of the engine's code.
+func workflowServiceBusy(err error) bool {
+	var (
+		updateWait  *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+		exhausted   *serviceerror.ResourceExhausted
+	)
+	return errors.As(err, &updateWait) || errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted)
 }
 
 // issueTypeOf is the FHIR issue type (http://hl7.org/fhir/ValueSet/issue-type)
