@@ -29,22 +29,7 @@ func TestEndToEndDeadLetterRequeue(t *testing.T) {
 	r := e.do(http.MethodPost, "/v1/patients", token, amina())
 	var p patientJSON
 	r.json(t, &p)
-	r = e.do(http.MethodPost, "/v1/clinical/practitioners", token, map[string]any{
-		"name": "Nurse Shirin", "roles": []string{"nurse"}, "units": []string{"ward-9"},
-		"contacts": []map[string]string{{"system": "phone", "value": "+8801700000099"}},
-	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("practitioner: %d %s", r.status, r.body)
-	}
-	r = e.do(http.MethodPost, "/v1/notifications/policies", token, map[string]any{
-		"id": "ward-9-sms", "name": "Ward 9 SMS only",
-		"levels": []map[string]any{
-			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"sms"}, "ackTimeoutSeconds": 600},
-		},
-	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("policy: %d %s", r.status, r.body)
-	}
+	smsWard(t, e, token, "ward-9", "Nurse Shirin", "+8801700000099", 600)
 	r = e.do(http.MethodPost, "/v1/notifications/alerts", token, map[string]any{
 		"patientId": p.ID, "unit": "ward-9", "severity": "critical", "category": "lab-critical-value",
 		"message": "Potassium 6.9 mmol/L", "source": "e2e/lab", "policyId": "ward-9-sms",
@@ -194,4 +179,27 @@ func (p *refusingSMSProvider) badSignatures() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.badSignature
+}
+
+// smsWard registers a nurse of unit reached by SMS at phone, and the
+// policy <unit>-sms that pages the unit's nurses by SMS alone, acknowledged
+// within ackSeconds.
+func smsWard(t *testing.T, e *e2e, token, unit, nurse, phone string, ackSeconds int) {
+	t.Helper()
+	r := e.do(http.MethodPost, "/v1/clinical/practitioners", token, map[string]any{
+		"name": nurse, "roles": []string{"nurse"}, "units": []string{unit},
+		"contacts": []map[string]string{{"system": "phone", "value": phone}},
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("practitioner: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/v1/notifications/policies", token, map[string]any{
+		"id": unit + "-sms", "name": unit + " SMS only",
+		"levels": []map[string]any{
+			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"sms"}, "ackTimeoutSeconds": ackSeconds},
+		},
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
 }

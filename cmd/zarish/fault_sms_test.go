@@ -48,22 +48,7 @@ func TestFaultSMSFailing(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	r = e.do(http.MethodPost, "/v1/clinical/practitioners", admin, map[string]any{
-		"name": "Nurse Nasrin", "roles": []string{"nurse"}, "units": []string{"ward-11"},
-		"contacts": []map[string]string{{"system": "phone", "value": "+8801700000011"}},
-	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("practitioner: %d %s", r.status, r.body)
-	}
-	r = e.do(http.MethodPost, "/v1/notifications/policies", admin, map[string]any{
-		"id": "ward-11-sms", "name": "Ward 11 SMS only",
-		"levels": []map[string]any{
-			{"recipients": []map[string]any{{"kind": "unit-role", "role": "nurse"}}, "channels": []string{"sms"}, "ackTimeoutSeconds": 3600},
-		},
-	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("policy: %d %s", r.status, r.body)
-	}
+	smsWard(t, e, admin, "ward-11", "Nurse Nasrin", "+8801700000011", 3600)
 
 	// deliveryLog is the SMS delivery log filtered by query.
 	deliveryLog := func(query string) []notification.Delivery {
