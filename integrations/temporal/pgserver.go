@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -151,10 +149,10 @@ func setUpDatabase(ctx context.Context, rawURL string, cfg *config.SQL, schemaNa
 		return fmt.Errorf("temporal database %s: %w", cfg.DatabaseName, err)
 	}
 	defer lock.Close(context.Background())
+	// Held until lock closes, when the session ends.
 	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", schemaLock); err != nil {
 		return fmt.Errorf("temporal database %s: lock: %w", cfg.DatabaseName, err)
 	}
-	defer func() { _, _ = lock.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", schemaLock) }()
 
 	tl := serverLogger{log: logger}
 	conn, err := sqltool.NewConnection(cfg, tl)
@@ -223,16 +221,16 @@ func registerNamespace(ctx context.Context, address, namespace string, retention
 		return fmt.Errorf("register namespace %s: %w", namespace, err)
 	}
 	// Ready once the frontend lists every attribute: a start naming one it
-	// has not seen yet would be refused.
+	// has not seen yet would be refused. A namespace just registered may
+	// not be in its cache yet, so listing and adding are retried.
 	deadline := time.Now().Add(time.Minute)
 	for {
-		err := EnsureSearchAttributes(ctx, c, namespace)
+		missing, err := missingSearchAttributes(ctx, c, namespace)
+		if err == nil && len(missing) == 0 {
+			return nil
+		}
 		if err == nil {
-			have, lerr := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-			if lerr == nil && hasEvery(have.GetCustomAttributes()) {
-				return nil
-			}
-			err = lerr
+			err = addSearchAttributes(ctx, c, namespace, missing)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("namespace %s: search attributes not registered within a minute: %v", namespace, err)
@@ -243,17 +241,4 @@ func registerNamespace(ctx context.Context, address, namespace string, retention
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-// hasEvery reports whether have holds every one of SearchAttributes and
-// StartSearchAttributes.
-func hasEvery(have map[string]enumspb.IndexedValueType) bool {
-	for _, set := range []map[string]enumspb.IndexedValueType{SearchAttributes, StartSearchAttributes} {
-		for name := range set {
-			if _, ok := have[name]; !ok {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -40,9 +40,19 @@ func searchAttributeKind(name string) enumspb.IndexedValueType {
 // created by an older build lacks those added since (AlertStatus), and a
 // workflow started with an unknown attribute is refused.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	missing, err := missingSearchAttributes(ctx, c, namespace)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	return addSearchAttributes(ctx, c, namespace, missing)
+}
+
+// missingSearchAttributes are those of SearchAttributes and
+// StartSearchAttributes the frontend does not list for namespace.
+func missingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
+		return nil, fmt.Errorf("list search attributes: %w", err)
 	}
 	missing := map[string]enumspb.IndexedValueType{}
 	for _, set := range []map[string]enumspb.IndexedValueType{SearchAttributes, StartSearchAttributes} {
@@ -52,10 +62,11 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			}
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+	return missing, nil
+}
+
+func addSearchAttributes(ctx context.Context, c client.Client, namespace string, missing map[string]enumspb.IndexedValueType) error {
+	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		Namespace: namespace, SearchAttributes: missing,
 	})
 	if err != nil {
