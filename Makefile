@@ -34,26 +34,29 @@ services:
 ## test: every test — unit, store, workflow and end-to-end — on the real components, then the fault
 ## suite (test-faults), then short runs of the fuzz tests: every API route with generated input, the query
 ## parsers (dates, If-Match, buckets, counts, code lists, durations, DICOM date ranges, dose frequencies,
-## quantities), the HL7 v2 parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader
+## quantities), the HL7 v2 parser, ACK builder and MLLP framer, the DICOM reader and the FHIR Bundle reader.
+## Each fuzz run is a count of inputs (-fuzztime Nx), a few seconds' worth here, not a duration: a duration
+## ends on a deadline that Go's fuzz coordinator can report as a failure, "context deadline exceeded",
+## with no failing input (golang/go#75804)
 test: vet
 	@./scripts/ensure-services.sh --with-kcat --with-chromium --with-dcmtk --with-node
 	$(GO) test -count=1 -p 2 -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -tags faults -count=1 -run TestFault -timeout 30m ./cmd/zarish/
-	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 20s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./integrations/hl7v2/
-	$(GO) test -run '^$$' -fuzz '^FuzzACK$$' -fuzztime 5s ./integrations/hl7v2/
-	$(GO) test -run '^$$' -fuzz '^FuzzMLLPReader$$' -fuzztime 5s ./integrations/hl7v2/
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./integrations/dicom/
-	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 10s ./integrations/fhir/bundle/
-	$(GO) test -run '^$$' -fuzz '^FuzzDateBound$$' -fuzztime 5s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseIfMatch$$' -fuzztime 5s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzBucketParam$$' -fuzztime 5s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzCountParam$$' -fuzztime 5s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzCodeList$$' -fuzztime 5s ./api/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime 5s ./domain/careplan/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDateRange$$' -fuzztime 5s ./domain/dicom/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFrequency$$' -fuzztime 5s ./domain/medication/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseQuantity$$' -fuzztime 5s ./domain/observation/
+	$(GO) test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime 1000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15000x ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzACK$$' -fuzztime 15000x ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzMLLPReader$$' -fuzztime 5000x ./integrations/hl7v2/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 50000x ./integrations/dicom/
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 20000x ./integrations/fhir/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzDateBound$$' -fuzztime 5000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseIfMatch$$' -fuzztime 3000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzBucketParam$$' -fuzztime 5000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCountParam$$' -fuzztime 5000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCodeList$$' -fuzztime 4000x ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime 200000x ./domain/careplan/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDateRange$$' -fuzztime 150000x ./domain/dicom/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFrequency$$' -fuzztime 150000x ./domain/medication/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuantity$$' -fuzztime 120000x ./domain/observation/
 
 vet:
 	$(GO) vet ./...
