@@ -263,7 +263,12 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 			return
 		}
 		req := newReq()
-		if readJSON(c, req) == nil {
+		raw := readJSON(c, req)
+		if raw == nil {
+			return
+		}
+		ctx, ok := s.stepContext(c, raw, id)
+		if !ok {
 			return
 		}
 		who, ok := actor(c, "practitionerId", namedID(req.Actor()))
@@ -280,7 +285,6 @@ func (s *alertRoutes) update(newReq func() alertflow.Request) gin.HandlerFunc {
 		}
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Flag", id.String(), nil)
-		ctx := c.Request.Context()
 		state, err := alertflow.Update(ctx, s.temporal, id, process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.workflowFailure(c, err, "No such alert.", s.closedStatus(id))

@@ -89,6 +89,7 @@ func newAlertsAPI(t *testing.T) *alertsAPI {
 	h := NewRouter(Deps{
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:    "test",
+		StepKeys:   postgres.NewStepKeys(pool),
 		Audit:      a.audit,
 		Temporal:   a.temporal,
 		Alerts:     a.store,

@@ -132,7 +132,7 @@ func (s *diagnosticRoutes) recordResults(c *gin.Context) {
 	}
 	req := &diagnosticflow.RecordResultsRequest{Observations: res.all()}
 	req.SetActor(*by.PractitionerID)
-	s.send(c, id, req, rec)
+	s.send(c, id, idem, req, rec)
 }
 
 // correct serves POST …/reports/{id}/correct: a corrected version of a
@@ -182,7 +182,7 @@ func (s *diagnosticRoutes) correct(c *gin.Context) {
 		return
 	}
 	fix.Results = res.all()
-	s.send(c, id, &diagnosticflow.CorrectRequest{Correction: fix}, rec)
+	s.send(c, id, idem, &diagnosticflow.CorrectRequest{Correction: fix}, rec)
 }
 
 // current reads the report as the read model holds it, which the results
@@ -338,8 +338,8 @@ func (s *diagnosticRoutes) storeFresh(c *gin.Context, id uuid.UUID, idem *domain
 
 // send sends a results step with rec (nil when the observations' write
 // stored the request's audit record) and answers the report's view.
-func (s *diagnosticRoutes) send(c *gin.Context, id uuid.UUID, req diagnosticflow.Request, rec *audit.Record) {
-	state, err := diagnosticflow.Step(c.Request.Context(), s.temporal, id, process.WithAudit(req, rec))
+func (s *diagnosticRoutes) send(c *gin.Context, id uuid.UUID, idem *domain.Idempotency, req diagnosticflow.Request, rec *audit.Record) {
+	state, err := diagnosticflow.Step(updateContext(c.Request.Context(), idem), s.temporal, id, process.WithAudit(req, rec))
 	if err != nil {
 		s.stepFailure(c, err, id)
 		return

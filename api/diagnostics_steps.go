@@ -363,7 +363,12 @@ func (s *diagnosticRoutes) step(asOrder bool, newBody func() stepBody) gin.Handl
 			return
 		}
 		body := newBody()
-		if readJSON(c, body) == nil {
+		raw := readJSON(c, body)
+		if raw == nil {
+			return
+		}
+		ctx, ok := s.stepContext(c, raw, id)
+		if !ok {
 			return
 		}
 		who, ok := actor(c, "by", namedID(body.named()))
@@ -381,7 +386,7 @@ func (s *diagnosticRoutes) step(asOrder bool, newBody func() stepBody) gin.Handl
 		}
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, entityDiagnosticReport, id.String(), nil)
-		state, err := diagnosticflow.Step(c.Request.Context(), s.temporal, id,
+		state, err := diagnosticflow.Step(ctx, s.temporal, id,
 			process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.stepFailure(c, err, id)

@@ -247,6 +247,7 @@ func newDiagnosticsAPI(t *testing.T) *diagnosticsAPI {
 	h := NewRouter(Deps{
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:      "test",
+		StepKeys:     postgres.NewStepKeys(pool),
 		Audit:        d.audit,
 		Temporal:     d.temporal,
 		Patients:     postgres.NewPatientStore(pool),

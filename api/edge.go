@@ -15,4 +15,5 @@ type edge struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func() (uuid.UUID, error)
+	steps StepKeys // claims steps' Idempotency-Keys
 }

@@ -162,7 +162,12 @@ func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.Ha
 			return
 		}
 		req := newReq()
-		if readJSON(c, req) == nil {
+		raw := readJSON(c, req)
+		if raw == nil {
+			return
+		}
+		ctx, ok := s.stepContext(c, raw, id)
+		if !ok {
 			return
 		}
 		who, ok := actor(c, "by", namedID(req.Actor()))
@@ -172,7 +177,7 @@ func (s *encounterRoutes) transition(newReq func() encounterflow.Request) gin.Ha
 		req.SetActor(who)
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, "Encounter", id.String(), nil)
-		state, err := encounterflow.Transition(c.Request.Context(), s.temporal, id,
+		state, err := encounterflow.Transition(ctx, s.temporal, id,
 			process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.workflowFailure(c, err, "No such encounter.", s.closedStatus(id))

@@ -35,6 +35,7 @@ type encounterTemporal struct {
 	started  []encounterflow.Input
 	startErr error
 	update   func(id uuid.UUID, req encounterflow.Request) (encounterflow.State, error)
+	updates  []string // the Update id of each Update sent
 }
 
 func (f *encounterTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
@@ -48,6 +49,9 @@ func (f *encounterTemporal) ExecuteWorkflow(_ context.Context, opts client.Start
 }
 
 func (f *encounterTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	f.updates = append(f.updates, opts.UpdateID)
+	f.mu.Unlock()
 	return answerUpdate(opts, encounterflow.IDFromWorkflowID, f.update)
 }
 
@@ -69,6 +73,7 @@ func newEncountersAPI(t *testing.T) *encountersAPI {
 	h := NewRouter(Deps{
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:    "test",
+		StepKeys:   postgres.NewStepKeys(pool),
 		Audit:      e.audit,
 		Temporal:   e.temporal,
 		Encounters: e.store,

@@ -107,6 +107,7 @@ func depsOn(pool *pgxpool.Pool, wrap func(AuditStore) AuditStore) (Deps, *postgr
 	return Deps{
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:       "test",
+		StepKeys:      postgres.NewStepKeys(pool),
 		Patients:      postgres.NewPatientStore(pool),
 		Audit:         auditStore,
 		Inbox:         postgres.NewNotificationStore(pool),

@@ -273,7 +273,12 @@ func (s *prescriptionRoutes) step(newReq func() prescriptionflow.Request) gin.Ha
 			return
 		}
 		req := newReq()
-		if readJSON(c, req) == nil {
+		raw := readJSON(c, req)
+		if raw == nil {
+			return
+		}
+		ctx, ok := s.stepContext(c, raw, id)
+		if !ok {
 			return
 		}
 		who, ok := actor(c, "by", namedID(req.Actor()))
@@ -303,7 +308,7 @@ func (s *prescriptionRoutes) step(newReq func() prescriptionflow.Request) gin.Ha
 		}
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, entityPrescription, id.String(), nil)
-		state, err := prescriptionflow.Step(c.Request.Context(), s.temporal, id,
+		state, err := prescriptionflow.Step(ctx, s.temporal, id,
 			process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.workflowFailure(c, err, "No such prescription.", s.closedStatus(id))

@@ -545,7 +545,12 @@ func (s *procedureRoutes) step(newBody func() procedureStepBody) gin.HandlerFunc
 			return
 		}
 		body := newBody()
-		if readJSON(c, body) == nil {
+		raw := readJSON(c, body)
+		if raw == nil {
+			return
+		}
+		ctx, ok := s.stepContext(c, raw, id)
+		if !ok {
 			return
 		}
 		who, ok := actor(c, "by", namedID(body.named()))
@@ -560,7 +565,7 @@ func (s *procedureRoutes) step(newBody func() procedureStepBody) gin.HandlerFunc
 		req.SetActor(who)
 		a := auditOf(c)
 		a.about(audit.ActionUpdate, entityProcedure, id.String(), nil)
-		state, err := procedureflow.Step(c.Request.Context(), s.temporal, id,
+		state, err := procedureflow.Step(ctx, s.temporal, id,
 			process.WithAudit(req, a.forWrite(c, audit.ActionUpdate, http.StatusOK)))
 		if err != nil {
 			s.stepFailure(c, err, id)

@@ -316,6 +316,7 @@ func newProceduresAPI(t *testing.T) *proceduresAPI {
 	a.srv = httptest.NewServer(NewRouter(Deps{
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:    "test",
+		StepKeys:   postgres.NewStepKeys(pool),
 		Audit:      a.audit,
 		Temporal:   a.temporal,
 		Patients:   postgres.NewPatientStore(pool),

@@ -39,9 +39,11 @@ type Deps struct {
 	CareTeam   CareTeam
 	Deliveries Deliveries
 	Encounters EncounterStore
-	Notes      NoteStore
-	CarePlans  CarePlanStore
-	Allergies  AllergyStore
+	// StepKeys claims the Idempotency-Keys of workflow steps.
+	StepKeys  StepKeys
+	Notes     NoteStore
+	CarePlans CarePlanStore
+	Allergies AllergyStore
 	// Observations are vital signs and laboratory results, NEWS2 and the
 	// patients' SpO2 scale decisions.
 	Observations ObservationStore
@@ -153,7 +155,7 @@ func NewRouter(d Deps) *gin.Engine {
 		d.NewID = uuid.NewV7
 	}
 	log := d.Logger.With("component", "api")
-	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
+	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID, steps: d.StepKeys}, log: log, failOpenWarn: newFailOpenWarn(),
 		streams: newStreamCount(d.MaxStreamsPerClient)}
 
 	gin.SetMode(gin.ReleaseMode)

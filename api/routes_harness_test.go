@@ -13,7 +13,7 @@ import (
 func serviceRouter(t *testing.T, d Deps, table func(*edge) []Route) *gin.Engine {
 	t.Helper()
 	log := d.Logger.With("component", "api")
-	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID}, log: log, failOpenWarn: newFailOpenWarn(),
+	s := &server{Deps: d, edge: &edge{log: log, now: d.Now, newID: d.NewID, steps: d.StepKeys}, log: log, failOpenWarn: newFailOpenWarn(),
 		streams: newStreamCount(0)}
 	routes := table(s.edge)
 	entities := map[string]string{}

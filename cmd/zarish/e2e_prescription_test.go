@@ -161,13 +161,21 @@ func TestEndToEndPrescriptionChecksHoldAndRelease(t *testing.T) {
 	if r := step("dispense", map[string]any{"quantity": map[string]any{"value": 9, "unit": "tablet"}}, asPharmacist); r.status != http.StatusOK {
 		t.Fatalf("dispense: %d %s", r.status, r.body)
 	}
-	r = step("administer", map[string]any{"dose": map[string]any{"value": 400, "unit": "mg"}}, asNurse)
-	var given prescriptionJSON
-	if r.status == http.StatusOK {
-		r.json(t, &given)
-	}
-	if r.status != http.StatusOK || len(given.Administrations) != 1 || given.Administrations[0].By.String() != demoPractitionerID("nurse.nadia").String() {
-		t.Fatalf("administer: %d %s", r.status, r.body)
+	// The dose is recorded with an Idempotency-Key and sent again, as a
+	// client whose answer was lost would: one dose is given.
+	doseKey := append(slices.Clone(asNurse), "Idempotency-Key", "dose-"+id)
+	for attempt := range 2 {
+		r = step("administer", map[string]any{"dose": map[string]any{"value": 400, "unit": "mg"}}, doseKey)
+		var given prescriptionJSON
+		if r.status == http.StatusOK {
+			r.json(t, &given)
+		}
+		if r.status != http.StatusOK || len(given.Administrations) != 1 || given.Administrations[0].By.String() != demoPractitionerID("nurse.nadia").String() {
+			t.Fatalf("administer (attempt %d): %d %s", attempt+1, r.status, r.body)
+		}
+		if replayed := r.header.Get("Idempotent-Replayed") == "true"; replayed != (attempt == 1) {
+			t.Fatalf("administer (attempt %d): Idempotent-Replayed %q", attempt+1, r.header.Get("Idempotent-Replayed"))
+		}
 	}
 
 	// The encounter lists both orders.

@@ -169,6 +169,7 @@ func (p apiParts) router(cfg config.Config, logger *slog.Logger) http.Handler {
 		CareTeam:                  postgres.NewCareTeamStore(p.pool),
 		Deliveries:                postgres.NewNotificationStore(p.pool),
 		Encounters:                postgres.NewEncounterStore(p.pool),
+		StepKeys:                  postgres.NewStepKeys(p.pool),
 		Notes:                     postgres.NewNoteStore(p.pool),
 		CarePlans:                 carePlans,
 		CareReminders:             carePlans, // patient-view lists overdue activities

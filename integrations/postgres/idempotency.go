@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zarish-sphere/zarish/domain"
 )
@@ -61,4 +62,24 @@ func withIdempotency(ctx context.Context, db interface {
 		err = pgx.BeginFunc(ctx, db, fn)
 	}
 	return err
+}
+
+// StepKeys claims the Idempotency-Keys of workflow steps (api.StepKeys).
+type StepKeys struct{ pool *pgxpool.Pool }
+
+// NewStepKeys returns the step key claims on pool.
+func NewStepKeys(pool *pgxpool.Pool) *StepKeys { return &StepKeys{pool: pool} }
+
+// ClaimStep records idem for a step on resource in a transaction of its
+// own, or finds it recorded: replay true with the same body,
+// domain.ErrIdempotencyMismatch with another.
+func (k *StepKeys) ClaimStep(ctx context.Context, idem domain.Idempotency, resource uuid.UUID) (replay bool, err error) {
+	err = withIdempotency(ctx, k.pool, func(tx pgx.Tx) error {
+		_, replay, err = claimIdempotency(ctx, tx, &idem, resource)
+		return err
+	})
+	if err != nil {
+		return false, translate(err, "claim step Idempotency-Key")
+	}
+	return replay, nil
 }

@@ -303,17 +303,7 @@ func (e engine) Start(ctx context.Context, r alert.Raise) error {
 // state. A refused request (an ApplicationError of one of the Refused*
 // types) changes nothing; on a closed alert the server answers NotFound.
 func Update(ctx context.Context, c client.Client, alertID uuid.UUID, req Request) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(alertID),
-		UpdateName:   req.UpdateName(),
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(alertID), req.UpdateName(), req)
 }
 
 // Acknowledge asks the alert's workflow to record practitioner's

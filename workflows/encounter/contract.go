@@ -289,17 +289,7 @@ func Starts(in Input) ([]outbox.WorkflowStart, error) {
 // transition (an ApplicationError of one of the Refused* types) changes
 // nothing; on a closed encounter the server answers NotFound.
 func Transition(ctx context.Context, c client.Client, encounterID uuid.UUID, req Request) (State, error) {
-	var s State
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(encounterID),
-		UpdateName:   req.UpdateName(),
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s, err
-	}
-	return s, h.Get(ctx, &s)
+	return process.Update[State](ctx, c, WorkflowID(encounterID), req.UpdateName(), req)
 }
 
 // View is an encounter as the API shows it, after a read or a transition

@@ -72,6 +72,15 @@ const (
 	RetryAttempts = 12 // ≈ 1+2+4+8+10·8 s ≈ 95 s
 )
 
+// ActivityTimeout bounds one attempt of a process's (non-local) activity.
+// Each is a few short statements, so an attempt lost with its worker
+// (killed, its host gone) is tried again on another after at most this
+// long: it is how much later a step, or an alert's page, comes when a
+// worker dies holding it. At 30 s the fault suite measured a first page
+// 31 s after its alert was raised. Local activities run inside a workflow
+// task, which is retried on its own timeout instead.
+const ActivityTimeout = 10 * time.Second
+
 // RetryPolicy is every process's activity retry policy: exponential
 // back-off to RetryMaximum, RetryAttempts attempts, and none for
 // TypeInvalidInput.
@@ -117,12 +126,32 @@ func Message(err error) string {
 	return err.Error()
 }
 
+// updateIDKey is the context key of the Update id WithUpdateID sets.
+type updateIDKey struct{}
+
+// WithUpdateID has the Updates sent with ctx carry id as their Update id.
+// The Temporal server does an Update once per id and run: an Update sent
+// again with an id it has seen (a caller retrying after its answer was
+// lost) is answered with the first one's outcome and changes nothing more.
+// Without an id each Update gets a fresh one.
+func WithUpdateID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, updateIDKey{}, id)
+}
+
+// UpdateIDOf is the Update id WithUpdateID set on ctx, or "".
+func UpdateIDOf(ctx context.Context) string {
+	id, _ := ctx.Value(updateIDKey{}).(string)
+	return id
+}
+
 // Update sends the Update name with args to the workflow and returns its
-// result once it has completed. A refused Update (an ApplicationError of a
-// contract's Refused* types) changed nothing.
+// result once it has completed, under the Update id ctx carries (see
+// WithUpdateID). A refused Update (an ApplicationError of a contract's
+// Refused* types) changed nothing.
 func Update[S any](ctx context.Context, c client.Client, workflowID, name string, args ...any) (S, error) {
 	var s S
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     UpdateIDOf(ctx),
 		WorkflowID:   workflowID,
 		UpdateName:   name,
 		Args:         args,
