@@ -17,9 +17,10 @@ import (
 	"github.com/zarish-sphere/zarish/integrations/kafka"
 )
 
-// TestFaultBrokerDownThenBack stops the embedded broker, records
-// observations for several patients through the API while it is down, and
-// starts it again on the same address and data dir. Meanwhile the API keeps
+// TestFaultBrokerDownThenBack stops the embedded broker for a minute,
+// recording observations for several patients through the API at a steady
+// pace while it is down, and starts it again on the same address and data
+// dir. Meanwhile the API keeps
 // answering 201 and /ready 200 (it waits for PostgreSQL alone), and the
 // outbox backlog grows by exactly the events written (each observation's
 // and its audit record's); once the broker is
@@ -32,7 +33,8 @@ func TestFaultBrokerDownThenBack(t *testing.T) {
 	admin := e.token(devClientID, "dev-secret", "")
 	acting := e.actingToken()
 	asNurse := onBehalfOf(demoPractitionerID("nurse.nadia").String())
-	const patients, perPatient = 5, 8
+	const patients = 5
+	const outage = time.Minute // how long the broker stays away
 	var ids []string
 	for range patients {
 		r := e.do(http.MethodPost, "/v1/patients", admin, amina())
@@ -52,18 +54,24 @@ func TestFaultBrokerDownThenBack(t *testing.T) {
 	addr := e.stack.KafkaAddress
 	e.stack.broker.Close()
 	down := time.Now()
-	for i := range perPatient {
+	// A round of one potassium per patient each half second, for as long as
+	// the broker is away.
+	perPatient := 0
+	for time.Since(down) < outage-5*time.Second {
+		round := time.Now()
 		for _, p := range ids {
 			r := e.do(http.MethodPost, "/v1/observations", acting, map[string]any{
-				"patientId": p, "code": "2823-3", "value": map[string]any{"value": 4.0 + float64(i)/10, "unit": "mmol/L"},
-				"effectiveAt": time.Now().Add(-time.Duration(perPatient-i) * time.Minute).UTC().Format(time.RFC3339)}, asNurse...)
+				"patientId": p, "code": "2823-3", "value": map[string]any{"value": 4.0 + float64(perPatient%10)/10, "unit": "mmol/L"},
+				"effectiveAt": time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano)}, asNurse...)
 			if r.status != http.StatusCreated {
-				t.Fatalf("observation %d of %s with the broker down: %d %s", i, p, r.status, r.body)
-			}
-			if r := e.do(http.MethodGet, "/ready", "", nil); r.status != http.StatusOK {
-				t.Fatalf("/ready with the broker down: %d %s", r.status, r.body)
+				t.Fatalf("observation %d of %s with the broker down: %d %s", perPatient, p, r.status, r.body)
 			}
 		}
+		if r := e.do(http.MethodGet, "/ready", "", nil); r.status != http.StatusOK {
+			t.Fatalf("/ready with the broker down: %d %s", r.status, r.body)
+		}
+		perPatient++
+		time.Sleep(500*time.Millisecond - time.Since(round))
 	}
 	written := patients * perPatient
 	if n := unsent(` AND type = 'observation.recorded'`); n != written {
@@ -97,6 +105,7 @@ func TestFaultBrokerDownThenBack(t *testing.T) {
 	}
 	t.Logf("broker down %s: %d observations written (201 each), %d events waiting (zarish_outbox_backlog_events %v)",
 		time.Since(down).Round(time.Millisecond), written, waiting, backlog)
+	time.Sleep(outage - time.Since(down))
 
 	// The broker comes back on the same address and data dir.
 	var err error
@@ -110,14 +119,14 @@ func TestFaultBrokerDownThenBack(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	outage := restarted.Sub(down)
+	downFor := restarted.Sub(down)
 	eventually(t, 60*time.Second, "the outbox drained", func() bool { return unsent("") == 0 })
 	drained := time.Since(restarted)
 	eventually(t, 20*time.Second, "zarish_outbox_backlog_events 0", func() bool {
 		return metricValue(t, e, "zarish_outbox_backlog_events") == 0
 	})
 	t.Logf("broker outage %s; backlog %d events; drained %s after the broker was back",
-		outage.Round(time.Millisecond), waiting, drained.Round(time.Millisecond))
+		downFor.Round(time.Millisecond), waiting, drained.Round(time.Millisecond))
 
 	// Every event once after dedupe, each patient's in outbox order.
 	got, raw := readClinical(t, addr)

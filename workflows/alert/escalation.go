@@ -83,7 +83,7 @@ func Escalation(ctx workflow.Context, in Input) (State, error) {
 // handlers get the workflow's root context, so they call it too.
 func withActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: process.ActivityTimeout,
 		RetryPolicy:         process.RetryPolicy(),
 	})
 }

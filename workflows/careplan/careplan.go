@@ -34,7 +34,7 @@ func CarePlan(ctx workflow.Context, in Input) (Result, error) {
 		in.Recheck = DefaultRecheck
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: process.ActivityTimeout,
 		RetryPolicy:         process.RetryPolicy(),
 	})
 	changed := workflow.GetSignalChannel(ctx, SignalPlanChanged)
@@ -155,7 +155,7 @@ func settle(ctx workflow.Context, in Input, keys []string) {
 		req.Settled = append(req.Settled, activities.Reminder{Key: key, AlertID: AlertIDForKey(in.PatientID, in.PlanID, key)})
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: process.ActivityTimeout,
 		RetryPolicy:         process.RetryPolicy(),
 	})
 	if err := workflow.ExecuteActivity(actx, acts.SettleReminders, req).Get(ctx, nil); err != nil {
