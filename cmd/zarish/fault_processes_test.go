@@ -128,9 +128,9 @@ func (k *killRun) register() (string, error) {
 }
 
 // outboxTypes is how many clinical events of each type the outbox holds
-// about resource id (their subject, <Type>/<id>).
+// about resource id (their subject, <id> or <Type>/<id>).
 func (k *killRun) outboxTypes(id string) map[string]int {
-	rows, err := k.pool.Query(context.Background(), `SELECT type, count(*) FROM outbox WHERE topic = $1 AND subject LIKE '%/' || $2 GROUP BY type`,
+	rows, err := k.pool.Query(context.Background(), `SELECT type, count(*) FROM outbox WHERE topic = $1 AND (subject = $2 OR subject LIKE '%/' || $2) GROUP BY type`,
 		kafka.TopicClinical, id)
 	if err != nil {
 		k.t.Fatal(err)
