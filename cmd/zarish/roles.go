@@ -195,17 +195,7 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	if err != nil {
 		return usageError{err}
 	}
-	// The relay holds relayHeldConns connections for as long as it runs —
-	// the leader locks of the outbox, the audit sealer, retention and the
-	// workflow starter, and the outbox's and the starter's LISTEN — so a
-	// pool no larger would leave none for the work and the relay would stop
-	// publishing without an error.
-	db := cfg.Database
-	if least := int32(relayHeldConns + 4); db.PoolSize < least {
-		logger.Info("relay pool raised: it holds connections for its locks and notifications", "DATABASE_POOL_SIZE", db.PoolSize, "poolSize", least)
-		db.PoolSize = least
-	}
-	pool, err := openDatabase(ctx, db, logger)
+	pool, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
 	}
@@ -251,10 +241,6 @@ func runRelay(ctx context.Context, cfg config.Config, args []string, logger *slo
 	}
 	return err
 }
-
-// relayHeldConns are the pooled connections the relay keeps for as long as
-// it runs (see runRelay).
-const relayHeldConns = 6
 
 // runMigrate applies pending migrations and exits.
 func runMigrate(ctx context.Context, cfg config.Config, args []string, logger *slog.Logger, stdout io.Writer) error {

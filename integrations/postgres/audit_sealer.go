@@ -147,9 +147,8 @@ func (s *AuditSealer) lead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Closing the session releases the lock and the LISTEN together, and
-	// keeps a listening connection out of the pool.
-	defer closeConn(conn)
+	// Closing the session releases the lock and the LISTEN together.
+	defer closeSession(conn)
 	if _, err := conn.Exec(ctx, "LISTEN "+auditChannel); err != nil {
 		return fmt.Errorf("%w: listen: %v", ErrSealerLeadershipLost, err)
 	}
@@ -230,11 +229,11 @@ func (s *AuditSealer) lead(ctx context.Context) error {
 // every notification already delivered, so a busy trail never piles them up
 // in the server's queue. It returns an error only when the connection failed
 // or ctx ended.
-func waitAndDrain(ctx context.Context, conn *pgxpool.Conn, timeout time.Duration) error {
+func waitAndDrain(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
 	wait := timeout
 	for range 100_000 {
 		wctx, cancel := context.WithTimeout(ctx, wait)
-		_, err := conn.Conn().WaitForNotification(wctx)
+		_, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
@@ -242,7 +241,7 @@ func waitAndDrain(ctx context.Context, conn *pgxpool.Conn, timeout time.Duration
 			continue
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case wctx.Err() != nil && !conn.Conn().IsClosed():
+		case wctx.Err() != nil && !conn.IsClosed():
 			return nil
 		default:
 			return err
@@ -417,30 +416,32 @@ func (m *sealerMetrics) setBacklog(count int64, oldest time.Time) {
 	}
 }
 
-// acquireAdvisoryLock returns a pooled connection holding the session
-// advisory lock key, trying again every leadRetryInterval while another
-// session holds it, until ctx ends.
-func acquireAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (*pgxpool.Conn, error) {
+// acquireAdvisoryLock returns a session connection (sessionConn) holding
+// the session advisory lock key, trying again every leadRetryInterval on
+// the same session while another holds it, until ctx ends.
+func acquireAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (*pgx.Conn, error) {
+	var conn *pgx.Conn
 	for {
-		conn, err := pool.Acquire(ctx)
+		var err error
+		if conn == nil {
+			conn, err = sessionConn(ctx, pool)
+		}
 		if err == nil {
 			var locked bool
 			err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked)
 			if err == nil && locked {
 				return conn, nil
 			}
-			conn.Release()
+			if err != nil {
+				closeSession(conn)
+				conn = nil
+			}
 		}
 		if !retry.Sleep(ctx, leadRetryInterval) {
+			if conn != nil {
+				closeSession(conn)
+			}
 			return nil, fmt.Errorf("wait for advisory lock %#x: %w", key, ctx.Err())
 		}
 	}
-}
-
-// closeConn ends conn's session and drops it from the pool.
-func closeConn(conn *pgxpool.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), leadCheckTimeout)
-	defer cancel()
-	_ = conn.Conn().Close(ctx)
-	conn.Release()
 }

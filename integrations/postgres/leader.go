@@ -7,11 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// leadWithLock takes the session advisory lock key on a dedicated
-// connection of pool, trying again every second while another session holds
+// leadWithLock takes the session advisory lock key on a session connection
+// of its own (sessionConn), trying again every second while another session holds
 // it, and calls run while holding it. The lock is released when run
 // returns. If the lock connection breaks, run's context is cancelled and
 // leadWithLock returns an error wrapping lost. If ctx ends before the lock
@@ -21,7 +22,7 @@ func leadWithLock(ctx context.Context, pool *pgxpool.Pool, key int64, lost error
 	if err != nil {
 		return err
 	}
-	defer releaseLock(conn, key)
+	defer closeSession(conn) // ending the session releases the lock
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -42,7 +43,7 @@ func leadWithLock(ctx context.Context, pool *pgxpool.Pool, key int64, lost error
 
 // watchLock pings the lock connection until ctx ends; a failed ping means the
 // session, and with it the lock, is gone.
-func watchLock(ctx context.Context, conn *pgxpool.Conn, lost error, cancel context.CancelCauseFunc) {
+func watchLock(ctx context.Context, conn *pgx.Conn, lost error, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(leadCheckInterval)
 	defer t.Stop()
 	for {
@@ -59,17 +60,4 @@ func watchLock(ctx context.Context, conn *pgxpool.Conn, lost error, cancel conte
 			return
 		}
 	}
-}
-
-// releaseLock unlocks key and returns conn to the pool, or closes it when the
-// unlock cannot be confirmed, which ends the session and so the lock.
-func releaseLock(conn *pgxpool.Conn, key int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), leadCheckTimeout)
-	defer cancel()
-	var unlocked bool
-	err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, key).Scan(&unlocked)
-	if err != nil || !unlocked {
-		_ = conn.Conn().Close(ctx)
-	}
-	conn.Release()
 }

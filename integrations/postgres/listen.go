@@ -6,17 +6,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// notifyWaiter waits for notifications on one channel over a dedicated
-// connection, opened on the first wait and kept until Close.
+// notifyWaiter waits for notifications on one channel over a session
+// connection of its own (sessionConn), opened on the first wait and kept
+// until Close.
 type notifyWaiter struct {
 	pool    *pgxpool.Pool
 	channel string
 
-	mu   sync.Mutex    // guards conn
-	conn *pgxpool.Conn // LISTEN channel, opened on first wait
+	mu   sync.Mutex // guards conn
+	conn *pgx.Conn  // LISTEN channel, opened on first wait
 }
 
 // wait blocks until a notification arrives on the channel or timeout
@@ -27,25 +29,25 @@ func (w *notifyWaiter) wait(ctx context.Context, timeout time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.conn == nil {
-		conn, err := w.pool.Acquire(ctx)
+		conn, err := sessionConn(ctx, w.pool)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", w.channel, err)
 		}
 		if _, err := conn.Exec(ctx, "LISTEN "+w.channel); err != nil {
-			conn.Release()
+			closeSession(conn)
 			return fmt.Errorf("listen %s: %w", w.channel, err)
 		}
 		w.conn = conn
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := w.conn.Conn().WaitForNotification(waitCtx)
+	_, err := w.conn.WaitForNotification(waitCtx)
 	switch {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case waitCtx.Err() != nil && !w.conn.Conn().IsClosed():
+	case waitCtx.Err() != nil && !w.conn.IsClosed():
 		return nil // the poll interval passed
 	}
 	w.closeConn()
@@ -57,12 +59,7 @@ func (w *notifyWaiter) closeConn() {
 	if w.conn == nil {
 		return
 	}
-	// Closing rather than releasing: a pooled connection must not keep
-	// listening for another user.
-	ctx, cancel := context.WithTimeout(context.Background(), leadCheckTimeout)
-	defer cancel()
-	_ = w.conn.Conn().Close(ctx)
-	w.conn.Release()
+	closeSession(w.conn)
 	w.conn = nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -375,4 +376,76 @@ func connect(t *testing.T, dsn string) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	return pool
+}
+
+// Leader locks and LISTENs hold sessions of their own, outside the pool: on
+// a pool of one connection, the outbox and workflow-start leaders each
+// waiting on its notifications leave that connection to the statements,
+// and a commit still wakes the outbox's wait.
+func TestSessionsLeaveThePoolToStatements(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	setup := connect(t, dsn) // migrates
+	setup.Close()
+	pool, err := postgres.Connect(ctx, postgres.PoolConfig{URL: dsn, MaxConns: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	outbox, starts := postgres.NewOutboxReader(pool), postgres.NewWorkflowStartStore(pool)
+	defer outbox.Close()
+	defer starts.Close()
+
+	woke := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	leadCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	listening := make(chan struct{}, 2)
+	wg.Go(func() {
+		_ = outbox.Lead(leadCtx, func(ctx context.Context) error {
+			for ctx.Err() == nil {
+				listening <- struct{}{}
+				if err := outbox.WaitForNotify(ctx, 30*time.Second); err == nil && ctx.Err() == nil {
+					woke <- struct{}{}
+				}
+			}
+			return nil
+		})
+	})
+	wg.Go(func() {
+		_ = starts.Lead(leadCtx, func(ctx context.Context) error {
+			for ctx.Err() == nil {
+				listening <- struct{}{}
+				_ = starts.WaitForNotify(ctx, 30*time.Second)
+			}
+			return nil
+		})
+	})
+	for range 2 {
+		select {
+		case <-listening:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the leaders did not take their locks within 10s")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // both are in their waits
+
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var held int
+	if err := pool.QueryRow(qctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted`).Scan(&held); err != nil {
+		t.Fatalf("a statement on the pool while both leaders hold their locks and wait: %v", err)
+	}
+	if held < 2 {
+		t.Fatalf("%d advisory locks held, want the two leaders'", held)
+	}
+	if err := postgres.AppendOutbox(qctx, pool, testEvent(t, "patient-1", 1)); err != nil {
+		t.Fatalf("an outbox write on the pool: %v", err)
+	}
+	select {
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the outbox's wait did not wake on the commit")
+	}
 }
