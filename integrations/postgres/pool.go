@@ -38,7 +38,7 @@ func Connect(ctx context.Context, cfg PoolConfig, logger *slog.Logger) (*pgxpool
 		timeout = 5 * time.Second
 	}
 	pc.ConnConfig.ConnectTimeout = timeout
-	pc.ConnConfig.Tracer = queryTracer{}
+	pc.ConnConfig.Tracer = queryTracer{database: pc.ConnConfig.Database}
 	// Session settings every connection shares, set once when it opens
 	// rather than on each query.
 	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {

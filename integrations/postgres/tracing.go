@@ -19,20 +19,24 @@ const tracerName = "github.com/zarish-sphere/zarish/integrations/postgres"
 // a traced operation (an API request, an activity). Queries outside one —
 // the relay's and sealer's polls — start no trace of their own, so they do
 // not flood the trace store. Statements carry placeholders, never values.
-type queryTracer struct{}
+type queryTracer struct {
+	// database is the pool's database name, the spans' db.namespace: read
+	// once, as conn.Config() copies the whole configuration on each call.
+	database string
+}
 
 var (
 	_ pgx.QueryTracer = queryTracer{}
 	_ pgx.BatchTracer = queryTracer{}
 )
 
-func (queryTracer) start(ctx context.Context, conn *pgx.Conn, name, sql string) context.Context {
+func (t queryTracer) start(ctx context.Context, name, sql string) context.Context {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
 	attrs := []attribute.KeyValue{attribute.String("db.system.name", "postgresql")}
-	if conn != nil {
-		attrs = append(attrs, attribute.String("db.namespace", conn.Config().Database))
+	if t.database != "" {
+		attrs = append(attrs, attribute.String("db.namespace", t.database))
 	}
 	if sql != "" {
 		attrs = append(attrs, attribute.String("db.query.text", sql))
@@ -54,8 +58,8 @@ func end(ctx context.Context, err error) {
 }
 
 // TraceQueryStart opens the span of one statement.
-func (t queryTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	return t.start(ctx, conn, spanName(data.SQL), data.SQL)
+func (t queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	return t.start(ctx, spanName(data.SQL), data.SQL)
 }
 
 // TraceQueryEnd closes it, recording a failure.
@@ -64,8 +68,8 @@ func (queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 }
 
 // TraceBatchStart opens the span of a batch; its statements are its children.
-func (t queryTracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
-	return t.start(ctx, conn, "postgresql batch", "")
+func (t queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return t.start(ctx, "postgresql batch", "")
 }
 
 // TraceBatchQuery records one statement of the batch as an event.

@@ -93,6 +93,19 @@ func TestQueriesAreTracedInsideAnOperation(t *testing.T) {
 	if !ok || sum.Status().Code == codes.Error {
 		t.Fatalf("query span missing or failed: %v", spans)
 	}
+	var database string
+	if err := pool.QueryRow(ctx, `SELECT current_database()`).Scan(&database); err != nil {
+		t.Fatal(err)
+	}
+	namespace := ""
+	for _, a := range sum.Attributes() {
+		if a.Key == "db.namespace" {
+			namespace = a.Value.AsString()
+		}
+	}
+	if namespace != database {
+		t.Fatalf("the query span's db.namespace is %q, want the database %q", namespace, database)
+	}
 	if bad := spans[`SELECT * FROM no_such_table`]; bad == nil || bad.Status().Code != codes.Error {
 		t.Fatal("the failed query's span is not marked as an error")
 	}
