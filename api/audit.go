@@ -54,6 +54,11 @@ type auditing struct {
 	// recorded is set when the handler's own transaction stored the record
 	// together with the write it describes.
 	recorded bool
+	// replayedStep is set for a workflow step sent again with its
+	// Idempotency-Key (stepContext): its Update is answered with the first
+	// one's outcome and carries no record, so the record is written after
+	// the answer like a read's.
+	replayedStep bool
 	// entity is the route's resource type, used when the handler names none.
 	entity string
 }
@@ -203,12 +208,15 @@ func (a *auditing) forWrite(c *gin.Context, action audit.Action, status int) *au
 	}
 	a.rec.Action = action
 	a.finish(c, status)
+	if a.replayedStep {
+		return nil
+	}
 	return &a.rec
 }
 
 // stored marks the record as written by the handler's transaction.
 func (a *auditing) stored() {
-	if a.rec.ID != uuid.Nil {
+	if a.rec.ID != uuid.Nil && !a.replayedStep {
 		a.recorded = true
 	}
 }

@@ -56,7 +56,8 @@ type StepKeys interface {
 // stepContext reads a step's Idempotency-Key, scoped to the client, the
 // route and resource id, claims it, and returns the context to send the
 // step's Update with (updateContext). The same key and body again is a
-// replay (Idempotent-Replayed: true); the same key with another body is 422
+// replay (Idempotent-Replayed: true), whose audit record the API writes
+// after the answer; the same key with another body is 422
 // IDEMPOTENCY_KEY_REUSED. It reports false when it has answered.
 func (e *edge) stepContext(c *gin.Context, body []byte, id uuid.UUID) (context.Context, bool) {
 	ctx := c.Request.Context()
@@ -76,6 +77,9 @@ func (e *edge) stepContext(c *gin.Context, body []byte, id uuid.UUID) (context.C
 	}
 	if replay {
 		c.Header("Idempotent-Replayed", "true")
+		// The replay's own record is written after the answer: its Update
+		// is the first one's, which carried the first request's record.
+		auditOf(c).replayedStep = true
 	}
 	return updateContext(ctx, idem), true
 }

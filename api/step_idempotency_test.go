@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/zarish-sphere/zarish/domain/audit"
 	"github.com/zarish-sphere/zarish/domain/encounter"
 	encounterflow "github.com/zarish-sphere/zarish/workflows/encounter"
 )
@@ -21,7 +25,9 @@ import (
 func TestStepIdempotencyKeyIsTheUpdateID(t *testing.T) {
 	e := newEncountersAPI(t)
 	first, second := e.open(t, "enc-step-1"), e.open(t, "enc-step-2")
+	var carried []bool // whether each Update carried its request's audit record
 	e.temporal.update = func(id uuid.UUID, req encounterflow.Request) (encounterflow.State, error) {
+		carried = append(carried, req.(*encounterflow.TriageRequest).Audit != nil)
 		return encounter.New(encounter.Details{EncounterID: id, PatientID: e.patient, Class: encounter.ClassEmergency,
 			Reason: "chest pain", Location: "ed-resus"}, first.CreatedAt)
 	}
@@ -60,5 +66,35 @@ func TestStepIdempotencyKeyIsTheUpdateID(t *testing.T) {
 	r = triage(first.ID, `{"acuity":1,"chiefComplaint":"chest pain"}`, "Idempotency-Key", "triage-1")
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, CodeIdempotencyMismatch) || sent() != before {
 		t.Fatalf("another body, same key: %d %s, %d Updates sent after it, want none", r.status, r.body, sent()-before)
+	}
+
+	// Every request leaves one audit record: the replay's Update carries
+	// none (the server answers it with the first one's, which carried the
+	// first request's), so the API writes the replay's after the answer.
+	if want := []bool{true, true, false, true}; fmt.Sprint(carried) != fmt.Sprint(want) {
+		t.Fatalf("audit records carried by the Updates: %v, want %v", carried, want)
+	}
+	// Records the API writes itself are stored in batches after the answer.
+	records := func() (n int, all []audit.Record) {
+		all, _, err := e.audit.Query(context.Background(), audit.Filter{Action: audit.ActionUpdate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range all {
+			if a.EntityID == first.ID.String() && a.Status == http.StatusOK {
+				n++
+			}
+		}
+		return n, all
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if n, _ := records(); n > 0 {
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // and no second one comes
+	written, all := records()
+	if written != 1 {
+		t.Fatalf("%d triage records written by the API for the first encounter, want the replay's alone: %+v", written, all)
 	}
 }
