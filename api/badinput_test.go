@@ -313,24 +313,16 @@ func TestInjectionStringsInEveryTextField(t *testing.T) {
 }
 
 // codesTakenAsText are identifiers and codes the API documents as free-form
-// (no pattern, no enumeration in the OpenAPI document): local unit,
-// location, category and source codes, the vocabulary of a submitted audit
-// event, and the content of a CDS hook's draft orders, which are read and
-// never stored. They take any text, and keep it as sent.
+// (no pattern, no enumeration in the OpenAPI document): the actor of a
+// submitted audit event, in its own system's words, and the content of a
+// CDS hook's draft orders, which are read and never stored. They take any
+// text, and keep it as sent. Local codes (units, locations, alert
+// categories and sources, a submitted event's entity type) refuse what no
+// code holds (localCodeProblem).
 var codesTakenAsText = func() map[string]bool {
 	codes := map[string]bool{
-		"POST /v1/clinical/care-plans unit":             true,
-		"PUT /v1/clinical/care-plans/:id unit":          true,
-		"POST /v1/clinical/encounters location":         true,
-		"POST /v1/clinical/on-call unit":                true,
-		"POST /v1/clinical/practitioners units[0]":      true,
-		"POST /v1/notifications/alerts unit":            true,
-		"POST /v1/notifications/alerts category":        true,
-		"POST /v1/notifications/alerts source":          true,
-		"POST /v1/notifications/routing-rules category": true,
-		"POST /v1/audit/events entityType":              true,
-		"POST /v1/audit/events actor.subject":           true,
-		"POST /v1/audit/events actor.roles[0]":          true,
+		"POST /v1/audit/events actor.subject":  true,
+		"POST /v1/audit/events actor.roles[0]": true,
 	}
 	const draft = "context.draftOrders.entry[0].resource."
 	for _, hook := range []string{"order-sign", "order-select"} {

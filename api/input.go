@@ -275,7 +275,11 @@ func (in *inputCheck) limits(field, value string, schema *openapi3.Schema) {
 	}
 	if l.pattern != "" {
 		if re := pattern(l.pattern); re != nil && !re.MatchString(value) {
-			in.add(field, "must match "+l.pattern)
+			message := "must match " + l.pattern
+			if l.patternMessage != "" {
+				message = l.patternMessage
+			}
+			in.add(field, message)
 		}
 	}
 }
@@ -510,7 +514,10 @@ func hex4(b []byte, at int) (rune, bool) {
 type schemaLimits struct {
 	maxLength, maxItems, maxProperties *uint64
 	pattern                            string
-	enum                               []any
+	// patternMessage is the refusal of a value the pattern does not match,
+	// in words (the schema's x-pattern-message); else the pattern is named.
+	patternMessage string
+	enum           []any
 }
 
 func limitsOf(s *openapi3.Schema) schemaLimits {
@@ -531,6 +538,7 @@ func limitsOf(s *openapi3.Schema) schemaLimits {
 		}
 		if l.pattern == "" {
 			l.pattern = s.Pattern
+			l.patternMessage, _ = s.Extensions["x-pattern-message"].(string)
 		}
 		if l.enum == nil {
 			l.enum = s.Enum

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 
 	"github.com/zarish-sphere/zarish/domain/audit"
@@ -374,5 +376,75 @@ func TestUnpairedSurrogate(t *testing.T) {
 		if got := unpairedSurrogate([]byte(raw)); got != want {
 			t.Errorf("unpairedSurrogate(%s) = %v", raw, got)
 		}
+	}
+}
+
+// A local code (a unit, a location, an alert category or source, a
+// submitted event's entity type) takes letters with their marks, digits,
+// spaces and a few signs, in any script; quotes, angle brackets,
+// semicolons, control characters, a leading sign and a trailing space are
+// refused in words, not by the pattern's name. Every local code of the
+// OpenAPI document has the same pattern.
+func TestLocalCodes(t *testing.T) {
+	doc, err := LoadOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]bool{} // the local codes' patterns
+	message, fields := "", 0
+	var walk func(s *openapi3.Schema, seen map[*openapi3.Schema]bool)
+	walk = func(s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
+		if s == nil || seen[s] {
+			return
+		}
+		seen[s] = true
+		if m, ok := s.Extensions["x-pattern-message"].(string); ok && strings.Contains(m, "local code") {
+			codes[s.Pattern], message = true, m
+			fields++
+		}
+		for _, p := range s.Properties {
+			walk(p.Value, seen)
+		}
+		if s.Items != nil {
+			walk(s.Items.Value, seen)
+		}
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody == nil {
+				continue
+			}
+			for _, mt := range op.RequestBody.Value.Content {
+				walk(mt.Schema.Value, map[*openapi3.Schema]bool{})
+			}
+		}
+	}
+	if len(codes) != 1 || fields < 11 {
+		t.Fatalf("%d local codes with %d patterns, want at least 11 with one: %v", fields, len(codes), codes)
+	}
+	var re *regexp.Regexp
+	for p := range codes {
+		if re = pattern(p); re == nil {
+			t.Fatalf("%q does not compile", p)
+		}
+	}
+	for _, ok := range []string{"", "ward-7", "ED Majors", "icu/bed-3", "Station Ü", "news2-high", "e2e/lab", "3WEST#2",
+		"lab:critical", "vital_signs", "cardiology (day)", "C++", "Patient", "ওয়ার্ড-৩"} {
+		if !re.MatchString(ok) {
+			t.Errorf("%q refused as a local code", ok)
+		}
+	}
+	for _, bad := range []string{"'; DROP TABLE patients;--", "<b>ward</b>", "ward\r\nX-Injected: 1", "-ward", " ward", "ward ",
+		"ward;7", "ward\x007", `ward"7`, "ward\t7", "wärd\u202e"} {
+		if re.MatchString(bad) {
+			t.Errorf("%q taken as a local code", bad)
+		}
+	}
+
+	// Refused at the edge in words.
+	in := &inputCheck{}
+	in.limits("unit", "ward;7", &openapi3.Schema{Pattern: re.String(), Extensions: map[string]any{"x-pattern-message": message}})
+	if len(in.problems) != 1 || in.problems[0].Message != message {
+		t.Fatalf("refusal %+v, want %q", in.problems, message)
 	}
 }
