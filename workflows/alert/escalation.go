@@ -96,6 +96,10 @@ type escalation struct {
 	// mu runs the updates one at a time, each recording its change before
 	// making it.
 	mu workflow.Mutex
+	// notifying is set while a step's notifications are being sent: its
+	// recipients are known only once the activity returns, but a page can
+	// reach one of them (outbox, broker, inbox, her stream) before that.
+	notifying bool
 }
 
 // reachesAHuman reports whether the run has versionReachAHuman's behaviour.
@@ -110,7 +114,13 @@ func (e *escalation) register(ctx workflow.Context) error {
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, e.acknowledge, workflow.UpdateHandlerOptions{
 		Validator: func(_ workflow.Context, req AcknowledgeRequest) error {
-			return process.Refuse(e.s.CanAcknowledge(req.PractitionerID), refusals...)
+			err := e.s.CanAcknowledge(req.PractitionerID)
+			if errors.Is(err, alert.ErrNotRecipient) && e.notifying {
+				// Perhaps paged by the step being sent: the handler waits
+				// for it and checks again.
+				return nil
+			}
+			return process.Refuse(err, refusals...)
 		},
 	})
 	if err != nil {
@@ -265,6 +275,8 @@ func (e *escalation) notify(ctx workflow.Context, step alert.Step, escalated *al
 	level := e.s.Policy.Levels[step.Level]
 	req := activities.NotifyRequest{Raise: e.s.Raise, Step: step, Level: level, Escalated: escalated, At: at}
 	var res activities.NotifyResult
+	e.notifying = true
+	defer func() { e.notifying = false }()
 	err := e.persist(ctx, "notify", func() error {
 		if !e.reachesAHuman() {
 			return workflow.ExecuteActivity(ctx, acts.Notify, req).Get(ctx, &res.Notifications)
@@ -375,6 +387,12 @@ func (e *escalation) change(ctx workflow.Context, check func(*State) error,
 		return e.s, err
 	}
 	defer e.mu.Unlock()
+	// An acknowledgement accepted while a step was being sent is checked
+	// once its recipients are known. (Escalations hold mu while they send;
+	// the first level's, sent as the alert is raised, does not.)
+	if err := workflow.Await(ctx, func() bool { return !e.notifying }); err != nil {
+		return e.s, err
+	}
 	if err := check(&e.s); err != nil {
 		return e.s, err
 	}

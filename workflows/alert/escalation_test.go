@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -597,4 +598,41 @@ func TestConcurrentAcknowledgementsRecordOne(t *testing.T) {
 	if len(h.acked) != 1 || s.AcknowledgedBy != nurse {
 		t.Fatalf("acknowledgements recorded: %+v, acknowledged by %s", h.acked, s.AcknowledgedBy)
 	}
+}
+
+// A page can reach its nurse before the step that sent it has returned to
+// the workflow (the in-app notification travels outbox, broker, inbox and
+// her stream while the activity's completion waits for a workflow task):
+// her acknowledgement then is accepted, waits for the step, and is
+// recorded. Someone the step did not notify is still refused, once it is
+// known.
+func TestAcknowledgementWhileItsPageIsBeingSent(t *testing.T) {
+	h := newHarness(t, testPolicy(0))
+	var nurseAck, strangerAck *pending
+	first := true
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name != "NotifyStep" || !first {
+			return
+		}
+		first = false
+		nurseAck = h.updateMayFail(alertwf.UpdateAcknowledge, alertwf.AcknowledgeRequest{PractitionerID: nurse})
+		strangerAck = h.updateMayFail(alertwf.UpdateAcknowledge, alertwf.AcknowledgeRequest{PractitionerID: stranger})
+	})
+	h.at(time.Minute, func() {
+		h.update(alertwf.UpdateResolve, alertwf.ResolveRequest{PractitionerID: nurse, Note: "reviewed"})
+	})
+	h.env.ExecuteWorkflow(alertwf.WorkflowName, testInput())
+	s := h.result()
+
+	if nurseAck == nil || !nurseAck.accepted || nurseAck.rejected != nil || nurseAck.failed != nil {
+		t.Fatalf("the paged nurse's acknowledgement during the send: %+v", nurseAck)
+	}
+	if len(h.acked) != 1 || h.acked[0].PractitionerID != nurse {
+		t.Fatalf("acknowledgements recorded: %+v", h.acked)
+	}
+	if strangerAck.failed == nil || process.ErrorType(strangerAck.failed) != alertwf.RefusedNotARecipient {
+		t.Fatalf("a stranger's acknowledgement during the send: accepted %v, failed %v", strangerAck.accepted, strangerAck.failed)
+	}
+	equal(t, "notified steps", h.steps(), []string{"L1/R0@0s"})
+	equal(t, "timeline", kinds(s), []string{"raised", "notified", "acknowledged", "resolved"})
 }
