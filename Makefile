@@ -12,6 +12,8 @@ LOAD_DURATION   ?= 60s
 LOAD_INPATIENTS ?= 40
 LOAD_ROUND      ?= 5s
 SOAK_DURATION   ?= 1h
+# The soak's workflow cache (WORKER_WORKFLOW_CACHE_SIZE): small, so it is full by the end of the warm-up.
+SOAK_WORKFLOW_CACHE ?= 200
 SOAK_TIMEOUT    ?= 2h
 # The mixed-traffic run (make load-mixed): how long, and how many concurrent clients.
 MIXED_DURATION  ?= 30s
@@ -109,7 +111,7 @@ load-mixed: services
 ## soak: the hospital day for SOAK_DURATION, sampling heap, RSS, goroutines and DB connections every minute;
 ## fails when the heap or the goroutines keep growing
 soak: services
-	$(DAY_ENV) LOAD_SOAK=$(SOAK_DURATION) \
+	$(DAY_ENV) LOAD_SOAK=$(SOAK_DURATION) LOAD_WORKFLOW_CACHE=$(SOAK_WORKFLOW_CACHE) \
 		$(GO) test -run '^$$' -bench '^BenchmarkHospitalDay$$' -benchtime 1x -timeout $(SOAK_TIMEOUT) ./cmd/zarish/
 
 ## test-faults: the fault suite, the engine's roles as separate processes of the built binary: a worker

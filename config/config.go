@@ -117,6 +117,13 @@ type Temporal struct {
 	// started workflow's first task from queueing behind busy ones.
 	WorkflowTaskPollers int
 	ActivityTaskPollers int
+	// WorkflowCacheSize is how many workflows a process keeps in memory
+	// between their tasks (WORKER_WORKFLOW_CACHE_SIZE); one evicted
+	// replays its history on its next task. Open workflows — a report
+	// kept open for amendments, a booked procedure — each hold about
+	// 150–200 KB and a goroutine while cached, so the SDK's 10,000 would
+	// outgrow a 1 GiB worker.
+	WorkflowCacheSize int
 	// TLS is how every role reaches the frontend (TEMPORAL_TLS*).
 	TLS ClientTLS
 }
@@ -441,6 +448,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 			WorkflowTaskPollers: r.intRange("WORKER_WORKFLOW_POLLERS", 8, 2, 256),
 			ActivityTaskPollers: r.intRange("WORKER_ACTIVITY_POLLERS", 4, 1, 256),
+			WorkflowCacheSize:   r.intRange("WORKER_WORKFLOW_CACHE_SIZE", 1000, 10, 100_000),
 			TLS:                 r.clientTLS("TEMPORAL_TLS"),
 		},
 		Kafka: Kafka{

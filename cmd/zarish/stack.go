@@ -363,7 +363,10 @@ func loadMedications(cfg config.Medications) (*medication.Registry, error) {
 }
 
 // workerOptions are every queue's worker settings from the configuration.
+// The workflow cache is the process's, shared by its workers: its size is
+// set here, before any of them starts.
 func workerOptions(cfg config.Config) worker.Options {
+	worker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers: cfg.Temporal.WorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers: cfg.Temporal.ActivityTaskPollers,
