@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zarish-sphere/zarish/api"
@@ -131,6 +132,10 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger, opts 
 	s.stop = append(s.stop, func() { _ = l.Close() })
 	s.APIURL = "http://" + l.Addr().String()
 
+	// The workflow cache is the process's, made by its first worker: the
+	// embedded server's own system workers start first, so its size is
+	// set before them.
+	worker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 	tsrv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{
 		FrontendAddress: cfg.Dev.TemporalAddress,
 		UIAddress:       cfg.Dev.UIAddress,
