@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zarish-sphere/zarish/api"
@@ -132,10 +131,7 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger, opts 
 	s.stop = append(s.stop, func() { _ = l.Close() })
 	s.APIURL = "http://" + l.Addr().String()
 
-	// The workflow cache is the process's, made by its first worker: the
-	// embedded server's own system workers start first, so its size is
-	// set before them.
-	worker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
+	sizeWorkflowCache(cfg)
 	tsrv, err := temporal.StartDevServer(ctx, temporal.DevServerConfig{
 		FrontendAddress: cfg.Dev.TemporalAddress,
 		UIAddress:       cfg.Dev.UIAddress,

@@ -143,6 +143,7 @@ func runWorker(ctx context.Context, cfg config.Config, args []string, logger *sl
 	if err != nil {
 		return usageError{err}
 	}
+	sizeWorkflowCache(cfg)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, q := range queues {
 		heartbeat(gctx, g, pool, cfg, services.WorkerService(q), cfg.Metrics.Port, map[string]string{"taskQueue": q}, logger)

@@ -362,11 +362,15 @@ func loadMedications(cfg config.Medications) (*medication.Registry, error) {
 	return reg, nil
 }
 
-// workerOptions are every queue's worker settings from the configuration.
-// The workflow cache is the process's, shared by its workers: its size is
-// set here, before any of them starts.
-func workerOptions(cfg config.Config) worker.Options {
+// sizeWorkflowCache sets the size of the process's workflow cache, which
+// its first worker makes and every later one shares: so before any starts
+// (under zarish dev, before the embedded server's own system workers).
+func sizeWorkflowCache(cfg config.Config) {
 	worker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
+}
+
+// workerOptions are every queue's worker settings from the configuration.
+func workerOptions(cfg config.Config) worker.Options {
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers: cfg.Temporal.WorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers: cfg.Temporal.ActivityTaskPollers,
